@@ -1,0 +1,21 @@
+/* The `repro` command: one file per subcommand, each taking argc/argv after its name and
+ * returning the process exit status. Only this layer prints and exits. */
+#ifndef RP_CLI_H
+#define RP_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "vk/status.h"
+
+int rp_cmd_devices(int argc, char **argv);
+int rp_cmd_bench(int argc, char **argv);
+
+/* Prints "repro: <message>" for the last failure and returns the exit status for it. */
+int rp_cli_error(rp_status status);
+
+/* Writes `json` to `path` through a temporary file and a rename, so a reader never sees a
+ * half-written file. */
+rp_status rp_write_json_file(const char *path, const cJSON *json);
+
+#endif

@@ -1,0 +1,141 @@
+/* repro bench [--json FILE] [--device D] [--repeats N] [NAME...]
+ *
+ * NAME is peak, copy, gemm256, gemm1024, gemm2048 or gemm (all three sizes); none means all.
+ * The FMA peak is always measured, since every compute figure is reported as a fraction of it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/bench.h"
+#include "cli/cli.h"
+#include "vk/caps_json.h"
+
+static const int gemm_sizes[] = {256, 1024, 2048};
+
+static bool wanted(int names, char **list, const char *name) {
+  if (names == 0) return true;
+  for (int i = 0; i < names; i++) {
+    if (strcmp(list[i], name) == 0) return true;
+    if (strcmp(list[i], "gemm") == 0 && strncmp(name, "gemm", 4) == 0) return true;
+  }
+  return false;
+}
+
+static bool known(const char *name) {
+  const char *all[] = {"peak", "copy", "gemm", "gemm256", "gemm1024", "gemm2048"};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    if (strcmp(name, all[i]) == 0) return true;
+  return false;
+}
+
+static void print_result(const rp_bench_result *r, double peak) {
+  printf("%-10s %10.2f %-8s median %9.3f ms (min %.3f, max %.3f, %d runs)", r->name, r->value,
+         r->unit, r->median_ms, r->min_ms, r->max_ms, r->repeats);
+  if (peak > 0 && strcmp(r->unit, "GFLOP/s") == 0 && strcmp(r->name, "peak_fma") != 0)
+    printf("  %5.1f%% of peak", 100.0 * r->value / peak);
+  printf("\n");
+  fflush(stdout);
+}
+
+static cJSON *result_json(const rp_bench_result *r, double peak) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "name", r->name);
+  cJSON_AddNumberToObject(j, "value", r->value);
+  cJSON_AddStringToObject(j, "unit", r->unit);
+  cJSON_AddNumberToObject(j, "median_ms", r->median_ms);
+  cJSON_AddNumberToObject(j, "min_ms", r->min_ms);
+  cJSON_AddNumberToObject(j, "max_ms", r->max_ms);
+  cJSON_AddNumberToObject(j, "repeats", r->repeats);
+  cJSON_AddStringToObject(j, "detail", r->detail);
+  if (peak > 0 && strcmp(r->unit, "GFLOP/s") == 0)
+    cJSON_AddNumberToObject(j, "fraction_of_peak", r->value / peak);
+  return j;
+}
+
+int rp_cmd_bench(int argc, char **argv) {
+  const char *json_path = NULL, *device = NULL;
+  int repeats = 5;
+  char **names = calloc((size_t)argc, sizeof *names);
+  int name_count = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+      json_path = argv[++i];
+    } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+      device = argv[++i];
+    } else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) {
+      repeats = atoi(argv[++i]);
+      if (repeats < 1 || repeats > 1000) {
+        fprintf(stderr, "repro bench: --repeats must be 1..1000, not '%s'\n", argv[i]);
+        free(names);
+        return 2;
+      }
+    } else if (argv[i][0] != '-' && known(argv[i])) {
+      names[name_count++] = argv[i];
+    } else {
+      fprintf(stderr,
+              "repro bench: unknown argument '%s' (benchmarks: peak copy gemm gemm256 "
+              "gemm1024 gemm2048)\n",
+              argv[i]);
+      free(names);
+      return 2;
+    }
+  }
+
+  rp_context *ctx;
+  rp_status st = rp_context_create(&(rp_context_options){.device = device}, &ctx);
+  if (st) {
+    free(names);
+    return rp_cli_error(st);
+  }
+  const rp_caps *caps = rp_context_caps(ctx);
+  printf("device %u: %s (%s, %s %s)\n", caps->index, caps->name,
+         rp_device_class_name(caps->device_class), caps->driver_name, caps->driver_info);
+
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
+  char date[32];
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  cJSON_AddStringToObject(root, "date", date);
+  cJSON_AddItemToObject(root, "device", rp_caps_to_json(caps));
+  cJSON *results = cJSON_AddArrayToObject(root, "results");
+
+  rp_bench_result r;
+  st = rp_bench_peak(ctx, repeats, &r);
+  double peak = st == RP_OK ? r.value : 0.0;
+  if (st == RP_OK) {
+    print_result(&r, peak);
+    cJSON_AddItemToArray(results, result_json(&r, peak));
+  }
+  if (st == RP_OK && wanted(name_count, names, "copy")) {
+    st = rp_bench_copy(ctx, repeats, &r);
+    if (st == RP_OK) {
+      print_result(&r, peak);
+      cJSON_AddItemToArray(results, result_json(&r, peak));
+    }
+  }
+  rp_gemm_tuning tuning = rp_gemm_default_tuning(caps);
+  for (size_t i = 0; st == RP_OK && i < sizeof gemm_sizes / sizeof *gemm_sizes; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "gemm%d", gemm_sizes[i]);
+    if (!wanted(name_count, names, name)) continue;
+    st = rp_bench_gemm(ctx, gemm_sizes[i], &tuning, repeats, &r);
+    if (st == RP_OK) {
+      print_result(&r, peak);
+      cJSON_AddItemToArray(results, result_json(&r, peak));
+    }
+  }
+  int code = st == RP_OK ? 0 : rp_cli_error(st);
+  if (st == RP_OK && json_path) {
+    st = rp_write_json_file(json_path, root);
+    if (st)
+      code = rp_cli_error(st);
+    else
+      printf("wrote %s\n", json_path);
+  }
+  cJSON_Delete(root);
+  rp_context_destroy(ctx);
+  free(names);
+  return code;
+}

@@ -1,0 +1,43 @@
+/* repro: a portable GPU benchmark and reproduction suite on Vulkan compute. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: repro COMMAND [OPTIONS]\n"
+          "\n"
+          "commands:\n"
+          "  devices [--json]                      list Vulkan devices and their capabilities\n"
+          "  bench [--json FILE] [--device D] [--repeats N] [NAME...]\n"
+          "                                        measure FMA peak, copy bandwidth, GEMM\n"
+          "  version                               print the version\n"
+          "\n"
+          "environment:\n"
+          "  REPRO_DEVICE=N|NAME    device to use (index or part of its name)\n"
+          "  REPRO_VALIDATE=1       enable the Khronos validation layer\n"
+          "  REPRO_FULL_BARRIERS=1  a barrier between every pair of dispatches\n"
+          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
+  if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("repro %s\n", REPRO_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  fprintf(stderr, "repro: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return 2;
+}

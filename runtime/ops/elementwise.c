@@ -1,0 +1,49 @@
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+
+/* Specialization constant 1 of shaders/elementwise.comp */
+enum { OP_ADD, OP_MUL, OP_AXPY, OP_SCALE };
+
+static const char *op_names[] = {"add", "mul", "axpy", "scale"};
+
+/* out = op(x, y); `writes_y` when out aliases y (axpy), so the hazard tracker knows. */
+static rp_status elementwise(rp_recorder *rec, uint32_t op, float alpha, const rp_tensor *x,
+                             const rp_tensor *y, const rp_tensor *out) {
+  int64_t n = rp_tensor_numel(out);
+  if (rp_tensor_numel(x) != n || rp_tensor_numel(y) != n)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: tensors of %lld, %lld and %lld elements",
+                   op_names[op], (long long)rp_tensor_numel(x), (long long)rp_tensor_numel(y),
+                   (long long)n);
+  rp_context *ctx = rp_rec_context(rec);
+  uint32_t spec[] = {RP_ELEMENTWISE_WORKGROUP, op};
+  const rp_pipeline *pipeline;
+  rp_status st = rp_pipeline_get(ctx, &(rp_pipeline_key){"elementwise", 3, spec, 2}, &pipeline);
+  uint32_t groups[3];
+  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), n, spec[0], groups);
+  if (st) return st;
+  struct {
+    uint32_t n;
+    float alpha;
+  } push = {(uint32_t)n, alpha};
+  uint64_t bytes = rp_tensor_bytes(out);
+  rp_arg args[] = {{&x->buffer, 0, bytes, RP_READ},
+                   {&y->buffer, 0, bytes, RP_READ},
+                   {&out->buffer, 0, bytes, RP_WRITE}};
+  return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
+}
+
+rp_status rp_add(rp_recorder *rec, const rp_tensor *x, const rp_tensor *y, const rp_tensor *out) {
+  return elementwise(rec, OP_ADD, 0.0f, x, y, out);
+}
+
+rp_status rp_mul(rp_recorder *rec, const rp_tensor *x, const rp_tensor *y, const rp_tensor *out) {
+  return elementwise(rec, OP_MUL, 0.0f, x, y, out);
+}
+
+rp_status rp_axpy(rp_recorder *rec, float alpha, const rp_tensor *x, const rp_tensor *y) {
+  return elementwise(rec, OP_AXPY, alpha, x, y, y);
+}
+
+rp_status rp_scale(rp_recorder *rec, float alpha, const rp_tensor *x, const rp_tensor *out) {
+  return elementwise(rec, OP_SCALE, alpha, x, x, out);
+}

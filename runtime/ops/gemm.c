@@ -1,0 +1,109 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+/* REPRO_GEMM=KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]] */
+static void apply_override(const char *text, rp_gemm_tuning *t) {
+  static const char *kernels[] = {"regblock", "lanes", "tiled"};
+  for (int k = 0; k < 3; k++) {
+    size_t n = strlen(kernels[k]);
+    if (strncmp(text, kernels[k], n) == 0 && (text[n] == ',' || text[n] == '\0')) {
+      t->kernel = (rp_gemm_kernel)k;
+      sscanf(text + n, ",%u,%u,%u,%u,%u,%u", &t->workgroup, &t->tm, &t->tn, &t->bm, &t->bn, &t->bk);
+    }
+  }
+}
+
+rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
+  /* Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores): the regblock kernel
+   * at 8x2 reached 0.8 GFLOP/s, lanes at 32x8 10 GFLOP/s (about 18% of the FMA peak); 32x16,
+   * 64x8 and 32x4 were slower. lavapipe's loads are per-lane loops, see gemm_lanes.comp. */
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 32, .tn = 8};
+  if (caps->device_class != RP_CLASS_CPU) {
+    t = (rp_gemm_tuning){.kernel = RP_GEMM_TILED, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
+    if (caps->max_workgroup_invocations < 256) t.bm = t.bn = 32; /* 64 invocations */
+    t.workgroup = (t.bm / t.tm) * (t.bn / t.tn);
+  }
+  const char *force = getenv("REPRO_GEMM");
+  if (force) apply_override(force, &t);
+  return t;
+}
+
+rp_status rp_gemm(rp_recorder *rec, bool trans_a, bool trans_b, float alpha, const rp_tensor *a,
+                  const rp_tensor *b, float beta, const rp_tensor *c) {
+  rp_gemm_tuning t = rp_gemm_default_tuning(rp_context_caps(rp_rec_context(rec)));
+  return rp_gemm_tuned(rec, &t, trans_a, trans_b, alpha, a, b, beta, c);
+}
+
+static rp_status check_shapes(bool trans_a, bool trans_b, const rp_tensor *a, const rp_tensor *b,
+                              const rp_tensor *c) {
+  if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "gemm takes 2-D tensors, got %d-D, %d-D and %d-D",
+                   a->ndim, b->ndim, c->ndim);
+  int64_t m = trans_a ? a->shape[1] : a->shape[0], ka = trans_a ? a->shape[0] : a->shape[1];
+  int64_t kb = trans_b ? b->shape[1] : b->shape[0], n = trans_b ? b->shape[0] : b->shape[1];
+  if (ka != kb || c->shape[0] != m || c->shape[1] != n) {
+    char sa[64], sb[64], sc[64];
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "gemm shapes do not agree: A%s%s x B%s%s -> C%s",
+                   rp_shape_string(a, sa, sizeof sa), trans_a ? "^T" : "",
+                   rp_shape_string(b, sb, sizeof sb), trans_b ? "^T" : "",
+                   rp_shape_string(c, sc, sizeof sc));
+  }
+  return RP_OK;
+}
+
+/* The lanes kernel reads whole vec4s and whole column blocks, and is written for one
+ * subgroup per workgroup of a fixed size. */
+static bool lanes_fits(const rp_caps *caps, const rp_gemm_tuning *t, bool trans_a, uint32_t m,
+                       uint32_t n, uint32_t k) {
+  return caps->min_subgroup_size == caps->max_subgroup_size &&
+         t->workgroup == caps->subgroup_size && k % 4 == 0 && n % t->tn == 0 && t->tn % 4 == 0 &&
+         (!trans_a || m % 4 == 0) && t->tm % (trans_a ? 4 * t->workgroup : t->workgroup) == 0;
+}
+
+rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a, bool trans_b,
+                        float alpha, const rp_tensor *a, const rp_tensor *b, float beta,
+                        const rp_tensor *c) {
+  rp_status st = check_shapes(trans_a, trans_b, a, b, c);
+  if (st) return st;
+  uint32_t m = (uint32_t)c->shape[0], n = (uint32_t)c->shape[1];
+  uint32_t k = (uint32_t)(trans_a ? a->shape[0] : a->shape[1]);
+
+  rp_gemm_tuning fallback = {.kernel = RP_GEMM_REGBLOCK, .workgroup = 64, .tm = 8, .tn = 2};
+  if (t->kernel == RP_GEMM_LANES &&
+      !lanes_fits(rp_context_caps(rp_rec_context(rec)), t, trans_a, m, n, k))
+    t = &fallback;
+
+  /* Specialization constants 0..2 mean the same in every kernel. */
+  uint32_t spec[8] = {t->workgroup, trans_a, trans_b, t->tm, t->tn, t->bm, t->bn, t->bk};
+  rp_pipeline_key key = {"gemm_regblock", 3, spec, 5};
+  uint32_t groups[3] = {(n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn),
+                        (m + t->tm - 1) / t->tm, 1};
+  if (t->kernel == RP_GEMM_LANES) {
+    spec[0] = t->workgroup; /* one subgroup */
+    spec[5] = t->workgroup;
+    key = (rp_pipeline_key){"gemm_lanes", 3, spec, 6};
+    groups[0] = (n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn);
+  }
+  if (t->kernel == RP_GEMM_TILED) {
+    if (t->workgroup != (t->bm / t->tm) * (t->bn / t->tn))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "gemm tiling: workgroup %u is not (%u/%u)*(%u/%u)",
+                     t->workgroup, t->bm, t->tm, t->bn, t->tn);
+    key = (rp_pipeline_key){"gemm_tiled", 3, spec, 8};
+    groups[0] = (n + t->bn - 1) / t->bn;
+    groups[1] = (m + t->bm - 1) / t->bm;
+  }
+  const rp_pipeline *pipeline;
+  st = rp_pipeline_get(rp_rec_context(rec), &key, &pipeline);
+  if (st) return st;
+  struct {
+    uint32_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+  } push = {m, n, k, (uint32_t)a->shape[1], (uint32_t)b->shape[1], n, alpha, beta};
+  rp_arg args[] = {{&a->buffer, 0, rp_tensor_bytes(a), RP_READ},
+                   {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
+                   {&c->buffer, 0, rp_tensor_bytes(c), beta == 0.0f ? RP_WRITE : RP_READ_WRITE}};
+  return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
+}

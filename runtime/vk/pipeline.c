@@ -1,0 +1,229 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vk/context_internal.h"
+#include "vk/spirv.h"
+
+/* ---- the on-disk pipeline cache ---- */
+
+static void make_dirs(const char *path) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    mkdir(tmp, 0755);
+    *p = '/';
+  }
+  mkdir(tmp, 0755);
+}
+
+static void cache_path_for(const rp_context *ctx, const char *dir, char *out, size_t size) {
+  char base[900];
+  if (dir) {
+    snprintf(base, sizeof base, "%s", dir);
+  } else if (getenv("REPRO_CACHE_DIR")) {
+    snprintf(base, sizeof base, "%s", getenv("REPRO_CACHE_DIR"));
+  } else if (getenv("XDG_CACHE_HOME")) {
+    snprintf(base, sizeof base, "%s/repro", getenv("XDG_CACHE_HOME"));
+  } else if (getenv("HOME")) {
+    snprintf(base, sizeof base, "%s/.cache/repro", getenv("HOME"));
+  } else {
+    base[0] = '\0';
+  }
+  if (!base[0]) {
+    out[0] = '\0';
+    return;
+  }
+  char uuid[2 * VK_UUID_SIZE + 1];
+  for (unsigned i = 0; i < VK_UUID_SIZE; i++)
+    snprintf(uuid + 2 * i, 3, "%02x", ctx->caps.pipeline_cache_uuid[i]);
+  snprintf(out, size, "%s/pipelines-%s.bin", base, uuid);
+}
+
+static void *read_whole_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  void *data = NULL;
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long n = ftell(f);
+    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n)) &&
+        fread(data, 1, (size_t)n, f) != (size_t)n) {
+      free(data);
+      data = NULL;
+    }
+    *size = n > 0 ? (size_t)n : 0;
+  }
+  fclose(f);
+  return data;
+}
+
+rp_status rp_pipelines_init(rp_context *ctx, const char *cache_dir) {
+  rp_pipelines *p = &ctx->pipelines;
+  cache_path_for(ctx, cache_dir, p->cache_path, sizeof p->cache_path);
+  size_t size = 0;
+  void *data = p->cache_path[0] ? read_whole_file(p->cache_path, &size) : NULL;
+  /* A cache written by another driver version is rejected by the driver itself: it checks
+   * the header and starts empty, so a stale file costs nothing but time. */
+  VkPipelineCacheCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+                                    .initialDataSize = data ? size : 0,
+                                    .pInitialData = data};
+  VkResult r = ctx->vk.vkCreatePipelineCache(ctx->device, &info, NULL, &p->cache);
+  free(data);
+  if (r != VK_SUCCESS) {
+    info.initialDataSize = 0;
+    info.pInitialData = NULL;
+    r = ctx->vk.vkCreatePipelineCache(ctx->device, &info, NULL, &p->cache);
+  }
+  return r == VK_SUCCESS ? RP_OK : rp_vk_fail(r, "vkCreatePipelineCache");
+}
+
+/* Writes the cache next to its final name and renames it, so that a crash or a concurrent
+ * process never leaves a torn file. */
+static void save_cache(rp_context *ctx) {
+  rp_pipelines *p = &ctx->pipelines;
+  size_t size = 0;
+  if (!p->cache_path[0] ||
+      ctx->vk.vkGetPipelineCacheData(ctx->device, p->cache, &size, NULL) != VK_SUCCESS || !size)
+    return;
+  void *data = malloc(size);
+  if (!data) return;
+  if (ctx->vk.vkGetPipelineCacheData(ctx->device, p->cache, &size, data) == VK_SUCCESS) {
+    char dir[1024], tmp[1100];
+    snprintf(dir, sizeof dir, "%s", p->cache_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    make_dirs(dir);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p->cache_path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (f) {
+      bool ok = fwrite(data, 1, size, f) == size;
+      ok = (fclose(f) == 0) && ok;
+      if (!ok || rename(tmp, p->cache_path) != 0) remove(tmp);
+    }
+  }
+  free(data);
+}
+
+void rp_pipelines_release(rp_context *ctx) {
+  rp_pipelines *p = &ctx->pipelines;
+  if (p->cache) {
+    save_cache(ctx);
+    ctx->vk.vkDestroyPipelineCache(ctx->device, p->cache, NULL);
+  }
+  for (uint32_t i = 0; i < p->count; i++) {
+    ctx->vk.vkDestroyPipeline(ctx->device, p->items[i]->handle, NULL);
+    free(p->items[i]);
+  }
+  free(p->items);
+  for (uint32_t n = 0; n <= RP_MAX_BINDINGS; n++) {
+    if (p->layouts[n]) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layouts[n], NULL);
+    if (p->set_layouts[n])
+      ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layouts[n], NULL);
+  }
+  memset(p, 0, sizeof *p);
+}
+
+/* ---- layouts: one per binding count, shared by every shader with that many buffers ---- */
+
+static rp_status layout_for(rp_context *ctx, uint32_t bindings) {
+  rp_pipelines *p = &ctx->pipelines;
+  if (p->layouts[bindings]) return RP_OK;
+  VkDescriptorSetLayoutBinding b[RP_MAX_BINDINGS];
+  for (uint32_t i = 0; i < bindings; i++)
+    b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
+                                          .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                          .descriptorCount = 1,
+                                          .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+  VkDescriptorSetLayoutCreateInfo set_info = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+      .bindingCount = bindings,
+      .pBindings = b};
+  VkResult r =
+      ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &set_info, NULL, &p->set_layouts[bindings]);
+  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateDescriptorSetLayout");
+  VkPushConstantRange push = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = RP_PUSH_BYTES};
+  VkPipelineLayoutCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                     .setLayoutCount = 1,
+                                     .pSetLayouts = &p->set_layouts[bindings],
+                                     .pushConstantRangeCount = 1,
+                                     .pPushConstantRanges = &push};
+  r = ctx->vk.vkCreatePipelineLayout(ctx->device, &info, NULL, &p->layouts[bindings]);
+  return r == VK_SUCCESS ? RP_OK : rp_vk_fail(r, "vkCreatePipelineLayout");
+}
+
+static bool same_key(const rp_pipeline *p, const rp_pipeline_key *key) {
+  return strcmp(p->shader, key->shader) == 0 && p->spec_count == key->spec_count &&
+         memcmp(p->spec, key->spec, key->spec_count * sizeof *key->spec) == 0;
+}
+
+rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_pipeline **out) {
+  rp_pipelines *p = &ctx->pipelines;
+  for (uint32_t i = 0; i < p->count; i++) {
+    if (same_key(p->items[i], key)) {
+      *out = p->items[i];
+      return RP_OK;
+    }
+  }
+  if (key->spec_count > RP_MAX_SPEC || key->binding_count > RP_MAX_BINDINGS ||
+      strlen(key->shader) >= sizeof p->items[0]->shader)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "pipeline %s: too many bindings or constants",
+                   key->shader);
+  const rp_spirv *spirv = rp_spirv_find(key->shader);
+  if (!spirv) return rp_fail(RP_ERR_INVALID_ARGUMENT, "no embedded shader named %s", key->shader);
+  rp_status st = layout_for(ctx, key->binding_count);
+  if (st) return st;
+  if (p->count == p->capacity) {
+    uint32_t cap = p->capacity ? 2 * p->capacity : 32;
+    rp_pipeline **grown = realloc(p->items, cap * sizeof *grown);
+    if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+    p->items = grown;
+    p->capacity = cap;
+  }
+  rp_pipeline *pl = calloc(1, sizeof *pl);
+  if (!pl) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  snprintf(pl->shader, sizeof pl->shader, "%s", key->shader);
+  memcpy(pl->spec, key->spec, key->spec_count * sizeof *key->spec);
+  pl->spec_count = key->spec_count;
+  pl->binding_count = key->binding_count;
+  pl->layout = p->layouts[key->binding_count];
+  pl->set_layout = p->set_layouts[key->binding_count];
+
+  VkShaderModuleCreateInfo module_info = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                          .codeSize = spirv->word_count * 4,
+                                          .pCode = spirv->words};
+  VkShaderModule module;
+  VkResult r = ctx->vk.vkCreateShaderModule(ctx->device, &module_info, NULL, &module);
+  if (r != VK_SUCCESS) {
+    free(pl);
+    return rp_vk_fail(r, "vkCreateShaderModule");
+  }
+  VkSpecializationMapEntry entries[RP_MAX_SPEC];
+  for (uint32_t i = 0; i < key->spec_count; i++)
+    entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
+  VkSpecializationInfo spec = {.mapEntryCount = key->spec_count,
+                               .pMapEntries = entries,
+                               .dataSize = 4 * key->spec_count,
+                               .pData = pl->spec};
+  VkComputePipelineCreateInfo info = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                .module = module,
+                .pName = "main",
+                .pSpecializationInfo = key->spec_count ? &spec : NULL},
+      .layout = pl->layout};
+  r = ctx->vk.vkCreateComputePipelines(ctx->device, p->cache, 1, &info, NULL, &pl->handle);
+  ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
+  if (r != VK_SUCCESS) {
+    free(pl);
+    return rp_vk_fail(r, "vkCreateComputePipelines");
+  }
+  p->items[p->count++] = pl;
+  *out = pl;
+  return RP_OK;
+}

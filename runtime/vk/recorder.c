@@ -1,0 +1,328 @@
+#include "vk/recorder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk/context_internal.h"
+
+#define SETS_PER_POOL 256
+#define MAX_TIMESTAMPS 1024
+
+typedef struct range {
+  VkBuffer buffer;
+  uint64_t begin, end;
+} range;
+
+typedef struct range_list {
+  range *items;
+  uint32_t count, capacity;
+} range_list;
+
+struct rp_recorder {
+  rp_context *ctx;
+  VkCommandBuffer cmd;
+  VkFence fence;
+  bool recording, recorded, in_flight;
+  bool full_barriers;
+
+  VkDescriptorPool *pools;
+  uint32_t pool_count, pool_used;
+
+  VkQueryPool queries;
+  uint32_t timestamp_count;
+
+  /* Ranges touched since the last barrier. */
+  range_list written, read;
+  uint32_t dispatches, barriers;
+  rp_status error; /* first failure while recording, returned by rp_rec_end */
+};
+
+static bool push_range(range_list *list, range r) {
+  if (list->count == list->capacity) {
+    uint32_t cap = list->capacity ? 2 * list->capacity : 64;
+    range *grown = realloc(list->items, cap * sizeof *grown);
+    if (!grown) return false;
+    list->items = grown;
+    list->capacity = cap;
+  }
+  list->items[list->count++] = r;
+  return true;
+}
+
+static bool overlaps_any(const range_list *list, range r) {
+  for (uint32_t i = 0; i < list->count; i++) {
+    const range *o = &list->items[i];
+    if (o->buffer == r.buffer && o->begin < r.end && r.begin < o->end) return true;
+  }
+  return false;
+}
+
+rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out) {
+  *out = NULL;
+  rp_recorder *rec = calloc(1, sizeof *rec);
+  if (!rec) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  rec->ctx = ctx;
+  const char *full = getenv("REPRO_FULL_BARRIERS");
+  rec->full_barriers = full && *full && *full != '0';
+  VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                       .commandPool = ctx->command_pool,
+                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                       .commandBufferCount = 1};
+  VkResult r = ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, &rec->cmd);
+  VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  if (r == VK_SUCCESS) r = ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &rec->fence);
+  if (r == VK_SUCCESS && ctx->caps.timestamps) {
+    VkQueryPoolCreateInfo q = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                               .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                               .queryCount = MAX_TIMESTAMPS};
+    r = ctx->vk.vkCreateQueryPool(ctx->device, &q, NULL, &rec->queries);
+  }
+  if (r != VK_SUCCESS) {
+    rp_recorder_destroy(rec);
+    return rp_vk_fail(r, "creating a recorder");
+  }
+  *out = rec;
+  return RP_OK;
+}
+
+void rp_recorder_destroy(rp_recorder *rec) {
+  if (!rec) return;
+  rp_context *ctx = rec->ctx;
+  if (rec->in_flight) rp_rec_wait(rec);
+  for (uint32_t i = 0; i < rec->pool_count; i++)
+    ctx->vk.vkDestroyDescriptorPool(ctx->device, rec->pools[i], NULL);
+  free(rec->pools);
+  if (rec->queries) ctx->vk.vkDestroyQueryPool(ctx->device, rec->queries, NULL);
+  if (rec->fence) ctx->vk.vkDestroyFence(ctx->device, rec->fence, NULL);
+  if (rec->cmd) ctx->vk.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &rec->cmd);
+  free(rec->written.items);
+  free(rec->read.items);
+  free(rec);
+}
+
+static void barrier(rp_recorder *rec, VkPipelineStageFlags src_stages) {
+  VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                       .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                       .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+  rec->ctx->vk.vkCmdPipelineBarrier(rec->cmd, src_stages, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
+                                    1, &b, 0, NULL, 0, NULL);
+  rec->written.count = 0;
+  rec->read.count = 0;
+}
+
+rp_status rp_rec_begin(rp_recorder *rec) {
+  rp_context *ctx = rec->ctx;
+  if (rec->in_flight) {
+    rp_status st = rp_rec_wait(rec);
+    if (st) return st;
+  }
+  for (uint32_t i = 0; i < rec->pool_count; i++)
+    ctx->vk.vkResetDescriptorPool(ctx->device, rec->pools[i], 0);
+  rec->pool_used = 0;
+  rec->dispatches = rec->barriers = rec->timestamp_count = 0;
+  rec->error = RP_OK;
+  rec->recorded = false;
+  VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  ctx->vk.vkResetCommandBuffer(rec->cmd, 0);
+  VkResult r = ctx->vk.vkBeginCommandBuffer(rec->cmd, &begin);
+  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkBeginCommandBuffer");
+  if (rec->queries) ctx->vk.vkCmdResetQueryPool(rec->cmd, rec->queries, 0, MAX_TIMESTAMPS);
+  /* Whatever earlier submissions (or uploads) wrote is visible to this one, and nothing here
+   * overwrites what they still read. */
+  barrier(rec, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT);
+  rec->recording = true;
+  return RP_OK;
+}
+
+static rp_status allocate_set(rp_recorder *rec, VkDescriptorSetLayout layout,
+                              VkDescriptorSet *set) {
+  rp_context *ctx = rec->ctx;
+  while (true) {
+    if (rec->pool_used == rec->pool_count) {
+      VkDescriptorPool *grown = realloc(rec->pools, (rec->pool_count + 1) * sizeof *grown);
+      if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+      rec->pools = grown;
+      VkDescriptorPoolSize size = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                   .descriptorCount = SETS_PER_POOL * RP_MAX_BINDINGS};
+      VkDescriptorPoolCreateInfo info = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                         .maxSets = SETS_PER_POOL,
+                                         .poolSizeCount = 1,
+                                         .pPoolSizes = &size};
+      VkResult r =
+          ctx->vk.vkCreateDescriptorPool(ctx->device, &info, NULL, &rec->pools[rec->pool_count]);
+      if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateDescriptorPool");
+      rec->pool_count++;
+    }
+    VkDescriptorSetAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                         .descriptorPool = rec->pools[rec->pool_used],
+                                         .descriptorSetCount = 1,
+                                         .pSetLayouts = &layout};
+    VkResult r = ctx->vk.vkAllocateDescriptorSets(ctx->device, &alloc, set);
+    if (r == VK_SUCCESS) return RP_OK;
+    if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL)
+      return rp_vk_fail(r, "vkAllocateDescriptorSets");
+    rec->pool_used++; /* this pool is full: move on to the next, creating it if needed */
+  }
+}
+
+static rp_status check_dispatch(const rp_recorder *rec, const rp_pipeline *pipeline,
+                                const rp_arg *args, uint32_t nargs, uint32_t push_bytes,
+                                const uint32_t groups[3]) {
+  const rp_caps *caps = &rec->ctx->caps;
+  if (!rec->recording)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "dispatch of %s outside rp_rec_begin/rp_rec_end",
+                   pipeline->shader);
+  if (nargs != pipeline->binding_count)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s takes %u buffers, %u given", pipeline->shader,
+                   pipeline->binding_count, nargs);
+  if (push_bytes > RP_PUSH_BYTES)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %u bytes of push constants, at most %d",
+                   pipeline->shader, push_bytes, RP_PUSH_BYTES);
+  for (int d = 0; d < 3; d++)
+    if (groups[d] > caps->max_workgroup_count[d])
+      return rp_fail(RP_ERR_TOO_LARGE, "%s: %u workgroups in dimension %d, the device allows %u",
+                     pipeline->shader, groups[d], d, caps->max_workgroup_count[d]);
+  for (uint32_t i = 0; i < nargs; i++) {
+    const rp_buffer *b = args[i].buffer;
+    if (!b || !b->handle)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: argument %u is not allocated", pipeline->shader,
+                     i);
+    uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
+    if (args[i].offset > b->size || bytes > b->size - args[i].offset)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: argument %u overruns its buffer",
+                     pipeline->shader, i);
+    if (bytes > caps->max_storage_buffer_range)
+      return rp_fail(RP_ERR_TOO_LARGE,
+                     "%s: argument %u binds %llu bytes, more than maxStorageBufferRange (%llu) "
+                     "on %s",
+                     pipeline->shader, i, (unsigned long long)bytes,
+                     (unsigned long long)caps->max_storage_buffer_range, caps->name);
+  }
+  return RP_OK;
+}
+
+rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const rp_arg *args,
+                          uint32_t nargs, const void *push, uint32_t push_bytes,
+                          const uint32_t groups[3]) {
+  if (rec->error) return rec->error;
+  rp_context *ctx = rec->ctx;
+  rp_status st = check_dispatch(rec, pipeline, args, nargs, push_bytes, groups);
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  if (st == RP_OK) st = allocate_set(rec, pipeline->set_layout, &set);
+  if (st) {
+    rec->error = st;
+    return st;
+  }
+  if (groups[0] == 0 || groups[1] == 0 || groups[2] == 0) return RP_OK; /* nothing to do */
+
+  VkDescriptorBufferInfo infos[RP_MAX_BINDINGS];
+  VkWriteDescriptorSet writes[RP_MAX_BINDINGS];
+  range ranges[RP_MAX_BINDINGS];
+  bool needs_barrier = rec->full_barriers && rec->dispatches > 0;
+  for (uint32_t i = 0; i < nargs; i++) {
+    const rp_buffer *b = args[i].buffer;
+    uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
+    infos[i] = (VkDescriptorBufferInfo){
+        .buffer = b->handle, .offset = b->offset + args[i].offset, .range = bytes};
+    writes[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                       .dstSet = set,
+                                       .dstBinding = i,
+                                       .descriptorCount = 1,
+                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                       .pBufferInfo = &infos[i]};
+    ranges[i] = (range){b->handle, infos[i].offset, infos[i].offset + bytes};
+    /* read-after-write, write-after-write, write-after-read */
+    if (overlaps_any(&rec->written, ranges[i]) ||
+        ((args[i].access & RP_WRITE) && overlaps_any(&rec->read, ranges[i])))
+      needs_barrier = true;
+  }
+  ctx->vk.vkUpdateDescriptorSets(ctx->device, nargs, writes, 0, NULL);
+  if (needs_barrier) {
+    barrier(rec, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    rec->barriers++;
+  }
+  for (uint32_t i = 0; i < nargs; i++) {
+    bool ok = true;
+    if (args[i].access & RP_READ) ok = push_range(&rec->read, ranges[i]);
+    if (args[i].access & RP_WRITE) ok = ok && push_range(&rec->written, ranges[i]);
+    if (!ok) return rec->error = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  }
+  ctx->vk.vkCmdBindPipeline(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->handle);
+  ctx->vk.vkCmdBindDescriptorSets(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0, 1,
+                                  &set, 0, NULL);
+  if (push_bytes)
+    ctx->vk.vkCmdPushConstants(rec->cmd, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                               push_bytes, push);
+  ctx->vk.vkCmdDispatch(rec->cmd, groups[0], groups[1], groups[2]);
+  rec->dispatches++;
+  return RP_OK;
+}
+
+int rp_rec_timestamp(rp_recorder *rec) {
+  if (!rec->queries || !rec->recording || rec->timestamp_count == MAX_TIMESTAMPS) return -1;
+  rec->ctx->vk.vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->queries,
+                                   rec->timestamp_count);
+  return (int)rec->timestamp_count++;
+}
+
+rp_status rp_rec_end(rp_recorder *rec) {
+  if (!rec->recording) return rp_fail(RP_ERR_INVALID_ARGUMENT, "rp_rec_end without rp_rec_begin");
+  rec->recording = false;
+  VkResult r = rec->ctx->vk.vkEndCommandBuffer(rec->cmd);
+  if (rec->error) return rec->error;
+  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkEndCommandBuffer");
+  rec->recorded = true;
+  return RP_OK;
+}
+
+rp_status rp_rec_submit(rp_recorder *rec) {
+  rp_context *ctx = rec->ctx;
+  if (!rec->recorded) return rp_fail(RP_ERR_INVALID_ARGUMENT, "submit of an unfinished recording");
+  if (rec->in_flight) {
+    rp_status st = rp_rec_wait(rec);
+    if (st) return st;
+  }
+  VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+                         .commandBufferCount = 1,
+                         .pCommandBuffers = &rec->cmd};
+  VkResult r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &submit, rec->fence);
+  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkQueueSubmit");
+  rec->in_flight = true;
+  return RP_OK;
+}
+
+rp_status rp_rec_wait(rp_recorder *rec) {
+  rp_context *ctx = rec->ctx;
+  if (!rec->in_flight) return RP_OK;
+  VkResult r = ctx->vk.vkWaitForFences(ctx->device, 1, &rec->fence, VK_TRUE, UINT64_MAX);
+  rec->in_flight = false;
+  if (r == VK_SUCCESS) r = ctx->vk.vkResetFences(ctx->device, 1, &rec->fence);
+  return r == VK_SUCCESS ? RP_OK : rp_vk_fail(r, "waiting for the GPU");
+}
+
+rp_status rp_rec_run(rp_recorder *rec) {
+  rp_status st = rp_rec_submit(rec);
+  return st ? st : rp_rec_wait(rec);
+}
+
+rp_status rp_rec_elapsed_ms(rp_recorder *rec, int from, int to, double *ms) {
+  if (from < 0 || to < 0 || (uint32_t)from >= rec->timestamp_count ||
+      (uint32_t)to >= rec->timestamp_count)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "no such timestamps (%d, %d)", from, to);
+  uint64_t t[2];
+  VkResult r = rec->ctx->vk.vkGetQueryPoolResults(
+      rec->ctx->device, rec->queries, (uint32_t)from, 1, sizeof t[0], &t[0], sizeof t[0],
+      VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+  if (r == VK_SUCCESS)
+    r = rec->ctx->vk.vkGetQueryPoolResults(rec->ctx->device, rec->queries, (uint32_t)to, 1,
+                                           sizeof t[1], &t[1], sizeof t[1],
+                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkGetQueryPoolResults");
+  *ms = (double)(t[1] - t[0]) * rec->ctx->caps.timestamp_period_ns * 1e-6;
+  return RP_OK;
+}
+
+rp_context *rp_rec_context(const rp_recorder *rec) { return rec->ctx; }
+
+uint32_t rp_rec_dispatch_count(const rp_recorder *rec) { return rec->dispatches; }
+uint32_t rp_rec_barrier_count(const rp_recorder *rec) { return rec->barriers; }

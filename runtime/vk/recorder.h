@@ -1,0 +1,66 @@
+/* A recorder appends many dispatches to one command buffer, which can then be submitted again
+ * and again without recording it anew (a whole training step is recorded once).
+ *
+ * Barriers are inserted only where they are needed: each dispatch says which byte ranges it
+ * reads and writes, and a barrier goes in before a dispatch that reads or writes a range an
+ * earlier dispatch wrote since the last barrier, or writes a range one read (the write-after-
+ * read hazard). REPRO_FULL_BARRIERS=1 puts one before every dispatch, to debug a suspected
+ * missing barrier. Every recording starts with a barrier against all earlier submissions. */
+#ifndef RP_RECORDER_H
+#define RP_RECORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vk/memory.h"
+#include "vk/pipeline.h"
+
+typedef struct rp_recorder rp_recorder;
+
+typedef enum rp_access { RP_READ = 1, RP_WRITE = 2, RP_READ_WRITE = 3 } rp_access;
+
+/* One storage-buffer argument of a dispatch: a byte range of a buffer and how it is used.
+ * `bytes` 0 means from `offset` to the end of the buffer. */
+typedef struct rp_arg {
+  const rp_buffer *buffer;
+  uint64_t offset, bytes;
+  rp_access access;
+} rp_arg;
+
+rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out);
+void rp_recorder_destroy(rp_recorder *rec);
+
+/* Starts a new recording, dropping the previous one (waits if it is still running). */
+rp_status rp_rec_begin(rp_recorder *rec);
+
+/* Appends one dispatch of `groups` workgroups. `args` bind to bindings 0..nargs-1 and must
+ * match the pipeline's binding count; `push` (at most RP_PUSH_BYTES) becomes its push
+ * constants. */
+rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const rp_arg *args,
+                          uint32_t nargs, const void *push, uint32_t push_bytes,
+                          const uint32_t groups[3]);
+
+/* Writes a timestamp once all earlier dispatches have finished; returns its index for
+ * rp_rec_elapsed_ms, or -1 where the device has no timestamps. */
+int rp_rec_timestamp(rp_recorder *rec);
+
+rp_status rp_rec_end(rp_recorder *rec);
+
+/* Submits the finished recording; it may be submitted any number of times. */
+rp_status rp_rec_submit(rp_recorder *rec);
+/* Waits for the last submission; reports device loss. */
+rp_status rp_rec_wait(rp_recorder *rec);
+/* Submit and wait. */
+rp_status rp_rec_run(rp_recorder *rec);
+
+/* Milliseconds between two timestamps of the last completed submission. */
+rp_status rp_rec_elapsed_ms(rp_recorder *rec, int from, int to, double *ms);
+
+/* The context the recorder belongs to (ops look their pipelines up there). */
+rp_context *rp_rec_context(const rp_recorder *rec);
+
+/* What the last recording holds: for tests of the hazard tracking and for benchmarks. */
+uint32_t rp_rec_dispatch_count(const rp_recorder *rec);
+uint32_t rp_rec_barrier_count(const rp_recorder *rec);
+
+#endif

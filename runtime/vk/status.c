@@ -1,0 +1,32 @@
+#include "vk/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_message[1024];
+
+rp_status rp_fail(rp_status status, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(last_message, sizeof last_message, fmt, args);
+  va_end(args);
+  return status;
+}
+
+const char *rp_error_message(void) { return last_message; }
+
+const char *rp_status_name(rp_status status) {
+  switch (status) {
+  case RP_OK: return "ok";
+  case RP_ERR_INVALID_ARGUMENT: return "invalid argument";
+  case RP_ERR_NO_LOADER: return "no Vulkan loader";
+  case RP_ERR_NO_DEVICE: return "no device";
+  case RP_ERR_NO_COMPUTE: return "no compute queue";
+  case RP_ERR_OUT_OF_MEMORY: return "out of memory";
+  case RP_ERR_TOO_LARGE: return "too large";
+  case RP_ERR_DEVICE_LOST: return "device lost";
+  case RP_ERR_VULKAN: return "Vulkan error";
+  case RP_ERR_IO: return "I/O error";
+  }
+  return "unknown status";
+}

@@ -1,0 +1,10 @@
+// Shared by every shader: the version, the workgroup size as specialization constant 0, and
+// the flat index of an invocation in a dispatch that may be 2-D because one dimension of
+// workgroups is capped (65,535 on many devices).
+#extension GL_GOOGLE_include_directive : require
+
+layout(local_size_x_id = 0) in;
+
+uint flat_workgroup() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
+
+uint flat_invocation() { return flat_workgroup() * gl_WorkGroupSize.x + gl_LocalInvocationID.x; }

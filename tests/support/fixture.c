@@ -1,0 +1,81 @@
+#include "fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static rp_context *ctx;
+static rp_recorder *rec;
+
+rp_context *test_ctx(void) {
+  if (!ctx) {
+    rp_status st = rp_context_create(&(rp_context_options){.validate = true}, &ctx);
+    cr_assert_eq(st, RP_OK, "cannot create a Vulkan context: %s", rp_error_message());
+  }
+  return ctx;
+}
+
+rp_recorder *test_recorder(void) {
+  if (!rec) ASSERT_OK(rp_recorder_create(test_ctx(), &rec));
+  ASSERT_OK(rp_rec_begin(rec));
+  return rec;
+}
+
+void test_teardown(void) {
+  if (!ctx) return;
+  rp_recorder_destroy(rec);
+  rec = NULL;
+  uint64_t messages = rp_context_validation_messages(ctx);
+  rp_context_destroy(ctx); /* destruction can be reported on too */
+  ctx = NULL;
+  cr_expect_eq(messages, 0, "the validation layer reported %llu messages (see stderr)",
+               (unsigned long long)messages);
+}
+
+guarded guarded_create(int ndim, const int64_t *shape) {
+  guarded g;
+  memset(&g, 0, sizeof g);
+  rp_tensor probe = {.ndim = ndim};
+  memcpy(probe.shape, shape, (size_t)ndim * sizeof *shape);
+  int64_t n = rp_tensor_numel(&probe) + 2 * GUARD_FLOATS;
+  ASSERT_OK(rp_tensor_create(test_ctx(), 1, &n, &g.whole));
+  g.view = probe;
+  g.view.buffer = g.whole.buffer;
+  g.view.buffer.offset += GUARD_FLOATS * sizeof(float);
+  g.view.buffer.size = rp_tensor_bytes(&probe);
+  return g;
+}
+
+void guarded_upload(const guarded *g, const float *src) {
+  int64_t n = rp_tensor_numel(&g->whole);
+  float *all = malloc((size_t)n * sizeof *all);
+  for (int64_t i = 0; i < n; i++) all[i] = GUARD_VALUE;
+  memcpy(all + GUARD_FLOATS, src, rp_tensor_bytes(&g->view));
+  ASSERT_OK(rp_tensor_upload(test_ctx(), &g->whole, all));
+  free(all);
+}
+
+void guarded_download(const guarded *g, float *dst) {
+  int64_t n = rp_tensor_numel(&g->whole), inner = rp_tensor_numel(&g->view);
+  float *all = malloc((size_t)n * sizeof *all);
+  ASSERT_OK(rp_tensor_download(test_ctx(), &g->whole, all));
+  for (int64_t i = 0; i < GUARD_FLOATS; i++) {
+    cr_assert_eq(all[i], GUARD_VALUE, "write before the output, %lld floats ahead",
+                 (long long)(GUARD_FLOATS - i));
+    cr_assert_eq(all[GUARD_FLOATS + inner + i], GUARD_VALUE, "write past the output, at +%lld",
+                 (long long)i);
+  }
+  memcpy(dst, all + GUARD_FLOATS, (size_t)inner * sizeof *dst);
+  free(all);
+}
+
+void guarded_destroy(guarded *g) { rp_tensor_destroy(test_ctx(), &g->whole); }
+
+void fill_random(float *x, int64_t n, uint32_t seed) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (int64_t i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    x[i] = (float)((s >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+  }
+}

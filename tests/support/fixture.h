@@ -1,0 +1,49 @@
+/* What every test file shares: one device per test process, validation on, and tensors with
+ * guard regions.
+ *
+ * Criterion runs each Test() in a process of its own (fork and exec), so a device cannot be
+ * shared across Test()s; instead each Test() covers a whole family of cases (every shape,
+ * every transpose) against one context created on first use, and its fini checks that the
+ * validation layer said nothing. */
+#ifndef RP_TEST_FIXTURE_H
+#define RP_TEST_FIXTURE_H
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+
+#include "ops/ops.h"
+
+/* The process's context (validation layer on), created on first call. */
+rp_context *test_ctx(void);
+/* A fresh recorder on it, already begun. */
+rp_recorder *test_recorder(void);
+
+/* Suite fini: fails the test if the validation layer reported anything, then frees. */
+void test_teardown(void);
+
+#define GUARD_FLOATS 64 /* 256 bytes on each side: keeps the view aligned for binding */
+#define GUARD_VALUE (-12345.678f)
+
+/* A tensor of `shape` inside a larger buffer with GUARD_FLOATS floats of GUARD_VALUE on each
+ * side, to catch writes out of bounds. */
+typedef struct guarded {
+  rp_tensor view;  /* what ops get */
+  rp_tensor whole; /* the buffer with its guards */
+} guarded;
+
+guarded guarded_create(int ndim, const int64_t *shape);
+void guarded_upload(const guarded *g, const float *src); /* guards are rewritten too */
+/* Downloads the view into `dst` and asserts that the guards are intact. */
+void guarded_download(const guarded *g, float *dst);
+void guarded_destroy(guarded *g);
+
+/* Deterministic pseudo-random floats in [-1, 1). */
+void fill_random(float *x, int64_t n, uint32_t seed);
+
+#define ASSERT_OK(expr)                                                                            \
+  do {                                                                                             \
+    rp_status st_ = (expr);                                                                        \
+    cr_assert_eq(st_, RP_OK, "%s failed: %s", #expr, rp_error_message());                          \
+  } while (0)
+
+#endif

@@ -1,0 +1,90 @@
+/* fill, copy, add, mul, axpy and scale against plain C, with guard regions. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "support/fixture.h"
+
+TestSuite(elementwise, .fini = test_teardown);
+
+/* Odd and round sizes; 70001 spans many workgroups and a partial last one. */
+static const int64_t sizes[] = {1, 2, 3, 5, 255, 256, 257, 1023, 4099, 70001};
+#define NSIZES (sizeof sizes / sizeof *sizes)
+
+enum { ADD, MUL, AXPY, SCALE, FILL, COPY };
+
+static void check(int op, int64_t n) {
+  float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+  float *got = malloc((size_t)n * sizeof *got);
+  fill_random(x, n, 11 + (uint32_t)n);
+  fill_random(y, n, 12 + (uint32_t)n);
+  const float alpha = -1.75f;
+  guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n), gz = guarded_create(1, &n);
+  guarded_upload(&gx, x);
+  guarded_upload(&gy, y);
+  guarded_upload(&gz, y);
+  rp_recorder *rec = test_recorder();
+  switch (op) {
+  case ADD: ASSERT_OK(rp_add(rec, &gx.view, &gy.view, &gz.view)); break;
+  case MUL: ASSERT_OK(rp_mul(rec, &gx.view, &gy.view, &gz.view)); break;
+  case AXPY: ASSERT_OK(rp_axpy(rec, alpha, &gx.view, &gz.view)); break;
+  case SCALE: ASSERT_OK(rp_scale(rec, alpha, &gx.view, &gz.view)); break;
+  case FILL: ASSERT_OK(rp_fill(rec, &gz.view, alpha)); break;
+  case COPY: ASSERT_OK(rp_copy(rec, &gx.view, &gz.view)); break;
+  }
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  guarded_download(&gz, got);
+  for (int64_t i = 0; i < n; i++) {
+    /* Each result is one correctly rounded fp32 operation (fma for axpy), so compare
+     * exactly against the same operation done here in float. */
+    float want = 0.0f;
+    switch (op) {
+    case ADD: want = x[i] + y[i]; break;
+    case MUL: want = x[i] * y[i]; break;
+    case AXPY: want = (float)((double)alpha * x[i] + y[i]); break;
+    case SCALE: want = alpha * x[i]; break;
+    case FILL: want = alpha; break;
+    case COPY: want = x[i]; break;
+    }
+    /* axpy: one rounding if the device fuses the FMA, two (the product's too) if not */
+    float tol = op == AXPY ? (fabsf(alpha * x[i]) + fabsf(want)) * FLT_EPSILON : 0.0f;
+    cr_assert(fabsf(got[i] - want) <= tol, "op %d, n %lld: [%lld] = %.9g, want %.9g", op,
+              (long long)n, (long long)i, got[i], want);
+  }
+  guarded_destroy(&gx), guarded_destroy(&gy), guarded_destroy(&gz);
+  free(x), free(y), free(got);
+}
+
+Test(elementwise, add) {
+  for (size_t i = 0; i < NSIZES; i++) check(ADD, sizes[i]);
+}
+Test(elementwise, mul) {
+  for (size_t i = 0; i < NSIZES; i++) check(MUL, sizes[i]);
+}
+Test(elementwise, axpy) {
+  for (size_t i = 0; i < NSIZES; i++) check(AXPY, sizes[i]);
+}
+Test(elementwise, scale) {
+  for (size_t i = 0; i < NSIZES; i++) check(SCALE, sizes[i]);
+}
+Test(elementwise, fill) {
+  for (size_t i = 0; i < NSIZES; i++) check(FILL, sizes[i]);
+}
+Test(elementwise, copy) {
+  for (size_t i = 0; i < NSIZES; i++) check(COPY, sizes[i]);
+}
+
+Test(elementwise, size_mismatch_is_refused) {
+  rp_context *ctx = test_ctx();
+  rp_tensor a, b;
+  ASSERT_OK(rp_tensor_create(ctx, 1, (int64_t[]){5}, &a));
+  ASSERT_OK(rp_tensor_create(ctx, 1, (int64_t[]){6}, &b));
+  rp_recorder *rec = test_recorder();
+  cr_assert_eq(rp_add(rec, &a, &b, &b), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_str_eq(rp_error_message(), "add: tensors of 5, 6 and 6 elements");
+  cr_assert_eq(rp_copy(rec, &a, &b), RP_ERR_INVALID_ARGUMENT);
+  ASSERT_OK(rp_rec_end(rec));
+  rp_tensor_destroy(ctx, &a);
+  rp_tensor_destroy(ctx, &b);
+}

@@ -1,0 +1,117 @@
+/* GEMM against the double-precision reference: every kernel, every transpose, odd and round
+ * shapes, alpha and beta, with guard regions around C. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "ref/ref.h"
+#include "support/fixture.h"
+
+TestSuite(gemm, .fini = test_teardown);
+
+typedef struct shape {
+  int m, n, k;
+} shape;
+
+/* 1, primes, non-multiples of every tile size, and round sizes; the lanes kernel takes the
+ * ones with K % 4 == 0 and N % 8 == 0 and falls back to regblock on the others. */
+static const shape shapes[] = {{1, 1, 1},    {1, 8, 4},     {7, 13, 5},   {31, 17, 29},
+                               {4, 8, 12},   {37, 64, 36},  {64, 64, 64}, {33, 65, 127},
+                               {100, 24, 8}, {128, 96, 64}, {5, 200, 3},  {96, 40, 132}};
+
+static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, float alpha,
+                       float beta) {
+  rp_context *ctx = test_ctx();
+  int64_t a_shape[2] = {ta ? s.k : s.m, ta ? s.m : s.k};
+  int64_t b_shape[2] = {tb ? s.n : s.k, tb ? s.k : s.n};
+  int64_t c_shape[2] = {s.m, s.n};
+  size_t na = (size_t)s.m * s.k, nb = (size_t)s.k * s.n, nc = (size_t)s.m * s.n;
+  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
+  float *got = malloc(nc * sizeof *got);
+  double *want = malloc(nc * sizeof *want), *mag = malloc(nc * sizeof *mag);
+  fill_random(a, (int64_t)na, 1 + s.m);
+  fill_random(b, (int64_t)nb, 2 + s.n);
+  fill_random(c, (int64_t)nc, 3 + s.k);
+  ref_gemm(ta, tb, s.m, s.n, s.k, alpha, a, b, beta, c, want, mag);
+
+  rp_tensor ta_t, tb_t;
+  ASSERT_OK(rp_tensor_create(ctx, 2, a_shape, &ta_t));
+  ASSERT_OK(rp_tensor_create(ctx, 2, b_shape, &tb_t));
+  ASSERT_OK(rp_tensor_upload(ctx, &ta_t, a));
+  ASSERT_OK(rp_tensor_upload(ctx, &tb_t, b));
+  guarded gc = guarded_create(2, c_shape);
+  guarded_upload(&gc, c);
+
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_gemm_tuned(rec, tuning, ta, tb, alpha, &ta_t, &tb_t, beta, &gc.view));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  guarded_download(&gc, got);
+
+  /* fp32 accumulation over k terms: error grows with k and the terms' magnitude */
+  for (size_t i = 0; i < nc; i++) {
+    double tol = 2.0 * (s.k + 2) * FLT_EPSILON * mag[i] + 1e-30;
+    cr_assert(fabs(got[i] - want[i]) <= tol,
+              "%dx%dx%d ta=%d tb=%d alpha=%g beta=%g: C[%zu] = %.9g, reference %.9g (tol %.3g)",
+              s.m, s.n, s.k, ta, tb, alpha, beta, i, got[i], want[i], tol);
+  }
+  guarded_destroy(&gc);
+  rp_tensor_destroy(ctx, &ta_t);
+  rp_tensor_destroy(ctx, &tb_t);
+  free(a), free(b), free(c), free(got), free(want), free(mag);
+}
+
+static void check_kernel(const rp_gemm_tuning *tuning) {
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (int t = 0; t < 4; t++) check_case(tuning, shapes[i], t & 1, t & 2, 1.0f, 0.0f);
+  /* alpha and beta on a few shapes */
+  check_case(tuning, shapes[3], false, false, -0.5f, 2.0f);
+  check_case(tuning, shapes[5], true, true, 1.5f, -1.0f);
+  check_case(tuning, shapes[7], false, true, 2.0f, 0.25f);
+}
+
+Test(gemm, regblock) {
+  rp_gemm_tuning t = {.kernel = RP_GEMM_REGBLOCK, .workgroup = 64, .tm = 8, .tn = 2};
+  check_kernel(&t);
+  rp_gemm_tuning wide = {.kernel = RP_GEMM_REGBLOCK, .workgroup = 16, .tm = 3, .tn = 5};
+  check_kernel(&wide);
+}
+
+Test(gemm, lanes) {
+  const rp_caps *caps = rp_context_caps(test_ctx());
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 32, .tn = 8};
+  check_kernel(&t);
+}
+
+Test(gemm, tiled) {
+  rp_gemm_tuning t = {
+      .kernel = RP_GEMM_TILED, .workgroup = 256, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
+  check_kernel(&t);
+  rp_gemm_tuning small = {
+      .kernel = RP_GEMM_TILED, .workgroup = 64, .tm = 2, .tn = 4, .bm = 16, .bn = 32, .bk = 8};
+  check_kernel(&small);
+}
+
+Test(gemm, device_default) {
+  rp_gemm_tuning t = rp_gemm_default_tuning(rp_context_caps(test_ctx()));
+  check_case(&t, (shape){96, 128, 64}, false, false, 1.0f, 0.0f);
+  check_case(&t, (shape){33, 65, 127}, true, false, 1.0f, 1.0f);
+}
+
+Test(gemm, mismatched_shapes_are_refused) {
+  rp_context *ctx = test_ctx();
+  rp_tensor a, b, c;
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){4, 5}, &a));
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){6, 3}, &b));
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){4, 3}, &c));
+  rp_recorder *rec = test_recorder();
+  rp_status st = rp_gemm(rec, false, false, 1.0f, &a, &b, 0.0f, &c);
+  cr_assert_eq(st, RP_ERR_INVALID_ARGUMENT);
+  cr_assert_str_eq(rp_error_message(), "gemm shapes do not agree: A[4, 5] x B[6, 3] -> C[4, 3]");
+  ASSERT_OK(rp_gemm(rec, false, true, 1.0f, &a,
+                    &(rp_tensor){.ndim = 2, .shape = {3, 5}, .buffer = b.buffer}, 0.0f, &c));
+  ASSERT_OK(rp_rec_end(rec));
+  rp_tensor_destroy(ctx, &a);
+  rp_tensor_destroy(ctx, &b);
+  rp_tensor_destroy(ctx, &c);
+}

@@ -1,0 +1,131 @@
+/* The recorder: barriers exactly where hazards are, re-submission without re-recording,
+ * timestamps, and the errors it reports. Synchronization validation (on in the tests) checks
+ * that no barrier is missing; the counts below check that none is wasted. */
+#include <stdlib.h>
+
+#include "support/fixture.h"
+
+TestSuite(recorder, .fini = test_teardown);
+
+static rp_tensor make(int64_t n) {
+  rp_tensor t;
+  ASSERT_OK(rp_tensor_create(test_ctx(), 1, &n, &t));
+  return t;
+}
+
+static void expect_all(const rp_tensor *t, float value) {
+  int64_t n = rp_tensor_numel(t);
+  float *host = malloc((size_t)n * sizeof *host);
+  ASSERT_OK(rp_tensor_download(test_ctx(), t, host));
+  for (int64_t i = 0; i < n; i++)
+    cr_assert_eq(host[i], value, "[%lld] = %g, want %g", (long long)i, host[i], value);
+  free(host);
+}
+
+Test(recorder, barriers_only_on_hazards) {
+  rp_tensor a = make(1000), b = make(1000), c = make(1000);
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_fill(rec, &a, 1.0f)); /* independent writes: no barrier */
+  ASSERT_OK(rp_fill(rec, &b, 2.0f));
+  cr_expect_eq(rp_rec_barrier_count(rec), 0);
+  ASSERT_OK(rp_add(rec, &a, &b, &c)); /* reads what both wrote: read after write */
+  cr_expect_eq(rp_rec_barrier_count(rec), 1);
+  ASSERT_OK(rp_scale(rec, 3.0f, &b, &b)); /* rewrites b, which the add read: write after read */
+  cr_expect_eq(rp_rec_barrier_count(rec), 2);
+  ASSERT_OK(rp_fill(rec, &a, 5.0f)); /* a was last read before the previous barrier: free */
+  cr_expect_eq(rp_rec_barrier_count(rec), 2);
+  ASSERT_OK(rp_fill(rec, &a, 6.0f)); /* write after write */
+  cr_expect_eq(rp_rec_barrier_count(rec), 3);
+  cr_expect_eq(rp_rec_dispatch_count(rec), 6);
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  expect_all(&a, 6.0f);
+  expect_all(&b, 6.0f);
+  expect_all(&c, 3.0f);
+  rp_tensor_destroy(test_ctx(), &a), rp_tensor_destroy(test_ctx(), &b),
+      rp_tensor_destroy(test_ctx(), &c);
+}
+
+Test(recorder, disjoint_ranges_of_one_buffer_need_no_barrier) {
+  rp_tensor whole = make(2 * 256);
+  rp_tensor lo = whole, hi = whole;
+  lo.shape[0] = hi.shape[0] = 256;
+  lo.buffer.size = hi.buffer.size = 256 * sizeof(float);
+  hi.buffer.offset += 256 * sizeof(float); /* 1 KiB: aligned for binding */
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_fill(rec, &lo, 1.0f));
+  ASSERT_OK(rp_fill(rec, &hi, 2.0f));
+  cr_expect_eq(rp_rec_barrier_count(rec), 0);
+  ASSERT_OK(rp_copy(rec, &lo, &hi));
+  cr_expect_eq(rp_rec_barrier_count(rec), 1);
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  expect_all(&whole, 1.0f);
+  rp_tensor_destroy(test_ctx(), &whole);
+}
+
+Test(recorder, full_barriers_switch) {
+  setenv("REPRO_FULL_BARRIERS", "1", 1);
+  rp_recorder *rec;
+  ASSERT_OK(rp_recorder_create(test_ctx(), &rec));
+  rp_tensor a = make(64), b = make(64);
+  ASSERT_OK(rp_rec_begin(rec));
+  ASSERT_OK(rp_fill(rec, &a, 1.0f));
+  ASSERT_OK(rp_fill(rec, &b, 1.0f));
+  ASSERT_OK(rp_fill(rec, &a, 4.0f));
+  cr_expect_eq(rp_rec_barrier_count(rec), 2);
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  expect_all(&a, 4.0f);
+  rp_recorder_destroy(rec);
+  unsetenv("REPRO_FULL_BARRIERS");
+  rp_tensor_destroy(test_ctx(), &a), rp_tensor_destroy(test_ctx(), &b);
+}
+
+Test(recorder, resubmits_without_recording_again) {
+  rp_tensor x = make(333), y = make(333);
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_fill(rec, &x, 0.5f));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  rec = test_recorder();
+  ASSERT_OK(rp_fill(rec, &y, 0.0f));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  /* y += x, recorded once, submitted five times */
+  rec = test_recorder();
+  ASSERT_OK(rp_axpy(rec, 1.0f, &x, &y));
+  ASSERT_OK(rp_rec_end(rec));
+  for (int i = 0; i < 5; i++) ASSERT_OK(rp_rec_submit(rec));
+  ASSERT_OK(rp_rec_wait(rec));
+  expect_all(&y, 2.5f);
+  rp_tensor_destroy(test_ctx(), &x), rp_tensor_destroy(test_ctx(), &y);
+}
+
+Test(recorder, timestamps) {
+  if (!rp_context_caps(test_ctx())->timestamps) cr_skip_test("device has no timestamps");
+  rp_tensor x = make(1 << 20);
+  rp_recorder *rec = test_recorder();
+  int t0 = rp_rec_timestamp(rec);
+  ASSERT_OK(rp_fill(rec, &x, 1.0f));
+  int t1 = rp_rec_timestamp(rec);
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  double ms = -1;
+  ASSERT_OK(rp_rec_elapsed_ms(rec, t0, t1, &ms));
+  cr_assert(ms > 0.0 && ms < 10000.0, "filling 4 MiB took %g ms", ms);
+  cr_assert_eq(rp_rec_elapsed_ms(rec, t0, 7, &ms), RP_ERR_INVALID_ARGUMENT);
+  rp_tensor_destroy(test_ctx(), &x);
+}
+
+Test(recorder, refuses_misuse) {
+  rp_tensor x = make(16);
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_rec_end(rec));
+  cr_assert_eq(rp_fill(rec, &x, 1.0f), RP_ERR_INVALID_ARGUMENT); /* not recording */
+  rp_recorder *fresh;
+  ASSERT_OK(rp_recorder_create(test_ctx(), &fresh));
+  cr_assert_eq(rp_rec_submit(fresh), RP_ERR_INVALID_ARGUMENT); /* nothing recorded */
+  rp_recorder_destroy(fresh);
+  rp_tensor_destroy(test_ctx(), &x);
+}

@@ -1,0 +1,82 @@
+/* The deterministic sum against a double reference, and its bit-reproducibility. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref/ref.h"
+#include "support/fixture.h"
+
+TestSuite(reduce_sum, .fini = test_teardown);
+
+static float gpu_sum(const float *x, int64_t n) {
+  rp_context *ctx = test_ctx();
+  rp_tensor tx, out, scratch;
+  int64_t one = 1, parts = rp_sum_scratch_elems(n);
+  ASSERT_OK(rp_tensor_create(ctx, 1, &n, &tx));
+  ASSERT_OK(rp_tensor_create(ctx, 1, &one, &out));
+  ASSERT_OK(rp_tensor_create(ctx, 1, &parts, &scratch));
+  ASSERT_OK(rp_tensor_upload(ctx, &tx, x));
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_sum(rec, &tx, &out, &scratch));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  float result;
+  ASSERT_OK(rp_tensor_download(ctx, &out, &result));
+  rp_tensor_destroy(ctx, &tx), rp_tensor_destroy(ctx, &out), rp_tensor_destroy(ctx, &scratch);
+  return result;
+}
+
+Test(reduce_sum, matches_reference) {
+  /* 16384 is one first-pass chunk; larger sizes take the two-pass path. */
+  const int64_t sizes[] = {1, 2, 3, 255, 256, 257, 4097, 16384, 16385, 100003, 1000000};
+  for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+    int64_t n = sizes[s];
+    float *x = malloc((size_t)n * sizeof *x);
+    fill_random(x, n, 7 + (uint32_t)n);
+    double want = ref_sum(x, n), abs_sum = 0.0;
+    for (int64_t i = 0; i < n; i++) abs_sum += fabs(x[i]);
+    float got = gpu_sum(x, n);
+    /* tree summation: error grows with log2(n), bounded generously by its depth */
+    double tol = (log2((double)n) + 2) * FLT_EPSILON * abs_sum;
+    cr_assert(fabs(got - want) <= tol, "n %lld: sum %.9g, reference %.9g (tol %.3g)", (long long)n,
+              got, want, tol);
+    free(x);
+  }
+}
+
+Test(reduce_sum, same_bits_every_time) {
+  int64_t n = 300007;
+  float *x = malloc((size_t)n * sizeof *x);
+  fill_random(x, n, 99);
+  float first = gpu_sum(x, n);
+  for (int i = 0; i < 3; i++) {
+    float again = gpu_sum(x, n);
+    cr_assert(memcmp(&first, &again, sizeof first) == 0, "run %d: %.9g then %.9g", i, first, again);
+  }
+  free(x);
+}
+
+Test(reduce_sum, rows) {
+  rp_context *ctx = test_ctx();
+  const int64_t rows = 37, cols = 1001, n = rows * cols;
+  float *x = malloc((size_t)n * sizeof *x), got[37];
+  fill_random(x, n, 5);
+  rp_tensor tx, out;
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){rows, cols}, &tx));
+  ASSERT_OK(rp_tensor_create(ctx, 1, &rows, &out));
+  ASSERT_OK(rp_tensor_upload(ctx, &tx, x));
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(rp_sum_rows(rec, &tx, rows, &out));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  ASSERT_OK(rp_tensor_download(ctx, &out, got));
+  for (int64_t r = 0; r < rows; r++) {
+    double want = ref_sum(x + r * cols, cols);
+    cr_assert(fabs(got[r] - want) <= 16 * FLT_EPSILON * cols, "row %lld: %.9g vs %.9g",
+              (long long)r, got[r], want);
+  }
+  cr_assert_eq(rp_sum_rows(rec, &tx, 36, &out), RP_ERR_INVALID_ARGUMENT);
+  rp_tensor_destroy(ctx, &tx), rp_tensor_destroy(ctx, &out);
+  free(x);
+}
