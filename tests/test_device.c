@@ -89,14 +89,14 @@ Test(device, memory_is_suballocated_and_reused) {
   for (int i = 0; i < 10; i++) ASSERT_OK(rp_buffer_create(ctx, 1000 + 17 * i, &b[i]));
   rp_memory_usage(ctx, &used, &reserved);
   cr_assert_gt(used, used0);
-  cr_assert_leq(reserved - reserved0, 64u << 20, "ten small buffers share one block");
+  cr_assert_leq(reserved - reserved0, (uint64_t)64 << 20, "ten small buffers share one block");
   for (int i = 1; i < 10; i++) cr_assert_eq(b[i].handle, b[0].handle);
   for (int i = 0; i < 10; i += 2) rp_buffer_destroy(ctx, &b[i]);
   for (int i = 1; i < 10; i += 2) rp_buffer_destroy(ctx, &b[i]);
   rp_memory_usage(ctx, &used, &reserved);
   cr_assert_eq(used, used0, "everything is returned");
   rp_buffer again;
-  ASSERT_OK(rp_buffer_create(ctx, 10 * 1024, &again));
+  ASSERT_OK(rp_buffer_create(ctx, (uint64_t)10 * 1024, &again));
   rp_memory_usage(ctx, &used, &reserved);
   cr_assert_eq(reserved, reserved0 + (reserved0 ? 0 : 64u << 20), "freed space is reused");
   rp_buffer_destroy(ctx, &again);

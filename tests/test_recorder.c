@@ -47,7 +47,7 @@ Test(recorder, barriers_only_on_hazards) {
 }
 
 Test(recorder, disjoint_ranges_of_one_buffer_need_no_barrier) {
-  rp_tensor whole = make(2 * 256);
+  rp_tensor whole = make((int64_t)2 * 256);
   rp_tensor lo = whole, hi = whole;
   lo.shape[0] = hi.shape[0] = 256;
   lo.buffer.size = hi.buffer.size = 256 * sizeof(float);

@@ -52,7 +52,10 @@ Test(reduce_sum, same_bits_every_time) {
   float first = gpu_sum(x, n);
   for (int i = 0; i < 3; i++) {
     float again = gpu_sum(x, n);
-    cr_assert(memcmp(&first, &again, sizeof first) == 0, "run %d: %.9g then %.9g", i, first, again);
+    uint32_t first_bits, again_bits;
+    memcpy(&first_bits, &first, sizeof first);
+    memcpy(&again_bits, &again, sizeof again);
+    cr_assert(first_bits == again_bits, "run %d: %.9g then %.9g", i, first, again);
   }
   free(x);
 }

@@ -36,7 +36,10 @@ static rp_status time_runs(rp_context *ctx, record_fn record, void *user, int re
     if (st == RP_OK) st = end;
   }
   double *ms = calloc((size_t)repeats, sizeof *ms);
-  if (!ms && st == RP_OK) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  if (!ms) {
+    rp_recorder_destroy(rec);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  }
   for (int i = -1; st == RP_OK && i < repeats; i++) {
     double start = now_ms();
     st = rp_rec_run(rec);

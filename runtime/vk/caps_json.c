@@ -13,7 +13,7 @@ cJSON *rp_caps_to_json(const rp_caps *caps) {
   rp_format_api_version(caps->api_version, api, sizeof api);
   rp_format_driver_version(caps, driver, sizeof driver);
   for (unsigned i = 0; i < VK_UUID_SIZE; i++)
-    snprintf(uuid + 2 * i, 3, "%02x", caps->pipeline_cache_uuid[i]);
+    snprintf(uuid + (size_t)2 * i, 3, "%02x", caps->pipeline_cache_uuid[i]);
 
   cJSON *j = cJSON_CreateObject();
   cJSON_AddNumberToObject(j, "index", caps->index);

@@ -133,7 +133,7 @@ static rp_status list_physical(VkInstance instance, VkPhysicalDevice *out, uint3
 }
 
 rp_status rp_enumerate_devices(rp_caps *out, uint32_t max, uint32_t *count) {
-  VkInstance instance;
+  VkInstance instance = VK_NULL_HANDLE;
   rp_status st = create_instance(NULL, false, &instance);
   if (st) return st;
   VkPhysicalDevice phys[32];
@@ -159,7 +159,7 @@ static bool contains_ignoring_case(const char *haystack, const char *needle) {
 
 rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *request,
                            uint32_t *chosen) {
-  if (count == 0) return rp_fail(RP_ERR_NO_DEVICE, "no Vulkan device found");
+  if (count == 0 || !devices) return rp_fail(RP_ERR_NO_DEVICE, "no Vulkan device found");
   if (request && *request) {
     char *end;
     long index = strtol(request, &end, 10);
@@ -232,11 +232,14 @@ rp_status rp_context_create(const rp_context_options *options, rp_context **out)
   atomic_init(&ctx->validation_messages, 0);
   ctx->validating = options->validate || env_flag("REPRO_VALIDATE");
 
-  rp_status st = create_instance(ctx, ctx->validating, &ctx->instance);
   VkPhysicalDevice phys[32];
   rp_caps *all = calloc(32, sizeof *all);
+  if (!all) {
+    free(ctx);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  }
   uint32_t count = 0, chosen = 0;
-  if (!all && st == RP_OK) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  rp_status st = create_instance(ctx, ctx->validating, &ctx->instance);
   if (st == RP_OK) st = list_physical(ctx->instance, phys, 32, &count);
   for (uint32_t i = 0; st == RP_OK && i < count; i++) rp_caps_query(phys[i], i, &all[i]);
   const char *request = options->device ? options->device : getenv("REPRO_DEVICE");

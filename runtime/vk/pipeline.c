@@ -41,7 +41,7 @@ static void cache_path_for(const rp_context *ctx, const char *dir, char *out, si
   }
   char uuid[2 * VK_UUID_SIZE + 1];
   for (unsigned i = 0; i < VK_UUID_SIZE; i++)
-    snprintf(uuid + 2 * i, 3, "%02x", ctx->caps.pipeline_cache_uuid[i]);
+    snprintf(uuid + (size_t)2 * i, 3, "%02x", ctx->caps.pipeline_cache_uuid[i]);
   snprintf(out, size, "%s/pipelines-%s.bin", base, uuid);
 }
 
@@ -179,7 +179,7 @@ rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_
   if (st) return st;
   if (p->count == p->capacity) {
     uint32_t cap = p->capacity ? 2 * p->capacity : 32;
-    rp_pipeline **grown = realloc(p->items, cap * sizeof *grown);
+    rp_pipeline **grown = realloc(p->items, cap * sizeof(rp_pipeline *));
     if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
     p->items = grown;
     p->capacity = cap;
@@ -187,14 +187,14 @@ rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_
   rp_pipeline *pl = calloc(1, sizeof *pl);
   if (!pl) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   snprintf(pl->shader, sizeof pl->shader, "%s", key->shader);
-  memcpy(pl->spec, key->spec, key->spec_count * sizeof *key->spec);
+  memcpy(pl->spec, key->spec, (size_t)key->spec_count * sizeof *key->spec);
   pl->spec_count = key->spec_count;
   pl->binding_count = key->binding_count;
   pl->layout = p->layouts[key->binding_count];
   pl->set_layout = p->set_layouts[key->binding_count];
 
   VkShaderModuleCreateInfo module_info = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-                                          .codeSize = spirv->word_count * 4,
+                                          .codeSize = spirv->word_count * sizeof(uint32_t),
                                           .pCode = spirv->words};
   VkShaderModule module;
   VkResult r = ctx->vk.vkCreateShaderModule(ctx->device, &module_info, NULL, &module);
@@ -207,7 +207,7 @@ rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_
     entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
   VkSpecializationInfo spec = {.mapEntryCount = key->spec_count,
                                .pMapEntries = entries,
-                               .dataSize = 4 * key->spec_count,
+                               .dataSize = (size_t)4 * key->spec_count,
                                .pData = pl->spec};
   VkComputePipelineCreateInfo info = {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,

@@ -139,7 +139,8 @@ static rp_status allocate_set(rp_recorder *rec, VkDescriptorSetLayout layout,
   rp_context *ctx = rec->ctx;
   while (true) {
     if (rec->pool_used == rec->pool_count) {
-      VkDescriptorPool *grown = realloc(rec->pools, (rec->pool_count + 1) * sizeof *grown);
+      VkDescriptorPool *grown =
+          realloc(rec->pools, (rec->pool_count + 1) * sizeof(VkDescriptorPool));
       if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
       rec->pools = grown;
       VkDescriptorPoolSize size = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,

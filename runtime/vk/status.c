@@ -8,6 +8,7 @@ static _Thread_local char last_message[1024];
 rp_status rp_fail(rp_status status, const char *fmt, ...) {
   va_list args;
   va_start(args, fmt);
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is right above
   vsnprintf(last_message, sizeof last_message, fmt, args);
   va_end(args);
   return status;

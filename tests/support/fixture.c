@@ -36,7 +36,7 @@ guarded guarded_create(int ndim, const int64_t *shape) {
   memset(&g, 0, sizeof g);
   rp_tensor probe = {.ndim = ndim};
   memcpy(probe.shape, shape, (size_t)ndim * sizeof *shape);
-  int64_t n = rp_tensor_numel(&probe) + 2 * GUARD_FLOATS;
+  int64_t n = rp_tensor_numel(&probe) + (int64_t)2 * GUARD_FLOATS;
   ASSERT_OK(rp_tensor_create(test_ctx(), 1, &n, &g.whole));
   g.view = probe;
   g.view.buffer = g.whole.buffer;
