@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, the Debian 12 packages repro needs to build, test and run, skipping
+# those already there. Run as root (or through sudo).
+set -euo pipefail
+packages=(
+  cmake ninja-build gcc pkg-config xz-utils  # build tools; xz unpacks the CIFAR-10 copy
+  libvulkan-dev libvulkan-volk-dev           # Vulkan headers; volk loads libvulkan at run time
+  glslc                                      # compiles shaders/*.comp to SPIR-V
+  libcjson-dev                               # JSON results and experiment files
+  libcriterion-dev                           # the test suite
+  mesa-vulkan-drivers                        # lavapipe, the CPU Vulkan device (and Mesa's GPU drivers)
+  vulkan-validationlayers                    # REPRO_VALIDATE=1, on in every test
+  vulkan-tools                               # vulkaninfo, to compare with `repro devices`
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
