@@ -46,7 +46,7 @@ int rp_cmd_devices(int argc, char **argv) {
   uint32_t count = 0, chosen = UINT32_MAX;
   rp_status st = rp_enumerate_devices(devices, 32, &count);
   if (st) return rp_cli_error(st);
-  const char *request = getenv("REPRO_DEVICE");
+  const char *request = rp_device_request(NULL);
   if (rp_choose_device(devices, count, request, &chosen) != RP_OK) chosen = UINT32_MAX;
 
   if (json) {

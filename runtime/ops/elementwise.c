@@ -6,7 +6,8 @@ enum { OP_ADD, OP_MUL, OP_AXPY, OP_SCALE };
 
 static const char *op_names[] = {"add", "mul", "axpy", "scale"};
 
-/* out = op(x, y); `writes_y` when out aliases y (axpy), so the hazard tracker knows. */
+/* out = op(x, y). For axpy `out` is `y`: bound once to read and once to write, which the
+ * hazard tracker sees as both. */
 static rp_status elementwise(rp_recorder *rec, uint32_t op, float alpha, const rp_tensor *x,
                              const rp_tensor *y, const rp_tensor *out) {
   int64_t n = rp_tensor_numel(out);

@@ -82,8 +82,7 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
   uint32_t groups[3] = {(n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn),
                         (m + t->tm - 1) / t->tm, 1};
   if (t->kernel == RP_GEMM_LANES) {
-    spec[0] = t->workgroup; /* one subgroup */
-    spec[5] = t->workgroup;
+    spec[5] = t->workgroup; /* SG: the workgroup is one subgroup */
     key = (rp_pipeline_key){"gemm_lanes", 3, spec, 6};
     groups[0] = (n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn);
   }

@@ -42,7 +42,7 @@ typedef enum rp_gemm_kernel {
 /* Which kernel and which tile sizes (specialization constants). */
 typedef struct rp_gemm_tuning {
   rp_gemm_kernel kernel;
-  uint32_t workgroup;  /* RP_GEMM_REGBLOCK: invocations per workgroup */
+  uint32_t workgroup;  /* invocations per workgroup (RP_GEMM_LANES: the subgroup size) */
   uint32_t tm, tn;     /* the block of C each invocation holds in registers */
   uint32_t bm, bn, bk; /* RP_GEMM_TILED: the tile of C and the depth of a k-slice */
 } rp_gemm_tuning;

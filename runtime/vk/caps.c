@@ -1,6 +1,7 @@
 #include "vk/caps.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *vendor_name(uint32_t vendor_id) {
@@ -34,15 +35,18 @@ const char *rp_device_class_name(rp_device_class device_class) {
 
 int rp_device_class_rank(rp_device_class device_class) { return (int)device_class; }
 
-static bool has_extension(VkPhysicalDevice phys, const char *name) {
+/* Whether the device offers any of the `count` extensions in `names`. */
+static bool has_any_extension(VkPhysicalDevice phys, const char *const *names, int count) {
   uint32_t n = 0;
   vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL);
-  VkExtensionProperties props[512];
-  if (n > 512) n = 512;
+  VkExtensionProperties *props = calloc(n ? n : 1, sizeof *props);
+  if (!props) return false;
   vkEnumerateDeviceExtensionProperties(phys, NULL, &n, props);
-  for (uint32_t i = 0; i < n; i++)
-    if (strcmp(props[i].extensionName, name) == 0) return true;
-  return false;
+  bool found = false;
+  for (uint32_t i = 0; i < n && !found; i++)
+    for (int k = 0; k < count && !found; k++) found = strcmp(props[i].extensionName, names[k]) == 0;
+  free(props);
+  return found;
 }
 
 void rp_caps_query(VkPhysicalDevice phys, uint32_t index, rp_caps *caps) {
@@ -133,8 +137,9 @@ void rp_caps_query(VkPhysicalDevice phys, uint32_t index, rp_caps *caps) {
   caps->shader_int8 = f16i8.shaderInt8;
   caps->storage_16bit = s16.storageBuffer16BitAccess;
   caps->storage_8bit = s8.storageBuffer8BitAccess;
-  caps->cooperative_matrix = has_extension(phys, "VK_KHR_cooperative_matrix") ||
-                             has_extension(phys, "VK_NV_cooperative_matrix");
+  static const char *const cooperative_matrix[] = {"VK_KHR_cooperative_matrix",
+                                                   "VK_NV_cooperative_matrix"};
+  caps->cooperative_matrix = has_any_extension(phys, cooperative_matrix, 2);
 }
 
 void rp_format_api_version(uint32_t version, char *out, unsigned out_size) {

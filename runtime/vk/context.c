@@ -132,15 +132,26 @@ static rp_status list_physical(VkInstance instance, VkPhysicalDevice *out, uint3
   return RP_OK;
 }
 
+/* The devices of `instance` (at most `max`, and at most 32) with their capabilities. */
+static rp_status query_devices(VkInstance instance, VkPhysicalDevice phys[32], rp_caps *caps,
+                               uint32_t max, uint32_t *count) {
+  rp_status st = list_physical(instance, phys, max < 32 ? max : 32, count);
+  for (uint32_t i = 0; st == RP_OK && i < *count; i++) rp_caps_query(phys[i], i, &caps[i]);
+  return st;
+}
+
 rp_status rp_enumerate_devices(rp_caps *out, uint32_t max, uint32_t *count) {
   VkInstance instance = VK_NULL_HANDLE;
   rp_status st = create_instance(NULL, false, &instance);
   if (st) return st;
   VkPhysicalDevice phys[32];
-  st = list_physical(instance, phys, max < 32 ? max : 32, count);
-  for (uint32_t i = 0; st == RP_OK && i < *count; i++) rp_caps_query(phys[i], i, &out[i]);
+  st = query_devices(instance, phys, out, max, count);
   vkDestroyInstance(instance, NULL);
   return st;
+}
+
+const char *rp_device_request(const char *explicit_choice) {
+  return explicit_choice ? explicit_choice : getenv("REPRO_DEVICE");
 }
 
 /* ---- device choice ---- */
@@ -240,10 +251,8 @@ rp_status rp_context_create(const rp_context_options *options, rp_context **out)
   }
   uint32_t count = 0, chosen = 0;
   rp_status st = create_instance(ctx, ctx->validating, &ctx->instance);
-  if (st == RP_OK) st = list_physical(ctx->instance, phys, 32, &count);
-  for (uint32_t i = 0; st == RP_OK && i < count; i++) rp_caps_query(phys[i], i, &all[i]);
-  const char *request = options->device ? options->device : getenv("REPRO_DEVICE");
-  if (st == RP_OK) st = rp_choose_device(all, count, request, &chosen);
+  if (st == RP_OK) st = query_devices(ctx->instance, phys, all, 32, &count);
+  if (st == RP_OK) st = rp_choose_device(all, count, rp_device_request(options->device), &chosen);
   if (st == RP_OK) {
     ctx->physical = phys[chosen];
     ctx->caps = all[chosen];

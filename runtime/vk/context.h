@@ -43,6 +43,10 @@ bool rp_context_validating(const rp_context *ctx);
  * `*count` is set to the number found (at most `max`). */
 rp_status rp_enumerate_devices(rp_caps *out, uint32_t max, uint32_t *count);
 
+/* The device a user asked for: `explicit_choice` (a --device option) if given, else
+ * $REPRO_DEVICE, else NULL (the automatic choice). */
+const char *rp_device_request(const char *explicit_choice);
+
 /* The index into `devices` that `request` names (see rp_context_options.device; NULL or ""
  * for the automatic choice: discrete, then integrated, then virtual, then CPU, the first of
  * equal rank winning). */

@@ -59,7 +59,11 @@ static rp_status create_bound_buffer(rp_context *ctx, uint64_t size, VkBufferUsa
     return rp_vk_fail(r, "vkAllocateMemory");
   }
   r = ctx->vk.vkBindBufferMemory(ctx->device, *buffer, *memory, 0);
-  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkBindBufferMemory");
+  if (r != VK_SUCCESS) {
+    ctx->vk.vkDestroyBuffer(ctx->device, *buffer, NULL);
+    ctx->vk.vkFreeMemory(ctx->device, *memory, NULL);
+    return rp_vk_fail(r, "vkBindBufferMemory");
+  }
   return RP_OK;
 }
 
@@ -181,12 +185,8 @@ rp_status rp_buffer_create(rp_context *ctx, uint64_t bytes, rp_buffer *out) {
                    (unsigned long long)(ctx->caps.max_allocation_bytes >> 20), ctx->caps.name);
   uint64_t offset = 0;
   uint32_t block = 0;
-  bool found = false;
-  for (; block < m->block_count && !found; block++)
-    found = take_from_block(&m->blocks[block], size, &offset);
-  if (found) {
-    block--;
-  } else {
+  while (block < m->block_count && !take_from_block(&m->blocks[block], size, &offset)) block++;
+  if (block == m->block_count) { /* no room anywhere: a new block */
     uint64_t block_size = size > BLOCK_BYTES ? size : BLOCK_BYTES;
     if (ctx->caps.max_allocation_bytes && block_size > ctx->caps.max_allocation_bytes)
       block_size = size;
