@@ -8,6 +8,10 @@ packages=(
   glslc                                      # compiles shaders/*.comp to SPIR-V
   libcjson-dev                               # JSON results and experiment files
   libcriterion-dev                           # the test suite
+  zlib1g-dev                                 # gzip'd MNIST / Fashion-MNIST IDX files
+  libcurl4-openssl-dev nettle-dev            # repro data fetch: downloads and their md5
+  liblapacke-dev                             # CMA-ES: eigendecomposition of the covariance
+  dataset-fashion-mnist                      # Fashion-MNIST, found without configuration
   mesa-vulkan-drivers                        # lavapipe, the CPU Vulkan device (and Mesa's GPU drivers)
   vulkan-validationlayers                    # REPRO_VALIDATE=1, on in every test
   vulkan-tools                               # vulkaninfo, to compare with `repro devices`

@@ -1,8 +1,10 @@
 #include "ops/tensor.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
-rp_status rp_tensor_create(rp_context *ctx, int ndim, const int64_t *shape, rp_tensor *out) {
+static rp_status create(rp_context *ctx, int ndim, const int64_t *shape, bool mapped,
+                        rp_tensor *out) {
   *out = (rp_tensor){.dtype = RP_F32, .ndim = ndim};
   if (ndim < 1 || ndim > RP_MAX_DIMS)
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "a tensor has 1 to %d dimensions, not %d", RP_MAX_DIMS,
@@ -22,7 +24,17 @@ rp_status rp_tensor_create(rp_context *ctx, int ndim, const int64_t *shape, rp_t
                    "on %s (maxStorageBufferRange = %llu MiB)",
                    rp_shape_string(out, dims, sizeof dims), (unsigned long long)(bytes >> 20),
                    caps->name, (unsigned long long)(caps->max_storage_buffer_range >> 20));
-  return rp_buffer_create(ctx, bytes, &out->buffer);
+  return mapped ? rp_buffer_create_mapped(ctx, bytes, &out->buffer)
+                : rp_buffer_create(ctx, bytes, &out->buffer);
+}
+
+rp_status rp_tensor_create(rp_context *ctx, int ndim, const int64_t *shape, rp_tensor *out) {
+  return create(ctx, ndim, shape, false, out);
+}
+
+rp_status rp_tensor_create_mapped(rp_context *ctx, int ndim, const int64_t *shape,
+                                  rp_tensor *out) {
+  return create(ctx, ndim, shape, true, out);
 }
 
 void rp_tensor_destroy(rp_context *ctx, rp_tensor *t) { rp_buffer_destroy(ctx, &t->buffer); }

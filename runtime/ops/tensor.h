@@ -13,7 +13,8 @@
 
 #define RP_MAX_DIMS 4
 
-typedef enum rp_dtype { RP_F32 } rp_dtype;
+/* Every element is 4 bytes; RP_U32 holds labels, indices and counters. */
+typedef enum rp_dtype { RP_F32, RP_U32 } rp_dtype;
 
 typedef struct rp_tensor {
   rp_buffer buffer;
@@ -25,6 +26,10 @@ typedef struct rp_tensor {
 /* Allocates a tensor of `ndim` dimensions. Fails with RP_ERR_TOO_LARGE when it could not be
  * bound as one storage buffer (maxStorageBufferRange). */
 rp_status rp_tensor_create(rp_context *ctx, int ndim, const int64_t *shape, rp_tensor *out);
+/* The same in host-visible memory the host writes through `t->buffer.mapped` between
+ * submissions (see rp_buffer_create_mapped): the inputs of a recorded step. */
+rp_status rp_tensor_create_mapped(rp_context *ctx, int ndim, const int64_t *shape,
+                                  rp_tensor *out);
 void rp_tensor_destroy(rp_context *ctx, rp_tensor *t);
 
 int64_t rp_tensor_numel(const rp_tensor *t);

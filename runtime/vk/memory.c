@@ -202,8 +202,35 @@ rp_status rp_buffer_create(rp_context *ctx, uint64_t bytes, rp_buffer *out) {
   return RP_OK;
 }
 
+rp_status rp_buffer_create_mapped(rp_context *ctx, uint64_t bytes, rp_buffer *out) {
+  memset(out, 0, sizeof *out);
+  if (bytes == 0) return rp_fail(RP_ERR_INVALID_ARGUMENT, "cannot allocate a buffer of 0 bytes");
+  uint32_t type;
+  rp_status st = create_bound_buffer(
+      ctx, align_up(bytes, ctx->memory.alignment), DEVICE_USAGE,
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+      VK_MEMORY_PROPERTY_HOST_CACHED_BIT, &out->handle, &out->dedicated, &type);
+  if (st) return st;
+  VkResult r = ctx->vk.vkMapMemory(ctx->device, out->dedicated, 0, VK_WHOLE_SIZE, 0, &out->mapped);
+  if (r != VK_SUCCESS) {
+    ctx->vk.vkDestroyBuffer(ctx->device, out->handle, NULL);
+    ctx->vk.vkFreeMemory(ctx->device, out->dedicated, NULL);
+    memset(out, 0, sizeof *out);
+    return rp_vk_fail(r, "vkMapMemory");
+  }
+  out->size = bytes;
+  out->block = UINT32_MAX;
+  return RP_OK;
+}
+
 void rp_buffer_destroy(rp_context *ctx, rp_buffer *buffer) {
   if (!buffer->handle) return;
+  if (buffer->dedicated) { /* a mapped buffer: its own memory */
+    ctx->vk.vkDestroyBuffer(ctx->device, buffer->handle, NULL);
+    ctx->vk.vkFreeMemory(ctx->device, buffer->dedicated, NULL);
+    memset(buffer, 0, sizeof *buffer);
+    return;
+  }
   uint64_t size = align_up(buffer->size, ctx->memory.alignment);
   give_back_to_block(&ctx->memory.blocks[buffer->block], buffer->offset, size);
   ctx->memory.in_use -= size;

@@ -19,10 +19,19 @@ typedef struct rp_buffer {
   uint64_t offset; /* where this allocation starts in it */
   uint64_t size;   /* bytes requested */
   uint32_t block;  /* index of the block, for freeing */
+  /* Mapped buffers only (rp_buffer_create_mapped): their own memory, and its host address. */
+  VkDeviceMemory dedicated;
+  void *mapped;
 } rp_buffer;
 
 /* Allocates `bytes` of device-local memory (aligned for storage-buffer binding). */
 rp_status rp_buffer_create(rp_context *ctx, uint64_t bytes, rp_buffer *out);
+
+/* Allocates `bytes` of host-visible, coherent memory that shaders can bind like any buffer and
+ * the host writes through `buffer->mapped` between submissions: the per-step inputs of a
+ * recorded training step (the batch, its labels, the learning rate). A submission makes host
+ * writes made before it visible to the device, so no upload or barrier is needed. */
+rp_status rp_buffer_create_mapped(rp_context *ctx, uint64_t bytes, rp_buffer *out);
 
 /* Returns the range to its block; a zeroed rp_buffer is ignored. */
 void rp_buffer_destroy(rp_context *ctx, rp_buffer *buffer);
