@@ -35,6 +35,11 @@ struct rp_recorder {
   range_list written, read;
   uint32_t dispatches, barriers;
   rp_status error; /* first failure while recording, returned by rp_rec_end */
+
+  /* Scratch buffers handed out by rp_rec_scratch; the last is the largest. They live until the
+   * recorder is begun anew or destroyed, because the recording refers to them. */
+  rp_buffer *scratch;
+  uint32_t scratch_count, scratch_capacity;
 };
 
 static bool push_range(range_list *list, range r) {
@@ -95,9 +100,36 @@ void rp_recorder_destroy(rp_recorder *rec) {
   if (rec->queries) ctx->vk.vkDestroyQueryPool(ctx->device, rec->queries, NULL);
   if (rec->fence) ctx->vk.vkDestroyFence(ctx->device, rec->fence, NULL);
   if (rec->cmd) ctx->vk.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &rec->cmd);
+  for (uint32_t i = 0; i < rec->scratch_count; i++) rp_buffer_destroy(ctx, &rec->scratch[i]);
+  free(rec->scratch);
   free(rec->written.items);
   free(rec->read.items);
   free(rec);
+}
+
+rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out) {
+  *out = NULL;
+  if (rec->scratch_count && rec->scratch[rec->scratch_count - 1].size >= bytes) {
+    *out = &rec->scratch[rec->scratch_count - 1];
+    return RP_OK;
+  }
+  if (rec->scratch_count == rec->scratch_capacity) {
+    uint32_t cap = rec->scratch_capacity ? 2 * rec->scratch_capacity : 4;
+    rp_buffer *grown = realloc(rec->scratch, cap * sizeof *grown);
+    if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+    rec->scratch = grown;
+    rec->scratch_capacity = cap;
+  }
+  /* Grow geometrically so that a recording of many layers allocates only a few times. */
+  uint64_t size = bytes;
+  if (rec->scratch_count && size < 2 * rec->scratch[rec->scratch_count - 1].size)
+    size = 2 * rec->scratch[rec->scratch_count - 1].size;
+  uint64_t cap = rec->ctx->caps.max_storage_buffer_range;
+  if (size > cap && bytes <= cap) size = cap;
+  rp_status st = rp_buffer_create(rec->ctx, size, &rec->scratch[rec->scratch_count]);
+  if (st) return st;
+  *out = &rec->scratch[rec->scratch_count++];
+  return RP_OK;
 }
 
 static void barrier(rp_recorder *rec, VkPipelineStageFlags src_stages) {
@@ -119,6 +151,8 @@ rp_status rp_rec_begin(rp_recorder *rec) {
   for (uint32_t i = 0; i < rec->pool_count; i++)
     ctx->vk.vkResetDescriptorPool(ctx->device, rec->pools[i], 0);
   rec->pool_used = 0;
+  for (uint32_t i = 0; i < rec->scratch_count; i++) rp_buffer_destroy(ctx, &rec->scratch[i]);
+  rec->scratch_count = 0;
   rec->dispatches = rec->barriers = rec->timestamp_count = 0;
   rec->error = RP_OK;
   rec->recorded = false;

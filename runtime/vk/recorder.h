@@ -40,6 +40,11 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
                           uint32_t nargs, const void *push, uint32_t push_bytes,
                           const uint32_t groups[3]);
 
+/* A device buffer of at least `bytes` for an op's intermediate results (an im2col panel, partial
+ * sums), owned by the recorder until it is begun anew or destroyed. Later requests may return
+ * the same buffer: the hazard tracking orders its reuse like any other buffer's. */
+rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out);
+
 /* Writes a timestamp once all earlier dispatches have finished; returns its index for
  * rp_rec_elapsed_ms, or -1 where the device has no timestamps. */
 int rp_rec_timestamp(rp_recorder *rec);
