@@ -12,6 +12,8 @@ static void usage(FILE *out) {
           "  devices [--json]                      list Vulkan devices and their capabilities\n"
           "  bench [--json FILE] [--device D] [--repeats N] [NAME...]\n"
           "                                        measure FMA peak, copy bandwidth, GEMM\n"
+          "  train --model M --dataset D [...]     train a network (repro train --help)\n"
+          "  eval --checkpoint CKPT [...]          test accuracy of a checkpoint\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
@@ -29,6 +31,8 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
+  if (strcmp(cmd, "train") == 0) return rp_cmd_train(argc - 1, argv + 1);
+  if (strcmp(cmd, "eval") == 0) return rp_cmd_eval(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;

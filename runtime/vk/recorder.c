@@ -303,6 +303,13 @@ int rp_rec_timestamp(rp_recorder *rec) {
 rp_status rp_rec_end(rp_recorder *rec) {
   if (!rec->recording) return rp_fail(RP_ERR_INVALID_ARGUMENT, "rp_rec_end without rp_rec_begin");
   rec->recording = false;
+  /* Whatever the recording wrote becomes visible to the host once its fence has signalled, so
+   * results in mapped buffers (metric accumulators) can be read without a download. */
+  VkMemoryBarrier to_host = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                             .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+  rec->ctx->vk.vkCmdPipelineBarrier(rec->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                    VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
   VkResult r = rec->ctx->vk.vkEndCommandBuffer(rec->cmd);
   if (rec->error) return rec->error;
   if (r != VK_SUCCESS) return rp_vk_fail(r, "vkEndCommandBuffer");

@@ -28,6 +28,7 @@ const char *rp_status_name(rp_status status) {
   case RP_ERR_DEVICE_LOST: return "device lost";
   case RP_ERR_VULKAN: return "Vulkan error";
   case RP_ERR_IO: return "I/O error";
+  case RP_ERR_DIVERGED: return "training diverged";
   }
   return "unknown status";
 }

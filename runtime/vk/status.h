@@ -17,6 +17,7 @@ typedef enum rp_status {
   RP_ERR_DEVICE_LOST,      /* the driver reported VK_ERROR_DEVICE_LOST */
   RP_ERR_VULKAN,           /* any other Vulkan failure */
   RP_ERR_IO,               /* a file could not be read or written */
+  RP_ERR_DIVERGED,         /* training produced a NaN or infinite loss */
 } rp_status;
 
 /* Records a formatted message for the calling thread and returns `status`, so that a failure

@@ -1,0 +1,136 @@
+/* repro train --model M --dataset D [options]: one training run, with a progress line on a
+ * terminal, per-epoch metrics in a JSON file (rewritten atomically after every epoch, so an
+ * interrupted run keeps what it finished) and an optional checkpoint. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/train_args.h"
+#include "nn/models.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+#include "vk/caps_json.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: repro train --model M --dataset D [options]\n"
+          "  --model M            %s\n"
+          "  --dataset D          cifar10, cifar100, mnist, fashion-mnist\n"
+          "%s"
+          "  --save CKPT          write the trained weights (safetensors, PyTorch names)\n"
+          "  --json FILE          per-epoch metrics, the configuration and the device\n",
+          rp_model_names, rp_train_args_help);
+}
+
+typedef struct run_log {
+  cJSON *root, *epochs;
+  const char *json_path;
+  bool tty;
+} run_log;
+
+static void on_progress(const rp_progress *p, void *user) {
+  const run_log *log = user;
+  if (!log->tty) return;
+  int left = (int)p->seconds_left;
+  fprintf(stderr,
+          "\r\033[Kepoch %d/%d  step %lld/%lld  loss %.4f  acc %5.1f%%  %.0f img/s  %dh%02dm%02ds "
+          "left",
+          p->epoch, p->epochs, (long long)p->step, (long long)p->steps, p->loss,
+          100.0 * p->accuracy, p->images_per_second, left / 3600, left / 60 % 60, left % 60);
+  fflush(stderr);
+}
+
+/* NaN (no validation set) becomes JSON null. */
+static void add_number(cJSON *o, const char *key, double v) {
+  if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+  else cJSON_AddNullToObject(o, key);
+}
+
+cJSON *rp_epoch_json(const rp_epoch_metrics *m) {
+  cJSON *e = cJSON_CreateObject();
+  cJSON_AddNumberToObject(e, "epoch", m->epoch);
+  add_number(e, "lr", m->lr);
+  add_number(e, "train_loss", m->train_loss);
+  add_number(e, "train_accuracy", m->train_accuracy);
+  add_number(e, "train_true_class_probability", m->train_true_prob);
+  add_number(e, "val_loss", m->val_loss);
+  add_number(e, "val_accuracy", m->val_accuracy);
+  add_number(e, "test_loss", m->test_loss);
+  add_number(e, "test_accuracy", m->test_accuracy);
+  add_number(e, "seconds", m->seconds);
+  add_number(e, "images_per_second", m->images_per_second);
+  return e;
+}
+
+static void on_epoch(const rp_epoch_metrics *m, void *user) {
+  run_log *log = user;
+  if (log->tty) fprintf(stderr, "\r\033[K");
+  printf("epoch %3d  lr %.4g  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, m->lr,
+         m->train_loss, 100 * m->train_accuracy, m->train_true_prob);
+  if (isfinite(m->val_accuracy)) printf("  val %.2f%%", 100 * m->val_accuracy);
+  printf("  test %.2f%% (loss %.4f)  %.1f s, %.0f img/s\n", 100 * m->test_accuracy, m->test_loss,
+         m->seconds, m->images_per_second);
+  fflush(stdout);
+  cJSON_AddItemToArray(log->epochs, rp_epoch_json(m));
+  if (log->json_path && rp_write_json_file(log->json_path, log->root) != RP_OK)
+    fprintf(stderr, "repro: %s\n", rp_error_message());
+}
+
+int rp_cmd_train(int argc, char **argv) {
+  rp_train_args a;
+  const char *save = NULL, *json_path = NULL;
+  int code = rp_train_args_parse(argc, argv, &a, &save, &json_path);
+  if (code == 1) { /* --help */
+    usage(stdout);
+    return 0;
+  }
+  if (code) {
+    usage(stderr);
+    return 2;
+  }
+  rp_context *ctx;
+  rp_status st = rp_context_create(&(rp_context_options){.device = a.device}, &ctx);
+  if (st) return rp_cli_error(st);
+  const rp_caps *caps = rp_context_caps(ctx);
+  fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
+
+  rp_trainer *t = NULL;
+  st = rp_trainer_create(ctx, &a.cfg, &t);
+  if (st) {
+    rp_context_destroy(ctx);
+    return rp_cli_error(st);
+  }
+  fprintf(stderr, "%s on %s: %lld parameters, %lld training / %lld validation images, loss %s\n",
+          a.cfg.model, a.cfg.dataset, (long long)rp_net_parameter_count(rp_trainer_net(t)),
+          (long long)rp_trainer_train_count(t), (long long)rp_trainer_val_count(t), a.loss_text);
+
+  run_log log = {.root = cJSON_CreateObject(), .json_path = json_path, .tty = isatty(2)};
+  cJSON_AddStringToObject(log.root, "repro_version", REPRO_VERSION);
+  char date[32];
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  cJSON_AddStringToObject(log.root, "date", date);
+  cJSON_AddItemToObject(log.root, "device", rp_caps_to_json(caps));
+  cJSON_AddItemToObject(log.root, "config", rp_train_args_json(&a));
+  log.epochs = cJSON_AddArrayToObject(log.root, "epochs");
+
+  rp_train_callbacks cb = {on_progress, on_epoch, &log};
+  st = rp_trainer_run(t, &cb);
+  if (log.tty) fprintf(stderr, "\r\033[K");
+  code = st ? rp_cli_error(st) : 0;
+  if (!st && save) {
+    rp_checkpoint_info info = {a.cfg.dataset, a.loss_text, a.cfg.epochs, a.cfg.seed};
+    st = rp_checkpoint_save(rp_trainer_net(t), save, &info);
+    if (st) code = rp_cli_error(st);
+    else printf("wrote %s\n", save);
+  }
+  if (json_path && !code) printf("wrote %s\n", json_path);
+  cJSON_Delete(log.root);
+  rp_trainer_destroy(t);
+  rp_context_destroy(ctx);
+  return code;
+}

@@ -1,0 +1,29 @@
+/* The training options `repro train` and `repro eval` share, parsed into an rp_train_config. */
+#ifndef RP_TRAIN_ARGS_H
+#define RP_TRAIN_ARGS_H
+
+#include <cjson/cJSON.h>
+
+#include "train/trainer.h"
+
+typedef struct rp_train_args {
+  rp_train_config cfg;
+  const char *device;
+  char loss_text[256];
+} rp_train_args;
+
+extern const char *const rp_train_args_help;
+
+/* Parses argv (after the subcommand). `save` and `json` receive --save and --json (either may
+ * be NULL when the command has no such option). Returns 0, 1 for --help, or 2 after printing
+ * a one-line error for a bad argument. */
+int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **save,
+                        const char **json);
+
+/* The resolved configuration, for results files. */
+cJSON *rp_train_args_json(const rp_train_args *a);
+
+/* One epoch's metrics as JSON (null where a value is NaN). */
+cJSON *rp_epoch_json(const rp_epoch_metrics *m);
+
+#endif

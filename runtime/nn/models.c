@@ -1,0 +1,203 @@
+#include "nn/models.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const rp_model_names =
+    "mnist_cnn, allcnn_c, resnet20|32|56 (6n+2), preresnet20 (6n+2), wrn-D-K (D = 6n+4)";
+
+/* Chains of layers read best as a sequence of calls that stop at the first failure: each
+ * builder step takes and returns the index of the node it appends, -1 once anything failed. */
+#define TRY(expr) (x >= 0 ? (expr) : -1)
+
+/* The MNIST CNN of the TaylorGLO paper: conv5x5 32 (pad 2), max-pool 2, conv5x5 64 (pad 2),
+ * max-pool 2, fc 1024, dropout 0.4, fc 10. */
+static int mnist_cnn(rp_net *net, int x, rp_status *st) {
+  x = TRY(rp_net_conv(net, x, "conv1", 32, 5, 1, 2, true, st));
+  x = TRY(rp_net_relu(net, x, st));
+  x = TRY(rp_net_maxpool(net, x, 2, 2, 0, st));
+  x = TRY(rp_net_conv(net, x, "conv2", 64, 5, 1, 2, true, st));
+  x = TRY(rp_net_relu(net, x, st));
+  x = TRY(rp_net_maxpool(net, x, 2, 2, 0, st));
+  x = TRY(rp_net_flatten(net, x, st));
+  x = TRY(rp_net_linear(net, x, "fc1", 1024, st));
+  x = TRY(rp_net_relu(net, x, st));
+  x = TRY(rp_net_dropout(net, x, 0.4f, st));
+  return TRY(rp_net_linear(net, x, "fc2", net->classes, st));
+}
+
+/* AllCNN-C (Springenberg et al.) as in the official TaylorGLO code: 3x3 convs 96, 96, 96/2,
+ * dropout 0.5, 192, 192, 192/2, dropout 0.5, 3x3 192, 1x1 192, 1x1 classes, ReLU after every
+ * conv (the last one too), global average pool; no batch norm. */
+static int allcnn_c(rp_net *net, int x, rp_status *st) {
+  static const struct {
+    int channels, kernel, stride, pad;
+    bool dropout_after;
+  } layers[] = {{96, 3, 1, 1, false},  {96, 3, 1, 1, false},  {96, 3, 2, 1, true},
+                {192, 3, 1, 1, false}, {192, 3, 1, 1, false}, {192, 3, 2, 1, true},
+                {192, 3, 1, 1, false}, {192, 1, 1, 0, false}, {0, 1, 1, 0, false}};
+  for (int i = 0; i < 9; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "conv%d", i + 1);
+    int channels = layers[i].channels ? layers[i].channels : net->classes;
+    x = TRY(rp_net_conv(net, x, name, channels, layers[i].kernel, layers[i].stride,
+                        layers[i].pad, true, st));
+    x = TRY(rp_net_relu(net, x, st));
+    if (layers[i].dropout_after) x = TRY(rp_net_dropout(net, x, 0.5f, st));
+  }
+  return TRY(rp_net_global_avgpool(net, x, st));
+}
+
+/* A CIFAR ResNet basic block (He et al. 2016), post-activation: conv-bn-relu-conv-bn, plus the
+ * input or, where the shape changes, a 1x1 conv + bn projection ("shortcut.0", "shortcut.1"). */
+static int basic_block(rp_net *net, int x, const char *prefix, int64_t planes, int stride,
+                       rp_status *st) {
+  char name[80];
+  int in = x;
+  snprintf(name, sizeof name, "%s.conv1", prefix);
+  x = TRY(rp_net_conv(net, x, name, planes, 3, stride, 1, false, st));
+  snprintf(name, sizeof name, "%s.bn1", prefix);
+  x = TRY(rp_net_batchnorm(net, x, name, st));
+  x = TRY(rp_net_relu(net, x, st));
+  snprintf(name, sizeof name, "%s.conv2", prefix);
+  x = TRY(rp_net_conv(net, x, name, planes, 3, 1, 1, false, st));
+  snprintf(name, sizeof name, "%s.bn2", prefix);
+  x = TRY(rp_net_batchnorm(net, x, name, st));
+  int shortcut = in;
+  if (x >= 0 && (stride != 1 || net->nodes[in].shape[1] != planes)) {
+    snprintf(name, sizeof name, "%s.shortcut.0", prefix);
+    shortcut = rp_net_conv(net, in, name, planes, 1, stride, 0, false, st);
+    snprintf(name, sizeof name, "%s.shortcut.1", prefix);
+    if (shortcut >= 0) shortcut = rp_net_batchnorm(net, shortcut, name, st);
+    if (shortcut < 0) return -1;
+  }
+  x = TRY(rp_net_add(net, x, shortcut, st));
+  return TRY(rp_net_relu(net, x, st));
+}
+
+/* A pre-activation block (He et al., identity mappings): bn-relu-conv-bn-relu-conv, the
+ * projection (1x1 conv, "shortcut.0") taking the pre-activated input. */
+static int preact_block(rp_net *net, int x, const char *prefix, int64_t planes, int stride,
+                        rp_status *st) {
+  char name[80];
+  int in = x;
+  snprintf(name, sizeof name, "%s.bn1", prefix);
+  x = TRY(rp_net_batchnorm(net, x, name, st));
+  x = TRY(rp_net_relu(net, x, st));
+  int activated = x;
+  snprintf(name, sizeof name, "%s.conv1", prefix);
+  x = TRY(rp_net_conv(net, x, name, planes, 3, stride, 1, false, st));
+  snprintf(name, sizeof name, "%s.bn2", prefix);
+  x = TRY(rp_net_batchnorm(net, x, name, st));
+  x = TRY(rp_net_relu(net, x, st));
+  snprintf(name, sizeof name, "%s.conv2", prefix);
+  x = TRY(rp_net_conv(net, x, name, planes, 3, 1, 1, false, st));
+  int shortcut = in;
+  if (x >= 0 && (stride != 1 || net->nodes[in].shape[1] != planes)) {
+    snprintf(name, sizeof name, "%s.shortcut.0", prefix);
+    shortcut = rp_net_conv(net, activated, name, planes, 1, stride, 0, false, st);
+    if (shortcut < 0) return -1;
+  }
+  return TRY(rp_net_add(net, x, shortcut, st));
+}
+
+/* CIFAR ResNet-(6n+2) and PreResNet-(6n+2): 16, 32, 64 channels in three stages of n blocks. */
+static int resnet(rp_net *net, int x, int depth, bool preact, rp_status *st) {
+  int n = (depth - 2) / 6;
+  x = TRY(rp_net_conv(net, x, "conv1", 16, 3, 1, 1, false, st));
+  if (!preact) {
+    x = TRY(rp_net_batchnorm(net, x, "bn1", st));
+    x = TRY(rp_net_relu(net, x, st));
+  }
+  for (int stage = 0; stage < 3; stage++)
+    for (int b = 0; b < n; b++) {
+      char prefix[32];
+      snprintf(prefix, sizeof prefix, "layer%d.%d", stage + 1, b);
+      int stride = stage > 0 && b == 0 ? 2 : 1;
+      int64_t planes = 16 << stage;
+      x = preact ? TRY(preact_block(net, x, prefix, planes, stride, st))
+                 : TRY(basic_block(net, x, prefix, planes, stride, st));
+    }
+  if (preact) {
+    x = TRY(rp_net_batchnorm(net, x, "bn", st));
+    x = TRY(rp_net_relu(net, x, st));
+  }
+  x = TRY(rp_net_global_avgpool(net, x, st));
+  return TRY(rp_net_linear(net, x, "linear", net->classes, st));
+}
+
+/* Wide ResNet-D-K (Zagoruyko & Komodakis), names as in the widely used PyTorch port:
+ * pre-activation blocks with dropout 0.3 between the convs, "convShortcut" where the width or
+ * stride changes, taking the pre-activated input. */
+static int wrn_block(rp_net *net, int x, const char *prefix, int64_t planes, int stride,
+                     rp_status *st) {
+  char name[80];
+  bool equal = net->nodes[x].shape[1] == planes && stride == 1;
+  int in = x;
+  snprintf(name, sizeof name, "%s.bn1", prefix);
+  x = TRY(rp_net_batchnorm(net, x, name, st));
+  x = TRY(rp_net_relu(net, x, st));
+  int activated = x;
+  snprintf(name, sizeof name, "%s.conv1", prefix);
+  x = TRY(rp_net_conv(net, x, name, planes, 3, stride, 1, false, st));
+  snprintf(name, sizeof name, "%s.bn2", prefix);
+  x = TRY(rp_net_batchnorm(net, x, name, st));
+  x = TRY(rp_net_relu(net, x, st));
+  x = TRY(rp_net_dropout(net, x, 0.3f, st));
+  snprintf(name, sizeof name, "%s.conv2", prefix);
+  x = TRY(rp_net_conv(net, x, name, planes, 3, 1, 1, false, st));
+  int shortcut = in;
+  if (x >= 0 && !equal) {
+    snprintf(name, sizeof name, "%s.convShortcut", prefix);
+    shortcut = rp_net_conv(net, activated, name, planes, 1, stride, 0, false, st);
+    if (shortcut < 0) return -1;
+  }
+  return TRY(rp_net_add(net, x, shortcut, st));
+}
+
+static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
+  int n = (depth - 4) / 6;
+  x = TRY(rp_net_conv(net, x, "conv1", 16, 3, 1, 1, false, st));
+  for (int stage = 0; stage < 3; stage++)
+    for (int b = 0; b < n; b++) {
+      char prefix[40];
+      snprintf(prefix, sizeof prefix, "block%d.layer.%d", stage + 1, b);
+      x = TRY(wrn_block(net, x, prefix, (int64_t)(16 * k) << stage,
+                        stage > 0 && b == 0 ? 2 : 1, st));
+    }
+  x = TRY(rp_net_batchnorm(net, x, "bn1", st));
+  x = TRY(rp_net_relu(net, x, st));
+  x = TRY(rp_net_global_avgpool(net, x, st));
+  return TRY(rp_net_linear(net, x, "fc", net->classes, st));
+}
+
+rp_status rp_model_build(rp_context *ctx, const char *name, const rp_model_input *in,
+                         uint64_t seed, rp_net *net) {
+  rp_net_init(net, ctx, name, in->batch, in->classes);
+  rp_status st = RP_OK;
+  int x = rp_net_input(net, in->channels, in->height, in->width, &st);
+  x = TRY(rp_net_normalize(net, x, in->mean, in->std, &st));
+  int depth = 0, width = 0;
+  char tail;
+  if (x < 0) {
+  } else if (strcmp(name, "mnist_cnn") == 0) {
+    x = mnist_cnn(net, x, &st);
+  } else if (strcmp(name, "allcnn_c") == 0) {
+    x = allcnn_c(net, x, &st);
+  } else if (sscanf(name, "resnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0) {
+    x = resnet(net, x, depth, false, &st);
+  } else if (sscanf(name, "preresnet%d%c", &depth, &tail) == 1 && depth >= 8 &&
+             (depth - 2) % 6 == 0) {
+    x = resnet(net, x, depth, true, &st);
+  } else if (sscanf(name, "wrn-%d-%d%c", &depth, &width, &tail) == 2 && depth >= 10 &&
+             (depth - 4) % 6 == 0 && width >= 1) {
+    x = wrn(net, x, depth, width, &st);
+  } else {
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "unknown model '%s' (models: %s)", name,
+                 rp_model_names);
+  }
+  if (!st) st = rp_net_allocate(net, seed);
+  if (st) rp_net_destroy(net);
+  return st;
+}

@@ -1,0 +1,147 @@
+/* Networks as static graphs.
+ *
+ * A network is a list of nodes in execution order, each producing one tensor from at most two
+ * earlier ones (a residual add takes two). Shapes are fixed when the graph is built — the batch
+ * size included — so every activation, gradient and parameter buffer is allocated once, and a
+ * whole training step (forward, loss, backward, update) is recorded once and submitted again
+ * and again: the host only rewrites the mapped input, label, learning-rate and RNG buffers.
+ *
+ * Parameters carry the names of PyTorch's state_dict for the equivalent torch.nn module
+ * (docs/models.md), so checkpoints load there with load_state_dict(strict=True). */
+#ifndef RP_NET_H
+#define RP_NET_H
+
+#include <stdbool.h>
+
+#include "ops/loss.h"
+#include "ops/tensor.h"
+
+typedef enum rp_node_kind {
+  RP_NODE_INPUT,     /* the batch, [B, C, H, W] on the [0, 1] pixel scale (a mapped tensor) */
+  RP_NODE_NORMALIZE, /* (x - mean[c]) / std[c], inside the model so attacks see pixels */
+  RP_NODE_CONV,
+  RP_NODE_BATCHNORM,
+  RP_NODE_RELU,
+  RP_NODE_MAXPOOL,
+  RP_NODE_AVGPOOL,
+  RP_NODE_GLOBAL_AVGPOOL, /* [B, C, H, W] -> [B, C] */
+  RP_NODE_DROPOUT,
+  RP_NODE_FLATTEN, /* [B, C, H, W] -> [B, C*H*W], a view of the same memory */
+  RP_NODE_LINEAR,
+  RP_NODE_ADD, /* residual: y = in[0] + in[1] */
+} rp_node_kind;
+
+typedef struct rp_node {
+  rp_node_kind kind;
+  char name[72]; /* PyTorch module path of a layer with parameters ("layer1.0.conv1") */
+  int in[2]; /* producing nodes; -1 when unused */
+  int ndim;
+  int64_t shape[RP_MAX_DIMS]; /* of the output */
+
+  /* Hyper-parameters of the node's kind. */
+  int kernel, stride, pad;
+  float p;         /* dropout probability */
+  uint32_t stream; /* dropout: which random stream */
+  float mean[4], std[4];
+
+  /* Indices into rp_net.params: weight and bias (conv, linear, batch-norm gamma and beta),
+   * running mean and variance (batch norm); -1 when absent. */
+  int weight, bias, running_mean, running_var;
+  int bn_index; /* batch norm: index of its num_batches_tracked counter */
+
+  rp_tensor y;  /* output (a view of the input's for FLATTEN) */
+  rp_tensor dy; /* gradient of the loss with respect to y */
+  rp_tensor aux, aux2; /* maxpool indices / dropout mask / batch-norm saved mean and invstd */
+} rp_node;
+
+/* A parameter or a persistent buffer (running statistics), with its PyTorch name. */
+typedef struct rp_param {
+  char name[96];
+  int ndim;
+  int64_t shape[RP_MAX_DIMS];
+  bool trainable; /* false for running statistics */
+  int64_t fan_in; /* for PyTorch's default initialization; 0 = constant init */
+  float init;     /* the constant when fan_in is 0 */
+  rp_tensor value, grad, momentum;
+} rp_param;
+
+typedef struct rp_net {
+  rp_context *ctx;
+  char model[32];
+  int batch, classes;
+  rp_node *nodes;
+  int node_count, node_capacity;
+  rp_param *params;
+  int param_count, param_capacity;
+  int64_t *bn_batches; /* num_batches_tracked of each batch-norm layer, counted on the host */
+  int bn_count;
+  uint32_t dropout_streams;
+
+  /* Per-step inputs the host rewrites between submissions (mapped memory). */
+  rp_tensor labels; /* RP_U32 [B] */
+  rp_tensor hyper;  /* F32 [4]: learning rate */
+  rp_tensor rng;    /* RP_U32 [4]: seed low, seed high, step, 0 */
+
+  rp_tensor stats, stat_sums; /* [3, B] per-sample loss statistics and their sums [3] */
+  rp_tensor grad_tmp; /* a gradient for a tensor that already has one, before adding */
+  bool allocated;
+} rp_net;
+
+/* ---- building: each returns the new node's index, or -1 with the error in *st ---- */
+
+void rp_net_init(rp_net *net, rp_context *ctx, const char *model, int batch, int classes);
+int rp_net_input(rp_net *net, int channels, int height, int width, rp_status *st);
+int rp_net_normalize(rp_net *net, int in, const float *mean, const float *std, rp_status *st);
+int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int kernel,
+                int stride, int pad, bool bias, rp_status *st);
+int rp_net_batchnorm(rp_net *net, int in, const char *name, rp_status *st);
+int rp_net_relu(rp_net *net, int in, rp_status *st);
+int rp_net_maxpool(rp_net *net, int in, int kernel, int stride, int pad, rp_status *st);
+int rp_net_avgpool(rp_net *net, int in, int kernel, int stride, int pad, rp_status *st);
+int rp_net_global_avgpool(rp_net *net, int in, rp_status *st);
+int rp_net_dropout(rp_net *net, int in, float p, rp_status *st);
+int rp_net_flatten(rp_net *net, int in, rp_status *st);
+int rp_net_linear(rp_net *net, int in, const char *name, int64_t out_features, rp_status *st);
+int rp_net_add(rp_net *net, int a, int b, rp_status *st);
+
+/* Allocates every buffer (after the last node is added) and initializes the parameters as
+ * PyTorch's defaults do (conv and linear: weights and biases uniform in ±1/sqrt(fan_in);
+ * batch norm: 1 and 0; running mean 0, variance 1), from `seed`. */
+rp_status rp_net_allocate(rp_net *net, uint64_t seed);
+void rp_net_destroy(rp_net *net);
+
+/* The node whose output is the logits (the last) and the input node (the first). */
+const rp_node *rp_net_output(const rp_net *net);
+const rp_node *rp_net_input_node(const rp_net *net);
+
+/* ---- recording ---- */
+
+typedef enum rp_mode { RP_TRAIN, RP_EVAL } rp_mode;
+
+/* The forward pass: batch norm uses batch statistics and updates its running ones in
+ * RP_TRAIN, its running statistics in RP_EVAL; dropout is the identity in RP_EVAL. */
+rp_status rp_net_record_forward(rp_net *net, rp_recorder *rec, rp_mode mode);
+
+/* The loss on the logits with the mapped labels: per-sample stats into net->stats [3, B],
+ * their sums over the batch added to `accumulator` (F32 [3]: loss, correct, true-class
+ * probability), and, when `backward`, the gradient of the mean loss over `valid` rows into the
+ * logits' dy. */
+rp_status rp_net_record_loss(rp_net *net, rp_recorder *rec, const rp_loss *loss, uint32_t valid,
+                             bool backward, const rp_tensor *accumulator);
+
+/* The backward pass from the logits' dy: every trainable parameter's grad and, when
+ * `input_grad`, the gradient with respect to the input batch (in the input node's dy). */
+rp_status rp_net_record_backward(rp_net *net, rp_recorder *rec, bool input_grad);
+
+/* SGD with momentum and weight decay on every trainable parameter (rp_sgd_step), with the
+ * learning rate read from net->hyper. */
+rp_status rp_net_record_update(rp_net *net, rp_recorder *rec, float momentum, float weight_decay,
+                               bool nesterov);
+
+/* Host side of one recorded training step: the batch-norm layers' num_batches_tracked. */
+void rp_net_count_step(rp_net *net);
+
+/* Number of trainable scalars. */
+int64_t rp_net_parameter_count(const rp_net *net);
+
+#endif

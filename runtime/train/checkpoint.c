@@ -1,0 +1,123 @@
+#include "train/checkpoint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/safetensors.h"
+
+rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_checkpoint_info *info) {
+  int count = net->param_count + net->bn_count;
+  rp_named_tensor *tensors = calloc((size_t)count, sizeof *tensors);
+  float **host = calloc((size_t)net->param_count, sizeof *host);
+  rp_status st = tensors && host ? RP_OK : rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  for (int i = 0; i < net->param_count && !st; i++) {
+    const rp_param *p = &net->params[i];
+    host[i] = malloc((size_t)rp_tensor_bytes(&p->value));
+    if (!host[i]) {
+      st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+      break;
+    }
+    st = rp_tensor_download(net->ctx, &p->value, host[i]);
+    rp_named_tensor *t = &tensors[i];
+    snprintf(t->name, sizeof t->name, "%s", p->name);
+    snprintf(t->dtype, sizeof t->dtype, "F32");
+    t->ndim = p->ndim;
+    memcpy(t->shape, p->shape, sizeof t->shape);
+    t->data = host[i];
+  }
+  /* num_batches_tracked: one int64 scalar per batch-norm layer, in node order */
+  int k = net->param_count;
+  for (int i = 0; i < net->node_count && !st; i++) {
+    const rp_node *n = &net->nodes[i];
+    if (n->kind != RP_NODE_BATCHNORM) continue;
+    rp_named_tensor *t = &tensors[k++];
+    snprintf(t->name, sizeof t->name, "%s.num_batches_tracked", n->name);
+    snprintf(t->dtype, sizeof t->dtype, "I64");
+    t->ndim = 0;
+    t->data = &net->bn_batches[n->bn_index];
+  }
+  char epochs[32], seed[32];
+  snprintf(epochs, sizeof epochs, "%d", info ? info->epochs : 0);
+  snprintf(seed, sizeof seed, "%llu", info ? (unsigned long long)info->seed : 0ull);
+  const char *keys[] = {"format", "model", "dataset", "loss", "epochs", "seed",
+                        "repro_version"};
+  const char *values[] = {"pt",
+                          net->model,
+                          info && info->dataset ? info->dataset : "",
+                          info && info->loss ? info->loss : "",
+                          epochs,
+                          seed,
+                          REPRO_VERSION};
+  if (!st) st = rp_safetensors_write(path, tensors, count, keys, values, 7);
+  for (int i = 0; host && i < net->param_count; i++) free(host[i]);
+  free(host);
+  free(tensors);
+  return st;
+}
+
+static int64_t numel(const rp_named_tensor *t) {
+  int64_t n = 1;
+  for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
+  return n;
+}
+
+rp_status rp_checkpoint_load(rp_net *net, const char *path) {
+  rp_safetensors *f;
+  rp_status st = rp_safetensors_open(path, &f);
+  if (st) return st;
+  const char *model = rp_safetensors_meta(f, "model");
+  if (model && strcmp(model, net->model) != 0)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s holds a %s, not a %s", path, model, net->model);
+  int expected = net->param_count + net->bn_count;
+  if (!st && rp_safetensors_count(f) != expected)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s holds %d tensors; a %s has %d", path,
+                 rp_safetensors_count(f), net->model, expected);
+  for (int i = 0; i < net->param_count && !st; i++) {
+    const rp_param *p = &net->params[i];
+    const rp_named_tensor *t = rp_safetensors_find(f, p->name);
+    if (!t) {
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s has no tensor '%s'", path, p->name);
+      break;
+    }
+    if (strcmp(t->dtype, "F32") != 0 || t->ndim != p->ndim ||
+        memcmp(t->shape, p->shape, (size_t)p->ndim * sizeof *p->shape) != 0) {
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: '%s' is %s with %d dims, not F32 of the model's shape",
+                   path, p->name, t->dtype, t->ndim);
+      break;
+    }
+    /* The file's bytes need not be 4-byte aligned in memory: copy before uploading. */
+    float *host = malloc((size_t)numel(t) * sizeof *host);
+    if (!host) {
+      st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+      break;
+    }
+    memcpy(host, t->data, (size_t)numel(t) * sizeof *host);
+    st = rp_tensor_upload(net->ctx, &p->value, host);
+    free(host);
+  }
+  for (int i = 0; i < net->node_count && !st; i++) {
+    const rp_node *n = &net->nodes[i];
+    if (n->kind != RP_NODE_BATCHNORM) continue;
+    char name[128];
+    snprintf(name, sizeof name, "%s.num_batches_tracked", n->name);
+    const rp_named_tensor *t = rp_safetensors_find(f, name);
+    if (!t || strcmp(t->dtype, "I64") != 0 || numel(t) != 1)
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s has no I64 scalar '%s'", path, name);
+    else memcpy(&net->bn_batches[n->bn_index], t->data, sizeof(int64_t));
+  }
+  rp_safetensors_close(f);
+  return st;
+}
+
+rp_status rp_checkpoint_model(const char *path, char *model, size_t size, char *dataset,
+                              size_t dataset_size) {
+  rp_safetensors *f;
+  rp_status st = rp_safetensors_open(path, &f);
+  if (st) return st;
+  const char *m = rp_safetensors_meta(f, "model"), *d = rp_safetensors_meta(f, "dataset");
+  snprintf(model, size, "%s", m ? m : "");
+  snprintf(dataset, dataset_size, "%s", d ? d : "");
+  rp_safetensors_close(f);
+  return RP_OK;
+}

@@ -1,0 +1,288 @@
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data/split.h"
+#include "nn/models.h"
+#include "ops/ops.h"
+#include "train/checkpoint.h"
+
+struct rp_trainer {
+  rp_context *ctx;
+  rp_train_config cfg;
+  rp_dataset train_set, test_set;
+  rp_split split;
+  rp_batcher *train_batches, *val_batches, *test_batches;
+  rp_net net;
+  rp_recorder *train_step, *eval_step;
+  rp_tensor train_sums, eval_sums; /* mapped F32 [3]: loss, correct, true-class probability */
+  rp_epoch_metrics *history;
+  int epochs_done;
+  int64_t global_step;
+};
+
+void rp_train_config_defaults(rp_train_config *cfg, const char *model, const char *dataset) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->model = model;
+  cfg->dataset = dataset;
+  cfg->loss.kind = RP_LOSS_CE;
+  cfg->batch = 128;
+  cfg->momentum = 0.9;
+  cfg->seed = 1;
+  cfg->fraction = 1.0;
+  cfg->lr_gamma = 0.1;
+  bool cifar = dataset && strncmp(dataset, "cifar", 5) == 0;
+  cfg->validation = cifar ? 5000 : 0;
+  if (cifar) cfg->augment = (rp_augment){.crop = true, .crop_pad = 4, .flip = true};
+  const char *m = model ? model : "";
+  if (strcmp(m, "mnist_cnn") == 0) { /* §7: 40 epochs, lr 0.01, no decay, batch 100 */
+    cfg->epochs = 40, cfg->lr = 0.01, cfg->batch = 100;
+  } else if (strcmp(m, "allcnn_c") == 0) {
+    cfg->epochs = 350, cfg->lr = 0.01, cfg->weight_decay = 1e-3;
+    cfg->lr_steps[0] = 200, cfg->lr_steps[1] = 250, cfg->lr_steps[2] = 300;
+    cfg->lr_step_count = 3;
+  } else if (strncmp(m, "wrn-", 4) == 0) {
+    cfg->epochs = 200, cfg->lr = 0.1, cfg->weight_decay = 5e-4, cfg->lr_gamma = 0.2;
+    cfg->lr_steps[0] = 60, cfg->lr_steps[1] = 120, cfg->lr_steps[2] = 160;
+    cfg->lr_step_count = 3;
+  } else { /* the CIFAR ResNets and PreResNets */
+    cfg->epochs = 200, cfg->lr = 0.1, cfg->weight_decay = 1e-4;
+    cfg->lr_steps[0] = 100, cfg->lr_steps[1] = 150;
+    cfg->lr_step_count = 2;
+  }
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double lr_at_epoch(const rp_train_config *cfg, int epoch /* 0-based */) {
+  double lr = cfg->lr;
+  for (int i = 0; i < cfg->lr_step_count; i++)
+    if (epoch >= cfg->lr_steps[i]) lr *= cfg->lr_gamma;
+  return lr;
+}
+
+static rp_status check_config(const rp_train_config *c) {
+  if (c->epochs < 1) return rp_fail(RP_ERR_INVALID_ARGUMENT, "epochs must be >= 1, not %d", c->epochs);
+  if (c->batch < 1 || c->batch > 4096)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "batch must be 1..4096, not %d", c->batch);
+  if (!(c->lr > 0) || !isfinite(c->lr))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "learning rate must be > 0, not %g", c->lr);
+  if (!(c->fraction > 0 && c->fraction <= 1))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "fraction must be in (0, 1], not %g", c->fraction);
+  if (c->momentum < 0 || c->momentum >= 1 || c->weight_decay < 0)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "momentum must be in [0, 1) and weight decay >= 0");
+  if (c->loss.kind == RP_LOSS_LS && !(c->loss.alpha >= 0 && c->loss.alpha < 1))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "label smoothing alpha must be in [0, 1), not %g",
+                   (double)c->loss.alpha);
+  return RP_OK;
+}
+
+/* Records the two steps every batch reuses: training (forward, loss, backward, update, sums)
+ * and evaluation (eval-mode forward, loss, sums). */
+static rp_status record_steps(rp_trainer *t) {
+  rp_net *net = &t->net;
+  rp_status st = rp_recorder_create(t->ctx, &t->train_step);
+  if (!st) st = rp_rec_begin(t->train_step);
+  if (!st) st = rp_net_record_forward(net, t->train_step, RP_TRAIN);
+  if (!st)
+    st = rp_net_record_loss(net, t->train_step, &t->cfg.loss, (uint32_t)net->batch, true,
+                            &t->train_sums);
+  if (!st) st = rp_net_record_backward(net, t->train_step, false);
+  if (!st)
+    st = rp_net_record_update(net, t->train_step, (float)t->cfg.momentum,
+                              (float)t->cfg.weight_decay, t->cfg.nesterov);
+  if (!st) st = rp_rec_end(t->train_step);
+  if (!st) st = rp_recorder_create(t->ctx, &t->eval_step);
+  if (!st) st = rp_rec_begin(t->eval_step);
+  if (!st) st = rp_net_record_forward(net, t->eval_step, RP_EVAL);
+  if (!st)
+    st = rp_net_record_loss(net, t->eval_step, &t->cfg.loss, (uint32_t)net->batch, false,
+                            &t->eval_sums);
+  if (!st) st = rp_rec_end(t->eval_step);
+  return st;
+}
+
+rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trainer **out) {
+  *out = NULL;
+  rp_status st = check_config(cfg);
+  if (st) return st;
+  rp_trainer *t = calloc(1, sizeof *t);
+  if (!t) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  t->ctx = ctx;
+  t->cfg = *cfg;
+  t->history = calloc((size_t)cfg->epochs, sizeof *t->history);
+  if (!t->history) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  if (!st) st = rp_dataset_load(cfg->dataset, cfg->data_dir, true, &t->train_set);
+  if (!st) st = rp_dataset_load(cfg->dataset, cfg->data_dir, false, &t->test_set);
+  if (!st)
+    st = rp_split_make(&t->train_set, cfg->validation, cfg->fraction, cfg->seed, &t->split);
+  if (!st && t->split.train_count < cfg->batch)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s: %lld training images are fewer than one batch of %d", cfg->dataset,
+                 (long long)t->split.train_count, cfg->batch);
+  rp_augment none = {0};
+  if (!st)
+    st = rp_batcher_create(&t->train_set, t->split.train, t->split.train_count, cfg->batch, true,
+                           true, &cfg->augment, cfg->seed, &t->train_batches);
+  if (!st && t->split.val_count > 0)
+    st = rp_batcher_create(&t->train_set, t->split.val, t->split.val_count, cfg->batch, false,
+                           false, &none, cfg->seed, &t->val_batches);
+  if (!st)
+    st = rp_batcher_create(&t->test_set, NULL, t->test_set.count, cfg->batch, false, false, &none,
+                           cfg->seed, &t->test_batches);
+  if (!st) {
+    const rp_dataset *d = &t->train_set;
+    rp_model_input in = {cfg->batch, d->channels, d->height, d->width, d->classes, d->mean, d->std};
+    st = rp_model_build(ctx, cfg->model, &in, cfg->seed, &t->net);
+  }
+  if (!st && cfg->init_from) st = rp_checkpoint_load(&t->net, cfg->init_from);
+  int64_t three[1] = {3};
+  if (!st) st = rp_tensor_create_mapped(ctx, 1, three, &t->train_sums);
+  if (!st) st = rp_tensor_create_mapped(ctx, 1, three, &t->eval_sums);
+  if (!st) st = record_steps(t);
+  if (st) {
+    rp_trainer_destroy(t);
+    return st;
+  }
+  *out = t;
+  return RP_OK;
+}
+
+static void zero_sums(const rp_tensor *sums) { memset(sums->buffer.mapped, 0, 3 * sizeof(float)); }
+static const float *sums_of(const rp_tensor *sums) { return sums->buffer.mapped; }
+
+static rp_status evaluate(rp_trainer *t, rp_batcher *b, double *accuracy, double *loss) {
+  *accuracy = *loss = NAN;
+  if (!b) return RP_OK;
+  rp_net *net = &t->net;
+  const rp_node *input = rp_net_input_node(net);
+  zero_sums(&t->eval_sums);
+  rp_status st = rp_batcher_start_epoch(b, 0);
+  int64_t seen = 0;
+  for (int valid = 1; !st;) {
+    st = rp_batcher_next(b, input->y.buffer.mapped, net->labels.buffer.mapped, &valid);
+    if (st || valid == 0) break;
+    st = rp_rec_run(t->eval_step);
+    seen += valid;
+  }
+  if (st) return st;
+  const float *s = sums_of(&t->eval_sums);
+  *loss = seen ? s[RP_STAT_LOSS] / (double)seen : NAN;
+  *accuracy = seen ? s[RP_STAT_CORRECT] / (double)seen : NAN;
+  return RP_OK;
+}
+
+rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy,
+                              double *loss) {
+  return evaluate(t, split == RP_SPLIT_VAL ? t->val_batches : t->test_batches, accuracy, loss);
+}
+
+/* One epoch over the training batches. */
+static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks *cb,
+                             rp_epoch_metrics *m) {
+  rp_net *net = &t->net;
+  const rp_node *input = rp_net_input_node(net);
+  uint32_t *rng = net->rng.buffer.mapped;
+  float *hyper = net->hyper.buffer.mapped;
+  m->epoch = epoch + 1;
+  m->lr = lr_at_epoch(&t->cfg, epoch);
+  hyper[0] = (float)m->lr;
+  rng[0] = (uint32_t)t->cfg.seed;
+  rng[1] = (uint32_t)(t->cfg.seed >> 32);
+  zero_sums(&t->train_sums);
+  int64_t steps = rp_batcher_batches(t->train_batches), done = 0;
+  double start = now_seconds(), last_report = 0;
+  rp_status st = rp_batcher_start_epoch(t->train_batches, epoch);
+  while (!st) {
+    if (t->cfg.max_steps && t->global_step >= t->cfg.max_steps) break;
+    int valid = 0;
+    st = rp_batcher_next(t->train_batches, input->y.buffer.mapped, net->labels.buffer.mapped,
+                         &valid);
+    if (st || valid == 0) break;
+    rng[2] = (uint32_t)t->global_step;
+    st = rp_rec_run(t->train_step); /* the mapped sums are readable once it returns */
+    if (st) break;
+    rp_net_count_step(net);
+    t->global_step++;
+    done++;
+    const float *s = sums_of(&t->train_sums);
+    double images = (double)done * net->batch, elapsed = now_seconds() - start;
+    if (!isfinite(s[RP_STAT_LOSS]))
+      return rp_fail(RP_ERR_DIVERGED,
+                     "%s with %s diverged: the training loss is %g at epoch %d, step %lld",
+                     t->cfg.model, t->cfg.dataset, (double)s[RP_STAT_LOSS], epoch + 1,
+                     (long long)done);
+    if (cb && cb->progress && (elapsed - last_report > 0.5 || done == steps)) {
+      last_report = elapsed;
+      rp_progress p = {epoch + 1,
+                       t->cfg.epochs,
+                       done,
+                       steps,
+                       s[RP_STAT_LOSS] / images,
+                       s[RP_STAT_CORRECT] / images,
+                       images / elapsed,
+                       elapsed / (double)done *
+                           ((double)(steps - done) + (double)steps * (t->cfg.epochs - epoch - 1))};
+      cb->progress(&p, cb->user);
+    }
+  }
+  if (st) return st;
+  const float *s = sums_of(&t->train_sums);
+  double images = (double)(done ? done : 1) * net->batch;
+  m->train_loss = s[RP_STAT_LOSS] / images;
+  m->train_accuracy = s[RP_STAT_CORRECT] / images;
+  m->train_true_prob = s[RP_STAT_TRUE_PROB] / images;
+  double train_seconds = now_seconds() - start;
+  m->images_per_second = train_seconds > 0 ? (double)done * net->batch / train_seconds : 0;
+  st = evaluate(t, t->val_batches, &m->val_accuracy, &m->val_loss);
+  if (!st) st = evaluate(t, t->test_batches, &m->test_accuracy, &m->test_loss);
+  m->seconds = now_seconds() - start;
+  return st;
+}
+
+rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb) {
+  for (int e = t->epochs_done; e < t->cfg.epochs; e++) {
+    rp_epoch_metrics *m = &t->history[e];
+    rp_status st = train_epoch(t, e, cb, m);
+    if (st) return st;
+    t->epochs_done = e + 1;
+    if (cb && cb->epoch) cb->epoch(m, cb->user);
+    if (t->cfg.max_steps && t->global_step >= t->cfg.max_steps) break;
+  }
+  return RP_OK;
+}
+
+const rp_epoch_metrics *rp_trainer_history(const rp_trainer *t, int *count) {
+  *count = t->epochs_done;
+  return t->history;
+}
+
+rp_net *rp_trainer_net(rp_trainer *t) { return &t->net; }
+const rp_dataset *rp_trainer_train_set(const rp_trainer *t) { return &t->train_set; }
+int64_t rp_trainer_train_count(const rp_trainer *t) { return t->split.train_count; }
+int64_t rp_trainer_val_count(const rp_trainer *t) { return t->split.val_count; }
+
+void rp_trainer_destroy(rp_trainer *t) {
+  if (!t) return;
+  rp_recorder_destroy(t->train_step);
+  rp_recorder_destroy(t->eval_step);
+  if (t->net.ctx) rp_net_destroy(&t->net);
+  rp_tensor_destroy(t->ctx, &t->train_sums);
+  rp_tensor_destroy(t->ctx, &t->eval_sums);
+  rp_batcher_destroy(t->train_batches);
+  rp_batcher_destroy(t->val_batches);
+  rp_batcher_destroy(t->test_batches);
+  rp_split_free(&t->split);
+  rp_dataset_free(&t->train_set);
+  rp_dataset_free(&t->test_set);
+  free(t->history);
+  free(t);
+}

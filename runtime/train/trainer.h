@@ -1,0 +1,87 @@
+/* One training run: a model on a dataset with a loss, SGD with momentum and a multi-step
+ * schedule, evaluated on the validation and test sets after every epoch.
+ *
+ * The training step (forward, loss, backward, update, metric sums) is recorded once and
+ * submitted for every batch; the host's only per-step work is copying the next batch — which a
+ * worker thread has already read and augmented while the device ran the previous step — into
+ * mapped memory, and writing the learning rate and the step number there. */
+#ifndef RP_TRAINER_H
+#define RP_TRAINER_H
+
+#include <stdbool.h>
+
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "nn/net.h"
+#include "ops/loss.h"
+
+#define RP_MAX_LR_STEPS 8
+
+typedef struct rp_train_config {
+  const char *model;    /* see rp_model_names */
+  const char *dataset;  /* cifar10, cifar100, mnist, fashion-mnist */
+  const char *data_dir; /* NULL: the default search (rp_dataset_load) */
+  rp_loss loss;
+  int epochs, batch;
+  double lr, lr_gamma; /* the rate is multiplied by lr_gamma at each epoch in lr_steps */
+  int lr_steps[RP_MAX_LR_STEPS], lr_step_count;
+  double momentum, weight_decay;
+  bool nesterov;
+  uint64_t seed;
+  double fraction;    /* of the training portion used, (0, 1] */
+  int64_t validation; /* images held out for validation; 0 = none */
+  rp_augment augment;
+  int64_t max_steps;   /* stop after this many steps in all (0: no limit): tests, benchmarks */
+  const char *init_from; /* a checkpoint to start from instead of a fresh initialization */
+} rp_train_config;
+
+/* The recipe of the paper for a model: epochs, learning rate and steps, weight decay,
+ * augmentation (../shared/reference/taylorglo.md §7). Other fields: cross-entropy, batch 128
+ * (100 for the MNIST CNN), momentum 0.9, seed 1, the whole training portion. */
+void rp_train_config_defaults(rp_train_config *cfg, const char *model, const char *dataset);
+
+typedef struct rp_epoch_metrics {
+  int epoch; /* 1-based */
+  double lr;
+  double train_loss, train_accuracy, train_true_prob; /* running means over the epoch */
+  double val_loss, val_accuracy;                      /* NaN without a validation set */
+  double test_loss, test_accuracy;
+  double seconds, images_per_second;
+} rp_epoch_metrics;
+
+typedef struct rp_progress {
+  int epoch, epochs;
+  int64_t step, steps; /* within the epoch */
+  double loss, accuracy, images_per_second, seconds_left;
+} rp_progress;
+
+typedef struct rp_train_callbacks {
+  void (*progress)(const rp_progress *p, void *user); /* at most a few times a second */
+  void (*epoch)(const rp_epoch_metrics *m, void *user);
+  void *user;
+} rp_train_callbacks;
+
+typedef struct rp_trainer rp_trainer;
+
+/* Loads the data, builds and initializes the network and records its steps. */
+rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trainer **out);
+
+/* Trains for cfg->epochs. A loss that becomes NaN or infinite stops the run with
+ * RP_ERR_DIVERGED; the epochs finished before stay in the history. */
+rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb);
+
+const rp_epoch_metrics *rp_trainer_history(const rp_trainer *t, int *count);
+rp_net *rp_trainer_net(rp_trainer *t);
+const rp_dataset *rp_trainer_train_set(const rp_trainer *t);
+int64_t rp_trainer_train_count(const rp_trainer *t);
+int64_t rp_trainer_val_count(const rp_trainer *t);
+
+typedef enum rp_split_kind { RP_SPLIT_VAL, RP_SPLIT_TEST } rp_split_kind;
+
+/* Accuracy and mean loss of the current weights on a split, in eval mode. */
+rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy,
+                              double *loss);
+
+void rp_trainer_destroy(rp_trainer *t);
+
+#endif

@@ -1,0 +1,267 @@
+/* Networks end to end on tiny shapes: the graph's backward pass against finite differences of
+ * its own forward pass (every layer kind, a residual add, a flatten), that SGD makes the loss
+ * fall, that one seed gives the same bits twice, and that a checkpoint reloads exactly. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/models.h"
+#include "nn/net.h"
+#include "support/fixture.h"
+#include "train/checkpoint.h"
+
+TestSuite(net, .fini = test_teardown);
+
+enum { BATCH = 4, CLASSES = 3 };
+
+/* Every layer kind but dropout (random) on a 2x6x6 input:
+ * normalize, conv+bn+relu, a residual block, max-pool, avg-pool, conv, global pool, and a
+ * flatten+linear head through a second branch. */
+static void build_tiny(rp_net *net, uint64_t seed, float dropout) {
+  rp_status st = RP_OK;
+  static const float mean[2] = {0.4f, 0.5f}, std[2] = {0.3f, 0.2f};
+  rp_net_init(net, test_ctx(), "tiny", BATCH, CLASSES);
+  int x = rp_net_input(net, 2, 6, 6, &st);
+  x = rp_net_normalize(net, x, mean, std, &st);
+  x = rp_net_conv(net, x, "conv1", 4, 3, 1, 1, true, &st);
+  x = rp_net_batchnorm(net, x, "bn1", &st);
+  x = rp_net_relu(net, x, &st);
+  int r = rp_net_conv(net, x, "res.conv", 4, 3, 1, 1, false, &st);
+  r = rp_net_batchnorm(net, r, "res.bn", &st);
+  x = rp_net_add(net, x, r, &st);
+  x = rp_net_maxpool(net, x, 2, 2, 0, &st);
+  if (dropout > 0) x = rp_net_dropout(net, x, dropout, &st);
+  int a = rp_net_avgpool(net, x, 3, 1, 1, &st);
+  a = rp_net_conv(net, a, "conv2", 5, 1, 1, 0, true, &st);
+  a = rp_net_global_avgpool(net, a, &st);
+  int f = rp_net_flatten(net, x, &st);
+  f = rp_net_linear(net, f, "fc1", 5, &st);
+  x = rp_net_add(net, a, f, &st);
+  x = rp_net_relu(net, x, &st);
+  x = rp_net_linear(net, x, "fc2", CLASSES, &st);
+  cr_assert(x >= 0, "building: %s", rp_error_message());
+  ASSERT_OK(rp_net_allocate(net, seed));
+}
+
+static void set_batch(rp_net *net, uint32_t seed) {
+  const rp_node *in = rp_net_input_node(net);
+  float *px = in->y.buffer.mapped;
+  fill_random(px, rp_tensor_numel(&in->y), seed);
+  for (int64_t i = 0; i < rp_tensor_numel(&in->y); i++) px[i] = 0.5f + 0.5f * px[i];
+  uint32_t *labels = net->labels.buffer.mapped;
+  for (int i = 0; i < BATCH; i++) labels[i] = (uint32_t)(i * 7 + seed) % CLASSES;
+}
+
+static float *download_param(rp_net *net, int i) {
+  float *h = malloc((size_t)rp_tensor_bytes(&net->params[i].value));
+  ASSERT_OK(rp_tensor_download(net->ctx, &net->params[i].value, h));
+  return h;
+}
+
+/* The mean loss of the batch in training mode (batch statistics), by running forward + loss. */
+static double forward_loss(rp_net *net, rp_recorder *rec, const rp_tensor *sums) {
+  memset(sums->buffer.mapped, 0, 3 * sizeof(float));
+  ASSERT_OK(rp_rec_run(rec));
+  return ((float *)sums->buffer.mapped)[RP_STAT_LOSS] / BATCH;
+}
+
+Test(net, backward_matches_finite_differences) {
+  rp_net net;
+  build_tiny(&net, 7, 0);
+  set_batch(&net, 3);
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  rp_tensor sums;
+  int64_t three = 3;
+  ASSERT_OK(rp_tensor_create_mapped(net.ctx, 1, &three, &sums));
+  rp_recorder *fwd, *bwd;
+  ASSERT_OK(rp_recorder_create(net.ctx, &fwd));
+  ASSERT_OK(rp_rec_begin(fwd));
+  ASSERT_OK(rp_net_record_forward(&net, fwd, RP_TRAIN));
+  ASSERT_OK(rp_net_record_loss(&net, fwd, &ce, BATCH, false, &sums));
+  ASSERT_OK(rp_rec_end(fwd));
+  ASSERT_OK(rp_recorder_create(net.ctx, &bwd));
+  ASSERT_OK(rp_rec_begin(bwd));
+  ASSERT_OK(rp_net_record_forward(&net, bwd, RP_TRAIN));
+  ASSERT_OK(rp_net_record_loss(&net, bwd, &ce, BATCH, true, NULL));
+  ASSERT_OK(rp_net_record_backward(&net, bwd, true));
+  ASSERT_OK(rp_rec_end(bwd));
+  ASSERT_OK(rp_rec_run(bwd));
+
+  /* Every trainable parameter tensor: a few of its elements, central differences in float
+   * through the device's own forward pass. eps trades truncation against rounding. */
+  const double eps = 1e-2;
+  int checked = 0;
+  for (int p = 0; p < net.param_count; p++) {
+    rp_param *prm = &net.params[p];
+    if (!prm->trainable) continue;
+    int64_t n = rp_tensor_numel(&prm->value);
+    float *w = download_param(&net, p);
+    float *g = malloc((size_t)n * sizeof *g);
+    ASSERT_OK(rp_tensor_download(net.ctx, &prm->grad, g));
+    for (int64_t k = 0; k < n; k += n / 3 + 1) {
+      float saved = w[k];
+      w[k] = saved + (float)eps;
+      ASSERT_OK(rp_tensor_upload(net.ctx, &prm->value, w));
+      double up = forward_loss(&net, fwd, &sums);
+      w[k] = saved - (float)eps;
+      ASSERT_OK(rp_tensor_upload(net.ctx, &prm->value, w));
+      double down = forward_loss(&net, fwd, &sums);
+      w[k] = saved;
+      ASSERT_OK(rp_tensor_upload(net.ctx, &prm->value, w));
+      double fd = (up - down) / (2 * eps);
+      cr_expect(fabs(fd - g[k]) <= 2e-3 + 0.05 * fabs(fd), "%s[%lld]: backward %.6g, FD %.6g",
+                prm->name, (long long)k, (double)g[k], fd);
+      checked++;
+    }
+    free(w), free(g);
+  }
+  cr_assert(checked > 20);
+
+  /* The input gradient too (what FGSM needs): perturb a few input pixels. */
+  const rp_node *in = rp_net_input_node(&net);
+  float *dx = malloc((size_t)rp_tensor_bytes(&in->dy));
+  ASSERT_OK(rp_tensor_download(net.ctx, &in->dy, dx));
+  float *px = in->y.buffer.mapped;
+  for (int64_t k = 0; k < rp_tensor_numel(&in->y); k += 37) {
+    float saved = px[k];
+    px[k] = saved + (float)eps;
+    double up = forward_loss(&net, fwd, &sums);
+    px[k] = saved - (float)eps;
+    double down = forward_loss(&net, fwd, &sums);
+    px[k] = saved;
+    double fd = (up - down) / (2 * eps);
+    cr_expect(fabs(fd - dx[k]) <= 2e-3 + 0.05 * fabs(fd), "input[%lld]: backward %.6g, FD %.6g",
+              (long long)k, (double)dx[k], fd);
+  }
+  free(dx);
+  rp_recorder_destroy(fwd);
+  rp_recorder_destroy(bwd);
+  rp_tensor_destroy(net.ctx, &sums);
+  rp_net_destroy(&net);
+}
+
+/* Trains the tiny net for `steps` SGD steps on fixed batches; returns the losses. */
+static void train_steps(rp_net *net, int steps, double *losses) {
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  rp_tensor sums;
+  int64_t three = 3;
+  ASSERT_OK(rp_tensor_create_mapped(net->ctx, 1, &three, &sums));
+  rp_recorder *rec;
+  ASSERT_OK(rp_recorder_create(net->ctx, &rec));
+  ASSERT_OK(rp_rec_begin(rec));
+  ASSERT_OK(rp_net_record_forward(net, rec, RP_TRAIN));
+  ASSERT_OK(rp_net_record_loss(net, rec, &ce, BATCH, true, &sums));
+  ASSERT_OK(rp_net_record_backward(net, rec, false));
+  ASSERT_OK(rp_net_record_update(net, rec, 0.9f, 1e-3f, false));
+  ASSERT_OK(rp_rec_end(rec));
+  ((float *)net->hyper.buffer.mapped)[0] = 0.05f;
+  uint32_t *rng = net->rng.buffer.mapped;
+  rng[0] = 99;
+  for (int s = 0; s < steps; s++) {
+    set_batch(net, (uint32_t)(s % 2));
+    rng[2] = (uint32_t)s;
+    memset(sums.buffer.mapped, 0, 3 * sizeof(float));
+    ASSERT_OK(rp_rec_run(rec));
+    rp_net_count_step(net);
+    losses[s] = ((float *)sums.buffer.mapped)[RP_STAT_LOSS] / BATCH;
+  }
+  rp_recorder_destroy(rec);
+  rp_tensor_destroy(net->ctx, &sums);
+}
+
+Test(net, sgd_makes_the_loss_fall) {
+  rp_net net;
+  build_tiny(&net, 11, 0.25f);
+  double losses[40];
+  train_steps(&net, 40, losses);
+  double first = (losses[0] + losses[1]) / 2, last = (losses[38] + losses[39]) / 2;
+  cr_assert(last < 0.5 * first, "loss %.4f at the start, %.4f after 40 steps", first, last);
+  rp_net_destroy(&net);
+}
+
+/* Same seed, same device: bit-identical parameters (dropout masks included) after N steps. */
+Test(net, one_seed_gives_identical_bits) {
+  float *params[2][64] = {{0}};
+  int count = 0;
+  for (int run = 0; run < 2; run++) {
+    rp_net net;
+    build_tiny(&net, 5, 0.25f);
+    double losses[6];
+    train_steps(&net, 6, losses);
+    count = net.param_count;
+    cr_assert(count <= 64);
+    for (int p = 0; p < count; p++) params[run][p] = download_param(&net, p);
+    if (run == 1) {
+      for (int p = 0; p < count; p++)
+        cr_assert(memcmp(params[0][p], params[1][p], (size_t)rp_tensor_bytes(&net.params[p].value)) ==
+                      0,
+                  "%s differs between two runs with one seed", net.params[p].name);
+    }
+    rp_net_destroy(&net);
+  }
+  /* and a different seed gives different weights */
+  rp_net other;
+  build_tiny(&other, 6, 0.25f);
+  float *w = download_param(&other, 0);
+  cr_assert(memcmp(w, params[0][0], (size_t)rp_tensor_bytes(&other.params[0].value)) != 0);
+  free(w);
+  rp_net_destroy(&other);
+  for (int run = 0; run < 2; run++)
+    for (int p = 0; p < count; p++) free(params[run][p]);
+}
+
+/* Logits of the current batch in eval mode. */
+static float *eval_logits(rp_net *net) {
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  rp_recorder *rec;
+  ASSERT_OK(rp_recorder_create(net->ctx, &rec));
+  ASSERT_OK(rp_rec_begin(rec));
+  ASSERT_OK(rp_net_record_forward(net, rec, RP_EVAL));
+  ASSERT_OK(rp_net_record_loss(net, rec, &ce, BATCH, false, NULL));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  const rp_tensor *y = &rp_net_output(net)->y;
+  float *h = malloc((size_t)rp_tensor_bytes(y));
+  ASSERT_OK(rp_tensor_download(net->ctx, y, h));
+  rp_recorder_destroy(rec);
+  return h;
+}
+
+Test(net, checkpoint_reloads_exactly) {
+  rp_net net, fresh;
+  build_tiny(&net, 21, 0);
+  double losses[3];
+  train_steps(&net, 3, losses); /* moves weights and running statistics off their init */
+  set_batch(&net, 9);
+  float *want = eval_logits(&net);
+  char path[] = "/tmp/repro-test-ckpt-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+  rp_checkpoint_info info = {"synthetic", "ce", 1, 21};
+  ASSERT_OK(rp_checkpoint_save(&net, path, &info));
+  build_tiny(&fresh, 22, 0);
+  ASSERT_OK(rp_checkpoint_load(&fresh, path));
+  cr_assert_eq(fresh.bn_batches[0], 3, "num_batches_tracked %lld", (long long)fresh.bn_batches[0]);
+  set_batch(&fresh, 9);
+  float *got = eval_logits(&fresh);
+  cr_assert(memcmp(want, got, BATCH * CLASSES * sizeof(float)) == 0,
+            "eval logits differ after a reload");
+  free(want), free(got);
+  /* a checkpoint of another model is refused with its name in the message */
+  rp_net other;
+  rp_net_init(&other, test_ctx(), "other", BATCH, CLASSES);
+  rp_status st = RP_OK;
+  int x = rp_net_input(&other, 2, 6, 6, &st);
+  x = rp_net_flatten(&other, x, &st);
+  x = rp_net_linear(&other, x, "fc", CLASSES, &st);
+  ASSERT_OK(rp_net_allocate(&other, 1));
+  cr_assert_neq(rp_checkpoint_load(&other, path), RP_OK);
+  cr_assert(strstr(rp_error_message(), path), "message: %s", rp_error_message());
+  remove(path);
+  rp_net_destroy(&other);
+  rp_net_destroy(&net);
+  rp_net_destroy(&fresh);
+}
