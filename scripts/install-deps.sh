@@ -12,6 +12,7 @@ packages=(
   libcurl4-openssl-dev nettle-dev            # repro data fetch: downloads and their md5
   liblapacke-dev                             # CMA-ES: eigendecomposition of the covariance
   libplplot-dev                              # figures of experiment results (SVG)
+  libgsl-dev                                 # Student's t distribution for Welch's t-test
   dataset-fashion-mnist                      # Fashion-MNIST, found without configuration
   mesa-vulkan-drivers                        # lavapipe, the CPU Vulkan device (and Mesa's GPU drivers)
   vulkan-validationlayers                    # REPRO_VALIDATE=1, on in every test

@@ -82,6 +82,26 @@ typedef enum rp_split_kind { RP_SPLIT_VAL, RP_SPLIT_TEST } rp_split_kind;
 rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy,
                               double *loss);
 
+/* Adversarial evaluation in eval mode, the attack driven by the gradient of the model's own
+ * training loss (cfg->loss) with respect to its input:
+ *   FGSM: x' = clamp(x + eps sign(grad), 0, 1)
+ *   PGD:  `steps` steps of size `step_size`, each projected onto the eps-ball around x and
+ *         [0, 1] (starting at x, no random start).
+ * eps is on the [0, 1] pixel scale; with `normalized_space` it is in normalized units and the
+ * clamp to [0, 1] acts there, as the official code did. */
+typedef enum rp_attack_kind { RP_ATTACK_FGSM, RP_ATTACK_PGD } rp_attack_kind;
+typedef struct rp_attack {
+  rp_attack_kind kind;
+  double eps;
+  int steps;        /* PGD */
+  double step_size; /* PGD */
+  bool normalized_space;
+} rp_attack;
+
+/* Accuracy on a split under the attack (eps 0: clean accuracy). */
+rp_status rp_trainer_attack(rp_trainer *t, rp_split_kind split, const rp_attack *attack,
+                            double *accuracy);
+
 void rp_trainer_destroy(rp_trainer *t);
 
 #endif
