@@ -423,8 +423,12 @@ static rp_status forward_node(rp_net *net, rp_recorder *rec, rp_node *n, rp_mode
 }
 
 rp_status rp_net_record_forward(rp_net *net, rp_recorder *rec, rp_mode mode) {
+  return rp_net_record_forward_from(net, rec, mode, 0);
+}
+
+rp_status rp_net_record_forward_from(rp_net *net, rp_recorder *rec, rp_mode mode, int first) {
   if (!net->allocated) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: not allocated", net->model);
-  for (int i = 0; i < net->node_count; i++) {
+  for (int i = first; i < net->node_count; i++) {
     rp_status st = forward_node(net, rec, &net->nodes[i], mode);
     if (st) return st;
   }

@@ -121,6 +121,9 @@ typedef enum rp_mode { RP_TRAIN, RP_EVAL } rp_mode;
 /* The forward pass: batch norm uses batch statistics and updates its running ones in
  * RP_TRAIN, its running statistics in RP_EVAL; dropout is the identity in RP_EVAL. */
 rp_status rp_net_record_forward(rp_net *net, rp_recorder *rec, rp_mode mode);
+/* The same from node `first` on, the earlier nodes' outputs taken as they are (an attack in
+ * normalized space rewrites the normalization's output and runs the rest). */
+rp_status rp_net_record_forward_from(rp_net *net, rp_recorder *rec, rp_mode mode, int first);
 
 /* The loss on the logits with the mapped labels: per-sample stats into net->stats [3, B],
  * their sums over the batch added to `accumulator` (F32 [3]: loss, correct, true-class

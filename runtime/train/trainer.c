@@ -8,6 +8,7 @@
 
 #include "data/split.h"
 #include "nn/models.h"
+#include "ops/attack.h"
 #include "ops/ops.h"
 #include "train/checkpoint.h"
 
@@ -269,6 +270,71 @@ rp_net *rp_trainer_net(rp_trainer *t) { return &t->net; }
 const rp_dataset *rp_trainer_train_set(const rp_trainer *t) { return &t->train_set; }
 int64_t rp_trainer_train_count(const rp_trainer *t) { return t->split.train_count; }
 int64_t rp_trainer_val_count(const rp_trainer *t) { return t->split.val_count; }
+
+/* Records the attack of one batch: the perturbation steps on the attacked tensor (the input
+ * batch, or the normalization's output in normalized space), then a forward pass and the loss
+ * statistics of the result into eval_sums. */
+static rp_status record_attack(rp_trainer *t, const rp_attack *a, rp_recorder *rec,
+                               const rp_tensor *x_orig) {
+  rp_net *net = &t->net;
+  bool normalized = a->normalized_space;
+  int attacked = normalized ? 1 : 0; /* node 1 is the normalization (rp_model_build) */
+  if (normalized && net->nodes[1].kind != RP_NODE_NORMALIZE)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no input normalization to attack", net->model);
+  rp_node *x = &net->nodes[attacked];
+  uint32_t valid = (uint32_t)net->batch;
+  rp_status st = RP_OK;
+  if (normalized) st = rp_net_record_forward_from(net, rec, RP_EVAL, 1);
+  int steps = a->eps <= 0 ? 0 : a->kind == RP_ATTACK_FGSM ? 1 : a->steps;
+  if (!st && steps > 0) st = rp_copy(rec, &x->y, x_orig);
+  for (int s = 0; s < steps && !st; s++) {
+    st = rp_net_record_forward_from(net, rec, RP_EVAL, attacked + 1);
+    if (!st) st = rp_net_record_loss(net, rec, &t->cfg.loss, valid, true, NULL);
+    if (!st) st = rp_net_record_backward(net, rec, true);
+    if (st) break;
+    if (a->kind == RP_ATTACK_FGSM)
+      st = rp_fgsm_step(rec, &x->y, &x->dy, (float)a->eps, 0.0f, 1.0f, &x->y);
+    else
+      st = rp_pgd_step(rec, &x->y, &x->dy, x_orig, (float)a->step_size, (float)a->eps, 0.0f, 1.0f,
+                       &x->y);
+  }
+  if (!st) st = rp_net_record_forward_from(net, rec, RP_EVAL, attacked + 1);
+  if (!st) st = rp_net_record_loss(net, rec, &t->cfg.loss, valid, false, &t->eval_sums);
+  return st;
+}
+
+rp_status rp_trainer_attack(rp_trainer *t, rp_split_kind split, const rp_attack *attack,
+                            double *accuracy) {
+  *accuracy = NAN;
+  rp_batcher *b = split == RP_SPLIT_VAL ? t->val_batches : t->test_batches;
+  if (!b) return rp_fail(RP_ERR_INVALID_ARGUMENT, "no validation set to attack (validation 0)");
+  if (attack->kind == RP_ATTACK_PGD && attack->eps > 0 &&
+      (attack->steps < 1 || !(attack->step_size > 0)))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "PGD needs steps >= 1 and a step size > 0");
+  rp_net *net = &t->net;
+  const rp_node *input = rp_net_input_node(net);
+  rp_tensor x_orig = {0};
+  rp_recorder *rec = NULL;
+  rp_status st = rp_tensor_create(t->ctx, input->y.ndim, input->y.shape, &x_orig);
+  if (!st) st = rp_recorder_create(t->ctx, &rec);
+  if (!st) st = rp_rec_begin(rec);
+  if (!st) st = record_attack(t, attack, rec, &x_orig);
+  if (!st) st = rp_rec_end(rec);
+  zero_sums(&t->eval_sums);
+  if (!st) st = rp_batcher_start_epoch(b, 0);
+  int64_t seen = 0;
+  while (!st) {
+    int valid = 0;
+    st = rp_batcher_next(b, input->y.buffer.mapped, net->labels.buffer.mapped, &valid);
+    if (st || valid == 0) break;
+    st = rp_rec_run(rec);
+    seen += valid;
+  }
+  if (!st && seen) *accuracy = sums_of(&t->eval_sums)[RP_STAT_CORRECT] / (double)seen;
+  rp_recorder_destroy(rec);
+  rp_tensor_destroy(t->ctx, &x_orig);
+  return st;
+}
 
 void rp_trainer_destroy(rp_trainer *t) {
   if (!t) return;
