@@ -1,6 +1,11 @@
-/* repro eval --checkpoint CKPT --dataset D [--json FILE]: test accuracy and loss of a
- * checkpoint, in eval mode (running batch-norm statistics, no dropout). */
+/* repro eval --checkpoint CKPT [--dataset D] [--loss L] [--fgsm E1,E2,..] [--pgd E1,..]
+ *            [--json FILE]
+ * Test accuracy and loss of a checkpoint in eval mode (running batch-norm statistics, no
+ * dropout), and its accuracy under FGSM and PGD attacks driven by the gradient of --loss. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,20 +17,88 @@
 
 static void usage(FILE *out) {
   fprintf(out, "usage: repro eval --checkpoint CKPT [--dataset D] [--batch B] [--loss L]\n"
+               "                  [--fgsm E1,E2,..] [--pgd E1,E2,..] [--pgd-steps K]\n"
+               "                  [--pgd-step-size A] [--eps-mode pixel|normalized]\n"
                "                  [--data-dir DIR] [--device D] [--json FILE]\n"
-               "  the model comes from the checkpoint, and the dataset too unless given\n");
+               "  The model comes from the checkpoint, and the dataset too unless given.\n"
+               "  --loss drives the attacks and is the loss reported (default ce).\n"
+               "  eps is on the [0, 1] pixel scale; 'normalized' reproduces the official code\n"
+               "  (eps in normalized units, clamp to [0, 1] there). PGD: 10 steps of eps/4.\n");
+}
+
+#define MAX_EPS 32
+
+/* "0.1,2/255,0" into eps[]; fractions like 8/255 are accepted. */
+static int parse_eps_list(const char *opt, const char *text, double *eps) {
+  int n = 0;
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", text);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *end;
+    errno = 0;
+    double v = strtod(tok, &end);
+    if (*end == '/') {
+      double d = strtod(end + 1, &end);
+      v = d > 0 ? v / d : NAN;
+    }
+    if (n == MAX_EPS || *end != '\0' || errno || !(v >= 0 && v <= 1)) {
+      fprintf(stderr, "repro: %s: '%s' is not an epsilon in [0, 1] (at most %d values)\n", opt,
+              tok, MAX_EPS);
+      return -1;
+    }
+    eps[n++] = v;
+  }
+  return n;
+}
+
+static cJSON *attack_json(const char *kind, double eps, double accuracy) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "attack", kind);
+  cJSON_AddNumberToObject(j, "eps", eps);
+  cJSON_AddNumberToObject(j, "accuracy", accuracy);
+  return j;
 }
 
 int rp_cmd_eval(int argc, char **argv) {
   const char *ckpt = NULL, *json_path = NULL;
+  double fgsm[MAX_EPS], pgd[MAX_EPS], pgd_step_size = 0;
+  int fgsm_count = 0, pgd_count = 0, pgd_steps = 10;
+  bool normalized = false;
   /* --checkpoint is ours; everything else is a training option (the model comes from the
    * checkpoint). */
   char *rest[64];
   int nrest = 0;
   rest[nrest++] = argv[0];
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc) ckpt = argv[++i];
-    else if (nrest < 60) rest[nrest++] = argv[i];
+    bool has_value = i + 1 < argc;
+    if (strcmp(argv[i], "--checkpoint") == 0 && has_value) {
+      ckpt = argv[++i];
+    } else if (strcmp(argv[i], "--fgsm") == 0 && has_value) {
+      if ((fgsm_count = parse_eps_list("--fgsm", argv[++i], fgsm)) < 0) return 2;
+    } else if (strcmp(argv[i], "--pgd") == 0 && has_value) {
+      if ((pgd_count = parse_eps_list("--pgd", argv[++i], pgd)) < 0) return 2;
+    } else if (strcmp(argv[i], "--pgd-steps") == 0 && has_value) {
+      pgd_steps = atoi(argv[++i]);
+      if (pgd_steps < 1 || pgd_steps > 1000) {
+        fprintf(stderr, "repro: --pgd-steps must be 1..1000, not '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--pgd-step-size") == 0 && has_value) {
+      pgd_step_size = strtod(argv[++i], NULL);
+      if (!(pgd_step_size > 0 && pgd_step_size <= 1)) {
+        fprintf(stderr, "repro: --pgd-step-size must be in (0, 1], not '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--eps-mode") == 0 && has_value) {
+      const char *m = argv[++i];
+      if (strcmp(m, "pixel") != 0 && strcmp(m, "normalized") != 0) {
+        fprintf(stderr, "repro: --eps-mode is pixel or normalized, not '%s'\n", m);
+        return 2;
+      }
+      normalized = strcmp(m, "normalized") == 0;
+    } else if (nrest < 60) {
+      rest[nrest++] = argv[i];
+    }
   }
   if (!ckpt) {
     usage(stderr);
@@ -58,11 +131,26 @@ int rp_cmd_eval(int argc, char **argv) {
   st = rp_trainer_create(ctx, &a.cfg, &t);
   double accuracy = 0, loss = 0;
   if (!st) st = rp_trainer_evaluate(t, RP_SPLIT_TEST, &accuracy, &loss);
+  if (!st)
+    printf("%s on %s test set: accuracy %.2f%%, loss %.4f (%s)\n", model, a.cfg.dataset,
+           100 * accuracy, loss, a.loss_text);
+  cJSON *attacks = cJSON_CreateArray();
+  for (int k = 0; k < fgsm_count + pgd_count && !st; k++) {
+    bool is_fgsm = k < fgsm_count;
+    double eps = is_fgsm ? fgsm[k] : pgd[k - fgsm_count];
+    rp_attack attack = {is_fgsm ? RP_ATTACK_FGSM : RP_ATTACK_PGD, eps, pgd_steps,
+                        pgd_step_size > 0 ? pgd_step_size : eps / 4, normalized};
+    double acc;
+    st = rp_trainer_attack(t, RP_SPLIT_TEST, &attack, &acc);
+    if (st) break;
+    printf("  %-4s eps %.4f (%s): accuracy %.2f%%\n", is_fgsm ? "fgsm" : "pgd", eps,
+           normalized ? "normalized" : "pixel", 100 * acc);
+    fflush(stdout);
+    cJSON_AddItemToArray(attacks, attack_json(is_fgsm ? "fgsm" : "pgd", eps, acc));
+  }
   if (st) {
     code = rp_cli_error(st);
   } else {
-    printf("%s on %s test set: accuracy %.2f%%, loss %.4f (%s)\n", model, a.cfg.dataset,
-           100 * accuracy, loss, a.loss_text);
     if (json_path) {
       cJSON *root = cJSON_CreateObject();
       cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
@@ -71,11 +159,16 @@ int rp_cmd_eval(int argc, char **argv) {
       cJSON_AddItemToObject(root, "config", rp_train_args_json(&a));
       cJSON_AddNumberToObject(root, "test_accuracy", accuracy);
       cJSON_AddNumberToObject(root, "test_loss", loss);
+      cJSON_AddStringToObject(root, "eps_mode", normalized ? "normalized" : "pixel");
+      cJSON_AddNumberToObject(root, "pgd_steps", pgd_steps);
+      cJSON_AddItemToObject(root, "attacks", attacks);
+      attacks = NULL;
       st = rp_write_json_file(json_path, root);
       cJSON_Delete(root);
       code = st ? rp_cli_error(st) : 0;
     }
   }
+  cJSON_Delete(attacks);
   rp_trainer_destroy(t);
   rp_context_destroy(ctx);
   return code;
