@@ -193,7 +193,7 @@ Test(loss, taylorglo_closed_forms) {
   const int rows = 6, n = 10;
   float z[60], stats[18], grad[60];
   uint32_t labels[6] = {0, 3, 9, 5, 5, 1};
-  fill_random(z, rows * n, 21);
+  fill_random(z, (int64_t)rows * n, 21);
   for (int i = 0; i < rows * n; i++) z[i] *= 3.0f;
 
   /* f = x y (a4 = 1): L = -y_t, dL/dz_k = -y_t (x_k - y_k) */
@@ -249,10 +249,11 @@ Test(loss, taylorglo_closed_forms) {
 
 Test(loss, label_smoothing_alpha_0_is_cross_entropy) {
   const int rows = 37, n = 100;
-  float *z = malloc(rows * n * sizeof *z), *g_ce = malloc(rows * n * sizeof *g_ce);
-  float *g_ls = malloc(rows * n * sizeof *g_ls), s_ce[3 * 37], s_ls[3 * 37];
+  const size_t total = (size_t)rows * n;
+  float *z = malloc(total * sizeof *z), *g_ce = malloc(total * sizeof *g_ce);
+  float *g_ls = malloc(total * sizeof *g_ls), s_ce[3 * 37], s_ls[3 * 37];
   uint32_t labels[37];
-  fill_random(z, rows * n, 31);
+  fill_random(z, (int64_t)total, 31);
   for (int i = 0; i < rows * n; i++) z[i] *= 20.0f;
   make_labels(labels, rows, n, 33, false, 32);
   gpu_loss(&(rp_loss){.kind = RP_LOSS_CE}, z, labels, rows, n, 33, s_ce, g_ce);
@@ -307,16 +308,19 @@ Test(loss, stability_and_ties) {
 
 Test(loss, stats_without_gradient) {
   const int rows = 19, n = 100;
-  float *z = malloc(rows * n * sizeof *z), *grad = malloc(rows * n * sizeof *grad);
+  const size_t total = (size_t)rows * n;
+  float *z = malloc(total * sizeof *z), *grad = malloc(total * sizeof *grad);
   float with[57], without[57];
   uint32_t labels[19];
-  fill_random(z, rows * n, 41);
+  fill_random(z, (int64_t)total, 41);
   make_labels(labels, rows, n, 17, true, 42);
   rp_loss l = {.kind = RP_LOSS_TAYLORGLO};
   memcpy(l.theta, earlier_loss, sizeof l.theta);
   gpu_loss(&l, z, labels, rows, n, 17, with, grad);
   gpu_loss(&l, z, labels, rows, n, 17, without, NULL);
-  cr_assert(memcmp(with, without, sizeof with) == 0, "stats differ without the gradient");
+  for (int i = 0; i < 3 * rows; i++)
+    cr_assert(with[i] == without[i], "stat %d: %.9g with the gradient, %.9g without", i, with[i],
+              without[i]);
   free(z), free(grad);
 }
 

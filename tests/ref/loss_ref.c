@@ -96,12 +96,12 @@ void ref_softmax_loss(const rp_loss *loss, const float *logits, const uint32_t *
     double *g = dlogits ? dlogits + (size_t)r * n : NULL;
     double *st = stats + r;
     if (labels[r] >= (uint32_t)n) {
-      st[0] = st[rows] = st[2 * rows] = 0;
+      st[0] = st[rows] = st[(size_t)2 * rows] = 0;
       for (int k = 0; g && k < n; k++) g[k] = 0;
       continue;
     }
     for (int j = 0; j < n; j++) z[j] = logits[(size_t)r * n + j];
-    st[0] = ref_loss_row(loss, z, n, labels[r], &st[rows], &st[2 * rows], g);
+    st[0] = ref_loss_row(loss, z, n, labels[r], &st[rows], &st[(size_t)2 * rows], g);
     for (int k = 0; g && k < n; k++) g[k] /= valid;
   }
   free(z);
