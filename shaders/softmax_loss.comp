@@ -70,7 +70,7 @@ void main() {
   }
 
   // 1. max and argmax (the first maximum on ties; NaNs never win)
-  float m = -1.0 / 0.0;
+  float m = uintBitsToFloat(0xff800000u); // -infinity
   uint arg = n;
   for (uint j = lid; j < n; j += gl_WorkGroupSize.x) {
     float v = z[base + j];
