@@ -2,6 +2,7 @@
  * a one-line message naming the file, and interchange with PyTorch through
  * tools/safetensors_torch.py when a python3 with torch is at hand. No Vulkan here. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,20 +54,28 @@ static int sample_tensors(rp_named_tensor *t) {
   return 5;
 }
 
+/* Bit-for-bit equality (memcmp on float arrays is what a round trip promises). */
+static bool same_bytes(const void *a, const void *b, size_t n) {
+  const unsigned char *pa = a, *pb = b;
+  for (size_t i = 0; i < n; i++)
+    if (pa[i] != pb[i]) return false;
+  return true;
+}
+
 static void check_sample(const rp_safetensors *f) {
   cr_assert_eq(rp_safetensors_count(f), 5);
   const rp_named_tensor *tw = rp_safetensors_find(f, "layer2.weight");
   cr_assert(tw, "layer2.weight missing");
   cr_assert_str_eq(tw->dtype, "F32");
   cr_assert(tw->ndim == 2 && tw->shape[0] == W_ROWS && tw->shape[1] == W_COLS);
-  cr_assert(memcmp(tw->data, w, sizeof w) == 0, "layer2.weight values differ");
+  cr_assert(same_bytes(tw->data, w, sizeof w), "layer2.weight values differ");
   const rp_named_tensor *tb = rp_safetensors_find(f, "layer1.bias");
   cr_assert(tb && tb->ndim == 1 && tb->shape[0] == B_LEN);
-  cr_assert(memcmp(tb->data, b, sizeof b) == 0, "layer1.bias values differ");
+  cr_assert(same_bytes(tb->data, b, sizeof b), "layer1.bias values differ");
   const rp_named_tensor *ti = rp_safetensors_find(f, "step");
   cr_assert(ti && strcmp(ti->dtype, "I64") == 0 && ti->shape[0] == IDX_LEN);
   cr_assert((uintptr_t)ti->data % 8 == 0, "I64 data not 8-aligned");
-  cr_assert(memcmp(ti->data, idx, sizeof idx) == 0, "step values differ");
+  cr_assert(same_bytes(ti->data, idx, sizeof idx), "step values differ");
   const rp_named_tensor *ts = rp_safetensors_find(f, "lr");
   cr_assert(ts && ts->ndim == 0 && rp_named_tensor_numel(ts) == 1);
   cr_assert_eq(*(const float *)ts->data, scalar);
@@ -206,7 +215,7 @@ static void write_raw(const char *path, const char *header, long long size_overr
   size_t total = 8 + hlen + data_bytes;
   unsigned char *buf = calloc(total, 1);
   for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(n >> (8 * i));
-  memcpy(buf + 8, header, hlen);
+  for (size_t i = 0; i < hlen; i++) buf[8 + i] = (unsigned char)header[i];
   FILE *fp = fopen(path, "wb");
   cr_assert(fp);
   fwrite(buf, 1, truncate_to ? truncate_to : total, fp);
