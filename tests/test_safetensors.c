@@ -55,8 +55,8 @@ static int sample_tensors(rp_named_tensor *t) {
 }
 
 /* Bit-for-bit equality (memcmp on float arrays is what a round trip promises). */
-static bool same_bytes(const void *a, const void *b, size_t n) {
-  const unsigned char *pa = a, *pb = b;
+static bool same_bytes(const void *x, const void *y, size_t n) {
+  const unsigned char *pa = x, *pb = y;
   for (size_t i = 0; i < n; i++)
     if (pa[i] != pb[i]) return false;
   return true;
