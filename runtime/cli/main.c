@@ -12,6 +12,9 @@ static void usage(FILE *out) {
           "  devices [--json]                      list Vulkan devices and their capabilities\n"
           "  bench [--json FILE] [--device D] [--repeats N] [NAME...]\n"
           "                                        measure FMA peak, copy bandwidth, GEMM\n"
+          "  taylorglo analyze --theta a1,..,a6,t0,t1 [--classes N] [--convention code|paper]\n"
+          "            [--invariant code|softmax] [--smoothing A] [--curves CSV] [--json FILE]\n"
+          "                                        analyse a TaylorGLO loss without training\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
@@ -29,6 +32,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
+  if (strcmp(cmd, "taylorglo") == 0) return rp_cmd_taylorglo(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;

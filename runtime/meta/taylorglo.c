@@ -246,7 +246,9 @@ void rp_taylorglo_curve_point(const rp_taylorglo *t, int classes, double p, doub
   const double q = (1 - p) / (classes - 1);
   rp_tglo_coeffs c = rp_taylorglo_coeffs(t);
   *loss = -(rp_taylorglo_f(t, 1, p) + (classes - 1) * rp_taylorglo_f(t, 0, q));
-  *grad_target_logit = -p * (1 - p) * (rp_taylorglo_dfdy(&c, 1, p) - rp_taylorglo_dfdy(&c, 0, q));
+  /* + 0.0 turns the -0 at p = 0 and p = 1 into 0 */
+  *grad_target_logit =
+      -p * (1 - p) * (rp_taylorglo_dfdy(&c, 1, p) - rp_taylorglo_dfdy(&c, 0, q)) + 0.0;
 }
 
 rp_status rp_taylorglo_write_curves(const char *path, int classes, const rp_taylorglo *losses,
@@ -269,7 +271,7 @@ rp_status rp_taylorglo_write_curves(const char *path, int classes, const rp_tayl
       fprintf(f, ",%.10g,%.10g", loss, grad);
     }
     /* cross-entropy -ln p; dL/dz_target = p - 1 */
-    fprintf(f, ",%.10g,%.10g\n", p > 0 ? -log(p) : INFINITY, p - 1);
+    fprintf(f, ",%.10g,%.10g\n", p > 0 ? -log(p) + 0.0 : INFINITY, p - 1);
   }
   bool ok = !ferror(f);
   if (fclose(f) != 0) ok = false;
