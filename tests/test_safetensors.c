@@ -344,16 +344,24 @@ static const char *python_with_torch(void) {
   return NULL;
 }
 
-/* tools/ of this source tree, found from this file's own path. */
-static void tools_dir(char *out, size_t size) {
-  snprintf(out, size, "%s", __FILE__);
-  char *slash = strrchr(out, '/');
-  if (slash) *slash = '\0'; /* .../tests */
-  slash = strrchr(out, '/');
+/* tools/ of this source tree, found from this file's own path (absolute under CMake; relative
+ * to the working directory otherwise). */
+static bool tools_dir(char *out, size_t size) {
+  char here[400];
+  snprintf(here, sizeof here, "%s", __FILE__);
+  char *slash = strrchr(here, '/');
   if (slash)
-    snprintf(slash + 1, size - (size_t)(slash + 1 - out), "tools");
+    *slash = '\0'; /* .../tests */
   else
-    snprintf(out, size, "../tools");
+    snprintf(here, sizeof here, ".");
+  const char *up[] = {"/..", "", "/../.."};
+  for (size_t i = 0; i < sizeof up / sizeof *up; i++) {
+    char probe[600];
+    snprintf(out, size, "%s%s/tools", here, up[i]);
+    snprintf(probe, sizeof probe, "%s/safetensors_torch.py", out);
+    if (access(probe, R_OK) == 0) return true;
+  }
+  return false;
 }
 
 Test(safetensors, pytorch_interchange) {
@@ -364,7 +372,8 @@ Test(safetensors, pytorch_interchange) {
     return;
   }
   char tools[400];
-  tools_dir(tools, sizeof tools);
+  cr_assert(tools_dir(tools, sizeof tools), "tools/safetensors_torch.py not found from %s",
+            __FILE__);
   rp_named_tensor t[5];
   int n = sample_tensors(t);
   const char *keys[] = {"format", "step"};
