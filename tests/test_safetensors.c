@@ -347,7 +347,7 @@ static const char *python_with_torch(void) {
 /* tools/ of this source tree, found from this file's own path (absolute under CMake; relative
  * to the working directory otherwise). */
 static bool tools_dir(char *out, size_t size) {
-  char here[400];
+  char here[256];
   snprintf(here, sizeof here, "%s", __FILE__);
   char *slash = strrchr(here, '/');
   if (slash)
