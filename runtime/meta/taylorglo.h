@@ -1,7 +1,8 @@
 /* TaylorGLO losses (Gonzalez & Miikkulainen) analysed without training: the learning-rule
  * decomposition of a 3rd-order TaylorGLO loss, where training starts and ends, its fixed points,
  * the invariant used to prune candidates, label smoothing as a map inside the family, and
- * loss-shape curves. See docs of the reference: shared/reference/taylorglo.md §1-§4.
+ * loss-shape curves, following the project's reference notes (shared/reference/taylorglo.md,
+ * §1-§4).
  *
  * Per class j, x_j = one-hot label component, y_j = softmax output:
  *   f(x, y) = a1 (y-θ1) + a2 (y-θ1)^2 + a3 (y-θ1)^3

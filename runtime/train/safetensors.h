@@ -40,7 +40,8 @@ rp_status rp_safetensors_write(const char *path, const rp_named_tensor *tensors,
                                int meta_count);
 
 /* A file read whole into memory and validated (header size, JSON, dtypes, shapes against byte
- * spans, offsets inside the data and not overlapping); every error is one line naming the file. */
+ * spans, offsets inside the data and not overlapping); every error is one line naming the file.
+ * Unused bytes between tensors are tolerated (the reference reader refuses them). */
 typedef struct rp_safetensors rp_safetensors;
 
 rp_status rp_safetensors_open(const char *path, rp_safetensors **out);
