@@ -14,6 +14,9 @@ static void usage(FILE *out) {
           "                                        measure FMA peak, copy bandwidth, GEMM\n"
           "  train --model M --dataset D [...]     train a network (repro train --help)\n"
           "  eval --checkpoint CKPT [...]          test accuracy of a checkpoint\n"
+          "  taylorglo analyze --theta a1,..,a6,t0,t1 [--classes N] [--convention code|paper]\n"
+          "            [--invariant code|softmax] [--smoothing A] [--curves CSV] [--json FILE]\n"
+          "                                        analyse a TaylorGLO loss without training\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
@@ -33,6 +36,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
   if (strcmp(cmd, "train") == 0) return rp_cmd_train(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return rp_cmd_eval(argc - 1, argv + 1);
+  if (strcmp(cmd, "taylorglo") == 0) return rp_cmd_taylorglo(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;
