@@ -12,13 +12,16 @@ static void usage(FILE *out) {
           "  devices [--json]                      list Vulkan devices and their capabilities\n"
           "  bench [--json FILE] [--device D] [--repeats N] [NAME...]\n"
           "                                        measure FMA peak, copy bandwidth, GEMM\n"
+          "  data fetch|info NAME [--dir D]        download a dataset / show where it is\n"
+          "                                        (cifar10, cifar100, mnist, fashion-mnist)\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
           "  REPRO_DEVICE=N|NAME    device to use (index or part of its name)\n"
           "  REPRO_VALIDATE=1       enable the Khronos validation layer\n"
           "  REPRO_FULL_BARRIERS=1  a barrier between every pair of dispatches\n"
-          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n");
+          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n"
+          "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n");
 }
 
 int main(int argc, char **argv) {
@@ -29,6 +32,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
+  if (strcmp(cmd, "data") == 0) return rp_cmd_data(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;
