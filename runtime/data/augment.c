@@ -2,6 +2,7 @@
 #include "data/augment.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "data/rng.h"
 
@@ -34,18 +35,30 @@ void rp_augment_apply(const rp_augment *aug, const rp_augment_draw *draw, const 
     return;
   }
   /* Output pixel (y, x) reads the padded image at (y + dy, x' + dx), x' = x or mirrored:
-   * the flip is applied to the cropped window, as RandomHorizontalFlip after RandomCrop. */
-  const int pad = aug->crop_pad;
+   * the flip is applied to the cropped window, as RandomHorizontalFlip after RandomCrop. In
+   * source coordinates that is (y + oy, x' + ox); window columns x' in [lo, hi) fall inside the
+   * image, the rest on the zero padding. Whole runs per row keep the loops branch-free. */
+  const int oy = draw->dy - aug->crop_pad, ox = draw->dx - aug->crop_pad;
+  const int lo = ox < 0 ? -ox : 0, hi = width - (ox > 0 ? ox : 0);
   for (int c = 0; c < channels; c++) {
     const uint8_t *in = src + c * plane;
     float *o = dst + c * plane;
     for (int y = 0; y < height; y++) {
-      int sy = y + draw->dy - pad;
-      for (int x = 0; x < width; x++) {
-        int cx = draw->flip ? width - 1 - x : x;
-        int sx = cx + draw->dx - pad;
-        bool inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
-        o[y * width + x] = inside ? to_unit(in[sy * width + sx]) : 0.0f;
+      float *row = o + (size_t)y * width;
+      int sy = y + oy;
+      if (sy < 0 || sy >= height || lo >= hi) {
+        memset(row, 0, (size_t)width * sizeof *row);
+        continue;
+      }
+      const uint8_t *line = in + (size_t)sy * width;
+      if (!draw->flip) {
+        for (int x = 0; x < lo; x++) row[x] = 0.0f;
+        for (int x = lo; x < hi; x++) row[x] = to_unit(line[x + ox]);
+        for (int x = hi; x < width; x++) row[x] = 0.0f;
+      } else { /* row[x] = window[width - 1 - x]: inside for x in [width - hi, width - lo) */
+        for (int x = 0; x < width - hi; x++) row[x] = 0.0f;
+        for (int x = width - hi; x < width - lo; x++) row[x] = to_unit(line[width - 1 - x + ox]);
+        for (int x = width - lo; x < width; x++) row[x] = 0.0f;
       }
     }
   }
