@@ -734,3 +734,26 @@ Test(data, fetch_md5_and_untar) {
   free(big), free(back);
   rm_tree(tmpdir);
 }
+
+Test(data, fetch_keeps_files_already_present) {
+  /* Everything in place (IDX uncompressed, CIFAR unpacked): no download is attempted, so this
+   * passes without network. */
+  make_tmpdir();
+  write_idx("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 3, 3, 3, 2051, -1, false);
+  write_idx("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 2, 2, 2, 2051, -1, true);
+  char where[1024];
+  ASSERT_OK(rp_data_fetch("mnist", tmpdir, where, sizeof where));
+  cr_assert_str_eq(where, tmpdir);
+  const char *batches[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+  for (int i = 0; i < 6; i++) write_cifar(tmpdir, batches[i], i, 1, 1, 10);
+  ASSERT_OK(rp_data_fetch("cifar10", tmpdir, where, sizeof where));
+  ASSERT_FAILS_NAMING(rp_data_fetch("svhn", tmpdir, where, sizeof where), "svhn");
+  /* nothing added or removed */
+  int files = 0;
+  DIR *d = opendir(tmpdir);
+  for (struct dirent *e; (e = readdir(d));) files += e->d_name[0] != '.';
+  closedir(d);
+  cr_assert_eq(files, 10);
+  rm_tree(tmpdir);
+}
