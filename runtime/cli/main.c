@@ -17,13 +17,16 @@ static void usage(FILE *out) {
           "  taylorglo analyze --theta a1,..,a6,t0,t1 [--classes N] [--convention code|paper]\n"
           "            [--invariant code|softmax] [--smoothing A] [--curves CSV] [--json FILE]\n"
           "                                        analyse a TaylorGLO loss without training\n"
+          "  data fetch|info NAME [--dir D]        download a dataset / show where it is\n"
+          "                                        (cifar10, cifar100, mnist, fashion-mnist)\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
           "  REPRO_DEVICE=N|NAME    device to use (index or part of its name)\n"
           "  REPRO_VALIDATE=1       enable the Khronos validation layer\n"
           "  REPRO_FULL_BARRIERS=1  a barrier between every pair of dispatches\n"
-          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n");
+          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n"
+          "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n");
 }
 
 int main(int argc, char **argv) {
@@ -37,6 +40,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "train") == 0) return rp_cmd_train(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return rp_cmd_eval(argc - 1, argv + 1);
   if (strcmp(cmd, "taylorglo") == 0) return rp_cmd_taylorglo(argc - 1, argv + 1);
+  if (strcmp(cmd, "data") == 0) return rp_cmd_data(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;
