@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bitwise reproducibility needs every a * b + c rounded twice, never fused: GCC in ISO C mode
+ * (-std=c11) does not contract, clang does unless told. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #define FORMAT "rp_cmaes 1"
 #define MAX_DIM 16384 /* C, B, C^-1/2 and a work copy: 8 GiB at this size already */
 
@@ -428,11 +434,15 @@ static int add_array(cJSON *o, const char *name, const double *v, size_t len) {
   return a != NULL;
 }
 
-static int add_hex(cJSON *o, uint64_t v) {
+static cJSON *hex(uint64_t v) {
   char buf[24];
   snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);
-  cJSON *item = cJSON_CreateString(buf);
-  return item && cJSON_AddItemToArray(o, item);
+  return cJSON_CreateString(buf);
+}
+
+static int add_hex(cJSON *array, uint64_t v) {
+  cJSON *item = hex(v);
+  return item && cJSON_AddItemToArray(array, item);
 }
 
 char *rp_cmaes_save(const rp_cmaes *c) {
@@ -453,8 +463,8 @@ char *rp_cmaes_save(const rp_cmaes *c) {
   for (int i = 0; ok && i < 4; i++) ok = add_hex(r, c->rng.s[i]);
   ok = ok && cJSON_AddBoolToObject(o, "rng_has_spare", c->rng.has_spare) &&
        add_num(o, "rng_spare", c->rng.spare);
-  cJSON *seed = ok ? cJSON_AddArrayToObject(o, "seed") : NULL; /* for the record only */
-  ok = seed && add_hex(seed, c->seed);
+  cJSON *seed = ok ? hex(c->seed) : NULL; /* for the record only */
+  ok = seed && cJSON_AddItemToObject(o, "seed", seed);
   ok = ok && cJSON_AddBoolToObject(o, "has_best", c->has_best) &&
        add_num(o, "best_f", c->has_best ? c->best_f : HUGE_VAL) &&
        add_array(o, "best_x", c->best_x, n) && add_num(o, "last_range", c->last_range);
@@ -502,8 +512,7 @@ static int get_array(const cJSON *o, const char *name, double *v, size_t len) {
   return 1;
 }
 
-static int get_hex(const cJSON *a, int i, uint64_t *v) {
-  const cJSON *item = cJSON_GetArrayItem(a, i);
+static int get_hex(const cJSON *item, uint64_t *v) {
   if (!cJSON_IsString(item) || strlen(item->valuestring) != 16) return 0;
   char *end;
   *v = (uint64_t)strtoull(item->valuestring, &end, 16);
@@ -531,13 +540,12 @@ static const char *load_state(rp_cmaes *c, const cJSON *o) {
   const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "rng");
   if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 4) return "rng";
   for (int i = 0; i < 4; i++)
-    if (!get_hex(r, i, &c->rng.s[i])) return "rng";
+    if (!get_hex(cJSON_GetArrayItem(r, i), &c->rng.s[i])) return "rng";
   const cJSON *spare = cJSON_GetObjectItemCaseSensitive(o, "rng_has_spare");
   if (!cJSON_IsBool(spare)) return "rng_has_spare";
   c->rng.has_spare = cJSON_IsTrue(spare);
   if (!get_field(o, "rng_spare", &c->rng.spare)) return "rng_spare";
-  const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "seed");
-  if (!cJSON_IsArray(seed) || !get_hex(seed, 0, &c->seed)) return "seed";
+  if (!get_hex(cJSON_GetObjectItemCaseSensitive(o, "seed"), &c->seed)) return "seed";
   const cJSON *has_best = cJSON_GetObjectItemCaseSensitive(o, "has_best");
   if (!cJSON_IsBool(has_best)) return "has_best";
   c->has_best = cJSON_IsTrue(has_best);

@@ -15,9 +15,9 @@
  *
  * Determinism: the random generator (xoshiro256** seeded through splitmix64, polar-method
  * normals) and all the arithmetic here use only IEEE-754 +, -, *, / and sqrt (own log and exp,
- * no libm transcendentals), so the same seed gives the same bits on every machine; the one
- * outside ingredient is LAPACK's dsyev, whose last bits may differ between LAPACK builds
- * (eigenvector signs are normalized, so only rounding can differ). */
+ * no libm transcendentals, no fused multiply-add), so the same seed gives the same bits on
+ * every machine; the one outside ingredient is LAPACK's dsyev, whose last bits may differ
+ * between LAPACK builds (eigenvector signs are normalized, so only rounding can differ). */
 #ifndef RP_CMAES_H
 #define RP_CMAES_H
 
@@ -45,6 +45,8 @@ rp_status rp_cmaes_ask(rp_cmaes *c, double *x);
  * the caller: the update uses the x given here); updates mean, paths, C, sigma. A NaN fitness
  * ranks as +infinity (the worst), so a diverged evaluation just loses. */
 rp_status rp_cmaes_tell(rp_cmaes *c, const double *x, const double *fitness);
+/* (A tell that fails on a non-finite x changes nothing; one that fails later, when sigma
+ * overflows or C loses positive definiteness, leaves a state only fit to be destroyed.) */
 
 int rp_cmaes_dim(const rp_cmaes *c);
 int rp_cmaes_lambda(const rp_cmaes *c);
