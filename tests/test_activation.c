@@ -285,9 +285,10 @@ Test(activation, dropout_fresh_mask_each_step) {
   free(x), free(y), free(want);
 }
 
-/* The kept fraction is Binomial(n, 1 - p) / n: within 5 standard deviations, sqrt(p (1 - p) / n),
- * of 1 - p overall and within each of the four Philox words (a failure of a correct generator
- * is a 1-in-a-million event, and the seeds are fixed, so this cannot flake). */
+/* The kept fraction is Binomial(n, 1 - p) / n: within 5 of its standard deviations,
+ * sd = sqrt(p (1 - p) / n), of 1 - p overall, and each Philox word's n / 4 draws within 5 of
+ * theirs (2 sd, hence 10 sd). A correct generator misses either about once in a million; the
+ * seeds are fixed, so the test cannot flake. */
 Test(activation, dropout_kept_fraction) {
   static const float ps[] = {0.1f, 0.3f, 0.5f, 0.9f};
   int64_t n = 400000;
@@ -306,7 +307,7 @@ Test(activation, dropout_kept_fraction) {
     cr_assert(fabs(all - q) <= 5 * sd, "p %g: kept %.5f, want %.5f +- %.5f", (double)ps[t], all, q,
               5 * sd);
     for (int k = 0; k < 4; k++) {
-      double frac = (double)kept[k] / (double)(n / 4);
+      double frac = (double)kept[k] / ((double)n / 4.0); /* n is a multiple of 4 */
       cr_assert(fabs(frac - q) <= 10 * sd, "p %g, word %d: kept %.5f, want %.5f +- %.5f",
                 (double)ps[t], k, frac, q, 10 * sd);
     }
