@@ -18,68 +18,65 @@
 // tile of C, staging BK-deep slices of A and B in shared memory; each invocation accumulates
 // a TM x TN block in registers. The workgroup size (constant 0) is (BM / TM) * (BN / TN).
 #include "common.glsl"
+#define GEOM_ID 5
+#include "conv2d_geom.glsl"
 
-layout(constant_id = 1) const uint MODE = 0;
+layout(constant_id = 1) const uint MODE_BK = 0x1000u; // MODE | BK << 8
 layout(constant_id = 2) const uint TM = 4;
 layout(constant_id = 3) const uint TN = 4;
-layout(constant_id = 4) const uint BM = 64;
-layout(constant_id = 5) const uint BN = 64;
-layout(constant_id = 6) const uint BK = 16;
+layout(constant_id = 4) const uint BMN = 0x00400040u; // BM | BN << 16
+const uint MODE = MODE_BK & 0xffu;
+const uint BK = MODE_BK >> 8;
+const uint BM = BMN & 0xffffu;
+const uint BN = BMN >> 16;
 
 layout(set = 0, binding = 0) readonly buffer Src0 { float src0[]; }; // A: w, w, dy
 layout(set = 0, binding = 1) readonly buffer Src1 { float src1[]; }; // B: x, dy, x
 layout(set = 0, binding = 2) readonly buffer Bias { float bias[]; }; // MODE 0 with has_bias
 layout(set = 0, binding = 3) writeonly buffer Dst { float dst[]; };  // y, dx, partial dw
 layout(push_constant) uniform Push {
-  uint N, C, H, W, K, P, Q, R, S;
-  uint stride, pad, has_bias;
-  uint M, NC, D;        // the GEMM's sizes
-  uint depth_per_split; // MODE 2: a multiple of BK
+  uint C, K, has_bias;
+  uint M, NC, D;          // the GEMM's sizes
+  uint depth_per_split;   // MODE 2: a multiple of BK
 } p;
 
 // A[row, d]
 float load_a(uint row, uint d) {
-  uint RS = p.R * p.S;
   if (MODE == 0u) return src0[row * p.C * RS + d];                   // w[k, (c,r,s)]
   if (MODE == 1u) return src0[((d / RS) * p.C + row) * RS + d % RS]; // w[k, c, r, s]
-  uint PQ = p.P * p.Q;                                               // dy[n, k, (p,q)]
-  return src0[((d / PQ) * p.K + row) * PQ + d % PQ];
+  return src0[((d / PQ) * p.K + row) * PQ + d % PQ];                 // dy[n, k, (p,q)]
 }
 
 // x[n, c, p*stride - pad + r, q*stride - pad + s], zero in the padding
 float load_x(uint n, uint c, uint pq, uint rs) {
-  int h = int((pq / p.Q) * p.stride + rs / p.S) - int(p.pad);
-  int w = int((pq % p.Q) * p.stride + rs % p.S) - int(p.pad);
-  if (h < 0 || w < 0 || h >= int(p.H) || w >= int(p.W)) return 0.0;
-  return src1[((n * p.C + c) * p.H + uint(h)) * p.W + uint(w)];
+  int h = int((pq / Q) * STRIDE + rs / S) - int(PAD);
+  int w = int((pq % Q) * STRIDE + rs % S) - int(PAD);
+  if (h < 0 || w < 0 || h >= int(H) || w >= int(W)) return 0.0;
+  return src1[((n * p.C + c) * H + uint(h)) * W + uint(w)];
 }
 
 // B[d, col]
 float load_b(uint d, uint col) {
-  uint RS = p.R * p.S, PQ = p.P * p.Q;
   if (MODE == 0u) return load_x(col / PQ, d / RS, col % PQ, d % RS);
   if (MODE == 2u) return load_x(d / PQ, col / RS, d % PQ, col % RS);
   // MODE 1: the output pixel (p, q) that input pixel (h, w) meets at kernel offset (r, s)
-  uint HW = p.H * p.W, rs = d % RS;
-  uint n = col / HW, hw = col % HW;
-  int ph = int(hw / p.W + p.pad) - int(rs / p.S);
-  int qw = int(hw % p.W + p.pad) - int(rs % p.S);
+  uint rs = d % RS, n = col / HW, hw = col % HW;
+  int ph = int(hw / W + PAD) - int(rs / S);
+  int qw = int(hw % W + PAD) - int(rs % S);
   if (ph < 0 || qw < 0) return 0.0;
   uint pp = uint(ph), qq = uint(qw);
-  if (pp % p.stride != 0u || qq % p.stride != 0u) return 0.0;
-  pp /= p.stride;
-  qq /= p.stride;
-  if (pp >= p.P || qq >= p.Q) return 0.0;
-  return src1[((n * p.K + d / RS) * p.P + pp) * p.Q + qq];
+  if (pp % STRIDE != 0u || qq % STRIDE != 0u) return 0.0;
+  pp /= STRIDE;
+  qq /= STRIDE;
+  if (pp >= P || qq >= Q) return 0.0;
+  return src1[((n * p.K + d / RS) * P + pp) * Q + qq];
 }
 
 void store(uint row, uint col, float acc) {
   if (MODE == 0u) {
-    uint PQ = p.P * p.Q;
     if (p.has_bias != 0u) acc += bias[row];
     dst[((col / PQ) * p.K + row) * PQ + col % PQ] = acc;
   } else if (MODE == 1u) {
-    uint HW = p.H * p.W;
     dst[((col / HW) * p.C + row) * HW + col % HW] = acc;
   } else {
     dst[(gl_WorkGroupID.z * p.M + row) * p.NC + col] = acc;

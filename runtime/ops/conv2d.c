@@ -73,6 +73,13 @@ static rp_status check_shapes(int pass, const rp_tensor *x, const rp_tensor *w, 
                      i == 0   ? sx
                      : i == 1 ? sw
                               : sy);
+  /* The shaders take the geometry as packed specialization constants (conv2d_geom.glsl). */
+  if (x->shape[2] > 0xffff || x->shape[3] > 0xffff || w->shape[2] > 0xff || w->shape[3] > 0xff ||
+      stride > 0xff || pad > 0xff)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: %s %s, %s %s, stride %d, pad %d: at most 65535 for H and W, 255 for the "
+                   "kernel size, stride and pad",
+                   pass_names[pass], names[0], sx, names[1], sw, stride, pad);
   *g = (geom){(uint32_t)x->shape[0], (uint32_t)x->shape[1], (uint32_t)x->shape[2],
               (uint32_t)x->shape[3], (uint32_t)w->shape[0], (uint32_t)p,
               (uint32_t)q,           (uint32_t)w->shape[2], (uint32_t)w->shape[3],
@@ -82,6 +89,13 @@ static rp_status check_shapes(int pass, const rp_tensor *x, const rp_tensor *w, 
 
 /* The path: im2col on CPU devices, implicit elsewhere. REPRO_CONV=implicit or
  * REPRO_CONV=im2col[,CHUNK_BYTES] overrides it (the tests run both, and small chunks). */
+/* conv2d_geom.glsl's three specialization constants */
+static void geom_spec(const geom *g, uint32_t out[3]) {
+  out[0] = g->h | g->w << 16;
+  out[1] = g->p | g->q << 16;
+  out[2] = g->r | g->s << 8 | g->stride << 16 | g->pad << 24;
+}
+
 static bool use_im2col(const rp_caps *caps, uint64_t *chunk_bytes) {
   const char *force = getenv("REPRO_CONV");
   *chunk_bytes = CHUNK_BYTES;
@@ -109,6 +123,26 @@ static rp_status dispatch_1d(rp_recorder *rec, const char *shader, uint32_t bind
   if (st) return st;
   return rp_rec_dispatch(rec, pipeline, args, binding_count, push, push_bytes, groups);
 }
+
+/* A dispatch of `groups` workgroups of the size spec[0], checked against the device's limits. */
+static rp_status dispatch_grid(rp_recorder *rec, int pass, const char *shader,
+                               uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
+                               const uint32_t groups[3], const rp_arg *args, const void *push,
+                               uint32_t push_bytes) {
+  rp_context *ctx = rp_rec_context(rec);
+  const rp_caps *caps = rp_context_caps(ctx);
+  for (int i = 0; i < 3; i++)
+    if (groups[i] > caps->max_workgroup_count[i])
+      return rp_fail(RP_ERR_TOO_LARGE, "%s: %s needs %u workgroups along %c, the device allows %u",
+                     pass_names[pass], shader, groups[i], "xyz"[i], caps -> max_workgroup_count[i]);
+  const rp_pipeline *pipeline;
+  rp_status st =
+      rp_pipeline_get(ctx, &(rp_pipeline_key){shader, binding_count, spec, spec_count}, &pipeline);
+  if (st) return st;
+  return rp_rec_dispatch(rec, pipeline, args, binding_count, push, push_bytes, groups);
+}
+
+#define GRID_WORKGROUP 64u /* the 2-D and 3-D grids of the im2col path's kernels */
 
 /* dbias[k] = sum of dy[:, k, :, :] */
 static rp_status bias_grad(rp_recorder *rec, const geom *g, const rp_tensor *dy,
@@ -155,24 +189,16 @@ static rp_status implicit_pass(rp_recorder *rec, int pass, const geom *g, const 
                : pass == PASS_BACKWARD_DATA ? g->k * g->r * g->s
                                             : g->n * g->p * g->q;
   uint32_t groups[3] = {(nc + t.bn - 1) / t.bn, (m + t.bm - 1) / t.bm, splits};
-  for (int i = 0; i < 3; i++)
-    if (groups[i] > caps->max_workgroup_count[i])
-      return rp_fail(RP_ERR_TOO_LARGE, "%s: %u workgroups along %c, the device allows %u",
-                     pass_names[pass], groups[i], "xyz"[i], caps -> max_workgroup_count[i]);
-  uint32_t spec[] = {(t.bm / t.tm) * (t.bn / t.tn), (uint32_t)pass, t.tm, t.tn, t.bm, t.bn, t.bk};
-  const rp_pipeline *pipeline;
-  rp_status st = rp_pipeline_get(rp_rec_context(rec),
-                                 &(rp_pipeline_key){"conv2d_implicit", 4, spec, 7}, &pipeline);
-  if (st) return st;
-  uint32_t push[] = {
-      g->n, g->c,      g->h,   g->w,         g->k, g->p, g->q, g->r,
-      g->s, g->stride, g->pad, bias != NULL, m,    nc,   d,    splits > 1 ? depth_per_split : d};
+  uint32_t spec[8] = {(t.bm / t.tm) * (t.bn / t.tn), (uint32_t)pass | t.bk << 8, t.tm, t.tn,
+                      t.bm | t.bn << 16};
+  geom_spec(g, spec + 5);
+  uint32_t push[] = {g->c, g->k, bias != NULL, m, nc, d, splits > 1 ? depth_per_split : d};
   const rp_tensor *b = bias ? bias : src0; /* bound but not read without a bias */
   rp_arg args[] = {{&src0->buffer, 0, rp_tensor_bytes(src0), RP_READ},
                    {&src1->buffer, 0, rp_tensor_bytes(src1), RP_READ},
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {dst, 0, dst_bytes, RP_WRITE}};
-  return rp_rec_dispatch(rec, pipeline, args, 4, push, sizeof push, groups);
+  return dispatch_grid(rec, pass, "conv2d_implicit", 4, spec, 8, groups, args, push, sizeof push);
 }
 
 static rp_status implicit_backward_filter(rp_recorder *rec, const geom *g, const rp_tensor *x,
@@ -228,6 +254,7 @@ static im2col_plan plan_chunks(const rp_caps *caps, const geom *g, uint64_t budg
   uint64_t per_image = (uint64_t)(pl.crs_p + pl.k_p) * pl.pq * sizeof(float);
   uint64_t fit = fixed < budget ? (budget - fixed) / per_image : 0;
   pl.images = fit < 1 ? 1 : fit > g->n ? g->n : (uint32_t)fit;
+  if (pl.images > caps->max_workgroup_count[2]) pl.images = caps->max_workgroup_count[2];
   return pl;
 }
 
@@ -248,38 +275,46 @@ static uint64_t plan_bytes(const im2col_plan *pl) {
          align_up((uint64_t)pl->k_p * cols_p * 4, pl->align);
 }
 
-/* MODE 0 / 1 of conv2d_layout.comp */
-static rp_status layout(rp_recorder *rec, uint32_t mode, const rp_tensor *src,
+/* MODE 0 / 1 of conv2d_layout.comp: between t [*, rows, pq] (images n0 ..) and the matrix
+ * m [rows_p, cols_p] */
+static rp_status layout(rp_recorder *rec, int pass, uint32_t mode, const rp_tensor *src,
                         const rp_tensor *bias, const rp_tensor *dst, uint32_t rows, uint32_t rows_p,
-                        uint32_t cols, uint32_t cols_p, uint32_t pq, uint32_t n0) {
-  uint32_t push[] = {rows, rows_p, cols, cols_p, pq, n0, bias != NULL};
+                        uint32_t pq, uint32_t n0, uint32_t images) {
+  const rp_tensor *m = mode == 0 ? dst : src;
+  uint32_t cols_p = (uint32_t)m->shape[1];
+  uint32_t push[] = {rows, images * pq, cols_p, pq, n0, bias != NULL};
   const rp_tensor *b = bias ? bias : src;
   rp_arg args[] = {{&src->buffer, 0, rp_tensor_bytes(src), RP_READ},
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {&dst->buffer, 0, rp_tensor_bytes(dst), RP_WRITE}};
-  int64_t count = mode == 0 ? (int64_t)rows_p * cols_p : (int64_t)rows * cols;
-  return dispatch_1d(rec, "conv2d_layout", 3, mode, count, args, push, sizeof push);
+  uint32_t spec[] = {GRID_WORKGROUP, mode};
+  uint32_t groups[3] = {(pq + GRID_WORKGROUP - 1) / GRID_WORKGROUP, mode == 0 ? rows_p : rows,
+                        images};
+  return dispatch_grid(rec, pass, "conv2d_layout", 3, spec, 2, groups, args, push, sizeof push);
 }
 
-static rp_status im2col(rp_recorder *rec, const geom *g, const im2col_plan *pl, const rp_tensor *x,
-                        uint32_t n0, uint32_t cols, const rp_tensor *col) {
+static rp_status im2col(rp_recorder *rec, int pass, const geom *g, const im2col_plan *pl,
+                        const rp_tensor *x, uint32_t n0, uint32_t cols, const rp_tensor *col) {
   uint32_t cols_p = (uint32_t)col->shape[1];
-  uint32_t push[] = {g->c,      g->h,   g->w, g->p, g->q,   g->r,    g->s,
-                     g->stride, g->pad, n0,   cols, cols_p, pl->crs, pl->crs_p};
+  uint32_t push[] = {g->c, n0, cols, cols_p, pl->crs};
   rp_arg args[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&col->buffer, 0, rp_tensor_bytes(col), RP_WRITE}};
-  return dispatch_1d(rec, "conv2d_im2col", 2, 0, (int64_t)pl->crs_p * cols_p / 4, args, push,
-                     sizeof push);
+  uint32_t spec[4] = {GRID_WORKGROUP};
+  geom_spec(g, spec + 1);
+  uint32_t groups[3] = {(cols_p / 4 + GRID_WORKGROUP - 1) / GRID_WORKGROUP, pl->crs_p, 1};
+  return dispatch_grid(rec, pass, "conv2d_im2col", 2, spec, 4, groups, args, push, sizeof push);
 }
 
 static rp_status col2im(rp_recorder *rec, const geom *g, const rp_tensor *dcol, uint32_t n0,
                         uint32_t images, const rp_tensor *dx) {
-  uint32_t count = images * g->c * g->h * g->w;
-  uint32_t push[] = {g->c, g->h,      g->w,   g->p, g->q,  g->r,
-                     g->s, g->stride, g->pad, n0,   count, (uint32_t)dcol->shape[1]};
+  uint32_t push[] = {g->c, n0, (uint32_t)dcol->shape[1]};
   rp_arg args[] = {{&dcol->buffer, 0, rp_tensor_bytes(dcol), RP_READ},
                    {&dx->buffer, 0, rp_tensor_bytes(dx), RP_WRITE}};
-  return dispatch_1d(rec, "conv2d_col2im", 2, 0, count, args, push, sizeof push);
+  uint32_t spec[4] = {GRID_WORKGROUP};
+  geom_spec(g, spec + 1);
+  uint32_t groups[3] = {(g->h * g->w + GRID_WORKGROUP - 1) / GRID_WORKGROUP, g->c, images};
+  return dispatch_grid(rec, PASS_BACKWARD_DATA, "conv2d_col2im", 2, spec, 4, groups, args, push,
+                       sizeof push);
 }
 
 /* rp_gemm's default, with the lanes kernel's row block halved for matrices of 16 rows or fewer
@@ -306,7 +341,7 @@ static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t
   rp_tensor wmat = scratch_view(scratch, &off, pl.align, pl.k_p, pl.crs_p);
   uint64_t chunk_off = off;
   if (pass != PASS_BACKWARD_FILTER)
-    st = layout(rec, 0, w, NULL, &wmat, g->k, pl.k_p, pl.crs, pl.crs_p, pl.crs, 0);
+    st = layout(rec, pass, 0, w, NULL, &wmat, g->k, pl.k_p, pl.crs, 0, 1);
   for (uint32_t n0 = 0; st == RP_OK && n0 < g->n; n0 += pl.images) {
     uint32_t images = g->n - n0 < pl.images ? g->n - n0 : pl.images;
     uint32_t cols = images * pl.pq, cols_p = round_up(cols, 8);
@@ -314,21 +349,21 @@ static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t
     rp_tensor col = scratch_view(scratch, &off, pl.align, pl.crs_p, cols_p);
     rp_tensor ymat = scratch_view(scratch, &off, pl.align, pl.k_p, cols_p);
     if (pass == PASS_FORWARD) {
-      st = im2col(rec, g, &pl, x, n0, cols, &col);
+      st = im2col(rec, pass, g, &pl, x, n0, cols, &col);
       if (st == RP_OK) st = gemm(rec, false, false, &wmat, &col, 0.0f, &ymat);
-      if (st == RP_OK) st = layout(rec, 1, &ymat, bias, y, g->k, pl.k_p, cols, cols_p, pl.pq, n0);
+      if (st == RP_OK) st = layout(rec, pass, 1, &ymat, bias, y, g->k, pl.k_p, pl.pq, n0, images);
     } else if (pass == PASS_BACKWARD_DATA) {
-      st = layout(rec, 0, y, NULL, &ymat, g->k, pl.k_p, cols, cols_p, pl.pq, n0);
+      st = layout(rec, pass, 0, y, NULL, &ymat, g->k, pl.k_p, pl.pq, n0, images);
       if (st == RP_OK) st = gemm(rec, true, false, &wmat, &ymat, 0.0f, &col);
       if (st == RP_OK) st = col2im(rec, g, &col, n0, images, x);
     } else {
-      st = im2col(rec, g, &pl, x, n0, cols, &col);
-      if (st == RP_OK) st = layout(rec, 0, y, NULL, &ymat, g->k, pl.k_p, cols, cols_p, pl.pq, n0);
+      st = im2col(rec, pass, g, &pl, x, n0, cols, &col);
+      if (st == RP_OK) st = layout(rec, pass, 0, y, NULL, &ymat, g->k, pl.k_p, pl.pq, n0, images);
       if (st == RP_OK) st = gemm(rec, false, true, &ymat, &col, n0 ? 1.0f : 0.0f, &wmat);
     }
   }
   if (st == RP_OK && pass == PASS_BACKWARD_FILTER)
-    st = layout(rec, 1, &wmat, NULL, w, g->k, pl.k_p, pl.crs, pl.crs_p, pl.crs, 0);
+    st = layout(rec, pass, 1, &wmat, NULL, w, g->k, pl.k_p, pl.crs, 0, 1);
   return st;
 }
 
