@@ -287,10 +287,11 @@ static rp_status layout(rp_recorder *rec, int pass, uint32_t mode, const rp_tens
   rp_arg args[] = {{&src->buffer, 0, rp_tensor_bytes(src), RP_READ},
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {&dst->buffer, 0, rp_tensor_bytes(dst), RP_WRITE}};
-  uint32_t spec[] = {GRID_WORKGROUP, mode};
-  uint32_t groups[3] = {(pq + GRID_WORKGROUP - 1) / GRID_WORKGROUP, mode == 0 ? rows_p : rows,
+  uint32_t vec = pq % 4 == 0 && cols_p % 4 == 0 ? 4 : 1;
+  uint32_t spec[] = {GRID_WORKGROUP, mode, vec};
+  uint32_t groups[3] = {(pq / vec + GRID_WORKGROUP - 1) / GRID_WORKGROUP, mode == 0 ? rows_p : rows,
                         images};
-  return dispatch_grid(rec, pass, "conv2d_layout", 3, spec, 2, groups, args, push, sizeof push);
+  return dispatch_grid(rec, pass, "conv2d_layout", 3, spec, 3, groups, args, push, sizeof push);
 }
 
 static rp_status im2col(rp_recorder *rec, int pass, const geom *g, const im2col_plan *pl,
@@ -299,10 +300,12 @@ static rp_status im2col(rp_recorder *rec, int pass, const geom *g, const im2col_
   uint32_t push[] = {g->c, n0, cols, cols_p, pl->crs};
   rp_arg args[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&col->buffer, 0, rp_tensor_bytes(col), RP_WRITE}};
-  uint32_t spec[4] = {GRID_WORKGROUP};
+  uint32_t spec[5] = {GRID_WORKGROUP};
   geom_spec(g, spec + 1);
-  uint32_t groups[3] = {(cols_p / 4 + GRID_WORKGROUP - 1) / GRID_WORKGROUP, pl->crs_p, 1};
-  return dispatch_grid(rec, pass, "conv2d_im2col", 2, spec, 4, groups, args, push, sizeof push);
+  spec[4] = g->stride == 1 && g->w % 4 == 0 && g->q % 4 == 0; /* ALIGNED */
+  uint32_t per_group = GRID_WORKGROUP * 8;                    /* QUADS_PER_INVOCATION */
+  uint32_t groups[3] = {(cols_p / 4 + per_group - 1) / per_group, pl->crs_p, 1};
+  return dispatch_grid(rec, pass, "conv2d_im2col", 2, spec, 5, groups, args, push, sizeof push);
 }
 
 static rp_status col2im(rp_recorder *rec, const geom *g, const rp_tensor *dcol, uint32_t n0,
