@@ -87,8 +87,6 @@ static rp_status check_shapes(int pass, const rp_tensor *x, const rp_tensor *w, 
   return RP_OK;
 }
 
-/* The path: im2col on CPU devices, implicit elsewhere. REPRO_CONV=implicit or
- * REPRO_CONV=im2col[,CHUNK_BYTES] overrides it (the tests run both, and small chunks). */
 /* conv2d_geom.glsl's three specialization constants */
 static void geom_spec(const geom *g, uint32_t out[3]) {
   out[0] = g->h | g->w << 16;
@@ -96,16 +94,23 @@ static void geom_spec(const geom *g, uint32_t out[3]) {
   out[2] = g->r | g->s << 8 | g->stride << 16 | g->pad << 24;
 }
 
-static bool use_im2col(const rp_caps *caps, uint64_t *chunk_bytes) {
+/* The path: on CPU devices the lanes kernel for the forward pass where it applies and im2col
+ * for the rest; the implicit GEMM elsewhere. REPRO_CONV=implicit, REPRO_CONV=lanes (the lanes
+ * kernel forward where it applies, else im2col) or REPRO_CONV=im2col[,CHUNK_BYTES] (never the
+ * lanes kernel) overrides it: the tests run each, and small chunks. */
+typedef enum conv_path { PATH_IMPLICIT, PATH_IM2COL, PATH_LANES } conv_path;
+
+static conv_path choose_path(const rp_caps *caps, uint64_t *chunk_bytes) {
   const char *force = getenv("REPRO_CONV");
   *chunk_bytes = CHUNK_BYTES;
   if (force && strncmp(force, "im2col", 6) == 0) {
     unsigned long long bytes;
     if (sscanf(force + 6, ",%llu", &bytes) == 1) *chunk_bytes = bytes;
-    return true;
+    return PATH_IM2COL;
   }
-  if (force && strcmp(force, "implicit") == 0) return false;
-  return caps->device_class == RP_CLASS_CPU;
+  if (force && strcmp(force, "implicit") == 0) return PATH_IMPLICIT;
+  if (force && strcmp(force, "lanes") == 0) return PATH_LANES;
+  return caps->device_class == RP_CLASS_CPU ? PATH_LANES : PATH_IMPLICIT;
 }
 
 static uint32_t round_up(uint32_t x, uint32_t to) { return (x + to - 1) / to * to; }
@@ -370,6 +375,49 @@ static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t
   return st;
 }
 
+/* ---- CPU path, forward: the lanes kernel ---- */
+
+/* conv2d_lanes.comp's tiling: TM output channels per subgroup, TN pixels per lane. */
+static uint32_t lanes_tm(const geom *g) { return g->k <= 16 ? 16 : 32; }
+static uint32_t lanes_tn(const geom *g) { return g->p * g->q % 8 == 0 ? 8 : 4; }
+
+/* One subgroup per workgroup of a fixed size dividing TM, and P*Q a multiple of 4 (each
+ * lane's pixels lie in one image and are stored as vec4s). */
+static bool lanes_fits(const rp_caps *caps, const geom *g) {
+  uint32_t sg = caps->subgroup_size;
+  return caps->min_subgroup_size == caps->max_subgroup_size && sg && 16 % sg == 0 &&
+         g->p * g->q % 4 == 0;
+}
+
+static rp_status lanes_forward(rp_recorder *rec, const geom *g, const rp_tensor *x,
+                               const rp_tensor *w, const rp_tensor *bias, const rp_tensor *y) {
+  const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
+  uint32_t crs = g->c * g->r * g->s, lda = round_up(crs, 4);
+  uint32_t tm = lanes_tm(g), tn = lanes_tn(g), sg = caps->subgroup_size;
+  uint32_t npq = g->n * g->p * g->q;
+  /* the weights as [K, lda], zero-padded */
+  const rp_buffer *scratch;
+  rp_status st = rp_rec_scratch(rec, (uint64_t)g->k * lda * sizeof(float), &scratch);
+  if (st) return st;
+  uint64_t off = 0;
+  rp_tensor wmat = scratch_view(scratch, &off, 16, g->k, lda);
+  st = layout(rec, PASS_FORWARD, 0, w, NULL, &wmat, g->k, g->k, crs, 0, 1);
+  if (st) return st;
+  uint32_t spec[8] = {sg, tm, tn};
+  geom_spec(g, spec + 3);
+  spec[6] = sg;
+  spec[7] = g->stride == 1 && g->w % 4 == 0 && g->q % tn == 0; /* ALIGNED */
+  uint32_t push[] = {g->c, g->k, npq, crs, lda / 4, bias != NULL};
+  const rp_tensor *b = bias ? bias : x;
+  rp_arg args[] = {{&wmat.buffer, 0, rp_tensor_bytes(&wmat), RP_READ},
+                   {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
+                   {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
+                   {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
+  uint32_t groups[3] = {(npq + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
+  return dispatch_grid(rec, PASS_FORWARD, "conv2d_lanes", 4, spec, 8, groups, args, push,
+                       sizeof push);
+}
+
 /* ---- the ops ---- */
 
 rp_status rp_conv2d_forward(rp_recorder *rec, const rp_tensor *x, const rp_tensor *w,
@@ -382,8 +430,10 @@ rp_status rp_conv2d_forward(rp_recorder *rec, const rp_tensor *x, const rp_tenso
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "conv2d_forward: bias of %lld elements, K = %u",
                    (long long)rp_tensor_numel(bias), g.k);
   uint64_t budget;
-  if (use_im2col(rp_context_caps(rp_rec_context(rec)), &budget))
-    return im2col_pass(rec, PASS_FORWARD, &g, budget, x, w, bias, y);
+  conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
+  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec)), &g))
+    return lanes_forward(rec, &g, x, w, bias, y);
+  if (path != PATH_IMPLICIT) return im2col_pass(rec, PASS_FORWARD, &g, budget, x, w, bias, y);
   return implicit_pass(rec, PASS_FORWARD, &g, w, x, bias, &y->buffer, rp_tensor_bytes(y), 1, 0);
 }
 
@@ -394,7 +444,7 @@ rp_status rp_conv2d_backward_data(rp_recorder *rec, const rp_tensor *dy, const r
   rp_status st = check_shapes(PASS_BACKWARD_DATA, dx, w, dy, stride, pad, names, &g);
   if (st) return st;
   uint64_t budget;
-  if (use_im2col(rp_context_caps(rp_rec_context(rec)), &budget))
+  if (choose_path(rp_context_caps(rp_rec_context(rec)), &budget) != PATH_IMPLICIT)
     return im2col_pass(rec, PASS_BACKWARD_DATA, &g, budget, dx, w, NULL, dy);
   return implicit_pass(rec, PASS_BACKWARD_DATA, &g, w, dy, NULL, &dx->buffer, rp_tensor_bytes(dx),
                        1, 0);
@@ -408,7 +458,7 @@ rp_status rp_conv2d_backward_filter(rp_recorder *rec, const rp_tensor *x, const 
   rp_status st = check_shapes(PASS_BACKWARD_FILTER, x, dw, dy, stride, pad, names, &g);
   if (st) return st;
   uint64_t budget;
-  if (use_im2col(rp_context_caps(rp_rec_context(rec)), &budget))
+  if (choose_path(rp_context_caps(rp_rec_context(rec)), &budget) != PATH_IMPLICIT)
     st = im2col_pass(rec, PASS_BACKWARD_FILTER, &g, budget, x, dw, NULL, dy);
   else
     st = implicit_backward_filter(rec, &g, x, dy, dw);
