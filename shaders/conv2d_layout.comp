@@ -7,6 +7,10 @@
 //                    (PQ = cols, one image: pads a [rows, cols] matrix, e.g. w as [K, C*R*S].)
 //   MODE 1, unpack:  t[n0 + nl, i, pq] = m[i, nl*PQ + pq] (+ bias[i]).
 //                    (PQ = cols, one image: drops a matrix's padding.)
+//   MODE 2, flip:    m[i, j] = w[j / PQ, i, PQ-1 - j % PQ] for j < cols, else 0: the weights
+//                    w [K, C, R*S] (rows = C, PQ = R*S, cols = K*R*S) of the convolution whose
+//                    forward pass is the backward-data pass of w's (stride 1), invocation
+//                    (j, i). Runs once per pass on a small tensor: divisions are fine.
 // VEC is 4 when PQ and cols_p are multiples of 4: lavapipe moves a vec4 for about the price of
 // a float.
 #include "common.glsl"
@@ -33,6 +37,14 @@ void store(uint i, vec4 v) {
 void main() {
   uint pq = gl_GlobalInvocationID.x * VEC, i = gl_GlobalInvocationID.y;
   uint nl = gl_GlobalInvocationID.z;
+  if (MODE == 2u) {
+    uint j = gl_GlobalInvocationID.x;
+    if (j >= p.cols_p) return;
+    float v = 0.0;
+    if (j < p.cols) v = src[((j / p.PQ) * p.rows + i) * p.PQ + p.PQ - 1u - j % p.PQ];
+    dst[i * p.cols_p + j] = v;
+    return;
+  }
   if (pq >= p.PQ) return;
   if (MODE == 0u) {
     vec4 v = vec4(0.0);

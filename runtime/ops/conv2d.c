@@ -389,33 +389,71 @@ static bool lanes_fits(const rp_caps *caps, const geom *g) {
          g->p * g->q % 4 == 0;
 }
 
-static rp_status lanes_forward(rp_recorder *rec, const geom *g, const rp_tensor *x,
-                               const rp_tensor *w, const rp_tensor *bias, const rp_tensor *y) {
+/* y = conv(x, w) + bias with w given as `wmat` [K, round_up(C*R*S, 4)], zero-padded. */
+static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const rp_tensor *x,
+                                const rp_tensor *wmat, const rp_tensor *bias, const rp_tensor *y) {
   const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   uint32_t crs = g->c * g->r * g->s, lda = round_up(crs, 4);
   uint32_t tm = lanes_tm(g), tn = lanes_tn(g), sg = caps->subgroup_size;
   uint32_t npq = g->n * g->p * g->q;
-  /* the weights as [K, lda], zero-padded */
-  const rp_buffer *scratch;
-  rp_status st = rp_rec_scratch(rec, (uint64_t)g->k * lda * sizeof(float), &scratch);
-  if (st) return st;
-  uint64_t off = 0;
-  rp_tensor wmat = scratch_view(scratch, &off, 16, g->k, lda);
-  st = layout(rec, PASS_FORWARD, 0, w, NULL, &wmat, g->k, g->k, crs, 0, 1);
-  if (st) return st;
   uint32_t spec[8] = {sg, tm, tn};
   geom_spec(g, spec + 3);
   spec[6] = sg;
   spec[7] = g->stride == 1 && g->w % 4 == 0 && g->q % tn == 0; /* ALIGNED */
   uint32_t push[] = {g->c, g->k, npq, crs, lda / 4, bias != NULL};
   const rp_tensor *b = bias ? bias : x;
-  rp_arg args[] = {{&wmat.buffer, 0, rp_tensor_bytes(&wmat), RP_READ},
+  rp_arg args[] = {{&wmat->buffer, 0, rp_tensor_bytes(wmat), RP_READ},
                    {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
   uint32_t groups[3] = {(npq + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
-  return dispatch_grid(rec, PASS_FORWARD, "conv2d_lanes", 4, spec, 8, groups, args, push,
-                       sizeof push);
+  return dispatch_grid(rec, pass, "conv2d_lanes", 4, spec, 8, groups, args, push, sizeof push);
+}
+
+/* The weights as the lanes kernel reads them, in scratch: w [K, C*R*S] zero-padded to rows of
+ * a multiple of 4 (MODE 0 of conv2d_layout.comp), or for the backward-data pass (flip) the
+ * weights of the transposed convolution, [C, K*R*S] flipped in r and s (MODE 2). */
+static rp_status lanes_weights(rp_recorder *rec, int pass, const geom *g, const rp_tensor *w,
+                               rp_tensor *wmat) {
+  bool flip = pass == PASS_BACKWARD_DATA;
+  uint32_t rows = flip ? g->c : g->k, cols = (flip ? g->k : g->c) * g->r * g->s;
+  uint32_t lda = round_up(cols, 4);
+  const rp_buffer *scratch;
+  rp_status st = rp_rec_scratch(rec, (uint64_t)rows * lda * sizeof(float), &scratch);
+  if (st) return st;
+  uint64_t off = 0;
+  *wmat = scratch_view(scratch, &off, 16, rows, lda);
+  if (!flip) return layout(rec, pass, 0, w, NULL, wmat, g->k, g->k, cols, 0, 1);
+  uint32_t push[] = {rows, cols, lda, g->r * g->s, 0, 0};
+  rp_arg args[] = {{&w->buffer, 0, rp_tensor_bytes(w), RP_READ},
+                   {&w->buffer, 0, rp_tensor_bytes(w), RP_READ},
+                   {&wmat->buffer, 0, rp_tensor_bytes(wmat), RP_WRITE}};
+  uint32_t spec[] = {GRID_WORKGROUP, 2, 1};
+  uint32_t groups[3] = {(lda + GRID_WORKGROUP - 1) / GRID_WORKGROUP, rows, 1};
+  return dispatch_grid(rec, pass, "conv2d_layout", 3, spec, 3, groups, args, push, sizeof push);
+}
+
+static rp_status lanes_forward(rp_recorder *rec, const geom *g, const rp_tensor *x,
+                               const rp_tensor *w, const rp_tensor *bias, const rp_tensor *y) {
+  rp_tensor wmat;
+  rp_status st = lanes_weights(rec, PASS_FORWARD, g, w, &wmat);
+  return st ? st : lanes_dispatch(rec, PASS_FORWARD, g, x, &wmat, bias, y);
+}
+
+/* With stride 1, dx is the forward convolution of dy with the flipped, transposed weights and
+ * padding R-1-pad: the same kernel, with dy as its input. */
+static bool lanes_backward_data_fits(const rp_caps *caps, const geom *g, geom *t) {
+  if (g->stride != 1 || g->pad > g->r - 1 || g->pad > g->s - 1) return false;
+  *t = (geom){g->n, g->k, g->p, g->q, g->c, g->h, g->w, g->r, g->s, 1, g->r - 1 - g->pad};
+  /* one padding for both dimensions */
+  return g->r - 1 - g->pad == g->s - 1 - g->pad && lanes_fits(caps, t);
+}
+
+static rp_status lanes_backward_data(rp_recorder *rec, const geom *g, const geom *t,
+                                     const rp_tensor *dy, const rp_tensor *w, const rp_tensor *dx) {
+  rp_tensor wmat;
+  rp_status st = lanes_weights(rec, PASS_BACKWARD_DATA, g, w, &wmat);
+  return st ? st : lanes_dispatch(rec, PASS_BACKWARD_DATA, t, dy, &wmat, NULL, dx);
 }
 
 /* ---- the ops ---- */
@@ -444,7 +482,11 @@ rp_status rp_conv2d_backward_data(rp_recorder *rec, const rp_tensor *dy, const r
   rp_status st = check_shapes(PASS_BACKWARD_DATA, dx, w, dy, stride, pad, names, &g);
   if (st) return st;
   uint64_t budget;
-  if (choose_path(rp_context_caps(rp_rec_context(rec)), &budget) != PATH_IMPLICIT)
+  conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
+  geom t;
+  if (path == PATH_LANES && lanes_backward_data_fits(rp_context_caps(rp_rec_context(rec)), &g, &t))
+    return lanes_backward_data(rec, &g, &t, dy, w, dx);
+  if (path != PATH_IMPLICIT)
     return im2col_pass(rec, PASS_BACKWARD_DATA, &g, budget, dx, w, NULL, dy);
   return implicit_pass(rec, PASS_BACKWARD_DATA, &g, w, dy, NULL, &dx->buffer, rp_tensor_bytes(dx),
                        1, 0);
