@@ -280,15 +280,20 @@ static rp_search_generation *append_generation(rp_search_result *r, int lambda) 
   return g;
 }
 
-/* ---- JSON: numbers as raw %.17g text (cJSON prints with 15 digits when they compare equal
- * within DBL_EPSILON, which is not an exact round trip), NaN as null, infinities as strings,
- * 64-bit seeds as hex strings. */
+/* ---- JSON: numbers as raw text that reads back exactly (cJSON prints with 15 digits when they
+ * compare equal within DBL_EPSILON, which is not an exact round trip), NaN as null, infinities as
+ * strings, 64-bit seeds as hex strings. */
 
 static cJSON *num(double v) {
   char buf[32];
   if (isnan(v)) return cJSON_CreateNull();
   if (!isfinite(v)) return cJSON_CreateString(v > 0 ? "inf" : "-inf");
-  snprintf(buf, sizeof buf, "%.17g", v);
+  /* The shortest of 15, 16, 17 significant digits that reads back exactly: 0.4367, not
+   * 0.43669999999999998. */
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (strtod(buf, NULL) == v) break;
+  }
   return cJSON_CreateRaw(buf);
 }
 
@@ -692,6 +697,7 @@ static rp_status run_generation(const rp_search_config *cfg, rp_cmaes *cmaes, rp
     else
       st = train_candidate(cfg, gen, k, c);
     fitness[k] = 1.0 - c->accuracy;
+    if (!st && cfg->on_candidate) cfg->on_candidate(gen, k, c, cfg->user);
   }
   /* The update: told the samples as asked (the rounding maps genotype to loss). */
   double sigma = rp_cmaes_sigma(cmaes);

@@ -146,6 +146,8 @@ typedef struct rp_search_config {
   void *train_user;
   /* Optional: before each training (progress display). */
   void (*on_trial)(const rp_search_trial *trial, void *user);
+  /* Optional: after each candidate is settled (trained, failed or pruned). */
+  void (*on_candidate)(int generation, int index, const rp_search_candidate *c, void *user);
   /* Optional: after each finished generation, once its state is saved. Returning nonzero
    * stops the search there (resumable). */
   int (*on_generation)(const rp_search_generation *g, void *user);
