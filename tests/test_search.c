@@ -574,6 +574,14 @@ Test(search, seeds_follow_identity) {
   free(b);
 }
 
+static int candidates_seen;
+static void on_cand(int generation, int index, const rp_search_candidate *c, void *user) {
+  (void)user;
+  cr_assert_eq(generation * 10 + index, candidates_seen, "candidate callback out of order");
+  cr_assert(c->pruned || c->tries >= 1);
+  candidates_seen++;
+}
+
 static int calls_seen;
 static int stop_after;
 static int on_gen(const rp_search_generation *g, void *user) {
@@ -592,11 +600,15 @@ Test(search, stats_and_callback) {
   cfg.invariant = RP_SEARCH_INV_SOFTMAX;
   cfg.generations = 8;
   cfg.on_generation = on_gen;
+  cfg.on_candidate = on_cand;
   calls_seen = 0;
   stop_after = 0;
+  candidates_seen = 0;
   rp_search_result r;
   ASSERT_OK(rp_search_run(&cfg, &r));
   cr_assert_eq(calls_seen, 8);
+  cr_assert_eq(candidates_seen, 80);
+  cfg.on_candidate = NULL;
   cr_assert_eq(r.generation_count, 8);
   cr_assert_eq(r.resumed_from, 0);
   cr_assert(!r.stopped_by_callback);
