@@ -10,6 +10,28 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Passes epochs on to the caller's callbacks and stops a try that is stuck below the retry
+ * threshold at its check epoch: the search retries it, so the rest of its schedule is waste. */
+typedef struct watch {
+  const rp_train_callbacks *inner;
+  const rp_search_trial *trial;
+  rp_trainer *trainer;
+} watch;
+
+static void watch_progress(const rp_progress *p, void *user) {
+  const watch *w = user;
+  if (w->inner && w->inner->progress) w->inner->progress(p, w->inner->user);
+}
+
+static void watch_epoch(const rp_epoch_metrics *m, void *user) {
+  const watch *w = user;
+  if (w->inner && w->inner->epoch) w->inner->epoch(m, w->inner->user);
+  const rp_search_trial *trial = w->trial;
+  if (trial->check_epoch > 0 && m->epoch == trial->check_epoch &&
+      !(m->val_accuracy >= trial->check_below))
+    rp_trainer_request_stop(w->trainer);
+}
+
 rp_status rp_search_train_candidate(const rp_search_trial *trial, void *user,
                                     rp_search_outcome *out) {
   const rp_search_trainer *s = user;
@@ -24,11 +46,15 @@ rp_status rp_search_train_candidate(const rp_search_trial *trial, void *user,
   cfg.loss = (rp_loss){.kind = RP_LOSS_TAYLORGLO};
   for (int i = 0; i < RP_TGLO_GENOME; i++) cfg.loss.theta[i] = (float)trial->genome[i];
   cfg.seed = trial->seed;
+  /* One validation split for the whole search, whatever each candidate's seed. */
+  cfg.split_seed = s->base.split_seed ? s->base.split_seed : (scfg ? scfg->seed : 1);
 
   double start = now_seconds();
   rp_trainer *t = NULL;
   rp_status st = rp_trainer_create(s->ctx, &cfg, &t);
-  if (!st) st = rp_trainer_run(t, s->callbacks);
+  watch w = {s->callbacks, trial, t};
+  rp_train_callbacks cb = {watch_progress, watch_epoch, &w};
+  if (!st) st = rp_trainer_run(t, &cb);
   if (st == RP_ERR_DIVERGED) {
     out->diverged = true;
     st = RP_OK;
