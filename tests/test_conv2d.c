@@ -70,10 +70,6 @@ static void run(rp_recorder *rec) {
   ASSERT_OK(rp_rec_run(rec));
 }
 
-/* REPRO_CONV=lanes changes only the forward and backward-data passes (backward-filter runs
- * im2col, as in its own test) */
-static bool skip_filter;
-
 static void check_shape(const ref_conv_shape *sh, const char *path, int variant) {
   rp_context *ctx = test_ctx();
   int P = ref_conv_p(sh), Q = ref_conv_q(sh);
@@ -120,7 +116,7 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
   compare("backward data", sh, path, &gdx, want, mag, nx, (long)sh->k * sh->r * sh->s);
   guarded_destroy(&gdx);
 
-  if (!skip_filter) {
+  {
     /* backward filter, with dbias on every other variant */
     ref_conv2d_backward_filter(sh, xd, dyd, want, want_b);
     ref_conv2d_backward_filter(sh, xa, dya, mag, mag_b);
@@ -147,12 +143,9 @@ static void check_path(const char *env) {
 }
 
 Test(conv2d, implicit) { check_path("implicit"); }
-/* The lanes kernel where P*Q % 4 == 0 (aligned loads where also stride 1 and W, Q % TN == 0),
- * and for backward data where also stride 1, R = S and pad < R; im2col on the other shapes. */
-Test(conv2d, lanes) {
-  skip_filter = true;
-  check_path("lanes");
-}
+/* The lanes kernels where P*Q % 4 == 0 (forward: aligned loads where also stride 1 and W, Q %
+ * TN == 0; backward data: where also stride 1, R = S and pad < R); im2col on the others. */
+Test(conv2d, lanes) { check_path("lanes"); }
 Test(conv2d, im2col) {
   check_path("im2col");
   /* Chunks of a few KiB: several images per chunk, or one, and dw accumulated over chunks

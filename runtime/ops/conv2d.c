@@ -456,6 +456,45 @@ static rp_status lanes_backward_data(rp_recorder *rec, const geom *g, const geom
   return st ? st : lanes_dispatch(rec, PASS_BACKWARD_DATA, t, dy, &wmat, NULL, dx);
 }
 
+/* dw through conv2d_lanes_filter.comp: the pixels split by images over enough workgroups to
+ * keep the device busy, each split's partial dw summed in a fixed order afterwards. */
+static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp_tensor *x,
+                                       const rp_tensor *dy, const rp_tensor *dw) {
+  const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
+  uint32_t crs = g->c * g->r * g->s, count = g->k * crs;
+  uint32_t tm = lanes_tm(g), tn = 8, sg = caps->subgroup_size;
+  uint32_t groups[3] = {(crs + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
+  uint32_t target = 32; /* workgroups: a few per CPU thread, for balance */
+  uint32_t splits = (target + groups[0] * groups[1] - 1) / (groups[0] * groups[1]);
+  uint64_t max_by_bytes = CHUNK_BYTES / ((uint64_t)count * sizeof(float));
+  if (splits > max_by_bytes) splits = (uint32_t)max_by_bytes;
+  if (splits > g->n) splits = g->n;
+  if (splits < 1) splits = 1;
+  uint32_t per = (g->n + splits - 1) / splits;
+  splits = (g->n + per - 1) / per;
+  groups[2] = splits;
+  const rp_buffer *part = &dw->buffer;
+  uint64_t part_bytes = (uint64_t)splits * count * sizeof(float);
+  if (splits > 1) {
+    rp_status st = rp_rec_scratch(rec, part_bytes, &part);
+    if (st) return st;
+  }
+  uint32_t spec[7] = {sg, tm, tn};
+  geom_spec(g, spec + 3);
+  spec[6] = sg;
+  uint32_t push[] = {g->n, g->c, g->k, crs, per};
+  rp_arg args[] = {{&dy->buffer, 0, rp_tensor_bytes(dy), RP_READ},
+                   {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
+                   {part, 0, part_bytes, RP_WRITE}};
+  rp_status st = dispatch_grid(rec, PASS_BACKWARD_FILTER, "conv2d_lanes_filter", 3, spec, 7, groups,
+                               args, push, sizeof push);
+  if (st || splits == 1) return st;
+  uint32_t sum_push[] = {count, splits};
+  rp_arg sum_args[] = {{part, 0, part_bytes, RP_READ},
+                       {&dw->buffer, 0, rp_tensor_bytes(dw), RP_WRITE}};
+  return dispatch_1d(rec, "conv2d_sum_splits", 2, 0, count, sum_args, sum_push, sizeof sum_push);
+}
+
 /* ---- the ops ---- */
 
 rp_status rp_conv2d_forward(rp_recorder *rec, const rp_tensor *x, const rp_tensor *w,
@@ -500,7 +539,10 @@ rp_status rp_conv2d_backward_filter(rp_recorder *rec, const rp_tensor *x, const 
   rp_status st = check_shapes(PASS_BACKWARD_FILTER, x, dw, dy, stride, pad, names, &g);
   if (st) return st;
   uint64_t budget;
-  if (choose_path(rp_context_caps(rp_rec_context(rec)), &budget) != PATH_IMPLICIT)
+  conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
+  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec)), &g))
+    st = lanes_backward_filter(rec, &g, x, dy, dw);
+  else if (path != PATH_IMPLICIT)
     st = im2col_pass(rec, PASS_BACKWARD_FILTER, &g, budget, x, dw, NULL, dy);
   else
     st = implicit_backward_filter(rec, &g, x, dy, dw);
