@@ -1,19 +1,28 @@
-/* 2-D convolution: shape checks, the choice of path, and the two paths.
+/* 2-D convolution: shape checks, the choice of path, and the three paths.
  *
  * GPUs (and REPRO_CONV=implicit): one dispatch of shaders/conv2d_implicit.comp per pass, an
  * implicit GEMM over a shared-memory tiled core (the tile loads compute the im2col index;
  * nothing is materialized). Backward-filter splits its long depth (N*P*Q) into slices, each
  * writing a partial dw to scratch, summed in a fixed order afterwards.
  *
- * CPU devices (and REPRO_CONV=im2col): lavapipe runs shared memory and barriers slowly, and its
- * fastest GEMM is rp_gemm's lanes kernel, which wants plain row-major matrices with depth and
- * columns multiples of 4 and 8. So each pass works on chunks of images: the im2col matrix
- * col [C*R*S, images*P*Q] (rows and columns padded with zeros) goes to scratch, one rp_gemm
- * does the arithmetic, and small layout kernels move between NCHW and the padded matrices:
- *   forward:          Y [K, cols] = W [K, CRS] * col,          then unpack Y into y (+ bias)
- *   backward data:    dcol = W^T * dY [K, cols],               then col2im (a gather) into dx
- *   backward filter:  dW [K, CRS] += dY [K, cols] * col^T,     then unpack dW into dw
- * Scratch stays under CHUNK_BYTES by taking as many images per chunk as fit. */
+ * CPU devices: lavapipe runs shared memory and barriers slowly, a storage-buffer access costs
+ * about the same for a vec4 as for a float, and stores are dear (writing an im2col matrix
+ * cost as much as the GEMM reading it). So, by default (REPRO_CONV=lanes):
+ *   - the lanes kernels, implicit GEMMs in the form of rp_gemm's lanes kernel (one subgroup
+ *     per workgroup, the weights or dy shared across lanes by shuffles, each lane gathering
+ *     its own inputs): conv2d_lanes.comp for the forward pass and, with stride 1, the
+ *     backward-data pass (the forward convolution of dy with flipped, transposed weights);
+ *     conv2d_lanes_filter.comp for backward-filter. They need P*Q % 4 == 0.
+ *   - elsewhere (and always with REPRO_CONV=im2col[,CHUNK_BYTES]) im2col + rp_gemm on chunks
+ *     of images: the im2col matrix col [C*R*S, images*P*Q] (rows and columns padded with
+ *     zeros) goes to scratch, one rp_gemm does the arithmetic, and small layout kernels move
+ *     between NCHW and the padded matrices:
+ *       forward:          Y [K, cols] = W [K, CRS] * col,        then unpack Y into y (+ bias)
+ *       backward data:    dcol = W^T * dY [K, cols],             then col2im (a gather) into dx
+ *       backward filter:  dW [K, CRS] += dY [K, cols] * col^T,   then unpack dW into dw
+ *     Scratch stays under CHUNK_BYTES by taking as many images per chunk as fit.
+ * The geometry (H, W, P, Q, R, S, stride, pad) is specialization constants in every kernel
+ * (conv2d_geom.glsl): one set of pipelines per convolution shape. */
 #include "ops/conv2d.h"
 
 #include <stdio.h>
@@ -215,9 +224,9 @@ static rp_status implicit_backward_filter(rp_recorder *rec, const geom *g, const
   /* Enough workgroups to fill the device, each with at least 8 slices of depth, and the
    * partial sums within the scratch budget. */
   uint32_t target = caps->device_class == RP_CLASS_CPU ? 8 : 512;
-  uint32_t splits = (target + tiles - 1) / tiles;
+  uint32_t splits = tiles ? (target + tiles - 1) / tiles : 1;
   uint32_t max_by_depth = depth / (8 * t.bk);
-  uint32_t max_by_bytes = (uint32_t)(CHUNK_BYTES / ((uint64_t)count * sizeof(float)));
+  uint32_t max_by_bytes = count ? (uint32_t)(CHUNK_BYTES / ((uint64_t)count * sizeof(float))) : 1;
   if (splits > max_by_depth) splits = max_by_depth;
   if (splits > max_by_bytes) splits = max_by_bytes;
   if (splits > caps->max_workgroup_count[2]) splits = caps->max_workgroup_count[2];
@@ -257,7 +266,7 @@ static im2col_plan plan_chunks(const rp_caps *caps, const geom *g, uint64_t budg
                  : 16;
   uint64_t fixed = 2 * (uint64_t)pl.k_p * pl.crs_p * sizeof(float) + 4 * pl.align;
   uint64_t per_image = (uint64_t)(pl.crs_p + pl.k_p) * pl.pq * sizeof(float);
-  uint64_t fit = fixed < budget ? (budget - fixed) / per_image : 0;
+  uint64_t fit = fixed < budget && per_image ? (budget - fixed) / per_image : 0;
   pl.images = fit < 1 ? 1 : fit > g->n ? g->n : (uint32_t)fit;
   if (pl.images > caps->max_workgroup_count[2]) pl.images = caps->max_workgroup_count[2];
   return pl;
@@ -325,17 +334,6 @@ static rp_status col2im(rp_recorder *rec, const geom *g, const rp_tensor *dcol, 
                        sizeof push);
 }
 
-/* rp_gemm's default, with the lanes kernel's row block halved for matrices of 16 rows or fewer
- * (K = 16 in ResNet's first stage), where 32 would compute half the rows for nothing. */
-static rp_status gemm(rp_recorder *rec, bool ta, bool tb, const rp_tensor *a, const rp_tensor *b,
-                      float beta, const rp_tensor *c) {
-  rp_gemm_tuning t = rp_gemm_default_tuning(rp_context_caps(rp_rec_context(rec)));
-  if (t.kernel == RP_GEMM_LANES && !ta && c->shape[0] <= 16 && t.tm == 2 * 16 &&
-      16 % t.workgroup == 0)
-    t.tm = 16;
-  return rp_gemm_tuned(rec, &t, ta, tb, 1.0f, a, b, beta, c);
-}
-
 static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t budget,
                              const rp_tensor *x, const rp_tensor *w, const rp_tensor *bias,
                              const rp_tensor *y) {
@@ -358,16 +356,16 @@ static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t
     rp_tensor ymat = scratch_view(scratch, &off, pl.align, pl.k_p, cols_p);
     if (pass == PASS_FORWARD) {
       st = im2col(rec, pass, g, &pl, x, n0, cols, &col);
-      if (st == RP_OK) st = gemm(rec, false, false, &wmat, &col, 0.0f, &ymat);
+      if (st == RP_OK) st = rp_gemm(rec, false, false, 1.0f, &wmat, &col, 0.0f, &ymat);
       if (st == RP_OK) st = layout(rec, pass, 1, &ymat, bias, y, g->k, pl.k_p, pl.pq, n0, images);
     } else if (pass == PASS_BACKWARD_DATA) {
       st = layout(rec, pass, 0, y, NULL, &ymat, g->k, pl.k_p, pl.pq, n0, images);
-      if (st == RP_OK) st = gemm(rec, true, false, &wmat, &ymat, 0.0f, &col);
+      if (st == RP_OK) st = rp_gemm(rec, true, false, 1.0f, &wmat, &ymat, 0.0f, &col);
       if (st == RP_OK) st = col2im(rec, g, &col, n0, images, x);
     } else {
       st = im2col(rec, pass, g, &pl, x, n0, cols, &col);
       if (st == RP_OK) st = layout(rec, pass, 0, y, NULL, &ymat, g->k, pl.k_p, pl.pq, n0, images);
-      if (st == RP_OK) st = gemm(rec, false, true, &ymat, &col, n0 ? 1.0f : 0.0f, &wmat);
+      if (st == RP_OK) st = rp_gemm(rec, false, true, 1.0f, &ymat, &col, n0 ? 1.0f : 0.0f, &wmat);
     }
   }
   if (st == RP_OK && pass == PASS_BACKWARD_FILTER)
@@ -456,12 +454,53 @@ static rp_status lanes_backward_data(rp_recorder *rec, const geom *g, const geom
   return st ? st : lanes_dispatch(rec, PASS_BACKWARD_DATA, t, dy, &wmat, NULL, dx);
 }
 
+/* dw through conv2d_lanes_filter.comp: the pixels split by images over enough workgroups to
+ * keep the device busy, each split's partial dw summed in a fixed order afterwards. */
+static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp_tensor *x,
+                                       const rp_tensor *dy, const rp_tensor *dw) {
+  const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
+  uint32_t crs = g->c * g->r * g->s, count = g->k * crs;
+  uint32_t tm = lanes_tm(g), tn = 8, sg = caps->subgroup_size;
+  uint32_t groups[3] = {(crs + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
+  uint32_t target = 32; /* workgroups: a few per CPU thread, for balance */
+  uint32_t tiles = groups[0] * groups[1];
+  uint32_t splits = tiles ? (target + tiles - 1) / tiles : 1;
+  uint64_t max_by_bytes = count ? CHUNK_BYTES / ((uint64_t)count * sizeof(float)) : 1;
+  if (splits > max_by_bytes) splits = (uint32_t)max_by_bytes;
+  if (splits > g->n) splits = g->n;
+  if (splits < 1) splits = 1;
+  uint32_t per = (g->n + splits - 1) / splits; /* images per split */
+  if (per < 1) per = 1;
+  splits = (g->n + per - 1) / per;
+  groups[2] = splits;
+  const rp_buffer *part = &dw->buffer;
+  uint64_t part_bytes = (uint64_t)splits * count * sizeof(float);
+  if (splits > 1) {
+    rp_status st = rp_rec_scratch(rec, part_bytes, &part);
+    if (st) return st;
+  }
+  uint32_t spec[7] = {sg, tm, tn};
+  geom_spec(g, spec + 3);
+  spec[6] = sg;
+  uint32_t push[] = {g->n, g->c, g->k, crs, per};
+  rp_arg args[] = {{&dy->buffer, 0, rp_tensor_bytes(dy), RP_READ},
+                   {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
+                   {part, 0, part_bytes, RP_WRITE}};
+  rp_status st = dispatch_grid(rec, PASS_BACKWARD_FILTER, "conv2d_lanes_filter", 3, spec, 7, groups,
+                               args, push, sizeof push);
+  if (st || splits == 1) return st;
+  uint32_t sum_push[] = {count, splits};
+  rp_arg sum_args[] = {{part, 0, part_bytes, RP_READ},
+                       {&dw->buffer, 0, rp_tensor_bytes(dw), RP_WRITE}};
+  return dispatch_1d(rec, "conv2d_sum_splits", 2, 0, count, sum_args, sum_push, sizeof sum_push);
+}
+
 /* ---- the ops ---- */
 
 rp_status rp_conv2d_forward(rp_recorder *rec, const rp_tensor *x, const rp_tensor *w,
                             const rp_tensor *bias, int stride, int pad, const rp_tensor *y) {
   static const char *const names[3] = {"x", "w", "y"};
-  geom g;
+  geom g = {0};
   rp_status st = check_shapes(PASS_FORWARD, x, w, y, stride, pad, names, &g);
   if (st) return st;
   if (bias && (bias->ndim < 1 || rp_tensor_numel(bias) != g.k))
@@ -478,12 +517,12 @@ rp_status rp_conv2d_forward(rp_recorder *rec, const rp_tensor *x, const rp_tenso
 rp_status rp_conv2d_backward_data(rp_recorder *rec, const rp_tensor *dy, const rp_tensor *w,
                                   int stride, int pad, const rp_tensor *dx) {
   static const char *const names[3] = {"dx", "w", "dy"};
-  geom g;
+  geom g = {0};
   rp_status st = check_shapes(PASS_BACKWARD_DATA, dx, w, dy, stride, pad, names, &g);
   if (st) return st;
   uint64_t budget;
   conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
-  geom t;
+  geom t = {0};
   if (path == PATH_LANES && lanes_backward_data_fits(rp_context_caps(rp_rec_context(rec)), &g, &t))
     return lanes_backward_data(rec, &g, &t, dy, w, dx);
   if (path != PATH_IMPLICIT)
@@ -496,11 +535,14 @@ rp_status rp_conv2d_backward_filter(rp_recorder *rec, const rp_tensor *x, const 
                                     int stride, int pad, const rp_tensor *dw,
                                     const rp_tensor *dbias) {
   static const char *const names[3] = {"x", "dw", "dy"};
-  geom g;
+  geom g = {0};
   rp_status st = check_shapes(PASS_BACKWARD_FILTER, x, dw, dy, stride, pad, names, &g);
   if (st) return st;
   uint64_t budget;
-  if (choose_path(rp_context_caps(rp_rec_context(rec)), &budget) != PATH_IMPLICIT)
+  conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
+  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec)), &g))
+    st = lanes_backward_filter(rec, &g, x, dy, dw);
+  else if (path != PATH_IMPLICIT)
     st = im2col_pass(rec, PASS_BACKWARD_FILTER, &g, budget, x, dw, NULL, dy);
   else
     st = implicit_backward_filter(rec, &g, x, dy, dw);

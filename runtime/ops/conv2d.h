@@ -1,10 +1,14 @@
-/* 2-D convolution, NCHW, as implicit GEMM (no im2col buffer): forward, backward-data and
- * backward-filter, each one dispatch over a tiled GEMM core whose loads compute the im2col
- * index on the fly.
+/* 2-D convolution, NCHW: forward, backward-data and backward-filter.
+ *
+ * On GPUs each pass is an implicit GEMM over a shared-memory tiled core whose loads compute
+ * the im2col index on the fly; on CPU devices (lavapipe) subgroup-shuffle ("lanes") implicit
+ * kernels where they apply and im2col + rp_gemm elsewhere. REPRO_CONV=implicit|lanes|im2col
+ * forces a path (runtime/ops/conv2d.c says which pass takes which kernel). Deterministic: no
+ * atomics, every sum in a fixed order. Intermediate results use rp_rec_scratch (<= 32 MiB).
  *
  * Shapes: x [N, C, H, W], w [K, C, R, S] (PyTorch's layout), y and dy [N, K, P, Q] with
- * P = rp_conv2d_out_size(H, R, stride, pad) and Q likewise. Zero padding, no dilation, no
- * groups. Outputs are overwritten. */
+ * P = rp_conv2d_out_size(H, R, stride, pad) and Q likewise; H, W <= 65535 and R, S, stride,
+ * pad <= 255. Zero padding, no dilation, no groups. Outputs are overwritten. */
 #ifndef RP_CONV2D_H
 #define RP_CONV2D_H
 

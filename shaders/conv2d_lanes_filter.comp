@@ -1,0 +1,83 @@
+#version 450
+// Backward-filter convolution for CPU devices (lavapipe) in the form of gemm_lanes.comp:
+// dW[K, C*R*S] = dY[K, N*P*Q] * im2col(x)^T, without writing im2col(x) anywhere.
+//
+// A workgroup is one subgroup; it owns TM output channels k, and each lane TN consecutive
+// columns (c, r, s). The depth (pixels) is long and dW small, so it is split by images over
+// gl_WorkGroupID.z, each split writing its own partial dW (summed in a fixed order by
+// conv2d_sum_splits.comp). dY's rows are read as vec4s along the pixels (P*Q % 4 == 0) and
+// shared across the subgroup by subgroupShuffle; each lane gathers its own columns' inputs.
+#include "common.glsl"
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#define GEOM_ID 3
+#include "conv2d_geom.glsl"
+
+layout(constant_id = 1) const uint TM = 32; // a multiple of SG
+layout(constant_id = 2) const uint TN = 8;
+layout(constant_id = 6) const uint SG = 8; // the subgroup size (fixed on CPU devices)
+
+layout(set = 0, binding = 0) readonly buffer Dy { vec4 dy[]; };
+layout(set = 0, binding = 1) readonly buffer X { float x[]; };
+layout(set = 0, binding = 2) writeonly buffer Part { float part[]; }; // [splits, K, CRS]
+layout(push_constant) uniform Push {
+  uint N, C, K, CRS, images_per_split;
+} p;
+
+const uint AV = TM / SG; // vec4s of dy each lane loads per 4 pixels
+
+void main() {
+  uint lane = gl_SubgroupInvocationID;
+  uint row0 = gl_WorkGroupID.y * TM;
+  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;
+  uint n_begin = gl_WorkGroupID.z * p.images_per_split;
+  uint n_end = min(p.N, n_begin + p.images_per_split);
+
+  // Each column's channel plane and kernel offset; columns past C*R*S read nothing.
+  uint plane[TN];
+  int dr[TN], ds[TN];
+  bool valid[TN];
+  for (uint j = 0u; j < TN; j++) {
+    uint col = col0 + j;
+    valid[j] = col < p.CRS;
+    plane[j] = (col / RS) * HW;
+    dr[j] = int((col % RS) / S) - int(PAD);
+    ds[j] = int(col % S) - int(PAD);
+  }
+
+  float acc[TM][TN];
+  for (uint i = 0u; i < TM; i++)
+    for (uint j = 0u; j < TN; j++) acc[i][j] = 0.0;
+
+  for (uint n = n_begin; n < n_end; n++) {
+    uint image = n * p.C * HW;
+    for (uint pq4 = 0u; pq4 < PQ; pq4 += 4u) {
+      vec4 mine[AV];
+      for (uint q = 0u; q < AV; q++)
+        mine[q] = dy[((n * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + pq4) / 4u];
+      float bb[4][TN];
+      for (uint kk = 0u; kk < 4u; kk++) {
+        uint pq = pq4 + kk;
+        int h0 = int((pq / Q) * STRIDE), w0 = int((pq % Q) * STRIDE);
+        for (uint j = 0u; j < TN; j++) {
+          int h = h0 + dr[j], w = w0 + ds[j];
+          bb[kk][j] = (valid[j] && h >= 0 && w >= 0 && h < int(H) && w < int(W))
+                          ? x[image + plane[j] + uint(h) * W + uint(w)] : 0.0;
+        }
+      }
+      for (uint i = 0u; i < TM; i++) {
+        for (uint kk = 0u; kk < 4u; kk++) {
+          float ai = subgroupShuffle(mine[i / SG][kk], i % SG);
+          for (uint j = 0u; j < TN; j++) acc[i][j] = fma(ai, bb[kk][j], acc[i][j]);
+        }
+      }
+    }
+  }
+
+  for (uint i = 0u; i < TM; i++) {
+    uint row = row0 + i;
+    if (row >= p.K) break;
+    for (uint j = 0u; j < TN; j++)
+      if (valid[j]) part[(gl_WorkGroupID.z * p.K + row) * p.CRS + col0 + j] = acc[i][j];
+  }
+}
