@@ -195,9 +195,9 @@ Test(net, one_seed_gives_identical_bits) {
     for (int p = 0; p < count; p++) params[run][p] = download_param(&net, p);
     if (run == 1) {
       for (int p = 0; p < count; p++)
-        cr_assert(memcmp(params[0][p], params[1][p], (size_t)rp_tensor_bytes(&net.params[p].value)) ==
-                      0,
-                  "%s differs between two runs with one seed", net.params[p].name);
+        cr_assert(
+            memcmp(params[0][p], params[1][p], (size_t)rp_tensor_bytes(&net.params[p].value)) == 0,
+            "%s differs between two runs with one seed", net.params[p].name);
     }
     rp_net_destroy(&net);
   }

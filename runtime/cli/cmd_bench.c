@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "bench/bench.h"
-#include "train/train_bench.h"
 #include "cli/cli.h"
+#include "train/train_bench.h"
 #include "vk/caps_json.h"
 
 static const int gemm_sizes[] = {256, 1024, 2048};

@@ -42,8 +42,8 @@ static int parse_eps_list(const char *opt, const char *text, double *eps) {
       v = d > 0 ? v / d : NAN;
     }
     if (n == MAX_EPS || *end != '\0' || errno || !(v >= 0 && v <= 1)) {
-      fprintf(stderr, "repro: %s: '%s' is not an epsilon in [0, 1] (at most %d values)\n", opt,
-              tok, MAX_EPS);
+      fprintf(stderr, "repro: %s: '%s' is not an epsilon in [0, 1] (at most %d values)\n", opt, tok,
+              MAX_EPS);
       return -1;
     }
     eps[n++] = v;

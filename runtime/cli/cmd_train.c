@@ -46,8 +46,10 @@ static void on_progress(const rp_progress *p, void *user) {
 
 /* NaN (no validation set) becomes JSON null. */
 static void add_number(cJSON *o, const char *key, double v) {
-  if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-  else cJSON_AddNullToObject(o, key);
+  if (isfinite(v))
+    cJSON_AddNumberToObject(o, key, v);
+  else
+    cJSON_AddNullToObject(o, key);
 }
 
 cJSON *rp_epoch_json(const rp_epoch_metrics *m) {
@@ -134,8 +136,10 @@ int rp_cmd_train(int argc, char **argv) {
   if (!st && save) {
     rp_checkpoint_info info = {a.cfg.dataset, a.loss_text, a.cfg.epochs, a.cfg.seed};
     st = rp_checkpoint_save(rp_trainer_net(t), save, &info);
-    if (st) code = rp_cli_error(st);
-    else printf("wrote %s\n", save);
+    if (st)
+      code = rp_cli_error(st);
+    else
+      printf("wrote %s\n", save);
   }
   if (json_path && !code) printf("wrote %s\n", json_path);
   cJSON_Delete(log.root);

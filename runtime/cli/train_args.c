@@ -54,9 +54,12 @@ static bool parse_augment(const char *text, rp_augment *aug) {
   char buf[128];
   snprintf(buf, sizeof buf, "%s", text);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (strcmp(tok, "crop") == 0) aug->crop = true, aug->crop_pad = 4;
-    else if (strcmp(tok, "flip") == 0) aug->flip = true;
-    else if (strcmp(tok, "cutout") == 0) aug->cutout = 16;
+    if (strcmp(tok, "crop") == 0)
+      aug->crop = true, aug->crop_pad = 4;
+    else if (strcmp(tok, "flip") == 0)
+      aug->flip = true;
+    else if (strcmp(tok, "cutout") == 0)
+      aug->cutout = 16;
     else {
       fprintf(stderr, "repro: --augment: unknown augmentation '%s' (none, crop, flip, cutout)\n",
               tok);
@@ -110,28 +113,47 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
       return 2;
     }
     const char *v = argv[++i];
-    long long n;
+    long long n = 0;
     bool ok = true;
     if (strcmp(opt, "--model") == 0 || strcmp(opt, "--dataset") == 0) {
-    } else if (strcmp(opt, "--data-dir") == 0) c->data_dir = v;
-    else if (strcmp(opt, "--device") == 0) a->device = v;
-    else if (strcmp(opt, "--loss") == 0) loss = v;
-    else if (strcmp(opt, "--convention") == 0) convention = v;
-    else if (strcmp(opt, "--epochs") == 0) ok = parse_int(opt, v, 1, 100000, &n), c->epochs = (int)n;
-    else if (strcmp(opt, "--batch") == 0) ok = parse_int(opt, v, 1, 4096, &n), c->batch = (int)n;
-    else if (strcmp(opt, "--seed") == 0) ok = parse_int(opt, v, 0, INT64_MAX, &n), c->seed = (uint64_t)n;
-    else if (strcmp(opt, "--max-steps") == 0) ok = parse_int(opt, v, 1, INT64_MAX, &n), c->max_steps = n;
-    else if (strcmp(opt, "--validation") == 0) ok = parse_int(opt, v, 0, 1000000, &n), c->validation = n;
-    else if (strcmp(opt, "--lr") == 0) ok = parse_double(opt, v, &c->lr);
-    else if (strcmp(opt, "--lr-gamma") == 0) ok = parse_double(opt, v, &c->lr_gamma);
-    else if (strcmp(opt, "--momentum") == 0) ok = parse_double(opt, v, &c->momentum);
-    else if (strcmp(opt, "--weight-decay") == 0) ok = parse_double(opt, v, &c->weight_decay);
-    else if (strcmp(opt, "--fraction") == 0) ok = parse_double(opt, v, &c->fraction);
-    else if (strcmp(opt, "--lr-steps") == 0) ok = parse_steps(v, c);
-    else if (strcmp(opt, "--augment") == 0) ok = parse_augment(v, &c->augment);
-    else if (strcmp(opt, "--init") == 0) c->init_from = v;
-    else if (strcmp(opt, "--save") == 0 && save) *save = v;
-    else if (strcmp(opt, "--json") == 0 && json) *json = v;
+    } else if (strcmp(opt, "--data-dir") == 0)
+      c->data_dir = v;
+    else if (strcmp(opt, "--device") == 0)
+      a->device = v;
+    else if (strcmp(opt, "--loss") == 0)
+      loss = v;
+    else if (strcmp(opt, "--convention") == 0)
+      convention = v;
+    else if (strcmp(opt, "--epochs") == 0)
+      ok = parse_int(opt, v, 1, 100000, &n), c->epochs = (int)n;
+    else if (strcmp(opt, "--batch") == 0)
+      ok = parse_int(opt, v, 1, 4096, &n), c->batch = (int)n;
+    else if (strcmp(opt, "--seed") == 0)
+      ok = parse_int(opt, v, 0, INT64_MAX, &n), c->seed = (uint64_t)n;
+    else if (strcmp(opt, "--max-steps") == 0)
+      ok = parse_int(opt, v, 1, INT64_MAX, &n), c->max_steps = n;
+    else if (strcmp(opt, "--validation") == 0)
+      ok = parse_int(opt, v, 0, 1000000, &n), c->validation = n;
+    else if (strcmp(opt, "--lr") == 0)
+      ok = parse_double(opt, v, &c->lr);
+    else if (strcmp(opt, "--lr-gamma") == 0)
+      ok = parse_double(opt, v, &c->lr_gamma);
+    else if (strcmp(opt, "--momentum") == 0)
+      ok = parse_double(opt, v, &c->momentum);
+    else if (strcmp(opt, "--weight-decay") == 0)
+      ok = parse_double(opt, v, &c->weight_decay);
+    else if (strcmp(opt, "--fraction") == 0)
+      ok = parse_double(opt, v, &c->fraction);
+    else if (strcmp(opt, "--lr-steps") == 0)
+      ok = parse_steps(v, c);
+    else if (strcmp(opt, "--augment") == 0)
+      ok = parse_augment(v, &c->augment);
+    else if (strcmp(opt, "--init") == 0)
+      c->init_from = v;
+    else if (strcmp(opt, "--save") == 0 && save)
+      *save = v;
+    else if (strcmp(opt, "--json") == 0 && json)
+      *json = v;
     else {
       fprintf(stderr, "repro: unknown option '%s'\n", opt);
       return 2;

@@ -41,8 +41,8 @@ static int allcnn_c(rp_net *net, int x, rp_status *st) {
     char name[16];
     snprintf(name, sizeof name, "conv%d", i + 1);
     int channels = layers[i].channels ? layers[i].channels : net->classes;
-    x = TRY(rp_net_conv(net, x, name, channels, layers[i].kernel, layers[i].stride,
-                        layers[i].pad, true, st));
+    x = TRY(rp_net_conv(net, x, name, channels, layers[i].kernel, layers[i].stride, layers[i].pad,
+                        true, st));
     x = TRY(rp_net_relu(net, x, st));
     if (layers[i].dropout_after) x = TRY(rp_net_dropout(net, x, 0.5f, st));
   }
@@ -163,8 +163,8 @@ static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
     for (int b = 0; b < n; b++) {
       char prefix[40];
       snprintf(prefix, sizeof prefix, "block%d.layer.%d", stage + 1, b);
-      x = TRY(wrn_block(net, x, prefix, (int64_t)(16 * k) << stage,
-                        stage > 0 && b == 0 ? 2 : 1, st));
+      x = TRY(
+          wrn_block(net, x, prefix, (int64_t)(16 * k) << stage, stage > 0 && b == 0 ? 2 : 1, st));
     }
   x = TRY(rp_net_batchnorm(net, x, "bn1", st));
   x = TRY(rp_net_relu(net, x, st));
@@ -172,31 +172,31 @@ static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
   return TRY(rp_net_linear(net, x, "fc", net->classes, st));
 }
 
-rp_status rp_model_build(rp_context *ctx, const char *name, const rp_model_input *in,
-                         uint64_t seed, rp_net *net) {
+rp_status rp_model_build(rp_context *ctx, const char *name, const rp_model_input *in, uint64_t seed,
+                         rp_net *net) {
   rp_net_init(net, ctx, name, in->batch, in->classes);
   rp_status st = RP_OK;
   int x = rp_net_input(net, in->channels, in->height, in->width, &st);
   x = TRY(rp_net_normalize(net, x, in->mean, in->std, &st));
-  int depth = 0, width = 0;
+  int depth = 0, width = 0, logits = -1;
   char tail;
   if (x < 0) {
   } else if (strcmp(name, "mnist_cnn") == 0) {
-    x = mnist_cnn(net, x, &st);
+    logits = mnist_cnn(net, x, &st);
   } else if (strcmp(name, "allcnn_c") == 0) {
-    x = allcnn_c(net, x, &st);
+    logits = allcnn_c(net, x, &st);
   } else if (sscanf(name, "resnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0) {
-    x = resnet(net, x, depth, false, &st);
+    logits = resnet(net, x, depth, false, &st);
   } else if (sscanf(name, "preresnet%d%c", &depth, &tail) == 1 && depth >= 8 &&
              (depth - 2) % 6 == 0) {
-    x = resnet(net, x, depth, true, &st);
+    logits = resnet(net, x, depth, true, &st);
   } else if (sscanf(name, "wrn-%d-%d%c", &depth, &width, &tail) == 2 && depth >= 10 &&
              (depth - 4) % 6 == 0 && width >= 1) {
-    x = wrn(net, x, depth, width, &st);
+    logits = wrn(net, x, depth, width, &st);
   } else {
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "unknown model '%s' (models: %s)", name,
-                 rp_model_names);
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "unknown model '%s' (models: %s)", name, rp_model_names);
   }
+  if (!st && logits < 0) st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: could not be built", name);
   if (!st) st = rp_net_allocate(net, seed);
   if (st) rp_net_destroy(net);
   return st;

@@ -15,8 +15,8 @@ typedef struct rp_model_input {
 /* Builds `name`: mnist_cnn, allcnn_c, resnet20 / resnet32 / resnet56 (any 6n+2),
  * preresnet20 (any 6n+2), wrn-16-8 (any wrn-D-K with D = 6n+4). Allocates and initializes the
  * parameters from `seed`. */
-rp_status rp_model_build(rp_context *ctx, const char *name, const rp_model_input *in,
-                         uint64_t seed, rp_net *net);
+rp_status rp_model_build(rp_context *ctx, const char *name, const rp_model_input *in, uint64_t seed,
+                         rp_net *net);
 
 /* The names above, for help texts. */
 extern const char *const rp_model_names;

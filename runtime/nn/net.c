@@ -85,8 +85,8 @@ static int add_param(rp_net *net, const char *layer, const char *what, int ndim,
 
 static bool is_4d(const rp_net *net, int in, const char *layer, rp_status *st) {
   if (in >= 0 && net->nodes[in].ndim == 4) return true;
-  *st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s needs a 4-D [N, C, H, W] input", net->model,
-                layer);
+  *st =
+      rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s needs a 4-D [N, C, H, W] input", net->model, layer);
   return false;
 }
 
@@ -119,8 +119,8 @@ int rp_net_normalize(rp_net *net, int in, const float *mean, const float *std, r
   return i;
 }
 
-int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int kernel,
-                int stride, int pad, bool bias, rp_status *st) {
+int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int kernel, int stride,
+                int pad, bool bias, rp_status *st) {
   if (!is_4d(net, in, name, st)) return -1;
   int64_t c = net->nodes[in].shape[1];
   int64_t p = rp_conv2d_out_size(net->nodes[in].shape[2], kernel, stride, pad);
@@ -144,7 +144,8 @@ int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int
   int64_t fan_in = c * kernel * kernel;
   int64_t wshape[4] = {out_channels, c, kernel, kernel};
   n->weight = add_param(net, name, "weight", 4, wshape, true, fan_in, 0, st);
-  if (n->weight >= 0 && bias) n->bias = add_param(net, name, "bias", 1, wshape, true, fan_in, 0, st);
+  if (n->weight >= 0 && bias)
+    n->bias = add_param(net, name, "bias", 1, wshape, true, fan_in, 0, st);
   return *st ? -1 : i;
 }
 
@@ -393,8 +394,8 @@ static rp_status forward_node(rp_net *net, rp_recorder *rec, rp_node *n, rp_mode
   case RP_NODE_FLATTEN: return RP_OK;
   case RP_NODE_NORMALIZE: return rp_normalize_forward(rec, x, n->mean, n->std, &n->y);
   case RP_NODE_CONV:
-    return rp_conv2d_forward(rec, x, param(net, n->weight), param(net, n->bias), n->stride,
-                             n->pad, &n->y);
+    return rp_conv2d_forward(rec, x, param(net, n->weight), param(net, n->bias), n->stride, n->pad,
+                             &n->y);
   case RP_NODE_BATCHNORM:
     if (mode == RP_TRAIN)
       return rp_batchnorm_forward_train(rec, x, param(net, n->weight), param(net, n->bias),
@@ -539,8 +540,10 @@ static rp_status backward_node(rp_net *net, rp_recorder *rec, backward_state *bs
       int in = n->in[k];
       if (!bs->wanted[in]) continue;
       rp_node *src = &net->nodes[in];
-      if (bs->written[in]) st = rp_add(rec, &src->dy, &n->dy, &src->dy);
-      else st = rp_copy(rec, &n->dy, &src->dy);
+      if (bs->written[in])
+        st = rp_add(rec, &src->dy, &n->dy, &src->dy);
+      else
+        st = rp_copy(rec, &n->dy, &src->dy);
       if (!st) st = finish_target(net, rec, bs, in, &src->dy, false);
     }
     return st;

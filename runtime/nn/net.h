@@ -34,7 +34,7 @@ typedef enum rp_node_kind {
 typedef struct rp_node {
   rp_node_kind kind;
   char name[72]; /* PyTorch module path of a layer with parameters ("layer1.0.conv1") */
-  int in[2]; /* producing nodes; -1 when unused */
+  int in[2];     /* producing nodes; -1 when unused */
   int ndim;
   int64_t shape[RP_MAX_DIMS]; /* of the output */
 
@@ -49,8 +49,8 @@ typedef struct rp_node {
   int weight, bias, running_mean, running_var;
   int bn_index; /* batch norm: index of its num_batches_tracked counter */
 
-  rp_tensor y;  /* output (a view of the input's for FLATTEN) */
-  rp_tensor dy; /* gradient of the loss with respect to y */
+  rp_tensor y;         /* output (a view of the input's for FLATTEN) */
+  rp_tensor dy;        /* gradient of the loss with respect to y */
   rp_tensor aux, aux2; /* maxpool indices / dropout mask / batch-norm saved mean and invstd */
 } rp_node;
 
@@ -83,7 +83,7 @@ typedef struct rp_net {
   rp_tensor rng;    /* RP_U32 [4]: seed low, seed high, step, 0 */
 
   rp_tensor stats, stat_sums; /* [3, B] per-sample loss statistics and their sums [3] */
-  rp_tensor grad_tmp; /* a gradient for a tensor that already has one, before adding */
+  rp_tensor grad_tmp;         /* a gradient for a tensor that already has one, before adding */
   bool allocated;
 } rp_net;
 
@@ -92,8 +92,8 @@ typedef struct rp_net {
 void rp_net_init(rp_net *net, rp_context *ctx, const char *model, int batch, int classes);
 int rp_net_input(rp_net *net, int channels, int height, int width, rp_status *st);
 int rp_net_normalize(rp_net *net, int in, const float *mean, const float *std, rp_status *st);
-int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int kernel,
-                int stride, int pad, bool bias, rp_status *st);
+int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int kernel, int stride,
+                int pad, bool bias, rp_status *st);
 int rp_net_batchnorm(rp_net *net, int in, const char *name, rp_status *st);
 int rp_net_relu(rp_net *net, int in, rp_status *st);
 int rp_net_maxpool(rp_net *net, int in, int kernel, int stride, int pad, rp_status *st);

@@ -40,8 +40,7 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
   char epochs[32], seed[32];
   snprintf(epochs, sizeof epochs, "%d", info ? info->epochs : 0);
   snprintf(seed, sizeof seed, "%llu", info ? (unsigned long long)info->seed : 0ull);
-  const char *keys[] = {"format", "model", "dataset", "loss", "epochs", "seed",
-                        "repro_version"};
+  const char *keys[] = {"format", "model", "dataset", "loss", "epochs", "seed", "repro_version"};
   const char *values[] = {"pt",
                           net->model,
                           info && info->dataset ? info->dataset : "",
@@ -82,8 +81,9 @@ rp_status rp_checkpoint_load(rp_net *net, const char *path) {
     }
     if (strcmp(t->dtype, "F32") != 0 || t->ndim != p->ndim ||
         memcmp(t->shape, p->shape, (size_t)p->ndim * sizeof *p->shape) != 0) {
-      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: '%s' is %s with %d dims, not F32 of the model's shape",
-                   path, p->name, t->dtype, t->ndim);
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: '%s' is %s with %d dims, not F32 of the model's shape", path, p->name,
+                   t->dtype, t->ndim);
       break;
     }
     /* The file's bytes need not be 4-byte aligned in memory: copy before uploading. */
@@ -104,7 +104,8 @@ rp_status rp_checkpoint_load(rp_net *net, const char *path) {
     const rp_named_tensor *t = rp_safetensors_find(f, name);
     if (!t || strcmp(t->dtype, "I64") != 0 || numel(t) != 1)
       st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s has no I64 scalar '%s'", path, name);
-    else memcpy(&net->bn_batches[n->bn_index], t->data, sizeof(int64_t));
+    else
+      memcpy(&net->bn_batches[n->bn_index], t->data, sizeof(int64_t));
   }
   rp_safetensors_close(f);
   return st;

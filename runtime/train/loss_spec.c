@@ -49,8 +49,10 @@ rp_status rp_loss_parse(const char *spec, bool paper, rp_loss *out) {
       if (st) return st;
       p += len + 1;
     }
-    if (paper) rp_taylorglo_paper_to_code(theta, out->theta);
-    else memcpy(out->theta, theta, sizeof theta);
+    if (paper)
+      rp_taylorglo_paper_to_code(theta, out->theta);
+    else
+      memcpy(out->theta, theta, sizeof theta);
     return RP_OK;
   }
   return rp_fail(RP_ERR_INVALID_ARGUMENT,

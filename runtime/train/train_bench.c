@@ -18,9 +18,8 @@ static int compare_doubles(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int steps,
-                              int repeats, rp_bench_result *out, rp_profile_fn profile,
-                              void *user) {
+rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int steps, int repeats,
+                              rp_bench_result *out, rp_profile_fn profile, void *user) {
   memset(out, 0, sizeof *out);
   bool mnist = strcmp(model, "mnist_cnn") == 0;
   static const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.25f, 0.25f, 0.25f};

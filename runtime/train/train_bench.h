@@ -13,8 +13,7 @@ typedef void (*rp_profile_fn)(const char *shader, double ms, void *user);
 
 /* With REPRO_PROFILE=1, `profile` (if not NULL) then receives every dispatch of the last step
  * with its time, in recording order. */
-rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int steps,
-                              int repeats, rp_bench_result *out, rp_profile_fn profile,
-                              void *user);
+rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int steps, int repeats,
+                              rp_bench_result *out, rp_profile_fn profile, void *user);
 
 #endif

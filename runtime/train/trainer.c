@@ -72,7 +72,8 @@ static double lr_at_epoch(const rp_train_config *cfg, int epoch /* 0-based */) {
 }
 
 static rp_status check_config(const rp_train_config *c) {
-  if (c->epochs < 1) return rp_fail(RP_ERR_INVALID_ARGUMENT, "epochs must be >= 1, not %d", c->epochs);
+  if (c->epochs < 1)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "epochs must be >= 1, not %d", c->epochs);
   if (c->batch < 1 || c->batch > 4096)
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "batch must be 1..4096, not %d", c->batch);
   if (!(c->lr > 0) || !isfinite(c->lr))
@@ -128,9 +129,8 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
     st = rp_split_make(&t->train_set, cfg->validation, cfg->fraction,
                        cfg->split_seed ? cfg->split_seed : cfg->seed, &t->split);
   if (!st && t->split.train_count < cfg->batch)
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "%s: %lld training images are fewer than one batch of %d", cfg->dataset,
-                 (long long)t->split.train_count, cfg->batch);
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %lld training images are fewer than one batch of %d",
+                 cfg->dataset, (long long)t->split.train_count, cfg->batch);
   rp_augment none = {0};
   if (!st)
     st = rp_batcher_create(&t->train_set, t->split.train, t->split.train_count, cfg->batch, true,
@@ -183,8 +183,7 @@ static rp_status evaluate(rp_trainer *t, rp_batcher *b, double *accuracy, double
   return RP_OK;
 }
 
-rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy,
-                              double *loss) {
+rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy, double *loss) {
   return evaluate(t, split == RP_SPLIT_VAL ? t->val_batches : t->test_batches, accuracy, loss);
 }
 
@@ -219,10 +218,9 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
     const float *s = sums_of(&t->train_sums);
     double images = (double)done * net->batch, elapsed = now_seconds() - start;
     if (!isfinite(s[RP_STAT_LOSS]))
-      return rp_fail(RP_ERR_DIVERGED,
-                     "%s with %s diverged: the training loss is %g at epoch %d, step %lld",
-                     t->cfg.model, t->cfg.dataset, (double)s[RP_STAT_LOSS], epoch + 1,
-                     (long long)done);
+      return rp_fail(
+          RP_ERR_DIVERGED, "%s with %s diverged: the training loss is %g at epoch %d, step %lld",
+          t->cfg.model, t->cfg.dataset, (double)s[RP_STAT_LOSS], epoch + 1, (long long)done);
     if (cb && cb->progress && (elapsed - last_report > 0.5 || done == steps)) {
       last_report = elapsed;
       rp_progress p = {epoch + 1,

@@ -30,10 +30,10 @@ typedef struct rp_train_config {
   uint64_t seed;
   uint64_t split_seed; /* the train/validation shuffle; 0: `seed`. A search fixes it so that
                           every candidate is scored on the same validation images */
-  double fraction;    /* of the training portion used, (0, 1] */
-  int64_t validation; /* images held out for validation; 0 = none */
+  double fraction;     /* of the training portion used, (0, 1] */
+  int64_t validation;  /* images held out for validation; 0 = none */
   rp_augment augment;
-  int64_t max_steps;   /* stop after this many steps in all (0: no limit): tests, benchmarks */
+  int64_t max_steps;     /* stop after this many steps in all (0: no limit): tests, benchmarks */
   const char *init_from; /* a checkpoint to start from instead of a fresh initialization */
 } rp_train_config;
 
@@ -85,8 +85,7 @@ int64_t rp_trainer_val_count(const rp_trainer *t);
 typedef enum rp_split_kind { RP_SPLIT_VAL, RP_SPLIT_TEST } rp_split_kind;
 
 /* Accuracy and mean loss of the current weights on a split, in eval mode. */
-rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy,
-                              double *loss);
+rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accuracy, double *loss);
 
 /* Adversarial evaluation in eval mode, the attack driven by the gradient of the model's own
  * training loss (cfg->loss) with respect to its input:
