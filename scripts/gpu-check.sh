@@ -42,6 +42,14 @@ find "$pack" -name '*.xz' -print0 | while IFS= read -r -d '' f; do
     "$f" "${f%.xz}" && rm -f "$f"
 done
 chmod +x "$pack"/bin/* 2>/dev/null
+# The lent machines have NVIDIA's driver but not libglvnd, without which its Vulkan ICD cannot
+# create an instance: unpack the Debian packages carried in .gl/ (see the device README).
+if [ -d .gl ]; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
 export REPRO_CACHE_DIR=/tmp/repro-pipelines REPRO_DATA_DIR="$pack/data"
 py=python3
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
