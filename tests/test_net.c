@@ -265,3 +265,54 @@ Test(net, checkpoint_reloads_exactly) {
   rp_net_destroy(&net);
   rp_net_destroy(&fresh);
 }
+
+/* What FGSM needs: the input gradient of the eval-mode loss, where dropout is the identity
+ * (and so is its gradient, whatever mask the last training step left behind). */
+Test(net, eval_mode_input_gradient_matches_finite_differences) {
+  rp_net net;
+  build_tiny(&net, 13, 0.5f);
+  double losses[3];
+  train_steps(&net, 3, losses); /* leaves a dropout mask and running statistics behind */
+  set_batch(&net, 4);
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  rp_tensor sums;
+  int64_t three = 3;
+  ASSERT_OK(rp_tensor_create_mapped(net.ctx, 1, &three, &sums));
+  rp_recorder *fwd, *bwd;
+  ASSERT_OK(rp_recorder_create(net.ctx, &bwd));
+  ASSERT_OK(rp_rec_begin(bwd));
+  ASSERT_OK(rp_net_record_forward(&net, bwd, RP_EVAL));
+  ASSERT_OK(rp_net_record_loss(&net, bwd, &ce, BATCH, true, NULL));
+  ASSERT_OK(rp_net_record_backward(&net, bwd, true));
+  ASSERT_OK(rp_rec_end(bwd));
+  ASSERT_OK(rp_rec_run(bwd));
+  ASSERT_OK(rp_recorder_create(net.ctx, &fwd));
+  ASSERT_OK(rp_rec_begin(fwd));
+  ASSERT_OK(rp_net_record_forward(&net, fwd, RP_EVAL));
+  ASSERT_OK(rp_net_record_loss(&net, fwd, &ce, BATCH, false, &sums));
+  ASSERT_OK(rp_rec_end(fwd));
+  const rp_node *in = rp_net_input_node(&net);
+  float *dx = malloc((size_t)rp_tensor_bytes(&in->dy));
+  ASSERT_OK(rp_tensor_download(net.ctx, &in->dy, dx));
+  float *px = in->y.buffer.mapped;
+  const double eps = 1e-2;
+  double largest = 0;
+  for (int64_t k = 0; k < rp_tensor_numel(&in->y); k += 7) {
+    float saved = px[k];
+    px[k] = saved + (float)eps;
+    double up = forward_loss(&net, fwd, &sums);
+    px[k] = saved - (float)eps;
+    double down = forward_loss(&net, fwd, &sums);
+    px[k] = saved;
+    double fd = (up - down) / (2 * eps);
+    if (fabs(fd) > largest) largest = fabs(fd);
+    cr_expect(fabs(fd - dx[k]) <= 2e-3 + 0.05 * fabs(fd), "input[%lld]: backward %.6g, FD %.6g",
+              (long long)k, (double)dx[k], fd);
+  }
+  cr_assert(largest > 1e-3, "the input gradient is ~0 everywhere: nothing for FGSM to follow");
+  free(dx);
+  rp_recorder_destroy(fwd);
+  rp_recorder_destroy(bwd);
+  rp_tensor_destroy(net.ctx, &sums);
+  rp_net_destroy(&net);
+}

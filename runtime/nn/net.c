@@ -309,6 +309,15 @@ rp_status rp_net_allocate(rp_net *net, uint64_t seed) {
     if (n > largest) largest = n;
   }
   if (!st) st = rp_tensor_create(ctx, 1, &largest, &net->grad_tmp);
+  int64_t channels = 1;
+  for (int i = 0; i < net->node_count; i++)
+    if (net->nodes[i].ndim > 1 && net->nodes[i].shape[1] > channels)
+      channels = net->nodes[i].shape[1];
+  if (!st) st = rp_tensor_create(ctx, 1, &channels, &net->zeros);
+  float *zeros = calloc((size_t)channels, sizeof *zeros);
+  if (!st && !zeros) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  if (!st) st = rp_tensor_upload(ctx, &net->zeros, zeros);
+  free(zeros);
   for (int i = 0; i < net->param_count && !st; i++) {
     rp_param *p = &net->params[i];
     st = rp_tensor_create(ctx, p->ndim, p->shape, &p->value);
@@ -352,6 +361,7 @@ void rp_net_destroy(rp_net *net) {
     rp_tensor_destroy(ctx, &net->params[i].momentum);
   }
   rp_tensor_destroy(ctx, &net->grad_tmp);
+  rp_tensor_destroy(ctx, &net->zeros);
   rp_tensor_destroy(ctx, &net->labels);
   rp_tensor_destroy(ctx, &net->hyper);
   rp_tensor_destroy(ctx, &net->rng);
@@ -429,6 +439,7 @@ rp_status rp_net_record_forward(rp_net *net, rp_recorder *rec, rp_mode mode) {
 
 rp_status rp_net_record_forward_from(rp_net *net, rp_recorder *rec, rp_mode mode, int first) {
   if (!net->allocated) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: not allocated", net->model);
+  net->recorded_mode = mode;
   for (int i = first; i < net->node_count; i++) {
     rp_status st = forward_node(net, rec, &net->nodes[i], mode);
     if (st) return st;
@@ -497,13 +508,24 @@ static rp_status backward_node(rp_net *net, rp_recorder *rec, backward_state *bs
     if (want_dx)
       st = rp_conv2d_backward_data(rec, &n->dy, param(net, n->weight), n->stride, n->pad, &dx),
       wrote_dx = true;
-    if (!st)
+    if (!st && net->recorded_mode == RP_TRAIN) /* eval mode: an attack's, input only */
       st = rp_conv2d_backward_filter(rec, x, &n->dy, n->stride, n->pad, param_grad(net, n->weight),
                                      param_grad(net, n->bias));
     break;
   case RP_NODE_BATCHNORM:
-    st = rp_batchnorm_backward(rec, x, &n->dy, param(net, n->weight), &n->aux, &n->aux2, &dx,
-                               param_grad(net, n->weight), param_grad(net, n->bias));
+    if (net->recorded_mode == RP_EVAL) {
+      /* Eval mode normalizes with the running statistics, constants: dx = dy gamma / sqrt(var +
+       * eps), the eval forward of dy with mean and beta 0 (only the input's gradient matters
+       * there: an attack's). */
+      rp_tensor zeros = net->zeros;
+      zeros.shape[0] = n->shape[1];
+      if (want_dx)
+        st = rp_batchnorm_forward_eval(rec, &n->dy, param(net, n->weight), &zeros, &zeros,
+                                       param(net, n->running_var), BN_EPS, &dx);
+    } else {
+      st = rp_batchnorm_backward(rec, x, &n->dy, param(net, n->weight), &n->aux, &n->aux2, &dx,
+                                 param_grad(net, n->weight), param_grad(net, n->bias));
+    }
     wrote_dx = want_dx;
     break;
   case RP_NODE_RELU:
@@ -523,7 +545,9 @@ static rp_status backward_node(rp_net *net, rp_recorder *rec, backward_state *bs
     break;
   case RP_NODE_DROPOUT:
     if (want_dx) {
-      st = n->p > 0.0f ? rp_mul(rec, &n->dy, &n->aux, &dx) : rp_copy(rec, &n->dy, &dx);
+      /* the mask of this forward pass; none in eval mode, where dropout was the identity */
+      bool masked = n->p > 0.0f && net->recorded_mode == RP_TRAIN;
+      st = masked ? rp_mul(rec, &n->dy, &n->aux, &dx) : rp_copy(rec, &n->dy, &dx);
       wrote_dx = true;
     }
     break;
@@ -531,9 +555,10 @@ static rp_status backward_node(rp_net *net, rp_recorder *rec, backward_state *bs
     if (want_dx) /* dx = dy W */
       st = rp_gemm(rec, false, false, 1.0f, &n->dy, param(net, n->weight), 0.0f, &dx),
       wrote_dx = true;
-    if (!st) /* dW = dy^T x */
+    if (!st && net->recorded_mode == RP_TRAIN) /* dW = dy^T x */
       st = rp_gemm(rec, true, false, 1.0f, &n->dy, x, 0.0f, param_grad(net, n->weight));
-    if (!st) st = rp_bias_grad(rec, &n->dy, param_grad(net, n->bias));
+    if (!st && net->recorded_mode == RP_TRAIN)
+      st = rp_bias_grad(rec, &n->dy, param_grad(net, n->bias));
     break;
   case RP_NODE_ADD:
     for (int k = 0; k < 2 && !st; k++) {
@@ -559,7 +584,8 @@ rp_status rp_net_record_backward(rp_net *net, rp_recorder *rec, bool input_grad)
     free(bs.written), free(bs.wanted);
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   }
-  /* A node's dy is wanted when it has parameters or feeds one that wants its dy. */
+  /* A node's dy is wanted when it has parameters or feeds one that wants its dy. (In eval mode
+   * only the input's gradient is computed, but the same nodes carry it.) */
   for (int i = 0; i < net->node_count; i++) {
     const rp_node *n = &net->nodes[i];
     bs.wanted[i] = n->kind == RP_NODE_INPUT ? input_grad : has_params(n);

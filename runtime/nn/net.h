@@ -65,6 +65,8 @@ typedef struct rp_param {
   rp_tensor value, grad, momentum;
 } rp_param;
 
+typedef enum rp_mode { RP_TRAIN, RP_EVAL } rp_mode;
+
 typedef struct rp_net {
   rp_context *ctx;
   char model[32];
@@ -84,6 +86,8 @@ typedef struct rp_net {
 
   rp_tensor stats, stat_sums; /* [3, B] per-sample loss statistics and their sums [3] */
   rp_tensor grad_tmp;         /* a gradient for a tensor that already has one, before adding */
+  rp_tensor zeros;            /* [largest channel count] of 0: the eval-mode batch-norm backward */
+  rp_mode recorded_mode;      /* of the forward pass recorded last: what the backward pass undoes */
   bool allocated;
 } rp_net;
 
@@ -116,8 +120,6 @@ const rp_node *rp_net_input_node(const rp_net *net);
 
 /* ---- recording ---- */
 
-typedef enum rp_mode { RP_TRAIN, RP_EVAL } rp_mode;
-
 /* The forward pass: batch norm uses batch statistics and updates its running ones in
  * RP_TRAIN, its running statistics in RP_EVAL; dropout is the identity in RP_EVAL. */
 rp_status rp_net_record_forward(rp_net *net, rp_recorder *rec, rp_mode mode);
@@ -132,8 +134,10 @@ rp_status rp_net_record_forward_from(rp_net *net, rp_recorder *rec, rp_mode mode
 rp_status rp_net_record_loss(rp_net *net, rp_recorder *rec, const rp_loss *loss, uint32_t valid,
                              bool backward, const rp_tensor *accumulator);
 
-/* The backward pass from the logits' dy: every trainable parameter's grad and, when
- * `input_grad`, the gradient with respect to the input batch (in the input node's dy). */
+/* The backward pass from the logits' dy, of the forward pass recorded last and in its mode:
+ * in RP_TRAIN every trainable parameter's grad and, when `input_grad`, the gradient with
+ * respect to the input batch (in the input node's dy); in RP_EVAL — where dropout is the
+ * identity and batch norm a constant affine map — only the input's gradient, for attacks. */
 rp_status rp_net_record_backward(rp_net *net, rp_recorder *rec, bool input_grad);
 
 /* SGD with momentum and weight decay on every trainable parameter (rp_sgd_step), with the
