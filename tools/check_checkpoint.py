@@ -60,7 +60,8 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch", type=int, default=500)
     a = p.parse_args()
-    tensors, meta = safetensors_torch.load(a.checkpoint, with_metadata=True)
+    tensors = safetensors_torch.load_file(a.checkpoint)
+    meta = safetensors_torch.load_metadata(a.checkpoint)
     dataset = a.dataset or meta.get("dataset")
     mean, std = models.MEAN_STD[dataset]
     classes = 100 if dataset == "cifar100" else 10

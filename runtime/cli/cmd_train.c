@@ -116,6 +116,15 @@ int rp_cmd_train(int argc, char **argv) {
   cJSON_AddStringToObject(log.root, "date", date);
   cJSON_AddItemToObject(log.root, "device", rp_caps_to_json(caps));
   cJSON_AddItemToObject(log.root, "config", rp_train_args_json(&a));
+  const rp_dataset *ds = rp_trainer_train_set(t);
+  cJSON *data = cJSON_AddObjectToObject(log.root, "data");
+  cJSON_AddStringToObject(data, "dir", ds->dir);
+  cJSON_AddNumberToObject(data, "train_images", (double)rp_trainer_train_count(t));
+  cJSON_AddNumberToObject(data, "validation_images", (double)rp_trainer_val_count(t));
+  /* Only some CIFAR-10 training batches were found (the GPU machine gets one). */
+  cJSON_AddBoolToObject(data, "partial", ds->partial);
+  if (ds->partial)
+    fprintf(stderr, "note: only part of the %s training set is in %s\n", ds->name, ds->dir);
   log.epochs = cJSON_AddArrayToObject(log.root, "epochs");
 
   rp_train_callbacks cb = {on_progress, on_epoch, &log};

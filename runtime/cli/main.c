@@ -14,13 +14,19 @@ static void usage(FILE *out) {
           "                                        measure FMA peak, copy bandwidth, GEMM\n"
           "  train --model M --dataset D [...]     train a network (repro train --help)\n"
           "  eval --checkpoint CKPT [...]          test accuracy of a checkpoint\n"
+          "  taylorglo analyze --theta a1,..,a6,t0,t1 [--classes N] [--convention code|paper]\n"
+          "            [--invariant code|softmax] [--smoothing A] [--curves CSV] [--json FILE]\n"
+          "                                        analyse a TaylorGLO loss without training\n"
+          "  data fetch|info NAME [--dir D]        download a dataset / show where it is\n"
+          "                                        (cifar10, cifar100, mnist, fashion-mnist)\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
           "  REPRO_DEVICE=N|NAME    device to use (index or part of its name)\n"
           "  REPRO_VALIDATE=1       enable the Khronos validation layer\n"
           "  REPRO_FULL_BARRIERS=1  a barrier between every pair of dispatches\n"
-          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n");
+          "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n"
+          "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n");
 }
 
 int main(int argc, char **argv) {
@@ -33,6 +39,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
   if (strcmp(cmd, "train") == 0) return rp_cmd_train(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return rp_cmd_eval(argc - 1, argv + 1);
+  if (strcmp(cmd, "taylorglo") == 0) return rp_cmd_taylorglo(argc - 1, argv + 1);
+  if (strcmp(cmd, "data") == 0) return rp_cmd_data(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;

@@ -133,8 +133,12 @@ rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out
 }
 
 static void barrier(rp_recorder *rec, VkPipelineStageFlags src_stages) {
+  /* An access mask may only name accesses its stages perform (VUID-...-srcAccessMask-02815):
+   * transfer writes only where the transfer stage is among the sources. */
+  VkAccessFlags src = VK_ACCESS_SHADER_WRITE_BIT;
+  if (src_stages & VK_PIPELINE_STAGE_TRANSFER_BIT) src |= VK_ACCESS_TRANSFER_WRITE_BIT;
   VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                       .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                       .srcAccessMask = src,
                        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
   rec->ctx->vk.vkCmdPipelineBarrier(rec->cmd, src_stages, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
                                     1, &b, 0, NULL, 0, NULL);

@@ -1,5 +1,6 @@
 #include "fixture.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,13 @@ void test_teardown(void) {
   uint64_t messages = rp_context_validation_messages(ctx);
   rp_context_destroy(ctx); /* destruction can be reported on too */
   ctx = NULL;
-  cr_expect_eq(messages, 0, "the validation layer reported %llu messages (see stderr)",
-               (unsigned long long)messages);
+  /* An assertion in a fini does not change Criterion's verdict, so a report from the
+   * validation layer fails the test the way a crash does. */
+  if (messages != 0) {
+    fprintf(stderr, "FAILED: the validation layer reported %llu messages (above)\n",
+            (unsigned long long)messages);
+    abort();
+  }
 }
 
 guarded guarded_create(int ndim, const int64_t *shape) {

@@ -1,0 +1,73 @@
+/* repro data fetch|info NAME [--dir D]: download a dataset, or say where it is and what it
+ * holds. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "data/dataset.h"
+#include "data/fetch.h"
+
+static int usage(void) {
+  fprintf(stderr, "usage: repro data fetch|info cifar10|cifar100|mnist|fashion-mnist [--dir D]\n");
+  return 2;
+}
+
+/* Loads one split and prints a line about it; returns 0 or the error's exit status. */
+static int describe(const char *name, const char *dir, bool train) {
+  rp_dataset ds;
+  rp_status st = rp_dataset_load(name, dir, train, &ds);
+  if (st) return rp_cli_error(st);
+  int64_t per_class[256] = {0};
+  for (int64_t i = 0; i < ds.count; i++) per_class[ds.labels[i]]++;
+  int64_t lo = ds.count, hi = 0;
+  for (int c = 0; c < ds.classes; c++) {
+    lo = per_class[c] < lo ? per_class[c] : lo;
+    hi = per_class[c] > hi ? per_class[c] : hi;
+  }
+  printf("  %-5s %6lld images %dx%dx%d, %d classes (%lld..%lld per class)%s\n        from %s\n",
+         train ? "train" : "test", (long long)ds.count, ds.channels, ds.height, ds.width,
+         ds.classes, (long long)lo, (long long)hi,
+         ds.partial ? " PARTIAL: not all of data_batch_1..5" : "", ds.dir);
+  if (train) {
+    printf("  mean");
+    for (int c = 0; c < ds.channels; c++) printf(" %.4f", ds.mean[c]);
+    printf(", std");
+    for (int c = 0; c < ds.channels; c++) printf(" %.4f", ds.std[c]);
+    printf("\n");
+  }
+  rp_dataset_free(&ds);
+  return 0;
+}
+
+int rp_cmd_data(int argc, char **argv) {
+  if (argc < 3) return usage();
+  const char *action = argv[1], *name = argv[2], *dir = NULL;
+  for (int i = 3; i < argc; i++) {
+    if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+      dir = argv[++i];
+    } else {
+      fprintf(stderr, "repro data: unknown option '%s'\n", argv[i]);
+      return usage();
+    }
+  }
+  if (!rp_dataset_known(name)) {
+    fprintf(stderr, "repro data: unknown dataset '%s'\n", name);
+    return usage();
+  }
+  if (strcmp(action, "fetch") == 0) {
+    char where[1024] = "";
+    rp_status st = rp_data_fetch(name, dir, where, sizeof where);
+    if (st) return rp_cli_error(st);
+    printf("%s: files in %s\n", name, where);
+    /* Load what was placed, so a bad file shows now rather than at training time. */
+    int rc = describe(name, where, true);
+    return rc ? rc : describe(name, where, false);
+  }
+  if (strcmp(action, "info") == 0) {
+    printf("%s\n", name);
+    int rc = describe(name, dir, true);
+    int rc_test = describe(name, dir, false);
+    return rc ? rc : rc_test;
+  }
+  return usage();
+}
