@@ -12,8 +12,10 @@
 #include "exp/files.h"
 
 static void add_number(cJSON *o, const char *key, double v) {
-  if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-  else cJSON_AddNullToObject(o, key);
+  if (isfinite(v))
+    cJSON_AddNumberToObject(o, key, v);
+  else
+    cJSON_AddNullToObject(o, key);
 }
 
 /* The keys of rp_epoch_json (repro train --json). */
@@ -62,14 +64,13 @@ cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_e
   /* A diverged run counts as accuracy 0 everywhere (it is not a model one would keep). */
   const rp_exp_epoch *last = r->epoch_count ? &r->epochs[r->epoch_count - 1] : NULL;
   cJSON *f = cJSON_AddObjectToObject(j, "final");
-  double test_acc = isfinite(r->test_accuracy) ? r->test_accuracy
-                                               : (last ? last->test_accuracy : NAN);
+  double test_acc =
+      isfinite(r->test_accuracy) ? r->test_accuracy : (last ? last->test_accuracy : NAN);
   double test_loss = isfinite(r->test_loss) ? r->test_loss : (last ? last->test_loss : NAN);
   add_number(f, "test_accuracy", r->diverged ? 0 : test_acc);
   add_number(f, "test_loss", r->diverged ? NAN : test_loss);
   add_number(f, "val_accuracy", r->diverged ? 0 : (last ? last->val_accuracy : NAN));
-  add_number(f, "train_true_class_probability",
-             r->diverged || !last ? NAN : last->train_true_prob);
+  add_number(f, "train_true_class_probability", r->diverged || !last ? NAN : last->train_true_prob);
   cJSON *attacks = cJSON_AddArrayToObject(j, "attacks");
   const rp_exp_eval *ev = &e->eval;
   for (int k = 0; k < ev->fgsm_count + ev->pgd_count; k++) {
@@ -87,6 +88,7 @@ cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_e
   }
   cJSON *epochs = cJSON_AddArrayToObject(j, "epochs");
   for (int i = 0; i < r->epoch_count; i++) cJSON_AddItemToArray(epochs, epoch_json(&r->epochs[i]));
+  if (r->data) cJSON_AddItemReferenceToObject(j, "data", r->data);
   add_number(j, "seconds", r->seconds);
   cJSON_AddStringToObject(j, "repro_version", REPRO_VERSION);
   cJSON_AddStringToObject(j, "git_commit", git_commit ? git_commit : "unknown");
@@ -94,8 +96,10 @@ cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_e
   time_t now = time(NULL);
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
   cJSON_AddStringToObject(j, "date", date);
-  if (device) cJSON_AddItemToObject(j, "device", device);
-  else cJSON_AddNullToObject(j, "device");
+  if (device)
+    cJSON_AddItemToObject(j, "device", device);
+  else
+    cJSON_AddNullToObject(j, "device");
   return j;
 }
 
@@ -116,8 +120,7 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
   const cJSON *status = cJSON_GetObjectItemCaseSensitive(rec, "status");
   cJSON *config = rp_exp_config_json(e, &e->losses[run->loss_index], run->seed);
   cJSON *evaluation = evaluation_json(e);
-  bool same_config =
-      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "config"), config, true);
+  bool same_config = cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "config"), config, true);
   bool same_eval =
       cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "evaluation"), evaluation, true);
   bool finished = cJSON_IsString(status) && (strcmp(status->valuestring, "done") == 0 ||
@@ -146,9 +149,10 @@ static rp_status write_csv(const char *path, const rp_exp_result *r) {
   char *text = malloc(size), *p = text;
   if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
   size_t left = size;
-  int n = snprintf(p, left, "epoch,lr,train_loss,train_accuracy,train_true_class_probability,"
-                            "val_loss,val_accuracy,test_loss,test_accuracy,seconds,"
-                            "images_per_second\n");
+  int n = snprintf(p, left,
+                   "epoch,lr,train_loss,train_accuracy,train_true_class_probability,"
+                   "val_loss,val_accuracy,test_loss,test_accuracy,seconds,"
+                   "images_per_second\n");
   p += n, left -= (size_t)n;
   for (int i = 0; i < r->epoch_count; i++) {
     const rp_exp_epoch *m = &r->epochs[i];
@@ -202,14 +206,15 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
       st = write_csv(path, &r);
     }
     if (!st) {
-      cJSON *rec = rp_exp_run_json(e, run, &r, b->device_json ? b->device_json(b->user) : NULL,
-                                   git_commit);
+      cJSON *rec =
+          rp_exp_run_json(e, run, &r, b->device_json ? b->device_json(b->user) : NULL, git_commit);
       run_path(path, sizeof path, out_dir, run, "json");
       st = rp_exp_write_json(path, rec);
       cJSON_Delete(rec);
     }
     if (!st && b->event) b->event(b->user, RP_EXP_RUN_DONE, i, plan->run_count, run, &r);
     free(r.epochs);
+    cJSON_Delete(r.data);
     if (!st) st = rp_exp_report(out_dir);
   }
   free(done);

@@ -38,6 +38,8 @@ typedef struct rp_exp_result {
   rp_exp_attack_result attacks[RP_EXP_MAX_ATTACKS];
   int attack_count;
   double seconds;
+  struct cJSON *data; /* where the data came from (dir, image counts, partial); the driver
+                       * takes it into the record. NULL: none */
 } rp_exp_result;
 
 typedef enum rp_exp_event { RP_EXP_RUN_START, RP_EXP_RUN_DONE, RP_EXP_RUN_SKIPPED } rp_exp_event;
@@ -66,9 +68,8 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
                           bool *done);
 
 /* The run record as written to runs/<id>.json. */
-struct cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run,
-                              const rp_exp_result *r, struct cJSON *device,
-                              const char *git_commit);
+struct cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_exp_result *r,
+                              struct cJSON *device, const char *git_commit);
 
 /* ---- reports: a pure function of DIR/runs/<id>.json (and DIR/experiment.json when present) */
 

@@ -62,6 +62,7 @@ typedef enum rp_exp_fitness { RP_EXP_FITNESS_VAL_ACCURACY, RP_EXP_FITNESS_FGSM }
 /* The loss-function search (CMA-ES over TaylorGLO parameters): parsed and validated here, run
  * by the search engine. */
 typedef struct rp_exp_search {
+  char label[RP_EXP_NAME_MAX]; /* names the search's outputs; "search" for a lone block */
   int population, generations;
   double sigma0;
   rp_exp_invariant invariant;
@@ -87,8 +88,10 @@ typedef struct rp_experiment {
   int *seeds; /* seed numbers (identities), not the seeds the runs use */
   int seed_count;
   rp_exp_eval eval;
-  bool has_search;
-  rp_exp_search search;
+  /* "search": one block, or a list of labelled blocks (variants of one search, e.g. with the
+   * invariant on, off and record-only). */
+  rp_exp_search *searches;
+  int search_count;
 } rp_experiment;
 
 /* Parses and validates `text` (the contents of `file`, which only names it in messages). A

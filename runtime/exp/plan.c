@@ -157,10 +157,17 @@ cJSON *rp_exp_to_json(const rp_experiment *e) {
   /* No step_size: eps / 4 for each eps. */
   if (e->eval.pgd_step_size > 0) cJSON_AddNumberToObject(pgd, "step_size", e->eval.pgd_step_size);
   cJSON_AddStringToObject(ev, "eps_mode", e->eval.normalized ? "normalized" : "pixel");
-  if (e->has_search) {
+  /* One search: an object (as one is usually written); several: a list. */
+  cJSON *list = e->search_count > 1 ? cJSON_AddArrayToObject(j, "search") : NULL;
+  for (int i = 0; i < e->search_count; i++) {
     static const char *const invariants[] = {"off", "code", "softmax"};
-    const rp_exp_search *s = &e->search;
-    cJSON *sj = cJSON_AddObjectToObject(j, "search");
+    const rp_exp_search *s = &e->searches[i];
+    cJSON *sj = cJSON_CreateObject();
+    if (list)
+      cJSON_AddItemToArray(list, sj);
+    else
+      cJSON_AddItemToObject(j, "search", sj);
+    cJSON_AddStringToObject(sj, "label", s->label);
     cJSON_AddNumberToObject(sj, "population", s->population);
     cJSON_AddNumberToObject(sj, "generations", s->generations);
     cJSON_AddNumberToObject(sj, "sigma0", s->sigma0);

@@ -75,7 +75,7 @@ typedef struct report {
   int run_count;
   group *groups;
   int group_count;
-  int baseline; /* -1: no cross-entropy loss */
+  int baseline;                      /* -1: no cross-entropy loss */
   double eps[2][RP_EXP_MAX_ATTACKS]; /* [fgsm, pgd]: every eps of any run, ascending */
   int eps_count[2];
   int max_epoch;
@@ -143,14 +143,17 @@ static rp_status load(report *r) {
       int kind = strcmp(str(a, "attack", ""), "pgd") == 0;
       double eps = num(a, "eps");
       bool seen = !isfinite(eps);
-      for (int k = 0; k < r->eps_count[kind] && !seen; k++) seen = fabs(r->eps[kind][k] - eps) < 1e-12;
-      if (!seen && r->eps_count[kind] < RP_EXP_MAX_ATTACKS) r->eps[kind][r->eps_count[kind]++] = eps;
+      for (int k = 0; k < r->eps_count[kind] && !seen; k++)
+        seen = fabs(r->eps[kind][k] - eps) < 1e-12;
+      if (!seen && r->eps_count[kind] < RP_EXP_MAX_ATTACKS)
+        r->eps[kind][r->eps_count[kind]++] = eps;
     }
     int epochs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "epochs"));
     if (epochs > r->max_epoch) r->max_epoch = epochs;
   }
   qsort(r->groups, (size_t)r->group_count, sizeof *r->groups, compare_groups);
-  for (int k = 0; k < 2; k++) qsort(r->eps[k], (size_t)r->eps_count[k], sizeof(double), compare_doubles);
+  for (int k = 0; k < 2; k++)
+    qsort(r->eps[k], (size_t)r->eps_count[k], sizeof(double), compare_doubles);
   for (int k = 0; k < r->group_count && r->baseline < 0; k++)
     if (strcmp(r->groups[k].loss, "ce") == 0) r->baseline = k;
   return RP_OK;
@@ -206,7 +209,8 @@ static double epoch_mean(const report *r, const group *g, int epoch, const char 
 
 static int diverged_count(const report *r, const group *g) {
   int n = 0;
-  for (int i = 0; i < g->n; i++) n += strcmp(str(r->runs[g->runs[i]], "status", ""), "diverged") == 0;
+  for (int i = 0; i < g->n; i++)
+    n += strcmp(str(r->runs[g->runs[i]], "status", ""), "diverged") == 0;
   return n;
 }
 
@@ -216,32 +220,42 @@ static void eps_text(double eps, char *out, size_t size) {
   double k = eps * 255;
   if (eps > 0 && fabs(k - round(k)) < 1e-6 && eps < 0.1)
     snprintf(out, size, "%.0f/255", round(k));
-  else snprintf(out, size, "%g", eps);
+  else
+    snprintf(out, size, "%g", eps);
 }
 
 /* "mean ± std" in percent (or as is with scale 1); "—" for no values. */
 static void stat_text(const double *v, int n, double scale, int digits, char *out, size_t size) {
-  if (n == 0) snprintf(out, size, "—");
-  else if (n == 1) snprintf(out, size, "%.*f", digits, scale * v[0]);
+  if (n == 0)
+    snprintf(out, size, "—");
+  else if (n == 1)
+    snprintf(out, size, "%.*f", digits, scale * v[0]);
   else
     snprintf(out, size, "%.*f ± %.*f", digits, scale * rp_mean(v, n), digits,
              scale * rp_sample_std(v, n));
 }
 
 static void p_text(double p, char *out, size_t size) {
-  if (!isfinite(p)) snprintf(out, size, "—");
-  else if (p < 1e-4) snprintf(out, size, "%.1e", p);
-  else snprintf(out, size, "%.4f", p);
+  if (!isfinite(p))
+    snprintf(out, size, "—");
+  else if (p < 1e-4)
+    snprintf(out, size, "%.1e", p);
+  else
+    snprintf(out, size, "%.4f", p);
 }
 
 static cJSON *stat_json(const double *v, int n, const double *base, int nb, bool vs_base) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddNumberToObject(j, "n", n);
   double m = rp_mean(v, n), s = rp_sample_std(v, n);
-  if (isfinite(m)) cJSON_AddNumberToObject(j, "mean", m);
-  else cJSON_AddNullToObject(j, "mean");
-  if (isfinite(s)) cJSON_AddNumberToObject(j, "std", s);
-  else cJSON_AddNullToObject(j, "std");
+  if (isfinite(m))
+    cJSON_AddNumberToObject(j, "mean", m);
+  else
+    cJSON_AddNullToObject(j, "mean");
+  if (isfinite(s))
+    cJSON_AddNumberToObject(j, "std", s);
+  else
+    cJSON_AddNullToObject(j, "std");
   cJSON *values = cJSON_AddArrayToObject(j, "values");
   for (int i = 0; i < n; i++) cJSON_AddItemToArray(values, cJSON_CreateNumber(v[i]));
   if (vs_base) {
@@ -263,7 +277,8 @@ static cJSON *stat_json(const double *v, int n, const double *base, int nb, bool
 static void summary_attack_table(text *t, const report *r, int kind, double *v, double *b) {
   if (!r->eps_count[kind]) return;
   put(t, "\n## %s accuracy (%%) by ε\n\n", kind ? "PGD" : "FGSM");
-  put(t, "Mean ± sample std over seeds; in brackets Welch's p-value against cross-entropy.\n\n");
+  put(t, "Mean ± sample std over seeds; in brackets Welch's p-value against %s.\n\n",
+      r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none here)");
   put(t, "| loss |");
   for (int k = 0; k < r->eps_count[kind]; k++) {
     char e[32];
@@ -313,11 +328,14 @@ static rp_status write_summary(const report *r, double *v, double *b) {
     put(&t, "No finished runs yet.\n");
   }
   put(&t, "\n## Test accuracy\n\n");
-  put(&t, "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: Welch's "
-          "two-sided t-test against %s.\n\n",
+  put(&t,
+      "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: Welch's "
+      "two-sided t-test against %s.\n\n",
       r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none in this experiment)");
-  put(&t, "| loss | definition | n | diverged | test accuracy (%%) | p vs ce | final mean "
-          "true-class probability |\n|---|---|---|---|---|---|---|\n");
+  put(&t,
+      "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
+      "true-class probability |\n|---|---|---|---|---|---|---|\n",
+      r->baseline >= 0 ? r->groups[r->baseline].label : "ce");
   for (int gi = 0; gi < r->group_count; gi++) {
     const group *g = &r->groups[gi];
     int n = final_values(r, g, "test_accuracy", v);
@@ -359,13 +377,17 @@ static rp_status write_summary(const report *r, double *v, double *b) {
 static rp_status write_results(const report *r, double *v, double *b) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "schema", "repro-results-1");
-  if (r->experiment) cJSON_AddItemReferenceToObject(j, "experiment", r->experiment);
-  else cJSON_AddNullToObject(j, "experiment");
+  if (r->experiment)
+    cJSON_AddItemReferenceToObject(j, "experiment", r->experiment);
+  else
+    cJSON_AddNullToObject(j, "experiment");
   cJSON_AddStringToObject(j, "repro_version", first_string(r, "repro_version", REPRO_VERSION));
   cJSON_AddStringToObject(j, "git_commit", first_string(r, "git_commit", "unknown"));
   const cJSON *dev = r->run_count ? cJSON_GetObjectItemCaseSensitive(r->runs[0], "device") : NULL;
-  if (dev) cJSON_AddItemReferenceToObject(j, "device", (cJSON *)dev);
-  else cJSON_AddNullToObject(j, "device");
+  if (dev)
+    cJSON_AddItemReferenceToObject(j, "device", (cJSON *)dev);
+  else
+    cJSON_AddNullToObject(j, "device");
   /* Runs made on another device or commit than the first are listed, not hidden. */
   cJSON *others = cJSON_AddArrayToObject(j, "runs_on_other_devices_or_commits");
   for (int i = 1; i < r->run_count; i++)
@@ -423,8 +445,8 @@ static rp_status write_results(const report *r, double *v, double *b) {
 
 /* ---- figures */
 
-static rp_status curve_figure(const report *r, const char *file, const char *key,
-                              const char *title, const char *y_label, double *xs, double *ys) {
+static rp_status curve_figure(const report *r, const char *file, const char *key, const char *title,
+                              const char *y_label, double *xs, double *ys) {
   rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
   if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   for (int e = 0; e < r->max_epoch; e++) xs[e] = e + 1;
@@ -464,7 +486,8 @@ static rp_status write_figures(const report *r, double *v) {
   snprintf(path, sizeof path, "%s/figures", r->dir);
   rp_status st = rp_exp_mkdirs(path);
   if (st) return st;
-  size_t per_group = (size_t)(r->max_epoch > RP_EXP_MAX_ATTACKS ? r->max_epoch : RP_EXP_MAX_ATTACKS);
+  size_t per_group =
+      (size_t)(r->max_epoch > RP_EXP_MAX_ATTACKS ? r->max_epoch : RP_EXP_MAX_ATTACKS);
   double *xs = calloc(per_group, sizeof *xs);
   double *ys = calloc(per_group * (size_t)(r->group_count ? r->group_count : 1), sizeof *ys);
   if (!xs || !ys) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");

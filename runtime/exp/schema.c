@@ -18,9 +18,12 @@
 static rp_status bad(const char *file, const char *path, const char *what, const cJSON *got) {
   char *text = got ? cJSON_PrintUnformatted(got) : NULL;
   char shown[72];
-  if (!text) snprintf(shown, sizeof shown, "nothing");
-  else if (strlen(text) < sizeof shown) snprintf(shown, sizeof shown, "%s", text);
-  else snprintf(shown, sizeof shown, "%.64s...", text);
+  if (!text)
+    snprintf(shown, sizeof shown, "nothing");
+  else if (strlen(text) < sizeof shown)
+    snprintf(shown, sizeof shown, "%s", text);
+  else
+    snprintf(shown, sizeof shown, "%.64s...", text);
   free(text);
   return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s: expected %s, got %s", file, path, what, shown);
 }
@@ -78,8 +81,10 @@ static rp_status get_int(const char *file, const char *path, const cJSON *obj, c
   if (!v) return RP_OK;
   char p[512], what[96];
   join(p, sizeof p, path, key);
-  if (hi == INT64_MAX) snprintf(what, sizeof what, "an integer >= %lld", (long long)lo);
-  else snprintf(what, sizeof what, "an integer in %lld..%lld", (long long)lo, (long long)hi);
+  if (hi >= INT32_MAX)
+    snprintf(what, sizeof what, "an integer >= %lld", (long long)lo);
+  else
+    snprintf(what, sizeof what, "an integer in %lld..%lld", (long long)lo, (long long)hi);
   if (!is_integer(v) || v->valuedouble < (double)lo || v->valuedouble > (double)hi)
     return bad(file, p, what, v);
   *out = (int64_t)v->valuedouble;
@@ -205,10 +210,12 @@ static bool known_model(const char *m) {
 static const char *const dataset_names[] = {"cifar10", "cifar100", "mnist", "fashion-mnist", NULL};
 
 bool rp_exp_dataset_size(const char *dataset, int64_t *train, int64_t *test) {
-  if (strncmp(dataset, "cifar", 5) == 0) *train = 50000, *test = 10000;
+  if (strncmp(dataset, "cifar", 5) == 0)
+    *train = 50000, *test = 10000;
   else if (strcmp(dataset, "mnist") == 0 || strcmp(dataset, "fashion-mnist") == 0)
     *train = 60000, *test = 10000;
-  else return false;
+  else
+    return false;
   return true;
 }
 
@@ -237,8 +244,8 @@ static rp_status parse_dataset(const char *file, const cJSON *d, rp_experiment *
 /* fraction and validation: after the recipe gave the validation default. */
 static rp_status parse_dataset_sizes(const char *file, const cJSON *d, rp_experiment *e) {
   const char *path = "$.dataset";
-  rp_status st = get_number(file, path, d, "fraction", 0, true, 1, "a number in (0, 1]",
-                            &e->fraction);
+  rp_status st =
+      get_number(file, path, d, "fraction", 0, true, 1, "a number in (0, 1]", &e->fraction);
   if (!st) st = get_int(file, path, d, "validation", 0, 1000000, &e->validation);
   if (st) return st;
   int64_t train, test;
@@ -252,12 +259,12 @@ static rp_status parse_dataset_sizes(const char *file, const cJSON *d, rp_experi
 
 static rp_status parse_training(const char *file, const cJSON *t, rp_exp_training *tr) {
   const char *path = "$.training";
-  static const char *const keys[] = {"epochs",   "batch",        "lr",       "lr_steps",
-                                     "lr_gamma", "momentum",     "weight_decay", "nesterov",
-                                     "augment",  "max_steps",    NULL};
+  static const char *const keys[] = {
+      "epochs",       "batch",    "lr",      "lr_steps",  "lr_gamma", "momentum",
+      "weight_decay", "nesterov", "augment", "max_steps", NULL};
   rp_status st = expect_object(file, path, t);
   if (!st) st = check_keys(file, path, t, keys);
-  if (!st) st = get_int32(file, path, t, "epochs", 1, 100000, &tr->epochs);
+  if (!st) st = get_int32(file, path, t, "epochs", 1, INT32_MAX, &tr->epochs);
   if (!st) st = get_int32(file, path, t, "batch", 1, 4096, &tr->batch);
   if (!st) st = get_number(file, path, t, "lr", 0, true, 100, "a number in (0, 100]", &tr->lr);
   if (!st)
@@ -302,9 +309,12 @@ static rp_status parse_training(const char *file, const cJSON *t, rp_exp_trainin
       join_index(p, sizeof p, "$.training.augment", i);
       bool *flag = NULL;
       if (cJSON_IsString(a)) {
-        if (strcmp(a->valuestring, "crop") == 0) flag = &tr->crop;
-        else if (strcmp(a->valuestring, "flip") == 0) flag = &tr->flip;
-        else if (strcmp(a->valuestring, "cutout") == 0) flag = &tr->cutout;
+        if (strcmp(a->valuestring, "crop") == 0)
+          flag = &tr->crop;
+        else if (strcmp(a->valuestring, "flip") == 0)
+          flag = &tr->flip;
+        else if (strcmp(a->valuestring, "cutout") == 0)
+          flag = &tr->cutout;
       }
       if (!flag) return bad(file, p, "one of \"crop\", \"flip\", \"cutout\"", a);
       if (*flag) return fail_at(file, p, "listed twice");
@@ -462,25 +472,25 @@ static rp_status parse_evaluation(const char *file, const cJSON *v, rp_exp_eval 
     if (!st)
       st = get_number(file, pp, p, "step_size", 0, true, 1, "a number in (0, 1]",
                       &ev->pgd_step_size);
-    if (!st) st = parse_eps_list(file, "$.evaluation.pgd.eps", member(p, "eps"), ev->pgd,
-                                 &ev->pgd_count);
+    if (!st)
+      st = parse_eps_list(file, "$.evaluation.pgd.eps", member(p, "eps"), ev->pgd, &ev->pgd_count);
     if (st) return st;
   }
   return RP_OK;
 }
 
-static rp_status parse_search(const char *file, const cJSON *v, rp_experiment *e) {
-  const char *path = "$.search";
-  rp_exp_search *s = &e->search;
-  static const char *const keys[] = {"population",  "generations", "sigma0",      "invariant",
-                                     "prune",       "fitness",     "fitness_eps", "epochs",
-                                     "retry_below", "retry_epoch", "retries",     "then_train_best",
-                                     NULL};
+static rp_status parse_search(const char *file, const char *path, const cJSON *v,
+                              const rp_experiment *e, bool listed, rp_exp_search *s) {
+  static const char *const keys[] = {"label",           "population",  "generations", "sigma0",
+                                     "invariant",       "prune",       "fitness",     "fitness_eps",
+                                     "epochs",          "retry_below", "retry_epoch", "retries",
+                                     "then_train_best", NULL};
   static const char *const invariants[] = {"off", "code", "softmax", NULL};
   static const char *const fitnesses[] = {"val_accuracy", "fgsm", NULL};
   /* taylorglo.md §5: CMA-ES's standard population 4 + floor(3 ln 8) = 10, sigma0 1.2, the
    * code's invariant, pruning on, validation accuracy, retry below 0.15 at epoch 10 (3 tries). */
-  *s = (rp_exp_search){.population = 10,
+  *s = (rp_exp_search){.label = "search",
+                       .population = 10,
                        .generations = 100,
                        .sigma0 = 1.2,
                        .invariant = RP_EXP_INVARIANT_CODE,
@@ -493,8 +503,11 @@ static rp_status parse_search(const char *file, const cJSON *v, rp_experiment *e
                        .retries = 3,
                        .then_train_best = true};
   int invariant = (int)s->invariant, fitness = (int)s->fitness;
+  char p[512];
   rp_status st = expect_object(file, path, v);
   if (!st) st = check_keys(file, path, v, keys);
+  if (!st && listed) st = require(file, path, v, "label");
+  if (!st) st = get_name(file, path, v, "label", s->label);
   if (!st) st = get_int32(file, path, v, "population", 2, 10000, &s->population);
   if (!st) st = get_int32(file, path, v, "generations", 1, 100000, &s->generations);
   if (!st)
@@ -503,8 +516,8 @@ static rp_status parse_search(const char *file, const cJSON *v, rp_experiment *e
   if (!st) st = get_bool(file, path, v, "prune", &s->prune);
   if (!st) st = get_enum(file, path, v, "fitness", fitnesses, &fitness);
   if (!st)
-    st = get_number(file, path, v, "fitness_eps", 0, true, 1, "a number in (0, 1]",
-                    &s->fitness_eps);
+    st =
+        get_number(file, path, v, "fitness_eps", 0, true, 1, "a number in (0, 1]", &s->fitness_eps);
   if (!st) st = get_int32(file, path, v, "epochs", 1, 100000, &s->epochs);
   if (!st)
     st = get_number(file, path, v, "retry_below", 0, false, 1, "a number in [0, 1]",
@@ -516,13 +529,48 @@ static rp_status parse_search(const char *file, const cJSON *v, rp_experiment *e
   s->invariant = (rp_exp_invariant)invariant;
   s->fitness = (rp_exp_fitness)fitness;
   /* Pruning needs an invariant to prune by. */
-  if (s->prune && s->invariant == RP_EXP_INVARIANT_OFF && member(v, "prune"))
-    return fail_at(file, "$.search.prune", "true needs an invariant (\"code\" or \"softmax\")");
+  if (s->prune && s->invariant == RP_EXP_INVARIANT_OFF && member(v, "prune")) {
+    join(p, sizeof p, path, "prune");
+    return fail_at(file, p, "true needs an invariant (\"code\" or \"softmax\")");
+  }
   if (s->invariant == RP_EXP_INVARIANT_OFF) s->prune = false;
   if (member(v, "epochs") && s->epochs > e->training.epochs) {
     char what[64];
     snprintf(what, sizeof what, "at most the %d training epochs", e->training.epochs);
-    return bad(file, "$.search.epochs", what, member(v, "epochs"));
+    join(p, sizeof p, path, "epochs");
+    return bad(file, p, what, member(v, "epochs"));
+  }
+  return RP_OK;
+}
+
+/* "search": one object, or a list of 1..16 objects with distinct labels. */
+static rp_status parse_searches(const char *file, const cJSON *v, rp_experiment *e) {
+  bool listed = cJSON_IsArray(v);
+  int n = listed ? cJSON_GetArraySize(v) : 1;
+  if (listed && (n < 1 || n > 16))
+    return bad(file, "$.search", "a search object or a list of 1..16 of them", v);
+  if (!listed && !cJSON_IsObject(v))
+    return bad(file, "$.search", "a search object or a list of 1..16 of them", v);
+  e->searches = calloc((size_t)n, sizeof *e->searches);
+  if (!e->searches) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  e->search_count = n;
+  for (int i = 0; i < n; i++) {
+    char p[64];
+    if (listed)
+      join_index(p, sizeof p, "$.search", i);
+    else
+      snprintf(p, sizeof p, "$.search");
+    rp_status st =
+        parse_search(file, p, listed ? cJSON_GetArrayItem(v, i) : v, e, listed, &e->searches[i]);
+    if (st) return st;
+    for (int j = 0; j < i; j++)
+      if (strcmp(e->searches[j].label, e->searches[i].label) == 0) {
+        char msg[128], lp[96];
+        join(lp, sizeof lp, p, "label");
+        snprintf(msg, sizeof msg, "label \"%s\" is already used by $.search[%d]",
+                 e->searches[i].label, j);
+        return fail_at(file, lp, msg);
+      }
   }
   return RP_OK;
 }
@@ -546,8 +594,8 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
                    at ? line_of(text, at) : 0);
   }
   rp_experiment *e = out;
-  static const char *const keys[] = {"name",   "dataset", "model",      "training", "losses",
-                                     "seeds",  "evaluation", "search",  NULL};
+  static const char *const keys[] = {"name",  "dataset",    "model",  "training", "losses",
+                                     "seeds", "evaluation", "search", NULL};
   rp_status st = expect_object(file, "$", root);
   if (!st) st = check_keys(file, "$", root, keys);
   if (!st) st = require(file, "$", root, "name");
@@ -576,16 +624,15 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
   if (!st && seeds) st = parse_seeds(file, seeds, e);
   if (!st && !seeds) { /* the default: one seed, number 1 */
     e->seeds = calloc(1, sizeof *e->seeds);
-    if (!e->seeds) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-    else e->seeds[0] = 1, e->seed_count = 1;
+    if (!e->seeds)
+      st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+    else
+      e->seeds[0] = 1, e->seed_count = 1;
   }
   const cJSON *evaluation = member(root, "evaluation");
   if (!st && evaluation) st = parse_evaluation(file, evaluation, &e->eval);
   const cJSON *search = member(root, "search");
-  if (!st && search) {
-    e->has_search = true;
-    st = parse_search(file, search, e);
-  }
+  if (!st && search) st = parse_searches(file, search, e);
   cJSON_Delete(root);
   if (st) rp_exp_free(out);
   return st;
@@ -632,7 +679,9 @@ rp_status rp_exp_load(const char *path, rp_exp_recipe_fn recipe, rp_experiment *
 void rp_exp_free(rp_experiment *exp) {
   free(exp->losses);
   free(exp->seeds);
+  free(exp->searches);
   exp->losses = NULL;
   exp->seeds = NULL;
-  exp->loss_count = exp->seed_count = 0;
+  exp->searches = NULL;
+  exp->loss_count = exp->seed_count = exp->search_count = 0;
 }
