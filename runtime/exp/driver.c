@@ -87,7 +87,8 @@ cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_e
     cJSON_AddItemToArray(attacks, a);
   }
   cJSON *epochs = cJSON_AddArrayToObject(j, "epochs");
-  for (int i = 0; i < r->epoch_count; i++) cJSON_AddItemToArray(epochs, epoch_json(&r->epochs[i]));
+  for (int i = 0; i < r->epoch_count && r->epochs; i++)
+    cJSON_AddItemToArray(epochs, epoch_json(&r->epochs[i]));
   if (r->data) cJSON_AddItemReferenceToObject(j, "data", r->data);
   add_number(j, "seconds", r->seconds);
   cJSON_AddStringToObject(j, "repro_version", REPRO_VERSION);

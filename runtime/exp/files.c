@@ -98,20 +98,33 @@ rp_status rp_exp_list_json(const char *dir, char ***names, int *count) {
   DIR *d = opendir(dir);
   if (!d) return errno == ENOENT ? RP_OK : rp_fail(RP_ERR_IO, "cannot list %s", dir);
   int cap = 0;
-  for (struct dirent *e; (e = readdir(d));) {
+  bool oom = false;
+  for (struct dirent *e; !oom && (e = readdir(d));) {
     size_t n = strlen(e->d_name);
     if (n < 6 || e->d_name[0] == '.' || strcmp(e->d_name + n - 5, ".json") != 0) continue;
     if (*count == cap) {
       cap = cap ? 2 * cap : 64;
-      char **grown = realloc(*names, (size_t)cap * sizeof **names);
-      if (!grown) break;
+      char **grown = realloc(*names, (size_t)cap * sizeof(char *));
+      if (!grown) {
+        oom = true;
+        break;
+      }
       *names = grown;
     }
-    if (!((*names)[*count] = strdup(e->d_name))) break;
-    ++*count;
+    char *name = strdup(e->d_name);
+    if (!name)
+      oom = true;
+    else
+      (*names)[(*count)++] = name;
   }
   closedir(d);
-  if (*count) qsort(*names, (size_t)*count, sizeof **names, compare_names);
+  if (oom) {
+    rp_exp_free_names(*names, *count);
+    *names = NULL;
+    *count = 0;
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory listing %s", dir);
+  }
+  if (*count) qsort(*names, (size_t)*count, sizeof(char *), compare_names);
   return RP_OK;
 }
 

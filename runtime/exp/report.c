@@ -103,10 +103,13 @@ static rp_status load(report *r) {
   int count;
   rp_status st = rp_exp_list_json(path, &names, &count);
   if (st) return st;
-  r->runs = calloc((size_t)(count ? count : 1), sizeof *r->runs);
+  r->runs = calloc((size_t)(count ? count : 1), sizeof(cJSON *));
   r->groups = calloc((size_t)(count ? count : 1), sizeof *r->groups);
-  if (!r->runs || !r->groups) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  for (int i = 0; i < count && !st; i++) {
+  if (!r->runs || !r->groups) {
+    rp_exp_free_names(names, count);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int i = 0; i < count && names && !st; i++) {
     snprintf(path, sizeof path, "%s/runs/%s", r->dir, names[i]);
     cJSON *rec;
     if ((st = rp_exp_read_json(path, &rec))) break;
@@ -127,7 +130,7 @@ static rp_status load(report *r) {
     const char *label = str(rec, "loss_label", "?");
     group *g = NULL;
     for (int k = 0; k < r->group_count && !g; k++)
-      if (strcmp(r->groups[k].label, label) == 0) g = &r->groups[k];
+      if (r->groups[k].label && strcmp(r->groups[k].label, label) == 0) g = &r->groups[k];
     if (!g) {
       g = &r->groups[r->group_count++];
       g->label = label;
@@ -466,7 +469,7 @@ static rp_status attack_figure(const report *r, int kind, double *v, double *ys)
   rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
   if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   for (int gi = 0; gi < r->group_count; gi++) {
-    double *y = ys + (size_t)gi * RP_EXP_MAX_ATTACKS;
+    double *y = ys + (size_t)gi * (size_t)RP_EXP_MAX_ATTACKS;
     for (int k = 0; k < r->eps_count[kind]; k++) {
       int n = attack_values(r, &r->groups[gi], kind, r->eps[kind][k], v);
       y[k] = n ? 100 * rp_mean(v, n) : NAN;
@@ -490,9 +493,12 @@ static rp_status write_figures(const report *r, double *v) {
       (size_t)(r->max_epoch > RP_EXP_MAX_ATTACKS ? r->max_epoch : RP_EXP_MAX_ATTACKS);
   double *xs = calloc(per_group, sizeof *xs);
   double *ys = calloc(per_group * (size_t)(r->group_count ? r->group_count : 1), sizeof *ys);
-  if (!xs || !ys) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  if (!st)
-    st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss", xs, ys);
+  if (!xs || !ys) {
+    free(xs);
+    free(ys);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss", xs, ys);
   if (!st)
     st = curve_figure(r, "val_accuracy.svg", "val_accuracy", "Validation accuracy per epoch",
                       "accuracy", xs, ys);
@@ -512,12 +518,16 @@ static rp_status write_figures(const report *r, double *v) {
 rp_status rp_exp_report(const char *dir) {
   report r = {.dir = dir};
   rp_status st = load(&r);
+  /* Scratch for one statistic's values over a group's runs and the baseline's. */
   double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
   double *b = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *b);
-  if (!st && (!v || !b)) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  if (!st) st = write_summary(&r, v, b);
-  if (!st) st = write_results(&r, v, b);
-  if (!st) st = write_figures(&r, v);
+  if (!st && v && b) {
+    st = write_summary(&r, v, b);
+    if (!st) st = write_results(&r, v, b);
+    if (!st) st = write_figures(&r, v);
+  } else if (!st) {
+    st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
   free(v);
   free(b);
   unload(&r);
