@@ -1,6 +1,9 @@
 /* Pooling, NCHW: max and average over kernel x kernel windows, and global average.
  * Backward passes are gathers (each input element sums the windows that cover it), so they are
- * deterministic without atomics. Outputs are overwritten. */
+ * deterministic without atomics. Outputs are overwritten.
+ * kernel >= 1, stride >= 1 and 0 <= pad <= kernel / 2 (PyTorch's limit), and the output must be
+ * [N, C, P, Q] with P, Q from rp_pool_out_size (at least 1); anything else is refused with
+ * RP_ERR_INVALID_ARGUMENT. */
 #ifndef RP_POOL_H
 #define RP_POOL_H
 
@@ -23,7 +26,8 @@ rp_status rp_avgpool2d_forward(rp_recorder *rec, const rp_tensor *x, int kernel,
 rp_status rp_avgpool2d_backward(rp_recorder *rec, const rp_tensor *dy, int kernel, int stride,
                                 int pad, const rp_tensor *dx);
 
-/* y [N, C] = mean of x [N, C, H, W] over H and W; backward spreads dy / (H W). */
+/* y [N, C] = mean of x [N, C, H, W] over H and W; backward spreads dy / (H W). y may have any
+ * shape of N C elements ([N, C], [N, C, 1, 1]). */
 rp_status rp_global_avgpool_forward(rp_recorder *rec, const rp_tensor *x, const rp_tensor *y);
 rp_status rp_global_avgpool_backward(rp_recorder *rec, const rp_tensor *dy, const rp_tensor *dx);
 
