@@ -66,15 +66,17 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
     printf("search blocks: %d (validated; the CMA-ES loss search itself is not part of this "
            "version: only the listed losses are trained)\n",
            e->search_count);
+  int width = 0;
+  for (int i = 0; i < plan->run_count; i++)
+    if ((int)strlen(plan->runs[i].id) > width) width = (int)strlen(plan->runs[i].id);
   for (int i = 0; i < plan->run_count; i++) {
     const rp_exp_run *r = &plan->runs[i];
     bool done = false;
     rp_status st = rp_exp_run_done(e, r, out_dir, &done);
-    printf("  %-32s loss %-12s seed %-3d -> %" PRIu64 "%s\n", r->id, e->losses[r->loss_index].label,
-           r->seed_number, r->seed,
-           st     ? "  (record of another configuration!)"
-           : done ? "  (done)"
-                  : "");
+    const char *note = st     ? "  (a record of another configuration is in the way)"
+                       : done ? "  (done)"
+                              : "";
+    printf("  %-*s  seed %16" PRIu64 "%s\n", width, r->id, r->seed, note);
   }
 }
 
