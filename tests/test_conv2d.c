@@ -1,0 +1,232 @@
+/* conv2d, every pass and both paths (implicit GEMM, im2col + rp_gemm, the latter also in
+ * small chunks of images) against the double-precision reference, on odd and round shapes,
+ * with guard regions around every output; the reference's backward passes against central
+ * finite differences of its forward. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/conv2d.h"
+#include "ref/conv2d_ref.h"
+#include "support/fixture.h"
+
+TestSuite(conv2d, .fini = test_teardown);
+
+/* n, c, h, w, k, r, s, stride, pad: 1, primes, round sizes, kernels 1/3/5, stride 1/2, pad
+ * 0/1/2, outputs of a single pixel, kernels wider than the unpadded input. Each geometry
+ * (h, w, r, s, stride, pad) compiles its own pipelines (conv2d_geom.glsl), which lavapipe does
+ * slowly, so the cases share nine geometries and vary n, c and k. */
+static const ref_conv_shape shapes[] = {
+    {1, 1, 1, 1, 1, 1, 1, 1, 0},   {2, 3, 5, 7, 5, 3, 3, 1, 1},   {1, 32, 5, 7, 16, 3, 3, 1, 1},
+    {3, 2, 9, 8, 7, 3, 3, 2, 1},   {1, 13, 9, 8, 17, 3, 3, 2, 1}, {1, 1, 28, 28, 4, 5, 5, 1, 2},
+    {2, 16, 8, 8, 16, 3, 3, 1, 1}, {3, 7, 8, 8, 11, 3, 3, 1, 1},  {2, 16, 9, 9, 32, 1, 1, 2, 0},
+    {1, 5, 9, 9, 3, 1, 1, 2, 0},   {3, 3, 4, 4, 2, 5, 5, 2, 2},   {2, 32, 4, 4, 32, 5, 5, 2, 2},
+    {2, 3, 3, 3, 3, 3, 3, 1, 0},   {1, 4, 2, 3, 5, 3, 3, 1, 2},
+};
+#define NSHAPES (sizeof shapes / sizeof *shapes)
+
+static double *to_double(const float *f, long n, int absolute) {
+  double *d = malloc((size_t)n * sizeof *d);
+  for (long i = 0; i < n; i++) d[i] = absolute ? fabs((double)f[i]) : (double)f[i];
+  return d;
+}
+
+static rp_tensor upload(const int64_t *shape, int ndim, const float *data) {
+  rp_tensor t;
+  ASSERT_OK(rp_tensor_create(test_ctx(), ndim, shape, &t));
+  ASSERT_OK(rp_tensor_upload(test_ctx(), &t, data));
+  return t;
+}
+
+/* A guarded output whose contents start as NaN: the op must overwrite every element. */
+static guarded output(const int64_t *shape, int ndim, long n) {
+  guarded g = guarded_create(ndim, shape);
+  float *nan_fill = malloc((size_t)n * sizeof *nan_fill);
+  for (long i = 0; i < n; i++) nan_fill[i] = NAN;
+  guarded_upload(&g, nan_fill);
+  free(nan_fill);
+  return g;
+}
+
+/* fp32 accumulation of `terms` products: the error scales with their absolute sum `mag`. */
+static void compare(const char *what, const ref_conv_shape *sh, const char *path, guarded *g,
+                    const double *want, const double *mag, long n, long terms) {
+  float *got = malloc((size_t)n * sizeof *got);
+  guarded_download(g, got);
+  for (long i = 0; i < n; i++) {
+    double tol = 2.0 * (double)(terms + 2) * FLT_EPSILON * mag[i] + 1e-30;
+    cr_assert(fabs(got[i] - want[i]) <= tol,
+              "%s (%s) n%d c%d %dx%d k%d %dx%d stride %d pad %d: [%ld] = %.9g, reference %.9g "
+              "(tol %.3g)",
+              what, path, sh->n, sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad, i,
+              got[i], want[i], tol);
+  }
+  free(got);
+}
+
+static void run(rp_recorder *rec) {
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+}
+
+/* REPRO_CONV=lanes changes only the forward and backward-data passes (backward-filter runs
+ * im2col, as in its own test) */
+static bool skip_filter;
+
+static void check_shape(const ref_conv_shape *sh, const char *path, int variant) {
+  rp_context *ctx = test_ctx();
+  int P = ref_conv_p(sh), Q = ref_conv_q(sh);
+  long nx = (long)sh->n * sh->c * sh->h * sh->w, nw = (long)sh->k * sh->c * sh->r * sh->s;
+  long ny = (long)sh->n * sh->k * P * Q;
+  int64_t xs[4] = {sh->n, sh->c, sh->h, sh->w}, ws[4] = {sh->k, sh->c, sh->r, sh->s};
+  int64_t ys[4] = {sh->n, sh->k, P, Q}, bs[1] = {sh->k};
+  float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+  float *b = malloc((size_t)sh->k * sizeof *b), *dy = malloc((size_t)ny * sizeof *dy);
+  fill_random(x, nx, 11 + (uint32_t)nx);
+  fill_random(w, nw, 12 + (uint32_t)nw);
+  fill_random(b, sh->k, 13);
+  fill_random(dy, ny, 14 + (uint32_t)ny);
+  double *xd = to_double(x, nx, 0), *wd = to_double(w, nw, 0), *bd = to_double(b, sh->k, 0);
+  double *dyd = to_double(dy, ny, 0);
+  double *xa = to_double(x, nx, 1), *wa = to_double(w, nw, 1), *ba = to_double(b, sh->k, 1);
+  double *dya = to_double(dy, ny, 1);
+  double *want = malloc((size_t)(nx + nw + ny) * sizeof *want);
+  double *mag = malloc((size_t)(nx + nw + ny) * sizeof *mag);
+  double *want_b = malloc((size_t)sh->k * sizeof *want_b),
+         *mag_b = malloc((size_t)sh->k * sizeof *mag_b);
+  rp_tensor tx = upload(xs, 4, x), tw = upload(ws, 4, w), tb = upload(bs, 1, b);
+  rp_tensor tdy = upload(ys, 4, dy);
+  bool with_bias = variant % 2 == 0;
+
+  /* forward */
+  ref_conv2d_forward(sh, xd, wd, with_bias ? bd : NULL, want);
+  ref_conv2d_forward(sh, xa, wa, with_bias ? ba : NULL, mag);
+  guarded gy = output(ys, 4, ny);
+  rp_recorder *rec = test_recorder();
+  ASSERT_OK(
+      rp_conv2d_forward(rec, &tx, &tw, with_bias ? &tb : NULL, sh->stride, sh->pad, &gy.view));
+  run(rec);
+  compare("forward", sh, path, &gy, want, mag, ny, (long)sh->c * sh->r * sh->s + 1);
+  guarded_destroy(&gy);
+
+  /* backward data */
+  ref_conv2d_backward_data(sh, dyd, wd, want);
+  ref_conv2d_backward_data(sh, dya, wa, mag);
+  guarded gdx = output(xs, 4, nx);
+  rec = test_recorder();
+  ASSERT_OK(rp_conv2d_backward_data(rec, &tdy, &tw, sh->stride, sh->pad, &gdx.view));
+  run(rec);
+  compare("backward data", sh, path, &gdx, want, mag, nx, (long)sh->k * sh->r * sh->s);
+  guarded_destroy(&gdx);
+
+  if (!skip_filter) {
+    /* backward filter, with dbias on every other variant */
+    ref_conv2d_backward_filter(sh, xd, dyd, want, want_b);
+    ref_conv2d_backward_filter(sh, xa, dya, mag, mag_b);
+    guarded gdw = output(ws, 4, nw), gdb = output(bs, 1, sh->k);
+    rec = test_recorder();
+    ASSERT_OK(rp_conv2d_backward_filter(rec, &tx, &tdy, sh->stride, sh->pad, &gdw.view,
+                                        with_bias ? &gdb.view : NULL));
+    run(rec);
+    compare("backward filter", sh, path, &gdw, want, mag, nw, (long)sh->n * P * Q);
+    if (with_bias) compare("dbias", sh, path, &gdb, want_b, mag_b, sh->k, (long)sh->n * P * Q);
+    guarded_destroy(&gdw);
+    guarded_destroy(&gdb);
+  }
+
+  rp_tensor_destroy(ctx, &tx), rp_tensor_destroy(ctx, &tw), rp_tensor_destroy(ctx, &tb);
+  rp_tensor_destroy(ctx, &tdy);
+  free(x), free(w), free(b), free(dy), free(xd), free(wd), free(bd), free(dyd);
+  free(xa), free(wa), free(ba), free(dya), free(want), free(mag), free(want_b), free(mag_b);
+}
+
+static void check_path(const char *env) {
+  setenv("REPRO_CONV", env, 1);
+  for (size_t i = 0; i < NSHAPES; i++) check_shape(&shapes[i], env, (int)i);
+}
+
+Test(conv2d, implicit) { check_path("implicit"); }
+/* The lanes kernel where P*Q % 4 == 0 (aligned loads where also stride 1 and W, Q % TN == 0),
+ * and for backward data where also stride 1, R = S and pad < R; im2col on the other shapes. */
+Test(conv2d, lanes) {
+  skip_filter = true;
+  check_path("lanes");
+}
+Test(conv2d, im2col) {
+  check_path("im2col");
+  /* Chunks of a few KiB: several images per chunk, or one, and dw accumulated over chunks
+   * (the same pipelines, so in the same process). */
+  check_path("im2col,20000");
+}
+
+/* The reference's backward passes against central differences of its forward, for
+ * L = sum(y * g): dL/dx = backward_data(g), dL/dw = backward_filter(x, g), dL/dbias. */
+Test(conv2d, reference_gradients) {
+  for (size_t i = 0; i < NSHAPES; i++) {
+    const ref_conv_shape *sh = &shapes[i];
+    int P = ref_conv_p(sh), Q = ref_conv_q(sh);
+    long nx = (long)sh->n * sh->c * sh->h * sh->w, nw = (long)sh->k * sh->c * sh->r * sh->s;
+    long ny = (long)sh->n * sh->k * P * Q;
+    float *f = malloc((size_t)(nx + nw + ny + sh->k) * sizeof *f);
+    fill_random(f, nx + nw + ny + sh->k, 99 + (uint32_t)i);
+    double *x = to_double(f, nx, 0), *w = to_double(f + nx, nw, 0);
+    double *g = to_double(f + nx + nw, ny, 0), *b = to_double(f + nx + nw + ny, sh->k, 0);
+    double *y = malloc((size_t)ny * sizeof *y), *dx = malloc((size_t)nx * sizeof *dx);
+    double *dw = malloc((size_t)nw * sizeof *dw), *db = malloc((size_t)sh->k * sizeof *db);
+    ref_conv2d_backward_data(sh, g, w, dx);
+    ref_conv2d_backward_filter(sh, x, g, dw, db);
+    /* up to 12 elements of each of x, w, bias, spread over the tensor */
+    double *params[3] = {x, w, b}, *grads[3] = {dx, dw, db};
+    long counts[3] = {nx, nw, sh->k};
+    for (int t = 0; t < 3; t++) {
+      long step = counts[t] / 12 + 1;
+      for (long j = (long)i % step; j < counts[t]; j += step) {
+        double keep = params[t][j], h = 1e-3, loss[2];
+        for (int side = 0; side < 2; side++) {
+          params[t][j] = keep + (side ? -h : h);
+          ref_conv2d_forward(sh, x, w, b, y);
+          loss[side] = 0.0;
+          for (long e = 0; e < ny; e++) loss[side] += y[e] * g[e];
+        }
+        params[t][j] = keep;
+        double fd = (loss[0] - loss[1]) / (2 * h); /* exact up to rounding: L is linear */
+        cr_assert(fabs(fd - grads[t][j]) <= 1e-8 * (1 + fabs(grads[t][j])),
+                  "shape %zu, %s[%ld]: finite difference %.12g, backward %.12g", i,
+                  t == 0   ? "x"
+                  : t == 1 ? "w"
+                           : "bias",
+                  j, fd, grads[t][j]);
+      }
+    }
+    free(f), free(x), free(w), free(g), free(b), free(y), free(dx), free(dw), free(db);
+  }
+}
+
+/* Shapes that do not agree give an error naming the op, not a crash. */
+Test(conv2d, bad_shapes) {
+  rp_context *ctx = test_ctx();
+  int64_t xs[4] = {2, 3, 8, 8}, ws[4] = {4, 3, 3, 3}, ys[4] = {2, 4, 8, 8}, bad[4] = {2, 4, 7, 8};
+  int64_t wbad[4] = {4, 2, 3, 3};
+  rp_tensor x, w, y, yb, wb;
+  ASSERT_OK(rp_tensor_create(ctx, 4, xs, &x));
+  ASSERT_OK(rp_tensor_create(ctx, 4, ws, &w));
+  ASSERT_OK(rp_tensor_create(ctx, 4, ys, &y));
+  ASSERT_OK(rp_tensor_create(ctx, 4, bad, &yb));
+  ASSERT_OK(rp_tensor_create(ctx, 4, wbad, &wb));
+  rp_recorder *rec = test_recorder();
+  cr_assert_eq(rp_conv2d_forward(rec, &x, &w, NULL, 1, 1, &yb), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "conv2d_forward") != NULL, "%s", rp_error_message());
+  cr_assert_eq(rp_conv2d_forward(rec, &x, &wb, NULL, 1, 1, &y), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(rp_conv2d_forward(rec, &x, &w, NULL, 0, 1, &y), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(rp_conv2d_forward(rec, &x, &w, &x, 1, 1, &y), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(rp_conv2d_backward_data(rec, &yb, &w, 1, 1, &x), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "conv2d_backward_data") != NULL, "%s", rp_error_message());
+  cr_assert_eq(rp_conv2d_backward_filter(rec, &x, &y, 1, 1, &w, &x), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(rp_conv2d_backward_filter(rec, &x, &y, 2, 1, &w, NULL), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(rp_conv2d_out_size(8, 3, 1, 1), 8);
+  cr_assert_eq(rp_conv2d_out_size(8, 3, 2, 1), 4);
+  cr_assert_eq(rp_conv2d_out_size(2, 5, 1, 1), 0);
+  rp_tensor_destroy(ctx, &x), rp_tensor_destroy(ctx, &w), rp_tensor_destroy(ctx, &y);
+  rp_tensor_destroy(ctx, &yb), rp_tensor_destroy(ctx, &wb);
+}
