@@ -703,6 +703,8 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "error")->valuestring, "loss became NaN at epoch 2");
   cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble,
                0);
+  /* No validation split in this experiment: no validation accuracy, not 0. */
+  cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "val_accuracy")));
   const cJSON *a;
   cJSON_ArrayForEach(a, cJSON_GetObjectItem(rec, "attacks"))
       cr_assert_eq(cJSON_GetObjectItem(a, "accuracy")->valuedouble, 0);
@@ -714,7 +716,9 @@ Test(experiment, run_records_summary_figures_and_resume) {
   snprintf(path, sizeof path, "%s/summary.md", dir);
   char *summary = read_file(path);
   cr_assert(summary, "no summary.md");
-  cr_assert(strstr(summary, "# synthetic\n"), "%s", summary);
+  cr_assert(
+      strstr(summary, "# synthetic\n\nmnist_cnn on fashion-mnist, epochs: 3, runs: 9 (losses: 3)."),
+      "%s", summary);
   cr_assert(strstr(summary, "Device: Fake Device (fake 1.0). repro " REPRO_VERSION
                             ", commit 0123456789abcdef0123456789abcdef01234567."),
             "%s", summary);

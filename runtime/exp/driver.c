@@ -69,7 +69,9 @@ cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_e
   double test_loss = isfinite(r->test_loss) ? r->test_loss : (last ? last->test_loss : NAN);
   add_number(f, "test_accuracy", r->diverged ? 0 : test_acc);
   add_number(f, "test_loss", r->diverged ? NAN : test_loss);
-  add_number(f, "val_accuracy", r->diverged ? 0 : (last ? last->val_accuracy : NAN));
+  /* No validation split: no validation accuracy, diverged or not. */
+  double val_acc = last ? last->val_accuracy : NAN;
+  add_number(f, "val_accuracy", r->diverged && e->validation > 0 ? 0 : val_acc);
   add_number(f, "train_true_class_probability", r->diverged || !last ? NAN : last->train_true_prob);
   cJSON *attacks = cJSON_AddArrayToObject(j, "attacks");
   const rp_exp_eval *ev = &e->eval;

@@ -322,7 +322,7 @@ static rp_status write_summary(const report *r, double *v, double *b) {
   if (r->run_count) {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(r->runs[0], "config");
     const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r->runs[0], "device");
-    put(&t, "%s on %s, %g epochs, %d runs (%d losses). ", str(c, "model", "?"),
+    put(&t, "%s on %s, epochs: %g, runs: %d (losses: %d). ", str(c, "model", "?"),
         str(c, "dataset", "?"), num(c, "epochs"), r->run_count, r->group_count);
     put(&t, "Device: %s (%s). repro %s, commit %s.\n", str(dev, "name", "?"),
         str(dev, "driver_info", str(dev, "driver", "?")), first_string(r, "repro_version", "?"),
