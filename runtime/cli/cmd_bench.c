@@ -1,17 +1,23 @@
-/* repro bench [--json FILE] [--device D] [--repeats N] [NAME...]
+/* repro bench [--json FILE] [--device D] [--repeats N] [--batch B] [--profile] [NAME...]
  *
- * NAME is peak, copy, gemm256, gemm1024, gemm2048 or gemm (all three sizes); none means all.
- * The FMA peak is always measured, since every compute figure is reported as a fraction of it. */
+ * NAME is peak, copy, gemm256, gemm1024, gemm2048 or gemm (all three sizes), or
+ * train_MODEL (a training step of MODEL at batch 128, in images/s); none means peak, copy,
+ * the GEMMs, train_mnist_cnn and train_resnet20. The FMA peak is always measured, since every
+ * compute figure is reported as a fraction of it. --profile prints the time of every shader in
+ * the training steps (through REPRO_PROFILE=1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench/bench.h"
+#include "train/train_bench.h"
 #include "cli/cli.h"
 #include "vk/caps_json.h"
 
 static const int gemm_sizes[] = {256, 1024, 2048};
+
+static const char *default_train[] = {"train_mnist_cnn", "train_resnet20"};
 
 static bool wanted(int names, char **list, const char *name) {
   if (names == 0) return true;
@@ -23,6 +29,7 @@ static bool wanted(int names, char **list, const char *name) {
 }
 
 static bool known(const char *name) {
+  if (strncmp(name, "train_", 6) == 0 && name[6]) return true;
   const char *all[] = {"peak", "copy", "gemm", "gemm256", "gemm1024", "gemm2048"};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     if (strcmp(name, all[i]) == 0) return true;
@@ -36,6 +43,10 @@ static void print_result(const rp_bench_result *r, double peak) {
     printf("  %5.1f%% of peak", 100.0 * r->value / peak);
   printf("\n");
   fflush(stdout);
+}
+
+static void print_profile(const char *shader, double ms, void *user) {
+  printf("    %-28s %9.3f ms\n", shader, ms);
 }
 
 static cJSON *result_json(const rp_bench_result *r, double peak) {
@@ -55,12 +66,23 @@ static cJSON *result_json(const rp_bench_result *r, double peak) {
 
 int rp_cmd_bench(int argc, char **argv) {
   const char *json_path = NULL, *device = NULL;
-  int repeats = 5;
+  int repeats = 5, batch = 128;
+  bool profile = false;
   char **names = calloc((size_t)argc, sizeof *names);
   int name_count = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
       json_path = argv[++i];
+    } else if (strcmp(argv[i], "--profile") == 0) {
+      profile = true;
+      setenv("REPRO_PROFILE", "1", 1);
+    } else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+      batch = atoi(argv[++i]);
+      if (batch < 1 || batch > 4096) {
+        fprintf(stderr, "repro bench: --batch must be 1..4096, not '%s'\n", argv[i]);
+        free(names);
+        return 2;
+      }
     } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
       device = argv[++i];
     } else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) {
@@ -75,7 +97,7 @@ int rp_cmd_bench(int argc, char **argv) {
     } else {
       fprintf(stderr,
               "repro bench: unknown argument '%s' (benchmarks: peak copy gemm gemm256 "
-              "gemm1024 gemm2048)\n",
+              "gemm1024 gemm2048 train_MODEL)\n",
               argv[i]);
       free(names);
       return 2;
@@ -126,6 +148,25 @@ int rp_cmd_bench(int argc, char **argv) {
       cJSON_AddItemToArray(results, result_json(&r, peak));
     }
   }
+  /* Training steps: those named, or the default pair. Slow on CPU devices, so fewer
+   * repeats there. */
+  int train_count = 0;
+  const char **train = calloc((size_t)argc + 2, sizeof *train);
+  if (name_count == 0)
+    for (size_t i = 0; i < sizeof default_train / sizeof *default_train; i++)
+      train[train_count++] = default_train[i];
+  for (int i = 0; i < name_count; i++)
+    if (strncmp(names[i], "train_", 6) == 0) train[train_count++] = names[i];
+  bool cpu = caps->device_class == RP_CLASS_CPU;
+  for (int i = 0; st == RP_OK && i < train_count; i++) {
+    st = rp_bench_train_step(ctx, train[i] + 6, batch, cpu ? 1 : 20, cpu ? 3 : repeats, &r,
+                             profile ? print_profile : NULL, NULL);
+    if (st == RP_OK) {
+      print_result(&r, peak);
+      cJSON_AddItemToArray(results, result_json(&r, peak));
+    }
+  }
+  free(train);
   int code = st == RP_OK ? 0 : rp_cli_error(st);
   if (st == RP_OK && json_path) {
     st = rp_write_json_file(json_path, root);

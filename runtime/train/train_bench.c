@@ -19,7 +19,8 @@ static int compare_doubles(const void *a, const void *b) {
 }
 
 rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int steps,
-                              int repeats, rp_bench_result *out) {
+                              int repeats, rp_bench_result *out, rp_profile_fn profile,
+                              void *user) {
   memset(out, 0, sizeof *out);
   bool mnist = strcmp(model, "mnist_cnn") == 0;
   static const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.25f, 0.25f, 0.25f};
@@ -43,6 +44,7 @@ rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int
   rp_loss ce = {.kind = RP_LOSS_CE};
   st = rp_recorder_create(ctx, &rec);
   if (!st) st = rp_rec_begin(rec);
+  if (!st) rp_rec_timestamp(rec); /* the start of the profile, when there is one */
   if (!st) st = rp_net_record_forward(&net, rec, RP_TRAIN);
   if (!st) st = rp_net_record_loss(&net, rec, &ce, (uint32_t)batch, true, NULL);
   if (!st) st = rp_net_record_backward(&net, rec, false);
@@ -72,6 +74,12 @@ rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int
     out->value = out->work / (out->median_ms * 1e-3);
     snprintf(out->detail, sizeof out->detail, "batch %d, %d steps per run, %u dispatches/step",
              batch, steps, rp_rec_dispatch_count(rec));
+  }
+  for (uint32_t i = 0; !st && profile && i < rp_rec_profile_count(rec); i++) {
+    const char *shader;
+    double t;
+    st = rp_rec_profile_entry(rec, i, &shader, &t);
+    if (!st) profile(shader, t, user);
   }
   free(ms);
   rp_recorder_destroy(rec);

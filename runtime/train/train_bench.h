@@ -9,7 +9,12 @@
 /* CIFAR-shaped input (3x32x32, 10 classes) except for mnist_cnn (1x28x28). The median of
  * `repeats` timings of `steps` back-to-back steps each, after one warm-up step; value in
  * images/s. */
+typedef void (*rp_profile_fn)(const char *shader, double ms, void *user);
+
+/* With REPRO_PROFILE=1, `profile` (if not NULL) then receives every dispatch of the last step
+ * with its time, in recording order. */
 rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int steps,
-                              int repeats, rp_bench_result *out);
+                              int repeats, rp_bench_result *out, rp_profile_fn profile,
+                              void *user);
 
 #endif

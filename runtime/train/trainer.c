@@ -24,6 +24,7 @@ struct rp_trainer {
   rp_epoch_metrics *history;
   int epochs_done;
   int64_t global_step;
+  bool stop_requested;
 };
 
 void rp_train_config_defaults(rp_train_config *cfg, const char *model, const char *dataset) {
@@ -124,7 +125,8 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
   if (!st) st = rp_dataset_load(cfg->dataset, cfg->data_dir, true, &t->train_set);
   if (!st) st = rp_dataset_load(cfg->dataset, cfg->data_dir, false, &t->test_set);
   if (!st)
-    st = rp_split_make(&t->train_set, cfg->validation, cfg->fraction, cfg->seed, &t->split);
+    st = rp_split_make(&t->train_set, cfg->validation, cfg->fraction,
+                       cfg->split_seed ? cfg->split_seed : cfg->seed, &t->split);
   if (!st && t->split.train_count < cfg->batch)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: %lld training images are fewer than one batch of %d", cfg->dataset,
@@ -257,9 +259,12 @@ rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb) {
     t->epochs_done = e + 1;
     if (cb && cb->epoch) cb->epoch(m, cb->user);
     if (t->cfg.max_steps && t->global_step >= t->cfg.max_steps) break;
+    if (t->stop_requested) break;
   }
   return RP_OK;
 }
+
+void rp_trainer_request_stop(rp_trainer *t) { t->stop_requested = true; }
 
 const rp_epoch_metrics *rp_trainer_history(const rp_trainer *t, int *count) {
   *count = t->epochs_done;

@@ -28,6 +28,8 @@ typedef struct rp_train_config {
   double momentum, weight_decay;
   bool nesterov;
   uint64_t seed;
+  uint64_t split_seed; /* the train/validation shuffle; 0: `seed`. A search fixes it so that
+                          every candidate is scored on the same validation images */
   double fraction;    /* of the training portion used, (0, 1] */
   int64_t validation; /* images held out for validation; 0 = none */
   rp_augment augment;
@@ -69,6 +71,10 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
 /* Trains for cfg->epochs. A loss that becomes NaN or infinite stops the run with
  * RP_ERR_DIVERGED; the epochs finished before stay in the history. */
 rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb);
+
+/* Asks a running rp_trainer_run to stop after the current epoch (from an epoch callback: a
+ * search gives up on a candidate stuck at chance). */
+void rp_trainer_request_stop(rp_trainer *t);
 
 const rp_epoch_metrics *rp_trainer_history(const rp_trainer *t, int *count);
 rp_net *rp_trainer_net(rp_trainer *t);

@@ -24,6 +24,8 @@ struct rp_recorder {
   VkFence fence;
   bool recording, recorded, in_flight;
   bool full_barriers;
+  bool profile; /* REPRO_PROFILE=1: a timestamp after every dispatch */
+  const char *profile_shader[MAX_TIMESTAMPS]; /* the dispatch that timestamp i ends */
 
   VkDescriptorPool *pools;
   uint32_t pool_count, pool_used;
@@ -69,6 +71,8 @@ rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out) {
   rec->ctx = ctx;
   const char *full = getenv("REPRO_FULL_BARRIERS");
   rec->full_barriers = full && *full && *full != '0';
+  const char *profile = getenv("REPRO_PROFILE");
+  rec->profile = profile && *profile && *profile != '0';
   VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                        .commandPool = ctx->command_pool,
                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
@@ -293,8 +297,23 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
     ctx->vk.vkCmdPushConstants(rec->cmd, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                push_bytes, push);
   ctx->vk.vkCmdDispatch(rec->cmd, groups[0], groups[1], groups[2]);
+  if (rec->profile && rec->timestamp_count > 0 && rec->timestamp_count < MAX_TIMESTAMPS) {
+    rec->profile_shader[rec->timestamp_count] = pipeline->shader;
+    rp_rec_timestamp(rec);
+  }
   rec->dispatches++;
   return RP_OK;
+}
+
+uint32_t rp_rec_profile_count(const rp_recorder *rec) {
+  return rec->profile && rec->timestamp_count > 1 ? rec->timestamp_count - 1 : 0;
+}
+
+rp_status rp_rec_profile_entry(rp_recorder *rec, uint32_t i, const char **shader, double *ms) {
+  if (i >= rp_rec_profile_count(rec))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "no profile entry %u", i);
+  *shader = rec->profile_shader[i + 1];
+  return rp_rec_elapsed_ms(rec, (int)i, (int)i + 1, ms);
 }
 
 int rp_rec_timestamp(rp_recorder *rec) {

@@ -64,6 +64,12 @@ rp_status rp_rec_elapsed_ms(rp_recorder *rec, int from, int to, double *ms);
 /* The context the recorder belongs to (ops look their pipelines up there). */
 rp_context *rp_rec_context(const rp_recorder *rec);
 
+/* REPRO_PROFILE=1 puts a timestamp after every dispatch of a recording that starts with one
+ * (rp_rec_timestamp right after rp_rec_begin): entry i is dispatch i's shader and its time in
+ * the last completed submission. */
+uint32_t rp_rec_profile_count(const rp_recorder *rec);
+rp_status rp_rec_profile_entry(rp_recorder *rec, uint32_t i, const char **shader, double *ms);
+
 /* What the last recording holds: for tests of the hazard tracking and for benchmarks. */
 uint32_t rp_rec_dispatch_count(const rp_recorder *rec);
 uint32_t rp_rec_barrier_count(const rp_recorder *rec);
