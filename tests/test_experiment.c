@@ -684,6 +684,9 @@ Test(experiment, run_records_summary_figures_and_resume) {
   const cJSON *cfg = cJSON_GetObjectItem(rec, "config");
   cr_assert_eq(cJSON_GetObjectItem(cfg, "epochs")->valuedouble, 3);
   cr_assert_eq(cJSON_GetObjectItem(cfg, "fraction")->valuedouble, 0.1);
+  cr_assert_eq(cJSON_GetObjectItem(cfg, "split_seed")->valuedouble,
+               (double)rp_exp_split_seed("synthetic"));
+  cr_assert_neq(rp_exp_split_seed("synthetic"), rp_exp_split_seed("synthetic2"));
   cr_assert_float_eq(
       cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble, 0.93,
       1e-12);

@@ -116,6 +116,11 @@ struct cJSON *rp_exp_config_json(const rp_experiment *exp, const rp_exp_loss *lo
  * seeds changes no other run. Below 2^53, so JSON numbers hold it exactly. */
 uint64_t rp_exp_derive_seed(const char *experiment, const char *loss_label, int seed_number);
 
+/* The seed of the train/validation split, the same for every run of an experiment (so that all
+ * losses and seeds train on the same images): the derivation above with an empty label, which
+ * no loss can have. */
+uint64_t rp_exp_split_seed(const char *experiment);
+
 typedef struct rp_exp_run {
   char id[2 * RP_EXP_NAME_MAX + 16]; /* "<loss label>-s<seed number>": file names */
   int loss_index, seed_number;

@@ -33,6 +33,8 @@ uint64_t rp_exp_derive_seed(const char *experiment, const char *loss_label, int 
   return h & ((1ull << 53) - 1);
 }
 
+uint64_t rp_exp_split_seed(const char *experiment) { return rp_exp_derive_seed(experiment, "", 0); }
+
 rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
   memset(out, 0, sizeof *out);
   out->run_count = e->loss_count * e->seed_count;
@@ -104,6 +106,7 @@ cJSON *rp_exp_config_json(const rp_experiment *e, const rp_exp_loss *loss, uint6
   cJSON_AddStringToObject(j, "loss", loss->canonical);
   add_training(j, t);
   cJSON_AddNumberToObject(j, "seed", (double)seed);
+  cJSON_AddNumberToObject(j, "split_seed", (double)rp_exp_split_seed(e->name));
   cJSON_AddNumberToObject(j, "fraction", e->fraction);
   cJSON_AddNumberToObject(j, "validation", (double)e->validation);
   cJSON *aug = cJSON_AddObjectToObject(j, "augment");

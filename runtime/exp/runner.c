@@ -70,6 +70,7 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   for (int i = 0; i < t->lr_step_count; i++) c.lr_steps[i] = t->lr_steps[i];
   c.momentum = t->momentum, c.weight_decay = t->weight_decay, c.nesterov = t->nesterov;
   c.seed = run->seed;
+  c.split_seed = rp_exp_split_seed(e->name); /* the same validation images for every run */
   c.fraction = e->fraction;
   c.validation = e->validation;
   c.augment = (rp_augment){
