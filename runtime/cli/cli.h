@@ -14,6 +14,8 @@ int rp_cmd_train(int argc, char **argv);
 int rp_cmd_eval(int argc, char **argv);
 int rp_cmd_taylorglo(int argc, char **argv);
 int rp_cmd_data(int argc, char **argv);
+int rp_cmd_run(int argc, char **argv);
+int rp_cmd_report(int argc, char **argv);
 
 /* Prints "repro: <message>" for the last failure and returns the exit status for it. */
 int rp_cli_error(rp_status status);

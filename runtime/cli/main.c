@@ -19,6 +19,8 @@ static void usage(FILE *out) {
           "                                        analyse a TaylorGLO loss without training\n"
           "  data fetch|info NAME [--dir D]        download a dataset / show where it is\n"
           "                                        (cifar10, cifar100, mnist, fashion-mnist)\n"
+          "  run FILE [--out DIR] [--dry-run]      run an experiment file (docs/experiments.md)\n"
+          "  report DIR                            summary.md, results.json, figures of DIR\n"
           "  version                               print the version\n"
           "\n"
           "environment:\n"
@@ -41,6 +43,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "eval") == 0) return rp_cmd_eval(argc - 1, argv + 1);
   if (strcmp(cmd, "taylorglo") == 0) return rp_cmd_taylorglo(argc - 1, argv + 1);
   if (strcmp(cmd, "data") == 0) return rp_cmd_data(argc - 1, argv + 1);
+  if (strcmp(cmd, "run") == 0) return rp_cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "report") == 0) return rp_cmd_report(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("repro %s\n", REPRO_VERSION);
     return 0;

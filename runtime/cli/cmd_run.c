@@ -1,0 +1,183 @@
+/* repro run FILE [--out DIR] [--device D] [--dry-run]: every run of an experiment file (losses x
+ * seeds) that DIR does not hold yet, each trained, evaluated and written to DIR/runs/, and the
+ * reports (summary.md, results.json, figures/) regenerated after each. The file is validated in
+ * full first; a bad file writes nothing. docs/experiments.md describes files and outputs. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "exp/driver.h"
+#include "exp/experiment.h"
+#include "exp/runner.h"
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: repro run FILE [--out DIR] [--device D] [--dry-run]\n"
+               "  FILE       an experiment file (docs/experiments.md)\n"
+               "  --out DIR  output directory (default results/<experiment name>)\n"
+               "  --dry-run  print the plan and its estimated cost; write nothing\n"
+               "  Runs already in DIR/runs/ are skipped (resume).\n");
+}
+
+/* The commit of the working directory's git checkout, "+dirty" when tracked sources differ
+ * from it; "unknown" without git. */
+static void git_commit(char *out, size_t size) {
+  snprintf(out, size, "unknown");
+  FILE *p = popen("git rev-parse HEAD 2>/dev/null", "r");
+  if (!p) return;
+  char line[128] = "";
+  bool ok = fgets(line, sizeof line, p) != NULL;
+  if (pclose(p) != 0 || !ok) return;
+  line[strcspn(line, "\r\n")] = '\0';
+  if (strlen(line) != 40) return;
+  char commit[41];
+  snprintf(commit, sizeof commit, "%s", line);
+  snprintf(out, size, "%s", commit);
+  p = popen("git status --porcelain --untracked-files=no -- runtime shaders CMakeLists.txt "
+            "2>/dev/null",
+            "r");
+  if (!p) return;
+  bool dirty = fgets(line, sizeof line, p) != NULL;
+  if (pclose(p) == 0 && dirty) snprintf(out, size, "%s+dirty", commit);
+}
+
+static void human(double v, char *out, size_t size) {
+  const char *units[] = {"", "k", "M", "G", "T", "P"};
+  int u = 0;
+  while (fabs(v) >= 1000 && u < 5) v /= 1000, u++;
+  snprintf(out, size, "%.3g%s", v, units[u]);
+}
+
+static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
+  char steps[32], evals[32];
+  human((double)plan->image_steps, steps, sizeof steps);
+  human((double)plan->eval_images, evals, sizeof evals);
+  printf("experiment %s: %s on %s, %d losses x %d seeds = %d runs (trainings), %" PRId64
+         " epochs in all\n",
+         e->name, e->model, e->dataset, e->loss_count, e->seed_count, plan->run_count,
+         plan->epochs);
+  printf("estimated cost: %s image-steps of training (%" PRId64 " images an epoch), %s images "
+         "evaluated (per-epoch val/test, clean, FGSM, PGD x steps)\n",
+         steps, plan->train_images, evals);
+  printf("output: %s\n", out_dir);
+  if (e->search_count)
+    printf("search blocks: %d (validated; the CMA-ES loss search itself is not part of this "
+           "version: only the listed losses are trained)\n",
+           e->search_count);
+  int width = 0;
+  for (int i = 0; i < plan->run_count; i++)
+    if ((int)strlen(plan->runs[i].id) > width) width = (int)strlen(plan->runs[i].id);
+  for (int i = 0; i < plan->run_count; i++) {
+    const rp_exp_run *r = &plan->runs[i];
+    bool done = false;
+    rp_status st = rp_exp_run_done(e, r, out_dir, &done);
+    const char *note = st     ? "  (a record of another configuration is in the way)"
+                       : done ? "  (done)"
+                              : "";
+    printf("  %-*s  seed %16" PRIu64 "%s\n", width, r->id, r->seed, note);
+  }
+}
+
+typedef struct progress {
+  const rp_experiment *e;
+} progress;
+
+static void on_epoch(void *user, const rp_exp_run *run, const rp_exp_epoch *m, int epochs) {
+  printf("    epoch %d/%d  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, epochs,
+         m->train_loss, 100 * m->train_accuracy, m->train_true_prob);
+  if (isfinite(m->val_accuracy)) printf("  val %.2f%%", 100 * m->val_accuracy);
+  printf("  test %.2f%%  %.1f s\n", 100 * m->test_accuracy, m->seconds);
+  fflush(stdout);
+}
+
+static void on_event(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
+                     const rp_exp_result *r) {
+  const progress *p = user;
+  const char *label = p->e->losses[run->loss_index].label;
+  if (event == RP_EXP_RUN_SKIPPED) {
+    printf("[%d/%d] %s: already done, skipped\n", index + 1, count, run->id);
+  } else if (event == RP_EXP_RUN_START) {
+    printf("[%d/%d] %s: loss %s (%s), seed %" PRIu64 "\n", index + 1, count, run->id, label,
+           p->e->losses[run->loss_index].canonical, run->seed);
+  } else if (r->diverged) {
+    printf("[%d/%d] %s: DIVERGED after %d epochs (%s); recorded with accuracy 0\n", index + 1,
+           count, run->id, r->epoch_count, r->error);
+  } else {
+    double acc = isfinite(r->test_accuracy)
+                     ? r->test_accuracy
+                     : (r->epoch_count ? r->epochs[r->epoch_count - 1].test_accuracy : NAN);
+    printf("[%d/%d] %s: test %.2f%%", index + 1, count, run->id, 100 * acc);
+    for (int i = 0; i < r->attack_count; i++)
+      printf(", %s %.4g: %.2f%%", r->attacks[i].kind == RP_EXP_FGSM ? "fgsm" : "pgd",
+             r->attacks[i].eps, 100 * r->attacks[i].accuracy);
+    printf("  (%.0f s)\n", r->seconds);
+  }
+  fflush(stdout);
+}
+
+int rp_cmd_run(int argc, char **argv) {
+  const char *file = NULL, *out = NULL, *device = NULL;
+  bool dry_run = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (strcmp(a, "--dry-run") == 0) {
+      dry_run = true;
+    } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
+      out = argv[++i];
+    } else if (strcmp(a, "--device") == 0 && i + 1 < argc) {
+      device = argv[++i];
+    } else if (a[0] != '-' && !file) {
+      file = a;
+    } else {
+      fprintf(stderr, "repro: run: unexpected argument '%s'\n", a);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!file) {
+    usage(stderr);
+    return 2;
+  }
+  rp_experiment e;
+  rp_status st = rp_exp_load(file, rp_exp_recipe, &e);
+  if (st) return rp_cli_error(st);
+  rp_exp_plan plan;
+  if ((st = rp_exp_make_plan(&e, &plan))) {
+    rp_exp_free(&e);
+    return rp_cli_error(st);
+  }
+  char out_dir[4096];
+  if (out)
+    snprintf(out_dir, sizeof out_dir, "%s", out);
+  else
+    snprintf(out_dir, sizeof out_dir, "results/%s", e.name);
+  print_plan(&e, &plan, out_dir);
+  int code = 0;
+  if (!dry_run) {
+    rp_context *ctx = NULL;
+    st = rp_context_create(&(rp_context_options){.device = device}, &ctx);
+    if (!st) {
+      const rp_caps *caps = rp_context_caps(ctx);
+      fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
+      char commit[64];
+      git_commit(commit, sizeof commit);
+      progress p = {&e};
+      rp_exp_runner runner = {ctx, on_epoch, on_event, &p};
+      rp_exp_backend backend = rp_exp_trainer_backend(&runner);
+      st = rp_exp_execute(&e, &plan, out_dir, &backend, commit);
+    }
+    if (st)
+      code = rp_cli_error(st);
+    else
+      printf("wrote %s/summary.md, %s/results.json, %s/figures/\n", out_dir, out_dir, out_dir);
+    rp_context_destroy(ctx);
+  }
+  rp_exp_plan_free(&plan);
+  rp_exp_free(&e);
+  return code;
+}

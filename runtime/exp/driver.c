@@ -1,0 +1,226 @@
+/* Executing a plan: resume (skip finished runs), train through the backend, write each run's
+ * record (JSON, then per-epoch CSV) atomically, regenerate the reports after every run. */
+#include "exp/driver.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exp/files.h"
+
+static void add_number(cJSON *o, const char *key, double v) {
+  if (isfinite(v))
+    cJSON_AddNumberToObject(o, key, v);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+/* The keys of rp_epoch_json (repro train --json). */
+static cJSON *epoch_json(const rp_exp_epoch *m) {
+  cJSON *e = cJSON_CreateObject();
+  cJSON_AddNumberToObject(e, "epoch", m->epoch);
+  add_number(e, "lr", m->lr);
+  add_number(e, "train_loss", m->train_loss);
+  add_number(e, "train_accuracy", m->train_accuracy);
+  add_number(e, "train_true_class_probability", m->train_true_prob);
+  add_number(e, "val_loss", m->val_loss);
+  add_number(e, "val_accuracy", m->val_accuracy);
+  add_number(e, "test_loss", m->test_loss);
+  add_number(e, "test_accuracy", m->test_accuracy);
+  add_number(e, "seconds", m->seconds);
+  add_number(e, "images_per_second", m->images_per_second);
+  return e;
+}
+
+/* What decides whether an existing record is this run: the training configuration and the
+ * evaluation. */
+static cJSON *evaluation_json(const rp_experiment *e) {
+  cJSON *j = rp_exp_to_json(e);
+  cJSON *ev = cJSON_DetachItemFromObjectCaseSensitive(j, "evaluation");
+  cJSON_Delete(j);
+  return ev;
+}
+
+cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_exp_result *r,
+                       cJSON *device, const char *git_commit) {
+  const rp_exp_loss *loss = &e->losses[run->loss_index];
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "schema", "repro-run-1");
+  cJSON_AddStringToObject(j, "experiment", e->name);
+  cJSON_AddStringToObject(j, "run_id", run->id);
+  cJSON_AddStringToObject(j, "loss_label", loss->label);
+  cJSON_AddNumberToObject(j, "loss_index", run->loss_index);
+  cJSON_AddStringToObject(j, "loss", loss->canonical);
+  cJSON_AddNumberToObject(j, "seed_number", run->seed_number);
+  cJSON_AddNumberToObject(j, "seed", (double)run->seed);
+  cJSON_AddStringToObject(j, "status", r->diverged ? "diverged" : "done");
+  if (r->diverged) cJSON_AddStringToObject(j, "error", r->error);
+  cJSON_AddItemToObject(j, "config", rp_exp_config_json(e, loss, run->seed));
+  cJSON_AddItemToObject(j, "evaluation", evaluation_json(e));
+
+  /* A diverged run counts as accuracy 0 everywhere (it is not a model one would keep). */
+  const rp_exp_epoch *last = r->epoch_count ? &r->epochs[r->epoch_count - 1] : NULL;
+  cJSON *f = cJSON_AddObjectToObject(j, "final");
+  double test_acc =
+      isfinite(r->test_accuracy) ? r->test_accuracy : (last ? last->test_accuracy : NAN);
+  double test_loss = isfinite(r->test_loss) ? r->test_loss : (last ? last->test_loss : NAN);
+  add_number(f, "test_accuracy", r->diverged ? 0 : test_acc);
+  add_number(f, "test_loss", r->diverged ? NAN : test_loss);
+  /* No validation split: no validation accuracy, diverged or not. */
+  double val_acc = last ? last->val_accuracy : NAN;
+  add_number(f, "val_accuracy", r->diverged && e->validation > 0 ? 0 : val_acc);
+  add_number(f, "train_true_class_probability", r->diverged || !last ? NAN : last->train_true_prob);
+  cJSON *attacks = cJSON_AddArrayToObject(j, "attacks");
+  const rp_exp_eval *ev = &e->eval;
+  for (int k = 0; k < ev->fgsm_count + ev->pgd_count; k++) {
+    bool fgsm = k < ev->fgsm_count;
+    double eps = fgsm ? ev->fgsm[k] : ev->pgd[k - ev->fgsm_count];
+    double acc = r->diverged ? 0 : NAN;
+    for (int i = 0; i < r->attack_count; i++)
+      if ((r->attacks[i].kind == RP_EXP_FGSM) == fgsm && r->attacks[i].eps == eps)
+        acc = r->diverged ? 0 : r->attacks[i].accuracy;
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "attack", fgsm ? "fgsm" : "pgd");
+    cJSON_AddNumberToObject(a, "eps", eps);
+    add_number(a, "accuracy", acc);
+    cJSON_AddItemToArray(attacks, a);
+  }
+  cJSON *epochs = cJSON_AddArrayToObject(j, "epochs");
+  for (int i = 0; i < r->epoch_count && r->epochs; i++)
+    cJSON_AddItemToArray(epochs, epoch_json(&r->epochs[i]));
+  if (r->data) cJSON_AddItemReferenceToObject(j, "data", r->data);
+  add_number(j, "seconds", r->seconds);
+  cJSON_AddStringToObject(j, "repro_version", REPRO_VERSION);
+  cJSON_AddStringToObject(j, "git_commit", git_commit ? git_commit : "unknown");
+  char date[32];
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  cJSON_AddStringToObject(j, "date", date);
+  if (device)
+    cJSON_AddItemToObject(j, "device", device);
+  else
+    cJSON_AddNullToObject(j, "device");
+  return j;
+}
+
+static void run_path(char *out, size_t size, const char *dir, const rp_exp_run *run,
+                     const char *ext) {
+  snprintf(out, size, "%s/runs/%s.%s", dir, run->id, ext);
+}
+
+rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
+                          bool *done) {
+  *done = false;
+  char path[4096];
+  run_path(path, sizeof path, out_dir, run, "json");
+  if (!rp_exp_exists(path)) return RP_OK;
+  cJSON *rec;
+  rp_status st = rp_exp_read_json(path, &rec);
+  if (st) return st;
+  const cJSON *status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+  cJSON *config = rp_exp_config_json(e, &e->losses[run->loss_index], run->seed);
+  cJSON *evaluation = evaluation_json(e);
+  bool same_config = cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "config"), config, true);
+  bool same_eval =
+      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "evaluation"), evaluation, true);
+  bool finished = cJSON_IsString(status) && (strcmp(status->valuestring, "done") == 0 ||
+                                             strcmp(status->valuestring, "diverged") == 0);
+  cJSON_Delete(config);
+  cJSON_Delete(evaluation);
+  cJSON_Delete(rec);
+  if (!finished) return rp_fail(RP_ERR_IO, "%s is not a finished run record", path);
+  if (!same_config || !same_eval)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s was made with another %s than the experiment's now: move it away or "
+                   "choose another output directory",
+                   path, same_config ? "evaluation" : "training configuration");
+  *done = true;
+  return RP_OK;
+}
+
+static void csv_number(char **p, size_t *left, double v, bool last) {
+  int n = isfinite(v) ? snprintf(*p, *left, "%.9g%c", v, last ? '\n' : ',')
+                      : snprintf(*p, *left, "%c", last ? '\n' : ',');
+  if (n > 0 && (size_t)n < *left) *p += n, *left -= (size_t)n;
+}
+
+static rp_status write_csv(const char *path, const rp_exp_result *r) {
+  size_t size = 256 + (size_t)r->epoch_count * 256;
+  char *text = malloc(size), *p = text;
+  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
+  size_t left = size;
+  int n = snprintf(p, left,
+                   "epoch,lr,train_loss,train_accuracy,train_true_class_probability,"
+                   "val_loss,val_accuracy,test_loss,test_accuracy,seconds,"
+                   "images_per_second\n");
+  p += n, left -= (size_t)n;
+  for (int i = 0; i < r->epoch_count; i++) {
+    const rp_exp_epoch *m = &r->epochs[i];
+    csv_number(&p, &left, m->epoch, false);
+    csv_number(&p, &left, m->lr, false);
+    csv_number(&p, &left, m->train_loss, false);
+    csv_number(&p, &left, m->train_accuracy, false);
+    csv_number(&p, &left, m->train_true_prob, false);
+    csv_number(&p, &left, m->val_loss, false);
+    csv_number(&p, &left, m->val_accuracy, false);
+    csv_number(&p, &left, m->test_loss, false);
+    csv_number(&p, &left, m->test_accuracy, false);
+    csv_number(&p, &left, m->seconds, false);
+    csv_number(&p, &left, m->images_per_second, true);
+  }
+  rp_status st = rp_exp_write_atomic(path, text, (size_t)(p - text));
+  free(text);
+  return st;
+}
+
+rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir,
+                         const rp_exp_backend *b, const char *git_commit) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/runs", out_dir);
+  rp_status st = rp_exp_mkdirs(path);
+  if (st) return st;
+  /* Check every existing record before training anything: a mismatch found after hours of
+   * training would be worse. */
+  bool *done = calloc((size_t)plan->run_count, sizeof *done);
+  if (!done) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int i = 0; i < plan->run_count && !st; i++)
+    st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done[i]);
+  if (!st) {
+    snprintf(path, sizeof path, "%s/experiment.json", out_dir);
+    cJSON *resolved = rp_exp_to_json(e);
+    st = rp_exp_write_json(path, resolved);
+    cJSON_Delete(resolved);
+  }
+  for (int i = 0; i < plan->run_count && !st; i++) {
+    const rp_exp_run *run = &plan->runs[i];
+    if (done[i]) {
+      if (b->event) b->event(b->user, RP_EXP_RUN_SKIPPED, i, plan->run_count, run, NULL);
+      continue;
+    }
+    if (b->event) b->event(b->user, RP_EXP_RUN_START, i, plan->run_count, run, NULL);
+    rp_exp_result r = {.test_accuracy = NAN, .test_loss = NAN, .seconds = NAN};
+    st = b->train(b->user, e, run, &r);
+    if (!st) {
+      /* The CSV first: the JSON record is what marks the run as finished. */
+      run_path(path, sizeof path, out_dir, run, "csv");
+      st = write_csv(path, &r);
+    }
+    if (!st) {
+      cJSON *rec =
+          rp_exp_run_json(e, run, &r, b->device_json ? b->device_json(b->user) : NULL, git_commit);
+      run_path(path, sizeof path, out_dir, run, "json");
+      st = rp_exp_write_json(path, rec);
+      cJSON_Delete(rec);
+    }
+    if (!st && b->event) b->event(b->user, RP_EXP_RUN_DONE, i, plan->run_count, run, &r);
+    free(r.epochs);
+    cJSON_Delete(r.data);
+    if (!st) st = rp_exp_report(out_dir);
+  }
+  free(done);
+  if (!st) st = rp_exp_report(out_dir); /* also when every run was already done */
+  return st;
+}

@@ -1,0 +1,79 @@
+/* Executing an experiment's plan: for each run not yet done, train (through a backend), write
+ * runs/<id>.json and runs/<id>.csv, and regenerate the reports. The backend is the trainer in
+ * `repro run` (exp/runner.c) and a stand-in in the tests, so that everything here is testable
+ * without a device. */
+#ifndef RP_EXP_DRIVER_H
+#define RP_EXP_DRIVER_H
+
+#include "exp/experiment.h"
+
+struct cJSON;
+
+/* One epoch, as rp_epoch_metrics (without the trainer's header). NaN = not measured. */
+typedef struct rp_exp_epoch {
+  int epoch;
+  double lr;
+  double train_loss, train_accuracy, train_true_prob;
+  double val_loss, val_accuracy;
+  double test_loss, test_accuracy;
+  double seconds, images_per_second;
+} rp_exp_epoch;
+
+typedef enum rp_exp_attack_kind { RP_EXP_FGSM, RP_EXP_PGD } rp_exp_attack_kind;
+typedef struct rp_exp_attack_result {
+  rp_exp_attack_kind kind;
+  double eps, accuracy;
+} rp_exp_attack_result;
+
+#define RP_EXP_MAX_ATTACKS (2 * RP_EXP_MAX_EPS)
+
+/* What a backend's train call fills. The driver owns `epochs` (malloc'd by the backend, freed
+ * by the driver). */
+typedef struct rp_exp_result {
+  bool diverged;
+  char error[256]; /* why it diverged */
+  rp_exp_epoch *epochs;
+  int epoch_count;
+  double test_accuracy, test_loss; /* the clean evaluation after training (NaN if off) */
+  rp_exp_attack_result attacks[RP_EXP_MAX_ATTACKS];
+  int attack_count;
+  double seconds;
+  struct cJSON *data; /* where the data came from (dir, image counts, partial); the driver
+                       * takes it into the record. NULL: none */
+} rp_exp_result;
+
+typedef enum rp_exp_event { RP_EXP_RUN_START, RP_EXP_RUN_DONE, RP_EXP_RUN_SKIPPED } rp_exp_event;
+
+typedef struct rp_exp_backend {
+  /* Trains and evaluates one run. RP_OK with result->diverged for a diverged run; any other
+   * failure stops the experiment (finished runs stay). */
+  rp_status (*train)(void *user, const rp_experiment *e, const rp_exp_run *run,
+                     rp_exp_result *result);
+  /* The device block of the run records (rp_caps_to_json); NULL: none. Caller frees. */
+  struct cJSON *(*device_json)(void *user);
+  /* Progress, for the command line to print (may be NULL). `result` only with RUN_DONE. */
+  void (*event)(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
+                const rp_exp_result *result);
+  void *user;
+} rp_exp_backend;
+
+/* Runs every run of `plan` that `out_dir`/runs/ does not hold yet; a record made with another
+ * configuration is an error (nothing is overwritten). `git_commit` goes into every record. */
+rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir,
+                         const rp_exp_backend *backend, const char *git_commit);
+
+/* Whether `out_dir`/runs/<run id>.json holds this run, finished (or diverged) with this
+ * configuration: 1 yes, 0 no record, or an error for a record of another configuration. */
+rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
+                          bool *done);
+
+/* The run record as written to runs/<id>.json. */
+struct cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_exp_result *r,
+                              struct cJSON *device, const char *git_commit);
+
+/* ---- reports: a pure function of DIR/runs/<id>.json (and DIR/experiment.json when present) */
+
+/* Writes DIR/summary.md, DIR/results.json and DIR/figures/<name>.svg. */
+rp_status rp_exp_report(const char *dir);
+
+#endif

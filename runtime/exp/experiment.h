@@ -1,0 +1,145 @@
+/* Experiment files: a declarative description of a set of training runs (losses x seeds on one
+ * model and dataset, evaluated clean and under FGSM/PGD), parsed and validated in full before
+ * anything runs. docs/experiments.md documents every key.
+ *
+ * This file and its .c files (schema, plan) depend on no trainer code: the model's recipe (the
+ * defaults of the training block) comes in through a callback, so the parser can be tested
+ * without the training engine. */
+#ifndef RP_EXPERIMENT_H
+#define RP_EXPERIMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ops/loss.h"
+#include "vk/status.h"
+
+#define RP_EXP_MAX_LR_STEPS 8 /* = RP_MAX_LR_STEPS of the trainer */
+#define RP_EXP_MAX_EPS 32
+#define RP_EXP_NAME_MAX 64
+
+/* The training block: what rp_train_config holds besides model, dataset, loss and seed. */
+typedef struct rp_exp_training {
+  int epochs, batch;
+  double lr, lr_gamma;
+  int lr_steps[RP_EXP_MAX_LR_STEPS], lr_step_count;
+  double momentum, weight_decay;
+  bool nesterov;
+  bool crop, flip, cutout; /* crop: 4-pixel padding; cutout: one 16x16 hole */
+  int64_t max_steps;       /* 0: no limit */
+} rp_exp_training;
+
+/* The model's recipe: training defaults and the default validation hold-out. */
+typedef void (*rp_exp_recipe_fn)(const char *model, const char *dataset, rp_exp_training *training,
+                                 int64_t *validation);
+
+typedef struct rp_exp_loss {
+  char label[RP_EXP_NAME_MAX]; /* unique within the experiment; part of run ids */
+  char spec[256];              /* as written in the file */
+  bool paper;                  /* TaylorGLO parameters were in the paper's convention */
+  rp_loss loss;
+  char canonical[256]; /* rp_loss_format: code convention */
+} rp_exp_loss;
+
+typedef struct rp_exp_eval {
+  bool clean;
+  double fgsm[RP_EXP_MAX_EPS];
+  int fgsm_count;
+  double pgd[RP_EXP_MAX_EPS];
+  int pgd_count;
+  int pgd_steps;
+  double pgd_step_size; /* 0: eps / 4 for each eps */
+  bool normalized;      /* eps_mode "normalized" (the official code's units) */
+} rp_exp_eval;
+
+typedef enum rp_exp_invariant {
+  RP_EXP_INVARIANT_OFF,
+  RP_EXP_INVARIANT_CODE,
+  RP_EXP_INVARIANT_SOFTMAX
+} rp_exp_invariant;
+typedef enum rp_exp_fitness { RP_EXP_FITNESS_VAL_ACCURACY, RP_EXP_FITNESS_FGSM } rp_exp_fitness;
+
+/* The loss-function search (CMA-ES over TaylorGLO parameters): parsed and validated here, run
+ * by the search engine. */
+typedef struct rp_exp_search {
+  char label[RP_EXP_NAME_MAX]; /* names the search's outputs; "search" for a lone block */
+  int population, generations;
+  double sigma0;
+  rp_exp_invariant invariant;
+  bool prune; /* false: violations are recorded, the candidates still trained */
+  rp_exp_fitness fitness;
+  double fitness_eps;
+  int epochs; /* per candidate */
+  double retry_below;
+  int retry_epoch, retries;
+  bool then_train_best; /* train the best loss found with the full schedule, all seeds */
+} rp_exp_search;
+
+typedef struct rp_experiment {
+  char name[RP_EXP_NAME_MAX];
+  char dataset[32];
+  char data_dir[1024]; /* "" = the default search */
+  double fraction;
+  int64_t validation;
+  char model[RP_EXP_NAME_MAX];
+  rp_exp_training training;
+  rp_exp_loss *losses;
+  int loss_count;
+  int *seeds; /* seed numbers (identities), not the seeds the runs use */
+  int seed_count;
+  rp_exp_eval eval;
+  /* "search": one block, or a list of labelled blocks (variants of one search, e.g. with the
+   * invariant on, off and record-only). */
+  rp_exp_search *searches;
+  int search_count;
+} rp_experiment;
+
+/* Parses and validates `text` (the contents of `file`, which only names it in messages). A
+ * failure gives RP_ERR_INVALID_ARGUMENT and one message "FILE: $.json.path: what is wrong".
+ * `recipe` fills the training defaults for the file's model and dataset. */
+rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn recipe,
+                       rp_experiment *out);
+/* Reads `path` and parses it. */
+rp_status rp_exp_load(const char *path, rp_exp_recipe_fn recipe, rp_experiment *out);
+void rp_exp_free(rp_experiment *exp);
+
+/* The resolved experiment (every default filled in) as JSON. */
+struct cJSON;
+struct cJSON *rp_exp_to_json(const rp_experiment *exp);
+/* The resolved training configuration of one run, as `repro train --json` writes it. */
+struct cJSON *rp_exp_config_json(const rp_experiment *exp, const rp_exp_loss *loss, uint64_t seed);
+
+/* ---- the plan: one run per (loss, seed number) */
+
+/* The seed a run trains with: a hash of its identity (experiment name, loss label, seed
+ * number), never of the order runs execute in, so adding, removing or reordering losses or
+ * seeds changes no other run. Below 2^53, so JSON numbers hold it exactly. */
+uint64_t rp_exp_derive_seed(const char *experiment, const char *loss_label, int seed_number);
+
+/* The seed of the train/validation split, the same for every run of an experiment (so that all
+ * losses and seeds train on the same images): the derivation above with an empty label, which
+ * no loss can have. */
+uint64_t rp_exp_split_seed(const char *experiment);
+
+typedef struct rp_exp_run {
+  char id[2 * RP_EXP_NAME_MAX + 16]; /* "<loss label>-s<seed number>": file names */
+  int loss_index, seed_number;
+  uint64_t seed;
+} rp_exp_run;
+
+typedef struct rp_exp_plan {
+  rp_exp_run *runs;
+  int run_count;
+  int64_t epochs;       /* training epochs over all runs */
+  int64_t image_steps;  /* estimated images through forward + backward, training only */
+  int64_t eval_images;  /* estimated images through evaluation and attacks */
+  int64_t train_images; /* per epoch, the estimate used (from the dataset's size) */
+} rp_exp_plan;
+
+rp_status rp_exp_make_plan(const rp_experiment *exp, rp_exp_plan *out);
+void rp_exp_plan_free(rp_exp_plan *plan);
+
+/* Sizes of the standard datasets (train, test), for cost estimates; false if unknown. */
+bool rp_exp_dataset_size(const char *dataset, int64_t *train, int64_t *test);
+
+#endif

@@ -1,0 +1,105 @@
+#include "exp/figures.h"
+
+#include <math.h>
+#include <plplot/plplot.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Colour map 0: white background, black frame and text, light grey grid, then ten
+ * distinguishable line colours (matplotlib's "tab10"). */
+static const int palette[][3] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+                                 {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
+                                 {188, 189, 34},  {23, 190, 207}};
+#define PALETTE_SIZE ((int)(sizeof palette / sizeof palette[0]))
+#define FIRST_LINE_COLOR 3
+#define MAX_LEGEND 64
+
+rp_status rp_plot_lines(const char *path, const char *title, const char *x_label,
+                        const char *y_label, const rp_series *series, int count) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  /* PLplot gives no error back for a file it cannot open: check first. */
+  FILE *probe = fopen(tmp, "wb");
+  if (!probe) return rp_fail(RP_ERR_IO, "cannot write %s", path);
+  fclose(probe);
+  if (count > MAX_LEGEND) count = MAX_LEGEND;
+
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (int s = 0; s < count; s++)
+    for (int i = 0; i < series[s].n; i++) {
+      double x = series[s].x[i], y = series[s].y[i];
+      if (!isfinite(x) || !isfinite(y)) continue;
+      x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
+    }
+  if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1; /* nothing to draw: empty axes */
+  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+  if (y1 - y0 < 1e-12) y0 -= 0.05, y1 += 0.05;
+  double pad = 0.05 * (y1 - y0);
+  y0 -= pad, y1 += pad;
+
+  plsdev("svg");
+  plsfnam(tmp);
+  plscmap0n(FIRST_LINE_COLOR + PALETTE_SIZE);
+  plscol0(0, 255, 255, 255);
+  plscol0(1, 0, 0, 0);
+  plscol0(2, 215, 215, 215);
+  for (int i = 0; i < PALETTE_SIZE; i++)
+    plscol0(FIRST_LINE_COLOR + i, palette[i][0], palette[i][1], palette[i][2]);
+  plinit();
+  plcol0(1);
+  /* The plot on the left two thirds, the legend to its right. */
+  pladv(0);
+  plvpor(0.10, 0.68, 0.12, 0.90);
+  plwind(x0, x1, y0, y1);
+  plcol0(2);
+  plbox("g", 0, 0, "g", 0, 0);
+  plcol0(1);
+  plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+  pllab(x_label, y_label, title);
+
+  PLINT opt[MAX_LEGEND], colors[MAX_LEGEND], styles[MAX_LEGEND], text_colors[MAX_LEGEND];
+  PLFLT widths[MAX_LEGEND];
+  const char *text[MAX_LEGEND];
+  for (int s = 0; s < count; s++) {
+    int color = FIRST_LINE_COLOR + s % PALETTE_SIZE;
+    plcol0(color);
+    plwidth(2);
+    /* Draw each run of finite points as one polyline. */
+    const rp_series *se = &series[s];
+    PLFLT *xs = malloc((size_t)(se->n > 0 ? se->n : 1) * sizeof *xs);
+    PLFLT *ys = malloc((size_t)(se->n > 0 ? se->n : 1) * sizeof *ys);
+    int m = 0;
+    for (int i = 0; xs && ys && i <= se->n; i++) {
+      bool ok = i < se->n && isfinite(se->x[i]) && isfinite(se->y[i]);
+      if (ok) {
+        xs[m] = se->x[i], ys[m] = se->y[i], m++;
+        continue;
+      }
+      if (m > 1) plline(m, xs, ys);
+      /* Markers where points are few (epsilon grids, short runs), and for a lone point. */
+      if (m == 1 || (m > 0 && se->n <= 40)) plpoin(m, xs, ys, 17);
+      m = 0;
+    }
+    free(xs);
+    free(ys);
+    opt[s] = PL_LEGEND_LINE, colors[s] = color, styles[s] = 1, widths[s] = 2;
+    text_colors[s] = 1, text[s] = se->label;
+  }
+  plwidth(1);
+  if (count > 0) {
+    PLFLT w, h;
+    pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             PL_POSITION_OUTSIDE | PL_POSITION_RIGHT, 0.02, 0.0, 0.06, 0, 1, 1, 0, 0, count, opt,
+             0.8, 0.7, 1.6, 0.0, text_colors, text, NULL, NULL, NULL, NULL, colors, styles, widths,
+             NULL, NULL, NULL, NULL);
+  }
+  plend();
+  if (rename(tmp, path) != 0) {
+    remove(tmp);
+    return rp_fail(RP_ERR_IO, "cannot write %s", path);
+  }
+  return RP_OK;
+}

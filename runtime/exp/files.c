@@ -1,0 +1,134 @@
+#include "exp/files.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+rp_status rp_exp_mkdirs(const char *path) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "path too long: %s", path);
+  for (char *p = buf + 1;; p++) {
+    bool last = *p == '\0';
+    if (*p == '/' || last) {
+      *p = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return rp_fail(RP_ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
+      if (last) break;
+      *p = '/';
+    }
+  }
+  struct stat s;
+  if (stat(path, &s) != 0 || !S_ISDIR(s.st_mode))
+    return rp_fail(RP_ERR_IO, "%s is not a directory", path);
+  return RP_OK;
+}
+
+bool rp_exp_exists(const char *path) {
+  struct stat s;
+  return stat(path, &s) == 0;
+}
+
+rp_status rp_exp_write_atomic(const char *path, const char *text, size_t size) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return rp_fail(RP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+  bool ok = fwrite(text, 1, size, f) == size;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    remove(tmp);
+    return rp_fail(RP_ERR_IO, "cannot write %s", path);
+  }
+  return RP_OK;
+}
+
+rp_status rp_exp_write_json(const char *path, const cJSON *json) {
+  char *text = cJSON_Print(json);
+  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory printing %s", path);
+  size_t n = strlen(text);
+  char *with_newline = realloc(text, n + 2);
+  if (!with_newline) {
+    free(text);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory printing %s", path);
+  }
+  with_newline[n] = '\n';
+  with_newline[n + 1] = '\0';
+  rp_status st = rp_exp_write_atomic(path, with_newline, n + 1);
+  free(with_newline);
+  return st;
+}
+
+rp_status rp_exp_read_json(const char *path, cJSON **out) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return rp_fail(RP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  size_t cap = 1 << 16, size = 0;
+  char *text = malloc(cap);
+  while (text) {
+    size += fread(text + size, 1, cap - size - 1, f);
+    if (size < cap - 1) break;
+    char *grown = realloc(text, cap * 2);
+    if (!grown) free(text);
+    text = grown;
+    cap *= 2;
+  }
+  bool error = ferror(f);
+  fclose(f);
+  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+  text[size] = '\0';
+  *out = error ? NULL : cJSON_Parse(text);
+  free(text);
+  if (!*out) return rp_fail(RP_ERR_IO, "%s is not a readable JSON file", path);
+  return RP_OK;
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+rp_status rp_exp_list_json(const char *dir, char ***names, int *count) {
+  *names = NULL;
+  *count = 0;
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? RP_OK : rp_fail(RP_ERR_IO, "cannot list %s", dir);
+  int cap = 0;
+  bool oom = false;
+  for (struct dirent *e; !oom && (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || e->d_name[0] == '.' || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+    if (*count == cap) {
+      cap = cap ? 2 * cap : 64;
+      char **grown = realloc(*names, (size_t)cap * sizeof(char *));
+      if (!grown) {
+        oom = true;
+        break;
+      }
+      *names = grown;
+    }
+    char *name = strdup(e->d_name);
+    if (!name)
+      oom = true;
+    else
+      (*names)[(*count)++] = name;
+  }
+  closedir(d);
+  if (oom) {
+    rp_exp_free_names(*names, *count);
+    *names = NULL;
+    *count = 0;
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory listing %s", dir);
+  }
+  if (*count) qsort(*names, (size_t)*count, sizeof(char *), compare_names);
+  return RP_OK;
+}
+
+void rp_exp_free_names(char **names, int count) {
+  for (int i = 0; i < count; i++) free(names[i]);
+  free(names);
+}

@@ -1,0 +1,27 @@
+/* Files of an experiment's output directory: atomic writes (a reader never sees half a file,
+ * and an interrupted run leaves no partial result), directories, and the list of run records. */
+#ifndef RP_EXP_FILES_H
+#define RP_EXP_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vk/status.h"
+
+struct cJSON;
+
+/* mkdir -p. */
+rp_status rp_exp_mkdirs(const char *path);
+bool rp_exp_exists(const char *path);
+/* Writes through "<path>.<pid>.tmp" and a rename. */
+rp_status rp_exp_write_atomic(const char *path, const char *text, size_t size);
+rp_status rp_exp_write_json(const char *path, const struct cJSON *json);
+/* Reads and parses a JSON file. */
+rp_status rp_exp_read_json(const char *path, struct cJSON **out);
+
+/* The names (without directory) of the run records "*.json" in `dir`, sorted; *count 0 when
+ * the directory does not exist. Free with rp_exp_free_names. */
+rp_status rp_exp_list_json(const char *dir, char ***names, int *count);
+void rp_exp_free_names(char **names, int count);
+
+#endif

@@ -1,0 +1,189 @@
+/* The plan of an experiment (one run per loss and seed number), the seed of each run, a cost
+ * estimate, and the resolved experiment as JSON. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp/experiment.h"
+
+/* FNV-1a over the identity's fields (each followed by a 0 byte, so "ab"+"c" and "a"+"bc"
+ * differ), then SplitMix64's finalizer to spread the bits. Changing this function changes
+ * every experiment's seeds: tests/test_experiment.c pins its values. */
+static uint64_t fnv1a(uint64_t h, const char *s) {
+  for (const unsigned char *c = (const unsigned char *)s;; c++) {
+    h ^= *c;
+    h *= 0x100000001b3ull;
+    if (!*c) return h;
+  }
+}
+
+uint64_t rp_exp_derive_seed(const char *experiment, const char *loss_label, int seed_number) {
+  char number[16];
+  snprintf(number, sizeof number, "%d", seed_number);
+  uint64_t h = 0xcbf29ce484222325ull;
+  h = fnv1a(h, experiment);
+  h = fnv1a(h, loss_label);
+  h = fnv1a(h, number);
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h & ((1ull << 53) - 1);
+}
+
+uint64_t rp_exp_split_seed(const char *experiment) { return rp_exp_derive_seed(experiment, "", 0); }
+
+rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
+  memset(out, 0, sizeof *out);
+  out->run_count = e->loss_count * e->seed_count;
+  out->runs = calloc((size_t)out->run_count, sizeof *out->runs);
+  if (!out->runs) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory planning %s", e->name);
+  /* Loss-major: all seeds of the first loss, then the next; the order only decides which
+   * results come first, never a run's seed. */
+  for (int l = 0; l < e->loss_count; l++)
+    for (int s = 0; s < e->seed_count; s++) {
+      rp_exp_run *r = &out->runs[l * e->seed_count + s];
+      r->loss_index = l;
+      r->seed_number = e->seeds[s];
+      r->seed = rp_exp_derive_seed(e->name, e->losses[l].label, e->seeds[s]);
+      snprintf(r->id, sizeof r->id, "%s-s%d", e->losses[l].label, e->seeds[s]);
+    }
+  int64_t train = 0, test = 0;
+  if (rp_exp_dataset_size(e->dataset, &train, &test)) {
+    const rp_exp_training *t = &e->training;
+    int64_t images = (int64_t)((double)(train - e->validation) * e->fraction);
+    int64_t batches = (images + t->batch - 1) / t->batch;
+    int64_t steps = batches * t->epochs;
+    if (t->max_steps && t->max_steps < steps) steps = t->max_steps;
+    int epochs = t->epochs;
+    if (t->max_steps && batches > 0) {
+      int64_t needed = (t->max_steps + batches - 1) / batches;
+      if (needed < epochs) epochs = (int)needed;
+    }
+    int64_t per_run_eval = (int64_t)epochs * (e->validation + test);
+    if (e->eval.clean) per_run_eval += test;
+    per_run_eval += (int64_t)e->eval.fgsm_count * test;
+    per_run_eval += (int64_t)e->eval.pgd_count * test * e->eval.pgd_steps;
+    out->train_images = images;
+    out->image_steps = steps * t->batch * out->run_count;
+    out->eval_images = per_run_eval * out->run_count;
+  }
+  out->epochs = (int64_t)e->training.epochs * out->run_count;
+  return RP_OK;
+}
+
+void rp_exp_plan_free(rp_exp_plan *plan) {
+  free(plan->runs);
+  plan->runs = NULL;
+  plan->run_count = 0;
+}
+
+/* ---- JSON: rp_exp_to_json writes a valid experiment file (every default spelled out), so
+ * `repro run DIR/experiment.json` repeats an experiment. */
+
+static void add_training(cJSON *j, const rp_exp_training *t) {
+  cJSON_AddNumberToObject(j, "epochs", t->epochs);
+  cJSON_AddNumberToObject(j, "batch", t->batch);
+  cJSON_AddNumberToObject(j, "lr", t->lr);
+  cJSON *steps = cJSON_AddArrayToObject(j, "lr_steps");
+  for (int i = 0; i < t->lr_step_count; i++)
+    cJSON_AddItemToArray(steps, cJSON_CreateNumber(t->lr_steps[i]));
+  cJSON_AddNumberToObject(j, "lr_gamma", t->lr_gamma);
+  cJSON_AddNumberToObject(j, "momentum", t->momentum);
+  cJSON_AddNumberToObject(j, "weight_decay", t->weight_decay);
+  cJSON_AddBoolToObject(j, "nesterov", t->nesterov);
+}
+
+/* The keys of rp_train_args_json (repro train --json), so a run's configuration reads the same
+ * wherever it was written. */
+cJSON *rp_exp_config_json(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed) {
+  const rp_exp_training *t = &e->training;
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "model", e->model);
+  cJSON_AddStringToObject(j, "dataset", e->dataset);
+  cJSON_AddStringToObject(j, "loss", loss->canonical);
+  add_training(j, t);
+  cJSON_AddNumberToObject(j, "seed", (double)seed);
+  cJSON_AddNumberToObject(j, "split_seed", (double)rp_exp_split_seed(e->name));
+  cJSON_AddNumberToObject(j, "fraction", e->fraction);
+  cJSON_AddNumberToObject(j, "validation", (double)e->validation);
+  cJSON *aug = cJSON_AddObjectToObject(j, "augment");
+  cJSON_AddBoolToObject(aug, "crop", t->crop);
+  cJSON_AddNumberToObject(aug, "crop_pad", t->crop ? 4 : 0);
+  cJSON_AddBoolToObject(aug, "flip", t->flip);
+  cJSON_AddNumberToObject(aug, "cutout", t->cutout ? 16 : 0);
+  if (t->max_steps) cJSON_AddNumberToObject(j, "max_steps", (double)t->max_steps);
+  return j;
+}
+
+static cJSON *eps_array(const double *eps, int count) {
+  cJSON *a = cJSON_CreateArray();
+  for (int i = 0; i < count; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(eps[i]));
+  return a;
+}
+
+cJSON *rp_exp_to_json(const rp_experiment *e) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "name", e->name);
+  cJSON *d = cJSON_AddObjectToObject(j, "dataset");
+  cJSON_AddStringToObject(d, "name", e->dataset);
+  if (e->data_dir[0]) cJSON_AddStringToObject(d, "dir", e->data_dir);
+  cJSON_AddNumberToObject(d, "fraction", e->fraction);
+  cJSON_AddNumberToObject(d, "validation", (double)e->validation);
+  cJSON_AddStringToObject(j, "model", e->model);
+  cJSON *t = cJSON_AddObjectToObject(j, "training");
+  add_training(t, &e->training);
+  cJSON *aug = cJSON_AddArrayToObject(t, "augment");
+  if (e->training.crop) cJSON_AddItemToArray(aug, cJSON_CreateString("crop"));
+  if (e->training.flip) cJSON_AddItemToArray(aug, cJSON_CreateString("flip"));
+  if (e->training.cutout) cJSON_AddItemToArray(aug, cJSON_CreateString("cutout"));
+  cJSON_AddNumberToObject(t, "max_steps", (double)e->training.max_steps);
+  cJSON *losses = cJSON_AddArrayToObject(j, "losses");
+  for (int i = 0; i < e->loss_count; i++) {
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddStringToObject(l, "label", e->losses[i].label);
+    cJSON_AddStringToObject(l, "loss", e->losses[i].spec);
+    cJSON_AddStringToObject(l, "convention", e->losses[i].paper ? "paper" : "code");
+    cJSON_AddItemToArray(losses, l);
+  }
+  cJSON *seeds = cJSON_AddArrayToObject(j, "seeds");
+  for (int i = 0; i < e->seed_count; i++)
+    cJSON_AddItemToArray(seeds, cJSON_CreateNumber(e->seeds[i]));
+  cJSON *ev = cJSON_AddObjectToObject(j, "evaluation");
+  cJSON_AddBoolToObject(ev, "clean", e->eval.clean);
+  cJSON_AddItemToObject(ev, "fgsm", eps_array(e->eval.fgsm, e->eval.fgsm_count));
+  cJSON *pgd = cJSON_AddObjectToObject(ev, "pgd");
+  cJSON_AddItemToObject(pgd, "eps", eps_array(e->eval.pgd, e->eval.pgd_count));
+  cJSON_AddNumberToObject(pgd, "steps", e->eval.pgd_steps);
+  /* No step_size: eps / 4 for each eps. */
+  if (e->eval.pgd_step_size > 0) cJSON_AddNumberToObject(pgd, "step_size", e->eval.pgd_step_size);
+  cJSON_AddStringToObject(ev, "eps_mode", e->eval.normalized ? "normalized" : "pixel");
+  /* One search: an object (as one is usually written); several: a list. */
+  cJSON *list = e->search_count > 1 ? cJSON_AddArrayToObject(j, "search") : NULL;
+  for (int i = 0; i < e->search_count; i++) {
+    static const char *const invariants[] = {"off", "code", "softmax"};
+    const rp_exp_search *s = &e->searches[i];
+    cJSON *sj = cJSON_CreateObject();
+    if (list)
+      cJSON_AddItemToArray(list, sj);
+    else
+      cJSON_AddItemToObject(j, "search", sj);
+    cJSON_AddStringToObject(sj, "label", s->label);
+    cJSON_AddNumberToObject(sj, "population", s->population);
+    cJSON_AddNumberToObject(sj, "generations", s->generations);
+    cJSON_AddNumberToObject(sj, "sigma0", s->sigma0);
+    cJSON_AddStringToObject(sj, "invariant", invariants[s->invariant]);
+    cJSON_AddBoolToObject(sj, "prune", s->prune);
+    cJSON_AddStringToObject(sj, "fitness",
+                            s->fitness == RP_EXP_FITNESS_FGSM ? "fgsm" : "val_accuracy");
+    cJSON_AddNumberToObject(sj, "fitness_eps", s->fitness_eps);
+    cJSON_AddNumberToObject(sj, "epochs", s->epochs);
+    cJSON_AddNumberToObject(sj, "retry_below", s->retry_below);
+    cJSON_AddNumberToObject(sj, "retry_epoch", s->retry_epoch);
+    cJSON_AddNumberToObject(sj, "retries", s->retries);
+    cJSON_AddBoolToObject(sj, "then_train_best", s->then_train_best);
+  }
+  return j;
+}

@@ -1,0 +1,535 @@
+/* Reports of an experiment, made only from DIR/runs/<id>.json (and DIR/experiment.json, for its
+ * name and for nothing a number depends on): summary.md, results.json and figures/<name>.svg.
+ *
+ * Statistics per loss over its seeds: mean and sample standard deviation, n, and Welch's
+ * two-sided t-test against cross-entropy (the loss whose canonical text is "ce"; the first
+ * such). A diverged run counts with accuracy 0, as its record says. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp/driver.h"
+#include "exp/figures.h"
+#include "exp/files.h"
+#include "exp/stats.h"
+
+/* ---- a growing string */
+
+typedef struct text {
+  char *s;
+  size_t len, cap;
+  bool failed;
+} text;
+
+__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...) {
+  if (t->failed) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      t->failed = true;
+      return;
+    }
+    if (t->s && t->len + (size_t)n < t->cap) {
+      t->len += (size_t)n;
+      return;
+    }
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap <= t->len + (size_t)n) cap *= 2;
+    char *grown = realloc(t->s, cap);
+    if (!grown) {
+      t->failed = true;
+      return;
+    }
+    t->s = grown, t->cap = cap;
+  }
+}
+
+/* ---- reading records */
+
+static double num(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *str(const cJSON *o, const char *key, const char *fallback) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+typedef struct group {
+  const char *label, *loss;
+  int loss_index;
+  int *runs, n; /* indices into the records */
+} group;
+
+typedef struct report {
+  const char *dir;
+  cJSON *experiment; /* NULL if absent */
+  cJSON **runs;
+  int run_count;
+  group *groups;
+  int group_count;
+  int baseline;                      /* -1: no cross-entropy loss */
+  double eps[2][RP_EXP_MAX_ATTACKS]; /* [fgsm, pgd]: every eps of any run, ascending */
+  int eps_count[2];
+  int max_epoch;
+} report;
+
+static const char *const attack_names[2] = {"fgsm", "pgd"};
+
+static int compare_groups(const void *a, const void *b) {
+  const group *x = a, *y = b;
+  if (x->loss_index != y->loss_index) return x->loss_index < y->loss_index ? -1 : 1;
+  return strcmp(x->label, y->label);
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static rp_status load(report *r) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/experiment.json", r->dir);
+  if (rp_exp_exists(path) && rp_exp_read_json(path, &r->experiment)) return RP_ERR_IO;
+  snprintf(path, sizeof path, "%s/runs", r->dir);
+  char **names;
+  int count;
+  rp_status st = rp_exp_list_json(path, &names, &count);
+  if (st) return st;
+  r->runs = calloc((size_t)(count ? count : 1), sizeof(cJSON *));
+  r->groups = calloc((size_t)(count ? count : 1), sizeof *r->groups);
+  if (!r->runs || !r->groups) {
+    rp_exp_free_names(names, count);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int i = 0; i < count && names && !st; i++) {
+    snprintf(path, sizeof path, "%s/runs/%s", r->dir, names[i]);
+    cJSON *rec;
+    if ((st = rp_exp_read_json(path, &rec))) break;
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "loss_label")) ||
+        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "final"))) {
+      cJSON_Delete(rec);
+      st = rp_fail(RP_ERR_IO, "%s is not a run record (no loss_label or final)", path);
+      break;
+    }
+    r->runs[r->run_count++] = rec;
+  }
+  rp_exp_free_names(names, count);
+  if (st) return st;
+
+  r->baseline = -1;
+  for (int i = 0; i < r->run_count; i++) {
+    const cJSON *rec = r->runs[i];
+    const char *label = str(rec, "loss_label", "?");
+    group *g = NULL;
+    for (int k = 0; k < r->group_count && !g; k++)
+      if (r->groups[k].label && strcmp(r->groups[k].label, label) == 0) g = &r->groups[k];
+    if (!g) {
+      g = &r->groups[r->group_count++];
+      g->label = label;
+      g->loss = str(rec, "loss", "?");
+      double index = num(rec, "loss_index");
+      g->loss_index = isfinite(index) ? (int)index : 1 << 30;
+      if (!(g->runs = calloc((size_t)r->run_count, sizeof *g->runs)))
+        return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    g->runs[g->n++] = i;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(rec, "attacks")) {
+      int kind = strcmp(str(a, "attack", ""), "pgd") == 0;
+      double eps = num(a, "eps");
+      bool seen = !isfinite(eps);
+      for (int k = 0; k < r->eps_count[kind] && !seen; k++)
+        seen = fabs(r->eps[kind][k] - eps) < 1e-12;
+      if (!seen && r->eps_count[kind] < RP_EXP_MAX_ATTACKS)
+        r->eps[kind][r->eps_count[kind]++] = eps;
+    }
+    int epochs = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "epochs"));
+    if (epochs > r->max_epoch) r->max_epoch = epochs;
+  }
+  qsort(r->groups, (size_t)r->group_count, sizeof *r->groups, compare_groups);
+  for (int k = 0; k < 2; k++)
+    qsort(r->eps[k], (size_t)r->eps_count[k], sizeof(double), compare_doubles);
+  for (int k = 0; k < r->group_count && r->baseline < 0; k++)
+    if (strcmp(r->groups[k].loss, "ce") == 0) r->baseline = k;
+  return RP_OK;
+}
+
+static void unload(report *r) {
+  for (int i = 0; i < r->run_count; i++) cJSON_Delete(r->runs[i]);
+  for (int k = 0; k < r->group_count; k++) free(r->groups[k].runs);
+  free(r->runs);
+  free(r->groups);
+  cJSON_Delete(r->experiment);
+}
+
+/* ---- the values of a group */
+
+/* The finite values of final.<key> over a group's runs: their count. */
+static int final_values(const report *r, const group *g, const char *key, double *out) {
+  int n = 0;
+  for (int i = 0; i < g->n; i++) {
+    double v = num(cJSON_GetObjectItemCaseSensitive(r->runs[g->runs[i]], "final"), key);
+    if (isfinite(v)) out[n++] = v;
+  }
+  return n;
+}
+
+static int attack_values(const report *r, const group *g, int kind, double eps, double *out) {
+  int n = 0;
+  for (int i = 0; i < g->n; i++) {
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r->runs[g->runs[i]], "attacks")) {
+      if ((strcmp(str(a, "attack", ""), "pgd") == 0) != kind || fabs(num(a, "eps") - eps) >= 1e-12)
+        continue;
+      double v = num(a, "accuracy");
+      if (isfinite(v)) out[n++] = v;
+      break;
+    }
+  }
+  return n;
+}
+
+/* Seed-mean of epochs[e].<key> over the runs that have a finite value there (NaN if none). */
+static double epoch_mean(const report *r, const group *g, int epoch, const char *key) {
+  double s = 0;
+  int n = 0;
+  for (int i = 0; i < g->n; i++) {
+    const cJSON *e =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r->runs[g->runs[i]], "epochs"), epoch);
+    double v = num(e, key);
+    if (isfinite(v)) s += v, n++;
+  }
+  return n ? s / n : NAN;
+}
+
+static int diverged_count(const report *r, const group *g) {
+  int n = 0;
+  for (int i = 0; i < g->n; i++)
+    n += strcmp(str(r->runs[g->runs[i]], "status", ""), "diverged") == 0;
+  return n;
+}
+
+/* ---- formatting */
+
+static void eps_text(double eps, char *out, size_t size) {
+  double k = eps * 255;
+  if (eps > 0 && fabs(k - round(k)) < 1e-6 && eps < 0.1)
+    snprintf(out, size, "%.0f/255", round(k));
+  else
+    snprintf(out, size, "%g", eps);
+}
+
+/* "mean ± std" in percent (or as is with scale 1); "—" for no values. */
+static void stat_text(const double *v, int n, double scale, int digits, char *out, size_t size) {
+  if (n == 0)
+    snprintf(out, size, "—");
+  else if (n == 1)
+    snprintf(out, size, "%.*f", digits, scale * v[0]);
+  else
+    snprintf(out, size, "%.*f ± %.*f", digits, scale * rp_mean(v, n), digits,
+             scale * rp_sample_std(v, n));
+}
+
+static void p_text(double p, char *out, size_t size) {
+  if (!isfinite(p))
+    snprintf(out, size, "—");
+  else if (p < 1e-4)
+    snprintf(out, size, "%.1e", p);
+  else
+    snprintf(out, size, "%.4f", p);
+}
+
+static cJSON *stat_json(const double *v, int n, const double *base, int nb, bool vs_base) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddNumberToObject(j, "n", n);
+  double m = rp_mean(v, n), s = rp_sample_std(v, n);
+  if (isfinite(m))
+    cJSON_AddNumberToObject(j, "mean", m);
+  else
+    cJSON_AddNullToObject(j, "mean");
+  if (isfinite(s))
+    cJSON_AddNumberToObject(j, "std", s);
+  else
+    cJSON_AddNullToObject(j, "std");
+  cJSON *values = cJSON_AddArrayToObject(j, "values");
+  for (int i = 0; i < n; i++) cJSON_AddItemToArray(values, cJSON_CreateNumber(v[i]));
+  if (vs_base) {
+    rp_welch w = rp_welch_test(v, n, base, nb);
+    cJSON *t = cJSON_AddObjectToObject(j, "welch_vs_baseline");
+    if (isfinite(w.p)) {
+      cJSON_AddNumberToObject(t, "t", w.t);
+      cJSON_AddNumberToObject(t, "df", w.df);
+      cJSON_AddNumberToObject(t, "p", w.p);
+    } else {
+      cJSON_AddNullToObject(t, "p");
+    }
+  }
+  return j;
+}
+
+/* ---- summary.md */
+
+static void summary_attack_table(text *t, const report *r, int kind, double *v, double *b) {
+  if (!r->eps_count[kind]) return;
+  put(t, "\n## %s accuracy (%%) by ε\n\n", kind ? "PGD" : "FGSM");
+  put(t, "Mean ± sample std over seeds; in brackets Welch's p-value against %s.\n\n",
+      r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none here)");
+  put(t, "| loss |");
+  for (int k = 0; k < r->eps_count[kind]; k++) {
+    char e[32];
+    eps_text(r->eps[kind][k], e, sizeof e);
+    put(t, " ε = %s |", e);
+  }
+  put(t, "\n|---|");
+  for (int k = 0; k < r->eps_count[kind]; k++) put(t, "---|");
+  put(t, "\n");
+  for (int gi = 0; gi < r->group_count; gi++) {
+    const group *g = &r->groups[gi];
+    put(t, "| %s |", g->label);
+    for (int k = 0; k < r->eps_count[kind]; k++) {
+      int n = attack_values(r, g, kind, r->eps[kind][k], v);
+      char s[64], p[32];
+      stat_text(v, n, 100, 2, s, sizeof s);
+      put(t, " %s", s);
+      if (r->baseline >= 0 && gi != r->baseline) {
+        int nb = attack_values(r, &r->groups[r->baseline], kind, r->eps[kind][k], b);
+        p_text(rp_welch_test(v, n, b, nb).p, p, sizeof p);
+        put(t, " (p %s)", p);
+      }
+      put(t, " |");
+    }
+    put(t, "\n");
+  }
+}
+
+static const char *first_string(const report *r, const char *key, const char *fallback) {
+  return r->run_count ? str(r->runs[0], key, fallback) : fallback;
+}
+
+static rp_status write_summary(const report *r, double *v, double *b) {
+  text t = {0};
+  const char *name = r->experiment ? str(r->experiment, "name", NULL) : NULL;
+  if (!name) name = first_string(r, "experiment", "experiment");
+  put(&t, "# %s\n\n", name);
+  if (r->run_count) {
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r->runs[0], "config");
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r->runs[0], "device");
+    put(&t, "%s on %s, epochs: %g, runs: %d (losses: %d). ", str(c, "model", "?"),
+        str(c, "dataset", "?"), num(c, "epochs"), r->run_count, r->group_count);
+    put(&t, "Device: %s (%s). repro %s, commit %s.\n", str(dev, "name", "?"),
+        str(dev, "driver_info", str(dev, "driver", "?")), first_string(r, "repro_version", "?"),
+        first_string(r, "git_commit", "unknown"));
+  } else {
+    put(&t, "No finished runs yet.\n");
+  }
+  put(&t, "\n## Test accuracy\n\n");
+  put(&t,
+      "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: Welch's "
+      "two-sided t-test against %s.\n\n",
+      r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none in this experiment)");
+  put(&t,
+      "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
+      "true-class probability |\n|---|---|---|---|---|---|---|\n",
+      r->baseline >= 0 ? r->groups[r->baseline].label : "ce");
+  for (int gi = 0; gi < r->group_count; gi++) {
+    const group *g = &r->groups[gi];
+    int n = final_values(r, g, "test_accuracy", v);
+    char acc[64], p[32] = "—", prob[64];
+    stat_text(v, n, 100, 2, acc, sizeof acc);
+    if (r->baseline >= 0 && gi != r->baseline) {
+      int nb = final_values(r, &r->groups[r->baseline], "test_accuracy", b);
+      p_text(rp_welch_test(v, n, b, nb).p, p, sizeof p);
+    }
+    int np = final_values(r, g, "train_true_class_probability", b);
+    stat_text(b, np, 1, 4, prob, sizeof prob);
+    put(&t, "| %s | `%s` | %d | %d | %s | %s | %s |\n", g->label, g->loss, n, diverged_count(r, g),
+        acc, p, prob);
+  }
+  for (int kind = 0; kind < 2; kind++) summary_attack_table(&t, r, kind, v, b);
+  put(&t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
+  put(&t, "\n## Figures\n\n");
+  put(&t, "- [training loss](figures/train_loss.svg)\n");
+  put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
+  put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
+  put(&t, "- [mean true-class probability](figures/true_class_probability.svg)\n");
+  for (int kind = 0; kind < 2; kind++)
+    if (r->eps_count[kind])
+      put(&t, "- [%s accuracy vs ε](figures/%s_accuracy.svg)\n", kind ? "PGD" : "FGSM",
+          attack_names[kind]);
+  if (t.failed) {
+    free(t.s);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory writing the summary");
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/summary.md", r->dir);
+  rp_status st = rp_exp_write_atomic(path, t.s ? t.s : "", t.len);
+  free(t.s);
+  return st;
+}
+
+/* ---- results.json */
+
+static rp_status write_results(const report *r, double *v, double *b) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "schema", "repro-results-1");
+  if (r->experiment)
+    cJSON_AddItemReferenceToObject(j, "experiment", r->experiment);
+  else
+    cJSON_AddNullToObject(j, "experiment");
+  cJSON_AddStringToObject(j, "repro_version", first_string(r, "repro_version", REPRO_VERSION));
+  cJSON_AddStringToObject(j, "git_commit", first_string(r, "git_commit", "unknown"));
+  const cJSON *dev = r->run_count ? cJSON_GetObjectItemCaseSensitive(r->runs[0], "device") : NULL;
+  if (dev)
+    cJSON_AddItemReferenceToObject(j, "device", (cJSON *)dev);
+  else
+    cJSON_AddNullToObject(j, "device");
+  /* Runs made on another device or commit than the first are listed, not hidden. */
+  cJSON *others = cJSON_AddArrayToObject(j, "runs_on_other_devices_or_commits");
+  for (int i = 1; i < r->run_count; i++)
+    if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(r->runs[i], "device"), dev, true) ||
+        strcmp(str(r->runs[i], "git_commit", ""), first_string(r, "git_commit", "")) != 0)
+      cJSON_AddItemToArray(others, cJSON_CreateString(str(r->runs[i], "run_id", "?")));
+  cJSON_AddStringToObject(j, "baseline", r->baseline >= 0 ? r->groups[r->baseline].label : "");
+  cJSON *summary = cJSON_AddArrayToObject(j, "summary");
+  for (int gi = 0; gi < r->group_count; gi++) {
+    const group *g = &r->groups[gi];
+    const group *base = r->baseline >= 0 ? &r->groups[r->baseline] : NULL;
+    bool vs = base && gi != r->baseline;
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "label", g->label);
+    cJSON_AddStringToObject(s, "loss", g->loss);
+    cJSON_AddNumberToObject(s, "runs", g->n);
+    cJSON_AddNumberToObject(s, "diverged", diverged_count(r, g));
+    static const char *const finals[] = {"test_accuracy", "val_accuracy", "test_loss",
+                                         "train_true_class_probability"};
+    for (int k = 0; k < 4; k++) {
+      int n = final_values(r, g, finals[k], v), nb = vs ? final_values(r, base, finals[k], b) : 0;
+      cJSON_AddItemToObject(s, finals[k], stat_json(v, n, b, nb, vs));
+    }
+    for (int kind = 0; kind < 2; kind++) {
+      cJSON *a = cJSON_AddArrayToObject(s, attack_names[kind]);
+      for (int k = 0; k < r->eps_count[kind]; k++) {
+        double eps = r->eps[kind][k];
+        int n = attack_values(r, g, kind, eps, v);
+        int nb = vs ? attack_values(r, base, kind, eps, b) : 0;
+        cJSON *e = stat_json(v, n, b, nb, vs);
+        cJSON_AddNumberToObject(e, "eps", eps);
+        cJSON_AddItemToArray(a, e);
+      }
+    }
+    cJSON *curves = cJSON_AddObjectToObject(s, "epoch_means");
+    static const char *const keys[] = {"train_loss", "train_accuracy", "val_accuracy",
+                                       "test_accuracy", "train_true_class_probability"};
+    for (int k = 0; k < 5; k++) {
+      cJSON *c = cJSON_AddArrayToObject(curves, keys[k]);
+      for (int e = 0; e < r->max_epoch; e++) {
+        double m = epoch_mean(r, g, e, keys[k]);
+        cJSON_AddItemToArray(c, isfinite(m) ? cJSON_CreateNumber(m) : cJSON_CreateNull());
+      }
+    }
+    cJSON_AddItemToArray(summary, s);
+  }
+  cJSON *runs = cJSON_AddArrayToObject(j, "runs");
+  for (int i = 0; i < r->run_count; i++) cJSON_AddItemReferenceToArray(runs, r->runs[i]);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/results.json", r->dir);
+  rp_status st = rp_exp_write_json(path, j);
+  cJSON_Delete(j); /* references: the records stay */
+  return st;
+}
+
+/* ---- figures */
+
+static rp_status curve_figure(const report *r, const char *file, const char *key, const char *title,
+                              const char *y_label, double *xs, double *ys) {
+  rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
+  if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int e = 0; e < r->max_epoch; e++) xs[e] = e + 1;
+  for (int gi = 0; gi < r->group_count; gi++) {
+    double *y = ys + (size_t)gi * (size_t)r->max_epoch;
+    for (int e = 0; e < r->max_epoch; e++) y[e] = epoch_mean(r, &r->groups[gi], e, key);
+    series[gi] = (rp_series){r->groups[gi].label, xs, y, r->max_epoch};
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/figures/%s", r->dir, file);
+  rp_status st = rp_plot_lines(path, title, "epoch", y_label, series, r->group_count);
+  free(series);
+  return st;
+}
+
+static rp_status attack_figure(const report *r, int kind, double *v, double *ys) {
+  rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
+  if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int gi = 0; gi < r->group_count; gi++) {
+    double *y = ys + (size_t)gi * (size_t)RP_EXP_MAX_ATTACKS;
+    for (int k = 0; k < r->eps_count[kind]; k++) {
+      int n = attack_values(r, &r->groups[gi], kind, r->eps[kind][k], v);
+      y[k] = n ? 100 * rp_mean(v, n) : NAN;
+    }
+    series[gi] = (rp_series){r->groups[gi].label, r->eps[kind], y, r->eps_count[kind]};
+  }
+  char path[4096], title[64];
+  snprintf(path, sizeof path, "%s/figures/%s_accuracy.svg", r->dir, attack_names[kind]);
+  snprintf(title, sizeof title, "%s test accuracy vs epsilon", kind ? "PGD" : "FGSM");
+  rp_status st = rp_plot_lines(path, title, "epsilon", "accuracy (%)", series, r->group_count);
+  free(series);
+  return st;
+}
+
+static rp_status write_figures(const report *r, double *v) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/figures", r->dir);
+  rp_status st = rp_exp_mkdirs(path);
+  if (st) return st;
+  size_t per_group =
+      (size_t)(r->max_epoch > RP_EXP_MAX_ATTACKS ? r->max_epoch : RP_EXP_MAX_ATTACKS);
+  double *xs = calloc(per_group, sizeof *xs);
+  double *ys = calloc(per_group * (size_t)(r->group_count ? r->group_count : 1), sizeof *ys);
+  if (!xs || !ys) {
+    free(xs);
+    free(ys);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss", xs, ys);
+  if (!st)
+    st = curve_figure(r, "val_accuracy.svg", "val_accuracy", "Validation accuracy per epoch",
+                      "accuracy", xs, ys);
+  if (!st)
+    st = curve_figure(r, "test_accuracy.svg", "test_accuracy", "Test accuracy per epoch",
+                      "accuracy", xs, ys);
+  if (!st)
+    st = curve_figure(r, "true_class_probability.svg", "train_true_class_probability",
+                      "Mean true-class probability per epoch", "probability", xs, ys);
+  for (int kind = 0; kind < 2 && !st; kind++)
+    if (r->eps_count[kind]) st = attack_figure(r, kind, v, ys);
+  free(xs);
+  free(ys);
+  return st;
+}
+
+rp_status rp_exp_report(const char *dir) {
+  report r = {.dir = dir};
+  rp_status st = load(&r);
+  /* Scratch for one statistic's values over a group's runs and the baseline's. */
+  double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
+  double *b = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *b);
+  if (!st && v && b) {
+    st = write_summary(&r, v, b);
+    if (!st) st = write_results(&r, v, b);
+    if (!st) st = write_figures(&r, v);
+  } else if (!st) {
+    st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  free(v);
+  free(b);
+  unload(&r);
+  return st;
+}

@@ -1,0 +1,139 @@
+#include "exp/runner.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train/trainer.h"
+#include "vk/caps_json.h"
+
+void rp_exp_recipe(const char *model, const char *dataset, rp_exp_training *t,
+                   int64_t *validation) {
+  rp_train_config c;
+  rp_train_config_defaults(&c, model, dataset);
+  *t = (rp_exp_training){.epochs = c.epochs,
+                         .batch = c.batch,
+                         .lr = c.lr,
+                         .lr_gamma = c.lr_gamma,
+                         .lr_step_count = c.lr_step_count,
+                         .momentum = c.momentum,
+                         .weight_decay = c.weight_decay,
+                         .nesterov = c.nesterov,
+                         .crop = c.augment.crop,
+                         .flip = c.augment.flip,
+                         .cutout = c.augment.cutout > 0,
+                         .max_steps = c.max_steps};
+  for (int i = 0; i < c.lr_step_count && i < RP_EXP_MAX_LR_STEPS; i++)
+    t->lr_steps[i] = c.lr_steps[i];
+  *validation = c.validation;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static rp_exp_epoch epoch_of(const rp_epoch_metrics *m) {
+  return (rp_exp_epoch){m->epoch,           m->lr,       m->train_loss,       m->train_accuracy,
+                        m->train_true_prob, m->val_loss, m->val_accuracy,     m->test_loss,
+                        m->test_accuracy,   m->seconds,  m->images_per_second};
+}
+
+typedef struct epoch_relay {
+  rp_exp_runner *runner;
+  const rp_exp_run *run;
+  int epochs;
+} epoch_relay;
+
+static void on_epoch(const rp_epoch_metrics *m, void *user) {
+  const epoch_relay *relay = user;
+  rp_exp_epoch e = epoch_of(m);
+  if (relay->runner->epoch)
+    relay->runner->epoch(relay->runner->user, relay->run, &e, relay->epochs);
+}
+
+static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run,
+                       rp_exp_result *out) {
+  rp_exp_runner *runner = user;
+  const rp_exp_training *t = &e->training;
+  rp_train_config c;
+  rp_train_config_defaults(&c, e->model, e->dataset);
+  c.data_dir = e->data_dir[0] ? e->data_dir : NULL;
+  c.loss = e->losses[run->loss_index].loss;
+  c.epochs = t->epochs, c.batch = t->batch;
+  c.lr = t->lr, c.lr_gamma = t->lr_gamma;
+  c.lr_step_count = t->lr_step_count;
+  for (int i = 0; i < t->lr_step_count; i++) c.lr_steps[i] = t->lr_steps[i];
+  c.momentum = t->momentum, c.weight_decay = t->weight_decay, c.nesterov = t->nesterov;
+  c.seed = run->seed;
+  c.split_seed = rp_exp_split_seed(e->name); /* the same validation images for every run */
+  c.fraction = e->fraction;
+  c.validation = e->validation;
+  c.augment = (rp_augment){
+      .crop = t->crop, .crop_pad = t->crop ? 4 : 0, .flip = t->flip, .cutout = t->cutout ? 16 : 0};
+  c.max_steps = t->max_steps;
+
+  double start = now_seconds();
+  rp_trainer *tr = NULL;
+  rp_status st = rp_trainer_create(runner->ctx, &c, &tr);
+  if (st) return st;
+  const rp_dataset *ds = rp_trainer_train_set(tr);
+  out->data = cJSON_CreateObject();
+  cJSON_AddStringToObject(out->data, "dir", ds->dir);
+  cJSON_AddNumberToObject(out->data, "train_images", (double)rp_trainer_train_count(tr));
+  cJSON_AddNumberToObject(out->data, "validation_images", (double)rp_trainer_val_count(tr));
+  cJSON_AddBoolToObject(out->data, "partial", ds->partial);
+
+  epoch_relay relay = {runner, run, t->epochs};
+  st = rp_trainer_run(tr, &(rp_train_callbacks){NULL, on_epoch, &relay});
+  if (st == RP_ERR_DIVERGED) {
+    /* Recorded, not fatal: a loss that blows up is a result. */
+    out->diverged = true;
+    snprintf(out->error, sizeof out->error, "%s", rp_error_message());
+    st = RP_OK;
+  }
+  int count = 0;
+  const rp_epoch_metrics *h = rp_trainer_history(tr, &count);
+  if (!st && count > 0) {
+    out->epochs = calloc((size_t)count, sizeof *out->epochs);
+    if (!out->epochs) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < count && out->epochs; i++) out->epochs[i] = epoch_of(&h[i]);
+    out->epoch_count = out->epochs ? count : 0;
+  }
+  if (!st && !out->diverged && e->eval.clean)
+    st = rp_trainer_evaluate(tr, RP_SPLIT_TEST, &out->test_accuracy, &out->test_loss);
+  const rp_exp_eval *ev = &e->eval;
+  for (int k = 0; k < ev->fgsm_count + ev->pgd_count && !st && !out->diverged; k++) {
+    bool fgsm = k < ev->fgsm_count;
+    double eps = fgsm ? ev->fgsm[k] : ev->pgd[k - ev->fgsm_count];
+    rp_attack attack = {fgsm ? RP_ATTACK_FGSM : RP_ATTACK_PGD, eps, ev->pgd_steps,
+                        ev->pgd_step_size > 0 ? ev->pgd_step_size : eps / 4, ev->normalized};
+    rp_exp_attack_result *a = &out->attacks[out->attack_count];
+    a->kind = fgsm ? RP_EXP_FGSM : RP_EXP_PGD;
+    a->eps = eps;
+    st = rp_trainer_attack(tr, RP_SPLIT_TEST, &attack, &a->accuracy);
+    if (!st) out->attack_count++;
+  }
+  out->seconds = now_seconds() - start;
+  rp_trainer_destroy(tr);
+  return st;
+}
+
+static cJSON *device_json(void *user) {
+  const rp_exp_runner *runner = user;
+  return rp_caps_to_json(rp_context_caps(runner->ctx));
+}
+
+static void on_event(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
+                     const rp_exp_result *result) {
+  rp_exp_runner *runner = user;
+  if (runner->event) runner->event(runner->user, event, index, count, run, result);
+}
+
+rp_exp_backend rp_exp_trainer_backend(rp_exp_runner *runner) {
+  return (rp_exp_backend){train, device_json, on_event, runner};
+}

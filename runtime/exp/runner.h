@@ -1,0 +1,28 @@
+/* The trainer as the backend of an experiment (exp/driver.h): each run is an rp_trainer built
+ * from the experiment's resolved configuration, trained, then evaluated clean and under the
+ * FGSM/PGD grid on the test split. Kept apart from the pure parts of runtime/exp so that those
+ * build and test without the training engine. */
+#ifndef RP_EXP_RUNNER_H
+#define RP_EXP_RUNNER_H
+
+#include "exp/driver.h"
+#include "vk/context.h"
+
+/* The model's recipe (rp_train_config_defaults) as the experiment parser wants it. */
+void rp_exp_recipe(const char *model, const char *dataset, rp_exp_training *training,
+                   int64_t *validation);
+
+typedef struct rp_exp_runner {
+  rp_context *ctx;
+  /* Called after every epoch of every run (may be NULL). */
+  void (*epoch)(void *user, const rp_exp_run *run, const rp_exp_epoch *m, int epochs);
+  /* Called by the backend's `event` (may be NULL). */
+  void (*event)(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
+                const rp_exp_result *result);
+  void *user;
+} rp_exp_runner;
+
+/* A backend that trains with `runner` (which must outlive it). */
+rp_exp_backend rp_exp_trainer_backend(rp_exp_runner *runner);
+
+#endif

@@ -1,0 +1,908 @@
+/* Experiment files and their outputs, without a device: the schema's validation (every
+ * malformed case names its JSON path, and nothing is written), defaults, seeds and plans,
+ * Welch's t-test against independently computed values, and the whole `repro run` flow
+ * (run records, resume, summary, results.json, figures) driven by a stand-in backend whose
+ * results are known in advance. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exp/driver.h"
+#include "exp/experiment.h"
+#include "exp/files.h"
+#include "exp/stats.h"
+
+TestSuite(experiment);
+
+#define ASSERT_OK(expr)                                                                            \
+  do {                                                                                             \
+    rp_status st_ = (expr);                                                                        \
+    cr_assert_eq(st_, RP_OK, "%s failed: %s", #expr, rp_error_message());                          \
+  } while (0)
+
+/* ---- helpers */
+
+/* A recipe with values no real recipe has, so a test can tell a default from a given value. */
+static void fake_recipe(const char *model, const char *dataset, rp_exp_training *t,
+                        int64_t *validation) {
+  *t = (rp_exp_training){.epochs = 7,
+                         .batch = 64,
+                         .lr = 0.05,
+                         .lr_gamma = 0.2,
+                         .lr_steps = {3, 5},
+                         .lr_step_count = 2,
+                         .momentum = 0.8,
+                         .weight_decay = 3e-4,
+                         .crop = true,
+                         .flip = true};
+  *validation = strncmp(dataset, "cifar", 5) == 0 ? 500 : 0;
+}
+
+static char *temp_dir(void) {
+  char *dir = strdup("/tmp/rp_test_experiment_XXXXXX");
+  cr_assert(mkdtemp(dir), "mkdtemp");
+  return dir;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert(f, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  size_t got = fread(s, 1, (size_t)n, f);
+  s[got] = '\0';
+  fclose(f);
+  return s;
+}
+
+static int count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+static void remove_tree(const char *path) {
+  DIR *d = opendir(path);
+  if (d) {
+    for (struct dirent *e; (e = readdir(d));) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char p[4096];
+      snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+      remove_tree(p);
+    }
+    closedir(d);
+    rmdir(path);
+  } else {
+    remove(path);
+  }
+}
+
+static const char minimal[] = "{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\"}, \"model\": "
+                              "\"mnist_cnn\", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}]}";
+
+/* ---- validation: one malformed file per case, each with its exact message */
+
+typedef struct bad_case {
+  const char *json;
+  const char *message; /* after "FILE: " */
+} bad_case;
+
+#define BASE "\"name\": \"t\", \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\""
+#define LOSSES "\"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}]"
+
+static const bad_case bad_cases[] = {
+    {"{\"name\": \"t\",", "not valid JSON (line 1)"},
+    {"{\n\"name\": \"t\"\n\"model\": 1}", "not valid JSON (line 3)"},
+    {"[1, 2]", "$: expected an object, got [1,2]"},
+    {"{" BASE ", " LOSSES ", \"extra\": 1}",
+     "$.extra: unknown key (expected one of: name, dataset, model, training, losses, seeds, "
+     "evaluation, search)"},
+    {"{" BASE ", " LOSSES ", \"name\": \"u\"}", "$.name: duplicate key"},
+    {"{\"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\", " LOSSES "}",
+     "$.name: required key is missing"},
+    {"{\"name\": \"t\", \"model\": \"mnist_cnn\", " LOSSES "}",
+     "$.dataset: required key is missing"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\"}, " LOSSES "}",
+     "$.model: required key is missing"},
+    {"{" BASE "}", "$.losses: required key is missing"},
+    {"{\"name\": \"a b\", \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\", " LOSSES
+     "}",
+     "$.name: expected a name of 1..63 letters, digits, '.', '_' or '-' (not starting with '.'), "
+     "got \"a b\""},
+    {"{\"name\": \"../x\", \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\", " LOSSES
+     "}",
+     "$.name: expected a name of 1..63 letters, digits, '.', '_' or '-' (not starting with '.'), "
+     "got \"../x\""},
+    {"{\"name\": 3, \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\", " LOSSES "}",
+     "$.name: expected a name of 1..63 letters, digits, '.', '_' or '-' (not starting with '.'), "
+     "got 3"},
+    {"{\"name\": \"t\", \"dataset\": \"mnist\", \"model\": \"mnist_cnn\", " LOSSES "}",
+     "$.dataset: expected an object, got \"mnist\""},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"imagenet\"}, \"model\": \"mnist_cnn\", " LOSSES
+     "}",
+     "$.dataset.name: expected one of \"cifar10\", \"cifar100\", \"mnist\", \"fashion-mnist\", got "
+     "\"imagenet\""},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"size\": 3}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.size: unknown key (expected one of: name, dir, fraction, validation)"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"fraction\": 0}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.fraction: expected a number in (0, 1], got 0"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"fraction\": 1.5}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.fraction: expected a number in (0, 1], got 1.5"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"validation\": -1}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.validation: expected an integer in 0..1000000, got -1"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"validation\": 60000}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.validation: expected fewer than the 60000 training images, got 60000"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"dir\": \"\"}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.dir: expected a non-empty path (string), got \"\""},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"cifar10\"}, \"model\": \"resnet21\", " LOSSES "}",
+     "$.model: expected a model: mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2), wrn-D-K "
+     "(D = 6n+4), got \"resnet21\""},
+    {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": -3}}",
+     "$.training.epochs: expected an integer >= 1, got -3"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": 2.5}}",
+     "$.training.epochs: expected an integer >= 1, got 2.5"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": \"10\"}}",
+     "$.training.epochs: expected an integer >= 1, got \"10\""},
+    {"{" BASE ", " LOSSES ", \"training\": {\"epoch\": 10}}",
+     "$.training.epoch: unknown key (expected one of: epochs, batch, lr, lr_steps, lr_gamma, "
+     "momentum, weight_decay, nesterov, augment, max_steps)"},
+    {"{" BASE ", " LOSSES ", \"training\": []}", "$.training: expected an object, got []"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"batch\": 0}}",
+     "$.training.batch: expected an integer in 1..4096, got 0"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"lr\": 0}}",
+     "$.training.lr: expected a number in (0, 100], got 0"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"lr\": -0.1}}",
+     "$.training.lr: expected a number in (0, 100], got -0.1"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"momentum\": 1}}",
+     "$.training.momentum: expected a number in [0, 1), got 1"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"weight_decay\": -1e-4}}",
+     "$.training.weight_decay: expected a number in [0, 1], got -0.0001"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"nesterov\": \"yes\"}}",
+     "$.training.nesterov: expected true or false, got \"yes\""},
+    {"{" BASE ", " LOSSES ", \"training\": {\"lr_steps\": [5, 3]}}",
+     "$.training.lr_steps[1]: expected an integer epoch in 6..100000, got 3"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"lr_steps\": [1,2,3,4,5,6,7,8,9]}}",
+     "$.training.lr_steps: expected a list of at most 8 increasing epochs >= 1, got "
+     "[1,2,3,4,5,6,7,8,9]"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"lr_steps\": 100}}",
+     "$.training.lr_steps: expected a list of at most 8 increasing epochs >= 1, got 100"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"augment\": [\"crop\", \"rotate\"]}}",
+     "$.training.augment[1]: expected one of \"crop\", \"flip\", \"cutout\", got \"rotate\""},
+    {"{" BASE ", " LOSSES ", \"training\": {\"augment\": [\"flip\", \"flip\"]}}",
+     "$.training.augment[1]: listed twice"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"augment\": \"crop\"}}",
+     "$.training.augment: expected a list of \"crop\", \"flip\", \"cutout\", got \"crop\""},
+    {"{" BASE ", " LOSSES ", \"training\": {\"max_steps\": -1}}",
+     "$.training.max_steps: expected an integer >= 0, got -1"},
+    {"{" BASE ", \"losses\": []}", "$.losses: expected a list of 1..256 losses, got []"},
+    {"{" BASE ", \"losses\": {\"label\": \"ce\"}}",
+     "$.losses: expected a list of 1..256 losses, got {\"label\":\"ce\"}"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}, {\"loss\": \"ce\"}]}",
+     "$.losses[1].label: required key is missing"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\"}]}", "$.losses[0].loss: required key is missing"},
+    {"{" BASE ", \"losses\": [\"ce\"]}", "$.losses[0]: expected an object, got \"ce\""},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}, {\"label\": \"m\", "
+     "\"loss\": \"mse\"}]}",
+     "$.losses[1].loss: unknown loss 'mse' (ce, ls:ALPHA or taylorglo:a1,a2,a3,a4,a5,a6,t0,t1)"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls:1.5\"}]}",
+     "$.losses[0].loss: loss 'ls:1.5': alpha must be in [0, 1)"},
+    {"{" BASE ", \"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1,2,3\"}]}",
+     "$.losses[0].loss: loss 'taylorglo:1,2,3': a TaylorGLO loss has 8 parameters a1..a6,t0,t1"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": 1}]}",
+     "$.losses[0].loss: expected a loss: \"ce\", \"ls:ALPHA\" or \"taylorglo:a1,...,a6,t0,t1\", "
+     "got 1"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}, {\"label\": \"ce\", \"loss\": "
+     "\"ls:0.1\"}]}",
+     "$.losses[1].label: label \"ce\" is already used by $.losses[0]"},
+    {"{" BASE ", \"losses\": [{\"label\": \"a/b\", \"loss\": \"ce\"}]}",
+     "$.losses[0].label: expected a name of 1..63 letters, digits, '.', '_' or '-' (not starting "
+     "with '.'), got \"a/b\""},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\", \"convention\": \"paper\"}]}",
+     "$.losses[0].convention: \"paper\" applies only to a taylorglo loss"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\", \"convention\": \"math\"}]}",
+     "$.losses[0].convention: expected one of \"code\", \"paper\", got \"math\""},
+    {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\", \"weight\": 1}]}",
+     "$.losses[0].weight: unknown key (expected one of: label, loss, convention)"},
+    {"{" BASE ", " LOSSES ", \"seeds\": 0}",
+     "$.seeds: expected a count in 1..1000 or a list of 1..1000 distinct integers in 0..1000000, "
+     "got 0"},
+    {"{" BASE ", " LOSSES ", \"seeds\": \"3\"}",
+     "$.seeds: expected a count in 1..1000 or a list of 1..1000 distinct integers in 0..1000000, "
+     "got \"3\""},
+    {"{" BASE ", " LOSSES ", \"seeds\": [1, -1]}",
+     "$.seeds[1]: expected an integer in 0..1000000, got -1"},
+    {"{" BASE ", " LOSSES ", \"seeds\": [4, 2, 4]}",
+     "$.seeds[2]: seed 4 is already listed at $.seeds[0]"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [0, 1.5]}}",
+     "$.evaluation.fgsm[1]: expected an epsilon in [0, 1]: a number or a fraction \"N/D\", got "
+     "1.5"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [\"8/0\"]}}",
+     "$.evaluation.fgsm[0]: expected an epsilon in [0, 1]: a number or a fraction \"N/D\", got "
+     "\"8/0\""},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [\"8/255\", \"8/255x\"]}}",
+     "$.evaluation.fgsm[1]: expected an epsilon in [0, 1]: a number or a fraction \"N/D\", got "
+     "\"8/255x\""},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [0.1, 0.1]}}",
+     "$.evaluation.fgsm[1]: epsilon listed twice"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": 0.1}}",
+     "$.evaluation.fgsm: expected a list of at most 32 epsilons, got 0.1"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"clean\": 1}}",
+     "$.evaluation.clean: expected true or false, got 1"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"eps_mode\": \"linf\"}}",
+     "$.evaluation.eps_mode: expected one of \"pixel\", \"normalized\", got \"linf\""},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"pgd\": {\"steps\": 10}}}",
+     "$.evaluation.pgd.eps: required key is missing"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"pgd\": {\"eps\": [0.1], \"steps\": 0}}}",
+     "$.evaluation.pgd.steps: expected an integer in 1..1000, got 0"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"pgd\": {\"eps\": [0.1], \"step_size\": 0}}}",
+     "$.evaluation.pgd.step_size: expected a number in (0, 1], got 0"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"pgd\": {\"eps\": [0.1], \"restarts\": 1}}}",
+     "$.evaluation.pgd.restarts: unknown key (expected one of: eps, steps, step_size)"},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"cw\": []}}",
+     "$.evaluation.cw: unknown key (expected one of: clean, fgsm, pgd, eps_mode)"},
+    {"{" BASE ", " LOSSES ", \"search\": {\"population\": 1}}",
+     "$.search.population: expected an integer in 2..10000, got 1"},
+    {"{" BASE ", " LOSSES ", \"search\": {\"sigma0\": 0}}",
+     "$.search.sigma0: expected a number in (0, 1000], got 0"},
+    {"{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"both\"}}",
+     "$.search.invariant: expected one of \"off\", \"code\", \"softmax\", got \"both\""},
+    {"{" BASE ", " LOSSES ", \"search\": {\"fitness\": \"loss\"}}",
+     "$.search.fitness: expected one of \"val_accuracy\", \"fgsm\", got \"loss\""},
+    {"{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"off\", \"prune\": true}}",
+     "$.search.prune: true needs an invariant (\"code\" or \"softmax\")"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": 5}, \"search\": {\"epochs\": 6}}",
+     "$.search.epochs: expected at most the 5 training epochs, got 6"},
+    {"{" BASE ", " LOSSES ", \"search\": {\"retry_below\": 1.5}}",
+     "$.search.retry_below: expected a number in [0, 1], got 1.5"},
+    {"{" BASE ", " LOSSES ", \"search\": {\"then_train_best\": \"no\"}}",
+     "$.search.then_train_best: expected true or false, got \"no\""},
+    {"{" BASE ", " LOSSES ", \"search\": {\"generation\": 3}}",
+     "$.search.generation: unknown key (expected one of: label, population, generations, sigma0, "
+     "invariant, prune, fitness, fitness_eps, epochs, retry_below, retry_epoch, retries, "
+     "then_train_best)"},
+    {"{" BASE ", " LOSSES ", \"search\": true}",
+     "$.search: expected a search object or a list of 1..16 of them, got true"},
+    {"{" BASE ", " LOSSES ", \"search\": []}",
+     "$.search: expected a search object or a list of 1..16 of them, got []"},
+    {"{" BASE ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"population\": 4}]}",
+     "$.search[1].label: required key is missing"},
+    {"{" BASE ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"label\": \"a\"}]}",
+     "$.search[1].label: label \"a\" is already used by $.search[0]"},
+    {"{" BASE ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"label\": \"b\", \"invariant\": "
+     "\"off\", \"prune\": true}]}",
+     "$.search[1].prune: true needs an invariant (\"code\" or \"softmax\")"},
+};
+
+Test(experiment, every_malformed_file_names_its_path_and_writes_nothing) {
+  char *dir = temp_dir();
+  char file[256];
+  snprintf(file, sizeof file, "%s/bad.json", dir);
+  for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+    write_file(file, bad_cases[i].json);
+    rp_experiment e;
+    rp_status st = rp_exp_load(file, fake_recipe, &e);
+    cr_assert_eq(st, RP_ERR_INVALID_ARGUMENT, "case %zu (%s) was accepted", i, bad_cases[i].json);
+    char expected[1024];
+    snprintf(expected, sizeof expected, "%s: %s", file, bad_cases[i].message);
+    cr_assert_str_eq(rp_error_message(), expected, "case %zu", i);
+    cr_assert_null(e.losses, "case %zu left allocations", i);
+    /* Nothing written: the directory holds the experiment file only. */
+    cr_assert_eq(count_entries(dir), 1, "case %zu wrote something", i);
+  }
+  /* An unreadable file. */
+  rp_experiment e;
+  cr_assert_eq(rp_exp_load("/nonexistent/x.json", fake_recipe, &e), RP_ERR_IO);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* The schema's good cases in the same form: each parses. */
+Test(experiment, well_formed_variants_parse) {
+  static const char *const good[] = {
+      "{" BASE ", " LOSSES ", \"seeds\": [0, 7, 3]}",
+      "{" BASE ", " LOSSES ", \"training\": {\"lr_steps\": [], \"augment\": []}}",
+      "{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [0, \"1/255\", 0.3], \"pgd\": {\"eps\": "
+      "[\"8/255\"], \"steps\": 7, \"step_size\": 0.01}, \"eps_mode\": \"normalized\"}}",
+      "{" BASE ", \"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,8\", "
+      "\"convention\": \"paper\"}]}",
+      "{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}",
+      "{\"name\": \"w\", \"dataset\": {\"name\": \"cifar100\"}, \"model\": \"wrn-16-8\", " LOSSES
+      "}",
+      "{\"name\": \"p\", \"dataset\": {\"name\": \"cifar10\"}, \"model\": \"preresnet56\", " LOSSES
+      "}",
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    rp_experiment e;
+    rp_status st = rp_exp_parse(good[i], "good.json", fake_recipe, &e);
+    cr_assert_eq(st, RP_OK, "case %zu: %s", i, rp_error_message());
+    rp_exp_free(&e);
+  }
+}
+
+Test(experiment, defaults_come_from_the_recipe_and_the_schema) {
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(minimal, "m.json", fake_recipe, &e));
+  cr_assert_str_eq(e.name, "t");
+  cr_assert_str_eq(e.dataset, "mnist");
+  cr_assert_str_eq(e.model, "mnist_cnn");
+  cr_assert_str_eq(e.data_dir, "");
+  cr_assert_eq(e.fraction, 1.0);
+  cr_assert_eq(e.validation, 0);
+  cr_assert_eq(e.training.epochs, 7);
+  cr_assert_eq(e.training.batch, 64);
+  cr_assert_eq(e.training.lr, 0.05);
+  cr_assert_eq(e.training.lr_gamma, 0.2);
+  cr_assert_eq(e.training.lr_step_count, 2);
+  cr_assert_eq(e.training.lr_steps[1], 5);
+  cr_assert_eq(e.training.momentum, 0.8);
+  cr_assert_eq(e.training.weight_decay, 3e-4);
+  cr_assert(e.training.crop && e.training.flip && !e.training.cutout && !e.training.nesterov);
+  cr_assert_eq(e.training.max_steps, 0);
+  cr_assert_eq(e.seed_count, 1);
+  cr_assert_eq(e.seeds[0], 1);
+  cr_assert_eq(e.loss_count, 1);
+  cr_assert_str_eq(e.losses[0].canonical, "ce");
+  cr_assert(e.eval.clean);
+  cr_assert_eq(e.eval.fgsm_count, 0);
+  cr_assert_eq(e.eval.pgd_count, 0);
+  cr_assert_eq(e.eval.pgd_steps, 10);
+  cr_assert_eq(e.eval.pgd_step_size, 0);
+  cr_assert(!e.eval.normalized);
+  cr_assert_eq(e.search_count, 0);
+  rp_exp_free(&e);
+
+  /* Given values override, others keep the recipe's; CIFAR's validation default. */
+  const char *text =
+      "{\"name\": \"c\", \"dataset\": {\"name\": \"cifar10\", \"fraction\": 0.1, \"dir\": "
+      "\"/data/c\"}, \"model\": \"resnet20\", \"training\": {\"epochs\": 3, \"augment\": "
+      "[\"cutout\"], \"nesterov\": true, \"lr_steps\": [2]}, \"losses\": [{\"label\": \"tg\", "
+      "\"loss\": \"taylorglo:2,4,6,8,10,12,7,8\", \"convention\": \"paper\"}], \"seeds\": 4, "
+      "\"evaluation\": {\"clean\": false, \"fgsm\": [\"8/255\", 0.05], \"pgd\": {\"eps\": "
+      "[0.1]}}, \"search\": {\"population\": 40, \"invariant\": \"softmax\"}}";
+  ASSERT_OK(rp_exp_parse(text, "c.json", fake_recipe, &e));
+  cr_assert_eq(e.validation, 500);
+  cr_assert_eq(e.fraction, 0.1);
+  cr_assert_str_eq(e.data_dir, "/data/c");
+  cr_assert_eq(e.training.epochs, 3);
+  cr_assert_eq(e.training.batch, 64);
+  cr_assert_eq(e.training.lr_step_count, 1);
+  cr_assert(!e.training.crop && !e.training.flip && e.training.cutout && e.training.nesterov);
+  cr_assert_eq(e.seed_count, 4);
+  cr_assert_eq(e.seeds[3], 4);
+  /* Paper convention: a2, a3, a5, a6 divided by 2, 6, 2, 2 (taylorglo.md §1). */
+  cr_assert_str_eq(e.losses[0].canonical, "taylorglo:2,2,1,8,5,6,7,8");
+  cr_assert(!e.eval.clean);
+  cr_assert_eq(e.eval.fgsm_count, 2);
+  cr_assert_float_eq(e.eval.fgsm[0], 8.0 / 255, 1e-15);
+  cr_assert_eq(e.eval.pgd_count, 1);
+  cr_assert_eq(e.search_count, 1);
+  const rp_exp_search *s = &e.searches[0];
+  cr_assert_str_eq(s->label, "search");
+  cr_assert_eq(s->population, 40);
+  cr_assert_eq(s->generations, 100);
+  cr_assert_eq(s->sigma0, 1.2);
+  cr_assert_eq(s->invariant, RP_EXP_INVARIANT_SOFTMAX);
+  cr_assert(s->prune);
+  cr_assert_eq(s->fitness, RP_EXP_FITNESS_VAL_ACCURACY);
+  cr_assert_eq(s->fitness_eps, 0.1);
+  cr_assert_eq(s->epochs, 3); /* the training epochs */
+  cr_assert_eq(s->retry_below, 0.15);
+  cr_assert_eq(s->retry_epoch, 10);
+  cr_assert_eq(s->retries, 3);
+  cr_assert(s->then_train_best);
+
+  /* The resolved experiment is itself a valid file that resolves to the same thing. */
+  cJSON *j = rp_exp_to_json(&e);
+  char *printed = cJSON_Print(j);
+  rp_experiment again;
+  ASSERT_OK(rp_exp_parse(printed, "resolved.json", fake_recipe, &again));
+  cJSON *j2 = rp_exp_to_json(&again);
+  cr_assert(cJSON_Compare(j, j2, true), "resolved experiment does not round-trip:\n%s", printed);
+  cJSON_Delete(j);
+  cJSON_Delete(j2);
+  free(printed);
+  rp_exp_free(&again);
+  rp_exp_free(&e);
+
+  /* Invariant off turns pruning off (nothing to prune by). */
+  ASSERT_OK(rp_exp_parse("{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}", "s.json",
+                         fake_recipe, &e));
+  cr_assert(!e.searches[0].prune);
+  rp_exp_free(&e);
+
+  /* Several searches: a list of labelled blocks, each with its own defaults. */
+  ASSERT_OK(rp_exp_parse("{" BASE ", " LOSSES ", \"search\": [{\"label\": \"on\"}, {\"label\": "
+                         "\"off\", \"invariant\": \"off\"}, {\"label\": \"record\", \"prune\": "
+                         "false, \"population\": 40}]}",
+                         "s.json", fake_recipe, &e));
+  cr_assert_eq(e.search_count, 3);
+  cr_assert(e.searches[0].prune && e.searches[0].invariant == RP_EXP_INVARIANT_CODE);
+  cr_assert(!e.searches[1].prune && e.searches[1].invariant == RP_EXP_INVARIANT_OFF);
+  cr_assert(!e.searches[2].prune && e.searches[2].invariant == RP_EXP_INVARIANT_CODE);
+  cr_assert_eq(e.searches[2].population, 40);
+  cr_assert_eq(e.searches[1].population, 10);
+  j = rp_exp_to_json(&e);
+  printed = cJSON_Print(j);
+  ASSERT_OK(rp_exp_parse(printed, "resolved.json", fake_recipe, &again));
+  j2 = rp_exp_to_json(&again);
+  cr_assert(cJSON_Compare(j, j2, true), "resolved searches do not round-trip:\n%s", printed);
+  cJSON_Delete(j);
+  cJSON_Delete(j2);
+  free(printed);
+  rp_exp_free(&again);
+  rp_exp_free(&e);
+}
+
+/* ---- seeds and plans */
+
+Test(experiment, seeds_follow_identity_not_order) {
+  /* Pinned, with values from an independent Python transcription of the derivation (FNV-1a 64
+   * over "name\0label\0number\0", SplitMix64 finalizer, low 53 bits): changing the derivation
+   * silently would change every experiment's runs. */
+  cr_assert_eq(rp_exp_derive_seed("cifar10_adv", "ce", 1), UINT64_C(0xf95baa5302632));
+  cr_assert_eq(rp_exp_derive_seed("cifar10_adv", "taylorglo_mnist", 3), UINT64_C(0x98dea14fc088b));
+  uint64_t a = rp_exp_derive_seed("exp", "ce", 1);
+  cr_assert_eq(a, rp_exp_derive_seed("exp", "ce", 1));
+  cr_assert_neq(a, rp_exp_derive_seed("exp", "ce", 2));
+  cr_assert_neq(a, rp_exp_derive_seed("exp", "ls", 1));
+  cr_assert_neq(a, rp_exp_derive_seed("exp2", "ce", 1));
+  /* Field boundaries matter: ("ab", "c") is not ("a", "bc"). */
+  cr_assert_neq(rp_exp_derive_seed("ab", "c", 1), rp_exp_derive_seed("a", "bc", 1));
+  for (int s = 0; s < 100; s++) cr_assert_lt(rp_exp_derive_seed("x", "y", s), UINT64_C(1) << 53);
+
+  const char *one =
+      "{\"name\": \"o\", \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\", "
+      "\"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}, {\"label\": \"ls\", "
+      "\"loss\": \"ls:0.1\"}], \"seeds\": 3}";
+  const char *other =
+      "{\"name\": \"o\", \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\", "
+      "\"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1,1,1,1,1,1,0,0\"}, {\"label\": "
+      "\"ls\", \"loss\": \"ls:0.1\"}, {\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": [3, 2, "
+      "1]}";
+  rp_experiment e1, e2;
+  ASSERT_OK(rp_exp_parse(one, "1.json", fake_recipe, &e1));
+  ASSERT_OK(rp_exp_parse(other, "2.json", fake_recipe, &e2));
+  rp_exp_plan p1, p2;
+  ASSERT_OK(rp_exp_make_plan(&e1, &p1));
+  ASSERT_OK(rp_exp_make_plan(&e2, &p2));
+  cr_assert_eq(p1.run_count, 6);
+  cr_assert_eq(p2.run_count, 9);
+  cr_assert_str_eq(p1.runs[0].id, "ce-s1");
+  cr_assert_str_eq(p1.runs[5].id, "ls-s3");
+  int matched = 0;
+  for (int i = 0; i < p1.run_count; i++)
+    for (int j = 0; j < p2.run_count; j++)
+      if (strcmp(p1.runs[i].id, p2.runs[j].id) == 0) {
+        cr_assert_eq(p1.runs[i].seed, p2.runs[j].seed, "%s", p1.runs[i].id);
+        cr_assert_eq(p1.runs[i].seed,
+                     rp_exp_derive_seed("o", e1.losses[p1.runs[i].loss_index].label,
+                                        p1.runs[i].seed_number));
+        matched++;
+      }
+  cr_assert_eq(matched, 6);
+  /* Cost: mnist, 60000 images, batch 64 -> 938 batches x 7 epochs x 64 x 6 runs. */
+  cr_assert_eq(p1.train_images, 60000);
+  cr_assert_eq(p1.image_steps, (int64_t)938 * 7 * 64 * 6);
+  cr_assert_eq(p1.epochs, 42);
+  /* per run: 7 epochs x 10000 test images + 10000 clean. */
+  cr_assert_eq(p1.eval_images, (int64_t)(7 * 10000 + 10000) * 6);
+  rp_exp_plan_free(&p1);
+  rp_exp_plan_free(&p2);
+  rp_exp_free(&e1);
+  rp_exp_free(&e2);
+}
+
+/* ---- Welch's t-test */
+
+/* Reference values: tests/data/welch_reference.py (a pure-Python computation independent of
+ * GSL: statistics by hand, the t tail as the regularized incomplete beta function integrated
+ * by Simpson's rule with 2e6 intervals). The first sample pair is Wikipedia's "Welch's t-test"
+ * example 1 (t = -2.46, df = 24.9, p = 0.021 there, to the digits shown). */
+Test(experiment, welch_matches_independent_values) {
+  static const double a1[] = {27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1,
+                              21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4};
+  static const double a2[] = {27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0,
+                              24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4};
+  rp_welch w = rp_welch_test(a1, 15, a2, 15);
+  cr_assert_float_eq(w.t, -2.45535639829, 1e-9);
+  cr_assert_float_eq(w.df, 24.9885292902, 1e-8);
+  cr_assert_float_eq(w.p, 0.0213780014629, 1e-9);
+  static const double b1[] = {0.91, 0.92, 0.905}, b2[] = {0.88, 0.90, 0.87, 0.89};
+  w = rp_welch_test(b1, 3, b2, 4);
+  cr_assert_float_eq(w.t, 3.41121146169, 1e-9);
+  cr_assert_float_eq(w.df, 4.86432160804, 1e-9);
+  cr_assert_float_eq(w.p, 0.0198584808148, 1e-9);
+  /* Symmetric in the samples up to the sign of t. */
+  rp_welch r = rp_welch_test(b2, 4, b1, 3);
+  cr_assert_float_eq(r.t, -3.41121146169, 1e-9);
+  cr_assert_float_eq(r.p, w.p, 1e-15);
+  /* Undefined cases. */
+  cr_assert(isnan(rp_welch_test(b1, 1, b2, 4).p));
+  static const double same[] = {0.5, 0.5, 0.5};
+  cr_assert(isnan(rp_welch_test(same, 3, same, 3).p));
+  cr_assert_float_eq(rp_mean(b2, 4), 0.885, 1e-15);
+  cr_assert_float_eq(rp_sample_std(b2, 4), sqrt(0.0005 / 3), 1e-15);
+  cr_assert(isnan(rp_sample_std(b2, 1)));
+}
+
+/* ---- the run flow with a stand-in backend */
+
+/* Known results: test accuracy base[loss] + 0.01 * seed number; FGSM and PGD from tables; the
+ * loss labelled "boom" diverges in its second epoch. */
+typedef struct fake {
+  int calls;
+  int events[3];
+} fake;
+
+static double fake_accuracy(const char *label, int seed) {
+  return (strcmp(label, "ce") == 0 ? 0.89 : 0.91) + 0.01 * seed;
+}
+
+static rp_status fake_train(void *user, const rp_experiment *e, const rp_exp_run *run,
+                            rp_exp_result *out) {
+  fake *f = user;
+  f->calls++;
+  const char *label = e->losses[run->loss_index].label;
+  bool boom = strcmp(label, "boom") == 0, ce = strcmp(label, "ce") == 0;
+  int epochs = boom ? 1 : e->training.epochs;
+  out->epochs = calloc((size_t)epochs, sizeof *out->epochs);
+  out->epoch_count = epochs;
+  double final = fake_accuracy(label, run->seed_number);
+  for (int i = 0; i < epochs; i++)
+    out->epochs[i] = (rp_exp_epoch){
+        .epoch = i + 1,
+        .lr = 0.01,
+        .train_loss = 2.0 / (i + 1) + run->loss_index,
+        .train_accuracy = 0.5 + 0.1 * i,
+        .train_true_prob = (ce ? 0.95 : 0.80) + 0.01 * run->seed_number - 0.1 * (epochs - 1 - i),
+        .val_loss = NAN,
+        .val_accuracy = NAN,
+        .test_loss = 0.3,
+        .test_accuracy = final - 0.05 * (epochs - 1 - i),
+        .seconds = 1,
+        .images_per_second = 1000};
+  if (boom) {
+    out->diverged = true;
+    snprintf(out->error, sizeof out->error, "loss became NaN at epoch 2");
+    return RP_OK;
+  }
+  out->test_accuracy = final;
+  out->test_loss = 0.25;
+  static const double fgsm_ce[] = {0.40, 0.42, 0.47}, fgsm_ls[] = {0.52, 0.55, 0.61};
+  for (int k = 0; k < e->eval.fgsm_count; k++) {
+    double eps = e->eval.fgsm[k];
+    double acc = eps == 0 ? final : (ce ? fgsm_ce : fgsm_ls)[(run->seed_number - 1) % 3];
+    out->attacks[out->attack_count++] = (rp_exp_attack_result){RP_EXP_FGSM, eps, acc};
+  }
+  for (int k = 0; k < e->eval.pgd_count; k++)
+    out->attacks[out->attack_count++] =
+        (rp_exp_attack_result){RP_EXP_PGD, e->eval.pgd[k], ce ? 0.1 : 0.2};
+  out->seconds = 3;
+  out->data = cJSON_CreateObject();
+  cJSON_AddStringToObject(out->data, "dir", "/fake");
+  return RP_OK;
+}
+
+static cJSON *fake_device(void *user) {
+  cJSON *d = cJSON_CreateObject();
+  cJSON_AddStringToObject(d, "name", "Fake Device");
+  cJSON_AddStringToObject(d, "driver_info", "fake 1.0");
+  return d;
+}
+
+static void fake_event(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
+                       const rp_exp_result *result) {
+  fake *f = user;
+  f->events[event]++;
+}
+
+static const char synthetic[] =
+    "{\"name\": \"synthetic\", \"dataset\": {\"name\": \"fashion-mnist\", \"fraction\": 0.1}, "
+    "\"model\": \"mnist_cnn\", \"training\": {\"epochs\": 3}, \"losses\": [{\"label\": \"ce\", "
+    "\"loss\": \"ce\"}, {\"label\": \"ls\", \"loss\": \"ls:0.1\"}, {\"label\": \"boom\", \"loss\": "
+    "\"taylorglo:1,2,3,4,5,6,7,8\"}], \"seeds\": 3, \"evaluation\": {\"fgsm\": [0, 0.1], \"pgd\": "
+    "{\"eps\": [\"8/255\"], \"steps\": 3}}}";
+
+/* The text of an SVG with PLplot's character references (&#x61;) decoded. */
+static char *svg_text(const char *path) {
+  char *s = read_file(path);
+  cr_assert(s, "%s missing", path);
+  char *out = malloc(strlen(s) + 1), *o = out;
+  for (const char *p = s; *p;) {
+    unsigned c;
+    int n;
+    if (sscanf(p, "&#x%x;%n", &c, &n) == 1 && c < 128)
+      *o++ = (char)c, p += n;
+    else
+      *o++ = *p++;
+  }
+  *o = '\0';
+  free(s);
+  return out;
+}
+
+static void run_synthetic(const char *dir, const char *text, fake *f, rp_status expect) {
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(text, "synthetic.json", fake_recipe, &e));
+  rp_exp_plan plan;
+  ASSERT_OK(rp_exp_make_plan(&e, &plan));
+  rp_exp_backend b = {fake_train, fake_device, fake_event, f};
+  rp_status st = rp_exp_execute(&e, &plan, dir, &b, "0123456789abcdef0123456789abcdef01234567");
+  cr_assert_eq(st, expect, "execute: %s", rp_error_message());
+  rp_exp_plan_free(&plan);
+  rp_exp_free(&e);
+}
+
+Test(experiment, run_records_summary_figures_and_resume) {
+  char *root = temp_dir();
+  char dir[512], path[1024];
+  snprintf(dir, sizeof dir, "%s/out/synthetic", root);
+  fake f = {0};
+  run_synthetic(dir, synthetic, &f, RP_OK);
+  cr_assert_eq(f.calls, 9);
+  cr_assert_eq(f.events[RP_EXP_RUN_START], 9);
+  cr_assert_eq(f.events[RP_EXP_RUN_DONE], 9);
+
+  /* A finished run's record. */
+  snprintf(path, sizeof path, "%s/runs/ls-s2.json", dir);
+  cJSON *rec;
+  ASSERT_OK(rp_exp_read_json(path, &rec));
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "done");
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "loss")->valuestring, "ls:0.1");
+  cr_assert_eq(cJSON_GetObjectItem(rec, "seed")->valuedouble,
+               (double)rp_exp_derive_seed("synthetic", "ls", 2));
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "git_commit")->valuestring,
+                   "0123456789abcdef0123456789abcdef01234567");
+  cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "device"), "name")->valuestring,
+                   "Fake Device");
+  cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "data"), "dir")->valuestring,
+                   "/fake");
+  const cJSON *cfg = cJSON_GetObjectItem(rec, "config");
+  cr_assert_eq(cJSON_GetObjectItem(cfg, "epochs")->valuedouble, 3);
+  cr_assert_eq(cJSON_GetObjectItem(cfg, "fraction")->valuedouble, 0.1);
+  cr_assert_eq(cJSON_GetObjectItem(cfg, "split_seed")->valuedouble,
+               (double)rp_exp_split_seed("synthetic"));
+  cr_assert_neq(rp_exp_split_seed("synthetic"), rp_exp_split_seed("synthetic2"));
+  cr_assert_float_eq(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble, 0.93,
+      1e-12);
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "epochs")), 3);
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "attacks")), 3);
+  cJSON_Delete(rec);
+  snprintf(path, sizeof path, "%s/runs/ls-s2.csv", dir);
+  char *csv = read_file(path);
+  cr_assert(csv && strncmp(csv, "epoch,lr,train_loss,", 20) == 0);
+  cr_assert(strstr(csv, "\n3,0.01,1.66666667,0.7,0.82,,,0.3,0.93,1,1000\n"), "csv:\n%s", csv);
+  free(csv);
+
+  /* A diverged run: recorded, accuracy 0 everywhere. */
+  snprintf(path, sizeof path, "%s/runs/boom-s1.json", dir);
+  ASSERT_OK(rp_exp_read_json(path, &rec));
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "diverged");
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "error")->valuestring, "loss became NaN at epoch 2");
+  cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble,
+               0);
+  /* No validation split in this experiment: no validation accuracy, not 0. */
+  cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "val_accuracy")));
+  const cJSON *a;
+  cJSON_ArrayForEach(a, cJSON_GetObjectItem(rec, "attacks"))
+      cr_assert_eq(cJSON_GetObjectItem(a, "accuracy")->valuedouble, 0);
+  cJSON_Delete(rec);
+
+  /* summary.md: the numbers follow from the known results (p-values: see
+   * welch_matches_independent_values for the reference computation: ls vs ce test accuracy
+   * t = 2.449, df = 4, p = 0.07048; FGSM eps 0.1: p = 0.02004). */
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *summary = read_file(path);
+  cr_assert(summary, "no summary.md");
+  cr_assert(
+      strstr(summary, "# synthetic\n\nmnist_cnn on fashion-mnist, epochs: 3, runs: 9 (losses: 3)."),
+      "%s", summary);
+  cr_assert(strstr(summary, "Device: Fake Device (fake 1.0). repro " REPRO_VERSION
+                            ", commit 0123456789abcdef0123456789abcdef01234567."),
+            "%s", summary);
+  cr_assert(strstr(summary, "| ce | `ce` | 3 | 0 | 91.00 ± 1.00 | — | 0.9700 ± 0.0100 |\n"), "%s",
+            summary);
+  cr_assert(
+      strstr(summary, "| ls | `ls:0.1` | 3 | 0 | 93.00 ± 1.00 | 0.0705 | 0.8200 ± 0.0100 |\n"),
+      "%s", summary);
+  cr_assert(strstr(summary, "| boom | `taylorglo:1,2,3,4,5,6,7,8` | 3 | 3 | 0.00 ± 0.00 |"), "%s",
+            summary);
+  cr_assert(strstr(summary, "| loss | ε = 0 | ε = 0.1 |\n"), "%s", summary);
+  cr_assert(strstr(summary, "| ce | 91.00 ± 1.00 | 43.00 ± 3.61 |\n"), "%s", summary);
+  cr_assert(strstr(summary, "| ls | 93.00 ± 1.00 (p 0.0705) | 56.00 ± 4.58 (p 0.0200) |\n"), "%s",
+            summary);
+  cr_assert(strstr(summary, "## PGD accuracy (%) by ε"), "%s", summary);
+  cr_assert(strstr(summary, "| loss | ε = 8/255 |\n"), "%s", summary);
+
+  /* results.json: every run, and the summary with its statistics. */
+  snprintf(path, sizeof path, "%s/results.json", dir);
+  cJSON *res;
+  ASSERT_OK(rp_exp_read_json(path, &res));
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "runs")), 9);
+  cr_assert_str_eq(cJSON_GetObjectItem(res, "baseline")->valuestring, "ce");
+  cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "experiment"), "name")->valuestring,
+                   "synthetic");
+  const cJSON *ls = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), 1);
+  cr_assert_str_eq(cJSON_GetObjectItem(ls, "label")->valuestring, "ls");
+  const cJSON *ta = cJSON_GetObjectItem(ls, "test_accuracy");
+  cr_assert_float_eq(cJSON_GetObjectItem(ta, "mean")->valuedouble, 0.93, 1e-12);
+  cr_assert_float_eq(cJSON_GetObjectItem(ta, "std")->valuedouble, 0.01, 1e-12);
+  cr_assert_float_eq(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(ta, "welch_vs_baseline"), "p")->valuedouble,
+      0.0704839969102, 1e-9);
+  const cJSON *fg = cJSON_GetArrayItem(cJSON_GetObjectItem(ls, "fgsm"), 1);
+  cr_assert_float_eq(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(fg, "welch_vs_baseline"), "p")->valuedouble,
+      0.0200428840537, 1e-9);
+  cJSON_Delete(res);
+
+  /* Figures: SVG files with their titles and legends. */
+  static const char *const figures[][2] = {
+      {"train_loss.svg", "Training loss per epoch"},
+      {"val_accuracy.svg", "Validation accuracy per epoch"},
+      {"test_accuracy.svg", "Test accuracy per epoch"},
+      {"true_class_probability.svg", "Mean true-class probability per epoch"},
+      {"fgsm_accuracy.svg", "FGSM test accuracy vs epsilon"},
+      {"pgd_accuracy.svg", "PGD test accuracy vs epsilon"}};
+  for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+    snprintf(path, sizeof path, "%s/figures/%s", dir, figures[i][0]);
+    char *svg = svg_text(path);
+    cr_assert(strstr(svg, "<svg"), "%s is not an SVG", path);
+    cr_assert(strstr(svg, figures[i][1]), "%s lacks its title", path);
+    cr_assert(strstr(svg, ">ce<") && strstr(svg, ">ls<") && strstr(svg, ">boom<"),
+              "%s lacks a legend entry", path);
+    cr_assert(strstr(svg, "<polyline"), "%s has no lines", path);
+    free(svg);
+  }
+
+  /* The reports are a pure function of the run records: regenerated, they are the same. */
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  remove(path);
+  snprintf(path, sizeof path, "%s/results.json", dir);
+  char *results_before = read_file(path);
+  remove(path);
+  ASSERT_OK(rp_exp_report(dir));
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *again = read_file(path);
+  cr_assert_str_eq(again, summary);
+  free(again);
+  snprintf(path, sizeof path, "%s/results.json", dir);
+  again = read_file(path);
+  cr_assert_str_eq(again, results_before);
+  free(again);
+  free(results_before);
+  free(summary);
+
+  /* Resume: everything done, nothing trained. */
+  fake g = {0};
+  run_synthetic(dir, synthetic, &g, RP_OK);
+  cr_assert_eq(g.calls, 0);
+  cr_assert_eq(g.events[RP_EXP_RUN_SKIPPED], 9);
+  /* One record gone: only that run again. */
+  snprintf(path, sizeof path, "%s/runs/ce-s3.json", dir);
+  remove(path);
+  fake h = {0};
+  run_synthetic(dir, synthetic, &h, RP_OK);
+  cr_assert_eq(h.calls, 1);
+  cr_assert_eq(h.events[RP_EXP_RUN_SKIPPED], 8);
+  cr_assert(rp_exp_exists(path));
+
+  /* A changed configuration with old records in place: an error before any training, and no
+   * record touched. */
+  char synthetic5[sizeof synthetic + 8];
+  snprintf(synthetic5, sizeof synthetic5, "%s", synthetic);
+  char *epochs = strstr(synthetic5, "\"epochs\": 3");
+  cr_assert(epochs);
+  epochs[10] = '5';
+  snprintf(path, sizeof path, "%s/runs/ce-s1.json", dir);
+  char *before = read_file(path);
+  snprintf(path, sizeof path, "%s/runs", dir);
+  int entries = count_entries(path);
+  fake k = {0};
+  run_synthetic(dir, synthetic5, &k, RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(k.calls, 0);
+  cr_assert(strstr(rp_error_message(), "/runs/ce-s1.json was made with another training "
+                                       "configuration"),
+            "%s", rp_error_message());
+  cr_assert_eq(count_entries(path), entries);
+  snprintf(path, sizeof path, "%s/runs/ce-s1.json", dir);
+  char *after = read_file(path);
+  cr_assert_str_eq(after, before);
+  free(before);
+  free(after);
+
+  /* More seeds later: only the new ones run. */
+  char synthetic4[sizeof synthetic + 8];
+  snprintf(synthetic4, sizeof synthetic4, "%s", synthetic);
+  char *seeds = strstr(synthetic4, "\"seeds\": 3");
+  cr_assert(seeds);
+  seeds[9] = '4';
+  fake m = {0};
+  run_synthetic(dir, synthetic4, &m, RP_OK);
+  cr_assert_eq(m.calls, 3);
+  remove_tree(root);
+  free(root);
+}
+
+Test(experiment, report_of_an_empty_directory) {
+  char *dir = temp_dir();
+  ASSERT_OK(rp_exp_report(dir));
+  char path[600];
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *s = read_file(path);
+  cr_assert(s && strstr(s, "No finished runs yet."));
+  free(s);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* The epochs of the paper's recipes (taylorglo.md §7), the one default that decides validity
+ * (search epochs <= training epochs); the rest as the stand-in recipe. */
+static void paper_recipe(const char *model, const char *dataset, rp_exp_training *t,
+                         int64_t *validation) {
+  fake_recipe(model, dataset, t, validation);
+  *validation = strncmp(dataset, "cifar", 5) == 0 ? 5000 : 0;
+  t->epochs = strcmp(model, "mnist_cnn") == 0 ? 40 : strcmp(model, "allcnn_c") == 0 ? 350 : 200;
+}
+
+/* Every experiment file shipped in experiments/ is valid. */
+static void source_dir(char *out, size_t size) {
+  /* CMake compiles this file by its absolute path: the source tree is two levels up. */
+  snprintf(out, size, "%s", __FILE__);
+  for (int i = 0; i < 2; i++) {
+    char *slash = strrchr(out, '/');
+    cr_assert(slash, "__FILE__ is not an absolute path: %s", __FILE__);
+    *slash = '\0';
+  }
+}
+
+Test(experiment, shipped_experiment_files_are_valid) {
+  char root[1024];
+  source_dir(root, sizeof root);
+  char experiments[1100];
+  snprintf(experiments, sizeof experiments, "%s/experiments", root);
+  DIR *d = opendir(experiments);
+  cr_assert(d, "no experiments/ directory");
+  int n = 0;
+  for (struct dirent *f; (f = readdir(d));) {
+    size_t len = strlen(f->d_name);
+    if (len < 6 || strcmp(f->d_name + len - 5, ".json") != 0) continue;
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", experiments, f->d_name);
+    rp_experiment e;
+    rp_status st = rp_exp_load(path, paper_recipe, &e);
+    cr_assert_eq(st, RP_OK, "%s", rp_error_message());
+    rp_exp_plan plan;
+    ASSERT_OK(rp_exp_make_plan(&e, &plan));
+    rp_exp_plan_free(&plan);
+    rp_exp_free(&e);
+    n++;
+  }
+  closedir(d);
+  cr_assert_geq(n, 9, "only %d experiment files", n);
+}
