@@ -86,9 +86,18 @@ if [ "$part" = a ]; then
 fi
 
 if [ "$part" = b ]; then
+  for t in "$pack"/bin/test_*; do # without the layer: pack b has no room for it
+    step "$(basename "$t")" 120 env REPRO_VALIDATE=0 "$t" --jobs 1 --verbose >"$out/$(basename "$t").log" 2>&1
+    tail -3 "$out/$(basename "$t").log"
+  done
+  # repro and its PyTorch peer side by side, on the same GPU in the same call
+  models="train_mnist_cnn train_allcnn_c train_resnet20 train_preresnet20 train_wrn-16-8"
+  step bench 120 repro bench --json "$out/bench.json" peak copy gemm $models
+  step pytorch_peer 120 $py bench/pytorch_peer.py --device cuda --steps 20 --repeats 5 \
+    --json "$out/pytorch_peer.json" $models
   # ResNet-20 on the part of CIFAR-10 that fits the transfer (data_batch_1: 10,000 images,
   # 1,000 held out for validation), a compressed schedule of the paper's (lr 0.1, x0.1 at
-  # half and three quarters), for the time given.
+  # half and three quarters).
   epochs=${EPOCHS:-30}
   step resnet20_cifar10 "$budget" repro train --model resnet20 --dataset cifar10 \
     --epochs "$epochs" --lr-steps $((epochs / 2)),$((epochs * 3 / 4)) --validation 1000 \
@@ -96,9 +105,13 @@ if [ "$part" = b ]; then
   step resnet20-torch 120 $py tools/check_checkpoint.py "$out/resnet20_cifar10.safetensors" \
     --data "$pack/data/cifar10" --device cuda >"$out/resnet20-torch.json"
   cat "$out/resnet20-torch.json"
-  for f in experiments/*_gpu.json; do
-    [ -f "$f" ] || continue
-    step "run $(basename "$f")" 300 repro run "$f" --out "$out/$(basename "$f" .json)"
+  step resnet20-attacks 120 repro eval --checkpoint "$out/resnet20_cifar10.safetensors" \
+    --fgsm 1/255,2/255,4/255,8/255 --pgd 2/255,8/255 --json "$out/resnet20-attacks.json"
+  for f in ${EXPERIMENTS:-experiments/cifar10_adv_gpu.json}; do
+    step "run $(basename "$f")" "${EXPERIMENT_SECONDS:-240}" repro run "$f" --out "$out/$(basename "$f" .json)"
   done
 fi
+# The machine returns a handful of files: everything travels in one archive.
+tar -C "$out" -czf "/tmp/part-$part.tgz" . &&
+  find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf {} + && mv "/tmp/part-$part.tgz" "$out/"
 echo "part $part done"

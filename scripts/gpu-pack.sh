@@ -22,7 +22,7 @@ done
 find .devpack-a/bin .devpack-a/lib -type f ! -name '*.xz' -exec xz -T2 -6 {} +
 
 # part b: repro and CIFAR-10 (JPEG-q75 copy) data_batch_1 + test_batch, unpacked by run.sh
-"$shared/device/pack.sh" "$build/repro" --data data_batch_1 test_batch
+"$shared/device/pack.sh" "$build/repro" "$build/tests/test_activation" --data data_batch_1 test_batch
 rm -rf .devpack-b && mv .devpack .devpack-b
 find .devpack-b/bin .devpack-b/lib -type f ! -name '*.xz' -exec xz -T2 -6 {} +
 du -sm .devpack-a .devpack-b
