@@ -13,7 +13,8 @@
 # Usage on the GPU machine:
 #   PACK=.devpack-a bash .devpack-a/run.sh bash scripts/gpu-check.sh a
 #   PACK=.devpack-b bash .devpack-b/run.sh bash scripts/gpu-check.sh b [SECONDS]
-# (QUICK=1 runs only the first steps, to try the packs on this machine.)
+# (QUICK=1 runs only the first steps, to try the packs on this machine; ONLY_EXPERIMENTS=1
+# runs only part b's experiment files, EXPERIMENTS='FILE...' picks them.)
 # Everything it measures goes under $OUT (logs, JSON, checkpoints); a failing step is logged
 # and the next one still runs.
 set -u
@@ -85,7 +86,7 @@ if [ "$part" = a ]; then
     --pgd 0.05,0.1 --json "$out/fmnist_ce-attacks.json"
 fi
 
-if [ "$part" = b ]; then
+if [ "$part" = b ] && [ -z "${ONLY_EXPERIMENTS:-}" ]; then
   for t in "$pack"/bin/test_*; do # without the layer: pack b has no room for it
     step "$(basename "$t")" 120 env REPRO_VALIDATE=0 "$t" --jobs 1 --verbose >"$out/$(basename "$t").log" 2>&1
     tail -3 "$out/$(basename "$t").log"
@@ -107,6 +108,8 @@ if [ "$part" = b ]; then
   cat "$out/resnet20-torch.json"
   step resnet20-attacks 120 repro eval --checkpoint "$out/resnet20_cifar10.safetensors" \
     --fgsm 1/255,2/255,4/255,8/255 --pgd 2/255,8/255 --json "$out/resnet20-attacks.json"
+fi
+if [ "$part" = b ]; then
   for f in ${EXPERIMENTS:-experiments/cifar10_adv_gpu.json}; do
     step "run $(basename "$f")" "${EXPERIMENT_SECONDS:-240}" repro run "$f" --out "$out/$(basename "$f" .json)"
   done

@@ -17,6 +17,19 @@ static const int palette[][3] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},
 #define FIRST_LINE_COLOR 3
 #define MAX_LEGEND 64
 
+bool rp_plot_available(void) {
+  /* plgDevs loads the driver table; a missing drivers directory only makes it come back
+   * empty (the process exits only when plinit cannot find the device it was asked for). */
+  enum { MAX_DEVICES = 64 };
+  const char *menu[MAX_DEVICES], *names[MAX_DEVICES];
+  const char **menu_p = menu, **names_p = names;
+  PLINT n = MAX_DEVICES;
+  plgDevs(&menu_p, &names_p, &n);
+  for (PLINT i = 0; i < n; i++)
+    if (names[i] && strcmp(names[i], "svg") == 0) return true;
+  return false;
+}
+
 rp_status rp_plot_lines(const char *path, const char *title, const char *x_label,
                         const char *y_label, const rp_series *series, int count) {
   char tmp[4200];
@@ -26,6 +39,10 @@ rp_status rp_plot_lines(const char *path, const char *title, const char *x_label
   if (!probe) return rp_fail(RP_ERR_IO, "cannot write %s", path);
   fclose(probe);
   if (count > MAX_LEGEND) count = MAX_LEGEND;
+  if (!rp_plot_available()) {
+    remove(tmp);
+    return rp_fail(RP_ERR_IO, "%s: PLplot has no SVG driver here (PLPLOT_DRV_DIR)", path);
+  }
 
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int s = 0; s < count; s++)

@@ -79,6 +79,7 @@ typedef struct report {
   double eps[2][RP_EXP_MAX_ATTACKS]; /* [fgsm, pgd]: every eps of any run, ascending */
   int eps_count[2];
   int max_epoch;
+  bool plots; /* PLplot's SVG driver is there: figures are drawn */
 } report;
 
 static const char *const attack_names[2] = {"fgsm", "pgd"};
@@ -356,6 +357,9 @@ static rp_status write_summary(const report *r, double *v, double *b) {
   for (int kind = 0; kind < 2; kind++) summary_attack_table(&t, r, kind, v, b);
   put(&t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
   put(&t, "\n## Figures\n\n");
+  if (!r->plots)
+    put(&t, "Not drawn on this machine (PLplot has no SVG driver here): run `repro report DIR` "
+            "where it has one.\n\n");
   put(&t, "- [training loss](figures/train_loss.svg)\n");
   put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
   put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
@@ -516,7 +520,7 @@ static rp_status write_figures(const report *r, double *v) {
 }
 
 rp_status rp_exp_report(const char *dir) {
-  report r = {.dir = dir};
+  report r = {.dir = dir, .plots = rp_plot_available()};
   rp_status st = load(&r);
   /* Scratch for one statistic's values over a group's runs and the baseline's. */
   double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
@@ -524,7 +528,7 @@ rp_status rp_exp_report(const char *dir) {
   if (!st && v && b) {
     st = write_summary(&r, v, b);
     if (!st) st = write_results(&r, v, b);
-    if (!st) st = write_figures(&r, v);
+    if (!st && r.plots) st = write_figures(&r, v);
   } else if (!st) {
     st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   }
