@@ -9,11 +9,11 @@
 // (1) No float is loaded twice by a subgroup: op(A), whose rows every lane needs, is loaded
 //     spread over the lanes (vec4s of 4 k or 4 rows) and handed to all lanes by
 //     subgroupShuffle, which is a register permute on lavapipe and costs little.
-// (2) The subgroup's block of C is large and square: TM rows by SG * TN columns (64 x 64 on
-//     AVX2 with the default 64x8). Each step of 4 k loads 4 * (TM + SG * TN) floats and does
+// (2) The subgroup's block of C is large: TM rows by SG * TN columns (96 x 64 on AVX2 with
+//     the default 96x8). Each step of 4 k loads 4 * (TM + SG * TN) floats and does
 //     4 * TM * TN FMAs per lane; the accumulators live spilled on the stack, which costs less
 //     than loads. Larger blocks run faster still (128x16: about twice 32x8) but LLVM takes
-//     minutes to compile them, against about 7 s for 64x8.
+//     minutes to compile them, against about 11 s for 96x8.
 // (3) The block is written out statement by statement (macros below), not as loops: NIR
 //     unrolls loops only up to a small size, and a loop left rolled would index the
 //     accumulators dynamically, which lavapipe does with gathers and scatters through memory.

@@ -15,7 +15,7 @@ typedef struct shape {
 
 /* 1, primes, non-multiples of every tile size, and round sizes; the lanes kernel takes the
  * ones with K % 4 == 0 and N % tn == 0 and falls back to regblock on the others. The last
- * spans several lanes blocks of 64 x 64 in both directions, with partial ones at the ends. */
+ * spans several lanes blocks of 96 x 64 in both directions, with partial ones at the ends. */
 static const shape shapes[] = {{1, 1, 1},     {1, 8, 4},     {7, 13, 5},   {31, 17, 29},
                                {4, 8, 12},    {37, 64, 36},  {64, 64, 64}, {33, 65, 127},
                                {100, 24, 8},  {128, 96, 64}, {5, 200, 3},  {96, 40, 132},
@@ -91,7 +91,7 @@ Test(gemm, lanes) {
 
 Test(gemm, lanes_big) {
   const rp_caps *caps = rp_context_caps(test_ctx());
-  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 64, .tn = 8};
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
   check_kernel(&t);
 }
 

@@ -17,12 +17,13 @@ static void apply_override(const char *text, rp_gemm_tuning *t) {
 }
 
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
-  /* Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores): regblock at 8x2
-   * reached 0.8 GFLOP/s; lanes at 32x8 8.7 GFLOP/s, at 64x8 12 (about 1.4 times as fast). Larger
-   * blocks were faster still (128x16 about twice 32x8) but take LLVM minutes to compile
-   * (64x8 about 7 s, 32x8 about 2 s, per transpose). lavapipe's loads cost about 17 cycles
-   * per float and lane, see gemm_lanes.glsl; rp_gemm takes 32x8 for shapes smaller than 64x64. */
-  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 64, .tn = 8};
+  /* Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores, shared and noisy):
+   * regblock at 8x2 reached 0.8 GFLOP/s; lanes at 32x8 about 17% of the FMA peak, at 64x8
+   * about 24-27%, at 96x8 about 1.1-1.25 times 64x8. Larger blocks run faster still (128x16
+   * about twice 32x8) but take LLVM minutes to compile; 96x8 takes about 11 s per transpose,
+   * 64x8 6 s, 32x8 2 s. lavapipe's loads cost about 17 cycles per float and lane, see
+   * gemm_lanes.glsl; rp_gemm takes 32x8 for shapes smaller than the block. */
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
   if (caps->device_class != RP_CLASS_CPU) {
     t = (rp_gemm_tuning){.kernel = RP_GEMM_TILED, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
     if (caps->max_workgroup_invocations < 256) t.bm = t.bn = 32; /* 64 invocations */
@@ -52,7 +53,7 @@ static rp_status check_shapes(bool trans_a, bool trans_b, const rp_tensor *a, co
 
 /* The lanes kernel comes in these blocks (rows x columns per lane), one shader each:
  * gemm_lanes_<tm>x<tn>.comp. */
-static const uint32_t lanes_blocks[][2] = {{32, 8}, {64, 8}};
+static const uint32_t lanes_blocks[][2] = {{32, 8}, {96, 8}};
 
 /* The lanes kernel reads whole vec4s and whole column blocks, and is written for one
  * subgroup per workgroup of a fixed size, at least 4. */

@@ -37,7 +37,7 @@ typedef enum rp_gemm_kernel {
   RP_GEMM_LANES,    /* vec4 reads, op(A) shared across a subgroup by shuffles, a tm x tn
                        block per lane written out in full: CPU devices, when K and N are
                        multiples of 4 and of tn (else RP_GEMM_REGBLOCK); tm x tn is 32x8
-                       or 64x8 */
+                       or 96x8 */
   RP_GEMM_TILED,    /* shared-memory tiles plus register blocking: GPUs */
 } rp_gemm_kernel;
 

@@ -1,5 +1,0 @@
-#version 450
-// The GEMM of gemm_lanes.glsl with a 64 x 8 block per lane (rows x columns).
-#define TM_ 64
-#define TN_ 8
-#include "gemm_lanes.glsl"
