@@ -14,11 +14,14 @@ typedef struct shape {
 } shape;
 
 /* 1, primes, non-multiples of every tile size, and round sizes; the lanes kernel takes the
- * ones with K % 4 == 0 and N % 8 == 0 and falls back to regblock on the others. */
-static const shape shapes[] = {{1, 1, 1},    {1, 8, 4},     {7, 13, 5},   {31, 17, 29},
-                               {4, 8, 12},   {37, 64, 36},  {64, 64, 64}, {33, 65, 127},
-                               {100, 24, 8}, {128, 96, 64}, {5, 200, 3},  {96, 40, 132}};
+ * ones with K % 4 == 0 and N % tn == 0 and falls back to regblock on the others. The last
+ * spans several lanes blocks of 96 x 64 in both directions, with partial ones at the ends. */
+static const shape shapes[] = {{1, 1, 1},     {1, 8, 4},     {7, 13, 5},   {31, 17, 29},
+                               {4, 8, 12},    {37, 64, 36},  {64, 64, 64}, {33, 65, 127},
+                               {100, 24, 8},  {128, 96, 64}, {5, 200, 3},  {96, 40, 132},
+                               {260, 272, 20}};
 
+/* tuning NULL: rp_gemm's own choice */
 static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, float alpha,
                        float beta) {
   rp_context *ctx = test_ctx();
@@ -43,7 +46,10 @@ static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, 
   guarded_upload(&gc, c);
 
   rp_recorder *rec = test_recorder();
-  ASSERT_OK(rp_gemm_tuned(rec, tuning, ta, tb, alpha, &ta_t, &tb_t, beta, &gc.view));
+  if (tuning)
+    ASSERT_OK(rp_gemm_tuned(rec, tuning, ta, tb, alpha, &ta_t, &tb_t, beta, &gc.view));
+  else
+    ASSERT_OK(rp_gemm(rec, ta, tb, alpha, &ta_t, &tb_t, beta, &gc.view));
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
   guarded_download(&gc, got);
@@ -83,6 +89,12 @@ Test(gemm, lanes) {
   check_kernel(&t);
 }
 
+Test(gemm, lanes_big) {
+  const rp_caps *caps = rp_context_caps(test_ctx());
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
+  check_kernel(&t);
+}
+
 Test(gemm, tiled) {
   rp_gemm_tuning t = {
       .kernel = RP_GEMM_TILED, .workgroup = 256, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
@@ -96,6 +108,12 @@ Test(gemm, device_default) {
   rp_gemm_tuning t = rp_gemm_default_tuning(rp_context_caps(test_ctx()));
   check_case(&t, (shape){96, 128, 64}, false, false, 1.0f, 0.0f);
   check_case(&t, (shape){33, 65, 127}, true, false, 1.0f, 1.0f);
+}
+
+/* rp_gemm itself, which picks a block by shape: small, large, and large but odd. */
+Test(gemm, rp_gemm_by_shape) {
+  const shape cases[] = {{5, 16, 8}, {260, 272, 20}, {129, 130, 7}};
+  for (int i = 0; i < 3; i++) check_case(NULL, cases[i], i == 1, i != 1, 1.0f, 0.5f);
 }
 
 Test(gemm, mismatched_shapes_are_refused) {

@@ -190,6 +190,9 @@ rp_status rp_bench_gemm(rp_context *ctx, int n, const rp_gemm_tuning *tuning, in
   if (tuning->kernel == RP_GEMM_REGBLOCK)
     snprintf(out->detail, sizeof out->detail, "%d^3 regblock wg %u, %ux%u per invocation", n,
              tuning->workgroup, tuning->tm, tuning->tn);
+  else if (tuning->kernel == RP_GEMM_LANES)
+    snprintf(out->detail, sizeof out->detail, "%d^3 lanes subgroup %u, %ux%u per invocation", n,
+             tuning->workgroup, tuning->tm, tuning->tn);
   else
     snprintf(out->detail, sizeof out->detail, "%d^3 tiled %ux%ux%u, %ux%u per invocation", n,
              tuning->bm, tuning->bn, tuning->bk, tuning->tm, tuning->tn);

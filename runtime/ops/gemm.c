@@ -17,10 +17,13 @@ static void apply_override(const char *text, rp_gemm_tuning *t) {
 }
 
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
-  /* Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores): the regblock kernel
-   * at 8x2 reached 0.8 GFLOP/s, lanes at 32x8 10 GFLOP/s (about 18% of the FMA peak); 32x16,
-   * 64x8 and 32x4 were slower. lavapipe's loads are per-lane loops, see gemm_lanes.comp. */
-  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 32, .tn = 8};
+  /* Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores, shared and noisy):
+   * regblock at 8x2 reached 0.8 GFLOP/s; lanes at 32x8 about 17% of the FMA peak, at 64x8
+   * about 24-27%, at 96x8 about 1.1-1.25 times 64x8. Larger blocks run faster still (128x16
+   * about twice 32x8) but take LLVM minutes to compile; 96x8 takes about 11 s per transpose,
+   * 64x8 6 s, 32x8 2 s. lavapipe's loads cost about 17 cycles per float and lane, see
+   * gemm_lanes.glsl; rp_gemm takes 32x8 for shapes smaller than the block. */
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
   if (caps->device_class != RP_CLASS_CPU) {
     t = (rp_gemm_tuning){.kernel = RP_GEMM_TILED, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
     if (caps->max_workgroup_invocations < 256) t.bm = t.bn = 32; /* 64 invocations */
@@ -29,12 +32,6 @@ rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
   const char *force = getenv("REPRO_GEMM");
   if (force) apply_override(force, &t);
   return t;
-}
-
-rp_status rp_gemm(rp_recorder *rec, bool trans_a, bool trans_b, float alpha, const rp_tensor *a,
-                  const rp_tensor *b, float beta, const rp_tensor *c) {
-  rp_gemm_tuning t = rp_gemm_default_tuning(rp_context_caps(rp_rec_context(rec)));
-  return rp_gemm_tuned(rec, &t, trans_a, trans_b, alpha, a, b, beta, c);
 }
 
 static rp_status check_shapes(bool trans_a, bool trans_b, const rp_tensor *a, const rp_tensor *b,
@@ -54,13 +51,32 @@ static rp_status check_shapes(bool trans_a, bool trans_b, const rp_tensor *a, co
   return RP_OK;
 }
 
+/* The lanes kernel comes in these blocks (rows x columns per lane), one shader each:
+ * gemm_lanes_<tm>x<tn>.comp. */
+static const uint32_t lanes_blocks[][2] = {{32, 8}, {96, 8}};
+
 /* The lanes kernel reads whole vec4s and whole column blocks, and is written for one
- * subgroup per workgroup of a fixed size. */
+ * subgroup per workgroup of a fixed size, at least 4. */
 static bool lanes_fits(const rp_caps *caps, const rp_gemm_tuning *t, bool trans_a, uint32_t m,
                        uint32_t n, uint32_t k) {
-  return caps->min_subgroup_size == caps->max_subgroup_size &&
-         t->workgroup == caps->subgroup_size && k % 4 == 0 && n % t->tn == 0 && t->tn % 4 == 0 &&
+  bool built = false;
+  for (size_t i = 0; i < sizeof lanes_blocks / sizeof *lanes_blocks; i++)
+    built |= t->tm == lanes_blocks[i][0] && t->tn == lanes_blocks[i][1];
+  return built && caps->min_subgroup_size == caps->max_subgroup_size && t->workgroup >= 4 &&
+         t->workgroup == caps->subgroup_size && k % 4 == 0 && n % t->tn == 0 &&
          (!trans_a || m % 4 == 0) && t->tm % (trans_a ? 4 * t->workgroup : t->workgroup) == 0;
+}
+
+/* rp_gemm's choice of lanes block for a shape: the default (largest) block when the shape
+ * fills it, else 32x8, whose waste on small shapes is smaller. */
+static rp_gemm_tuning lanes_for_shape(const rp_caps *caps, rp_gemm_tuning t, bool trans_a,
+                                      uint32_t m, uint32_t n, uint32_t k) {
+  if (t.kernel != RP_GEMM_LANES || getenv("REPRO_GEMM")) return t;
+  if (m < t.tm || n < t.workgroup * t.tn || !lanes_fits(caps, &t, trans_a, m, n, k)) {
+    t.tm = 32;
+    t.tn = 8;
+  }
+  return t;
 }
 
 rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a, bool trans_b,
@@ -81,10 +97,12 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
   rp_pipeline_key key = {"gemm_regblock", 3, spec, 5};
   uint32_t groups[3] = {(n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn),
                         (m + t->tm - 1) / t->tm, 1};
+  char lanes_name[32];
   if (t->kernel == RP_GEMM_LANES) {
-    spec[5] = t->workgroup; /* SG: the workgroup is one subgroup */
-    key = (rp_pipeline_key){"gemm_lanes", 3, spec, 6};
-    groups[0] = (n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn);
+    /* The block is fixed per shader; constant 3 is SG: the workgroup is one subgroup. */
+    snprintf(lanes_name, sizeof lanes_name, "gemm_lanes_%ux%u", t->tm, t->tn);
+    spec[3] = t->workgroup;
+    key = (rp_pipeline_key){lanes_name, 3, spec, 4};
   }
   if (t->kernel == RP_GEMM_TILED) {
     if (t->workgroup != (t->bm / t->tm) * (t->bn / t->tn))
@@ -105,4 +123,16 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {&c->buffer, 0, rp_tensor_bytes(c), beta == 0.0f ? RP_WRITE : RP_READ_WRITE}};
   return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
+}
+
+rp_status rp_gemm(rp_recorder *rec, bool trans_a, bool trans_b, float alpha, const rp_tensor *a,
+                  const rp_tensor *b, float beta, const rp_tensor *c) {
+  const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
+  rp_gemm_tuning t = rp_gemm_default_tuning(caps);
+  if (a->ndim == 2 && b->ndim == 2 && c->ndim == 2) {
+    uint32_t m = (uint32_t)c->shape[0], n = (uint32_t)c->shape[1];
+    uint32_t k = (uint32_t)(trans_a ? a->shape[0] : a->shape[1]);
+    t = lanes_for_shape(caps, t, trans_a, m, n, k);
+  }
+  return rp_gemm_tuned(rec, &t, trans_a, trans_b, alpha, a, b, beta, c);
 }

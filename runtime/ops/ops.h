@@ -34,8 +34,10 @@ rp_status rp_sum_rows(rp_recorder *rec, const rp_tensor *x, int64_t rows, const 
 
 typedef enum rp_gemm_kernel {
   RP_GEMM_REGBLOCK, /* register blocking, no shared memory, any shape: CPU devices */
-  RP_GEMM_LANES,    /* vec4 reads, op(A) shared across a subgroup by shuffles: CPU devices,
-                       when K and N are multiples of 4 and of tn (else RP_GEMM_REGBLOCK) */
+  RP_GEMM_LANES,    /* vec4 reads, op(A) shared across a subgroup by shuffles, a tm x tn
+                       block per lane written out in full: CPU devices, when K and N are
+                       multiples of 4 and of tn (else RP_GEMM_REGBLOCK); tm x tn is 32x8
+                       or 96x8 */
   RP_GEMM_TILED,    /* shared-memory tiles plus register blocking: GPUs */
 } rp_gemm_kernel;
 
@@ -49,7 +51,8 @@ typedef struct rp_gemm_tuning {
 
 /* The tuning for a device class. REPRO_GEMM=KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]] overrides it,
  * KERNEL being regblock, lanes or tiled (for experiments: `REPRO_GEMM=lanes,8,32,8 repro bench`).
- */
+ * rp_gemm takes a smaller lanes block for shapes smaller than the default one (unless
+ * REPRO_GEMM is set). */
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps);
 
 /* C = alpha * op(A) * op(B) + beta * C with op(X) = X or its transpose: A is [M, K] (or
