@@ -33,8 +33,13 @@ static void gpu_loss(const rp_loss *loss, const float *logits, const uint32_t *l
   memcpy(label_bits, labels, (size_t)rows * sizeof *labels);
   guarded_upload(&gz, logits);
   guarded_upload(&gl, label_bits);
-  guarded_upload(&gs, logits); /* anything: every element is overwritten */
-  guarded_upload(&gd, logits);
+  /* junk, as big as either output: every element must be overwritten */
+  size_t junk_n = (size_t)rows * (size_t)(n > RP_LOSS_STATS ? n : RP_LOSS_STATS);
+  float *junk = malloc(junk_n * sizeof *junk);
+  for (size_t i = 0; i < junk_n; i++) junk[i] = NAN;
+  guarded_upload(&gs, junk);
+  guarded_upload(&gd, junk);
+  free(junk);
   rp_recorder *rec = test_recorder();
   ASSERT_OK(
       rp_softmax_loss(rec, loss, &gz.view, &gl.view, valid, &gs.view, dlogits ? &gd.view : NULL));

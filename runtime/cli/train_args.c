@@ -17,6 +17,7 @@ const char *const rp_train_args_help =
     "  --seed S             weights, order, augmentation and dropout all follow it (default 1)\n"
     "  --fraction F         train on this fraction of the training portion (default 1)\n"
     "  --validation N       images held out for validation (default 5000 on CIFAR, else 0)\n"
+    "  --test-images N      evaluate on the first N test images only (default: all)\n"
     "  --augment A          none, or a list of crop, flip, cutout (default crop,flip on CIFAR)\n"
     "  --max-steps N        stop after N steps (tests and benchmarks)\n"
     "  --init CKPT          start from a checkpoint\n"
@@ -132,6 +133,8 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
       ok = parse_int(opt, v, 0, INT64_MAX, &n), c->seed = (uint64_t)n;
     else if (strcmp(opt, "--max-steps") == 0)
       ok = parse_int(opt, v, 1, INT64_MAX, &n), c->max_steps = n;
+    else if (strcmp(opt, "--test-images") == 0)
+      ok = parse_int(opt, v, 0, 10000000, &n), c->test_images = n;
     else if (strcmp(opt, "--validation") == 0)
       ok = parse_int(opt, v, 0, 1000000, &n), c->validation = n;
     else if (strcmp(opt, "--lr") == 0)
@@ -195,6 +198,7 @@ cJSON *rp_train_args_json(const rp_train_args *a) {
   cJSON_AddNumberToObject(j, "seed", (double)c->seed);
   cJSON_AddNumberToObject(j, "fraction", c->fraction);
   cJSON_AddNumberToObject(j, "validation", (double)c->validation);
+  if (c->test_images) cJSON_AddNumberToObject(j, "test_images", (double)c->test_images);
   cJSON *aug = cJSON_AddObjectToObject(j, "augment");
   cJSON_AddBoolToObject(aug, "crop", c->augment.crop);
   cJSON_AddNumberToObject(aug, "crop_pad", c->augment.crop_pad);

@@ -81,6 +81,7 @@ typedef struct rp_experiment {
   char data_dir[1024]; /* "" = the default search */
   double fraction;
   int64_t validation;
+  int64_t test_images; /* 0: the whole test set */
   char model[RP_EXP_NAME_MAX];
   rp_exp_training training;
   rp_exp_loss *losses;

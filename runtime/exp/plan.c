@@ -109,6 +109,7 @@ cJSON *rp_exp_config_json(const rp_experiment *e, const rp_exp_loss *loss, uint6
   cJSON_AddNumberToObject(j, "split_seed", (double)rp_exp_split_seed(e->name));
   cJSON_AddNumberToObject(j, "fraction", e->fraction);
   cJSON_AddNumberToObject(j, "validation", (double)e->validation);
+  if (e->test_images) cJSON_AddNumberToObject(j, "test_images", (double)e->test_images);
   cJSON *aug = cJSON_AddObjectToObject(j, "augment");
   cJSON_AddBoolToObject(aug, "crop", t->crop);
   cJSON_AddNumberToObject(aug, "crop_pad", t->crop ? 4 : 0);
@@ -132,6 +133,7 @@ cJSON *rp_exp_to_json(const rp_experiment *e) {
   if (e->data_dir[0]) cJSON_AddStringToObject(d, "dir", e->data_dir);
   cJSON_AddNumberToObject(d, "fraction", e->fraction);
   cJSON_AddNumberToObject(d, "validation", (double)e->validation);
+  if (e->test_images) cJSON_AddNumberToObject(d, "test_images", (double)e->test_images);
   cJSON_AddStringToObject(j, "model", e->model);
   cJSON *t = cJSON_AddObjectToObject(j, "training");
   add_training(t, &e->training);

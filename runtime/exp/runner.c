@@ -73,6 +73,7 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   c.split_seed = rp_exp_split_seed(e->name); /* the same validation images for every run */
   c.fraction = e->fraction;
   c.validation = e->validation;
+  c.test_images = e->test_images;
   c.augment = (rp_augment){
       .crop = t->crop, .crop_pad = t->crop ? 4 : 0, .flip = t->flip, .cutout = t->cutout ? 16 : 0};
   c.max_steps = t->max_steps;

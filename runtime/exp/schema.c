@@ -223,7 +223,8 @@ bool rp_exp_dataset_size(const char *dataset, int64_t *train, int64_t *test) {
 
 static rp_status parse_dataset(const char *file, const cJSON *d, rp_experiment *e) {
   const char *path = "$.dataset";
-  static const char *const keys[] = {"name", "dir", "fraction", "validation", NULL};
+  static const char *const keys[] = {"name",       "dir",         "fraction",
+                                     "validation", "test_images", NULL};
   rp_status st = expect_object(file, path, d);
   if (!st) st = check_keys(file, path, d, keys);
   if (!st) st = require(file, path, d, "name");
@@ -247,6 +248,7 @@ static rp_status parse_dataset_sizes(const char *file, const cJSON *d, rp_experi
   rp_status st =
       get_number(file, path, d, "fraction", 0, true, 1, "a number in (0, 1]", &e->fraction);
   if (!st) st = get_int(file, path, d, "validation", 0, 1000000, &e->validation);
+  if (!st) st = get_int(file, path, d, "test_images", 0, 1000000, &e->test_images);
   if (st) return st;
   int64_t train, test;
   if (rp_exp_dataset_size(e->dataset, &train, &test) && e->validation >= train) {

@@ -78,6 +78,9 @@ static rp_status check_config(const rp_train_config *c) {
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "batch must be 1..4096, not %d", c->batch);
   if (!(c->lr > 0) || !isfinite(c->lr))
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "learning rate must be > 0, not %g", c->lr);
+  if (c->test_images < 0)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "test images must be >= 0, not %lld",
+                   (long long)c->test_images);
   if (!(c->fraction > 0 && c->fraction <= 1))
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "fraction must be in (0, 1], not %g", c->fraction);
   if (c->momentum < 0 || c->momentum >= 1 || c->weight_decay < 0)
@@ -139,8 +142,11 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
     st = rp_batcher_create(&t->train_set, t->split.val, t->split.val_count, cfg->batch, false,
                            false, &none, cfg->seed, &t->val_batches);
   if (!st)
-    st = rp_batcher_create(&t->test_set, NULL, t->test_set.count, cfg->batch, false, false, &none,
-                           cfg->seed, &t->test_batches);
+    st = rp_batcher_create(&t->test_set, NULL,
+                           cfg->test_images > 0 && cfg->test_images < t->test_set.count
+                               ? cfg->test_images
+                               : t->test_set.count,
+                           cfg->batch, false, false, &none, cfg->seed, &t->test_batches);
   if (!st) {
     const rp_dataset *d = &t->train_set;
     rp_model_input in = {cfg->batch, d->channels, d->height, d->width, d->classes, d->mean, d->std};

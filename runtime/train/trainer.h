@@ -32,6 +32,8 @@ typedef struct rp_train_config {
                           every candidate is scored on the same validation images */
   double fraction;     /* of the training portion used, (0, 1] */
   int64_t validation;  /* images held out for validation; 0 = none */
+  int64_t test_images; /* evaluate on the first N test images (0: all), for quick runs on CPU
+                          devices, where the full test set costs more than a short training */
   rp_augment augment;
   int64_t max_steps;     /* stop after this many steps in all (0: no limit): tests, benchmarks */
   const char *init_from; /* a checkpoint to start from instead of a fresh initialization */
