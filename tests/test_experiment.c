@@ -142,7 +142,8 @@ static const bad_case bad_cases[] = {
      "\"imagenet\""},
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"size\": 3}, \"model\": "
      "\"mnist_cnn\", " LOSSES "}",
-     "$.dataset.size: unknown key (expected one of: name, dir, fraction, validation)"},
+     "$.dataset.size: unknown key (expected one of: name, dir, fraction, validation, "
+     "test_images)"},
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"fraction\": 0}, \"model\": "
      "\"mnist_cnn\", " LOSSES "}",
      "$.dataset.fraction: expected a number in (0, 1], got 0"},
@@ -152,6 +153,9 @@ static const bad_case bad_cases[] = {
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"validation\": -1}, \"model\": "
      "\"mnist_cnn\", " LOSSES "}",
      "$.dataset.validation: expected an integer in 0..1000000, got -1"},
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"test_images\": -5}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.test_images: expected an integer in 0..1000000, got -5"},
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"validation\": 60000}, \"model\": "
      "\"mnist_cnn\", " LOSSES "}",
      "$.dataset.validation: expected fewer than the 60000 training images, got 60000"},

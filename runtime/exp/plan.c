@@ -53,6 +53,7 @@ rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
   int64_t train = 0, test = 0;
   if (rp_exp_dataset_size(e->dataset, &train, &test)) {
     const rp_exp_training *t = &e->training;
+    if (e->test_images > 0 && e->test_images < test) test = e->test_images;
     int64_t images = (int64_t)((double)(train - e->validation) * e->fraction);
     int64_t batches = (images + t->batch - 1) / t->batch;
     int64_t steps = batches * t->epochs;
