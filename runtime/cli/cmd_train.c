@@ -44,30 +44,6 @@ static void on_progress(const rp_progress *p, void *user) {
   fflush(stderr);
 }
 
-/* NaN (no validation set) becomes JSON null. */
-static void add_number(cJSON *o, const char *key, double v) {
-  if (isfinite(v))
-    cJSON_AddNumberToObject(o, key, v);
-  else
-    cJSON_AddNullToObject(o, key);
-}
-
-cJSON *rp_epoch_json(const rp_epoch_metrics *m) {
-  cJSON *e = cJSON_CreateObject();
-  cJSON_AddNumberToObject(e, "epoch", m->epoch);
-  add_number(e, "lr", m->lr);
-  add_number(e, "train_loss", m->train_loss);
-  add_number(e, "train_accuracy", m->train_accuracy);
-  add_number(e, "train_true_class_probability", m->train_true_prob);
-  add_number(e, "val_loss", m->val_loss);
-  add_number(e, "val_accuracy", m->val_accuracy);
-  add_number(e, "test_loss", m->test_loss);
-  add_number(e, "test_accuracy", m->test_accuracy);
-  add_number(e, "seconds", m->seconds);
-  add_number(e, "images_per_second", m->images_per_second);
-  return e;
-}
-
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   run_log *log = user;
   if (log->tty) fprintf(stderr, "\r\033[K");
@@ -77,7 +53,7 @@ static void on_epoch(const rp_epoch_metrics *m, void *user) {
   printf("  test %.2f%% (loss %.4f)  %.1f s, %.0f img/s\n", 100 * m->test_accuracy, m->test_loss,
          m->seconds, m->images_per_second);
   fflush(stdout);
-  cJSON_AddItemToArray(log->epochs, rp_epoch_json(m));
+  cJSON_AddItemToArray(log->epochs, rp_epoch_metrics_json(m));
   if (log->json_path && rp_write_json_file(log->json_path, log->root) != RP_OK)
     fprintf(stderr, "repro: %s\n", rp_error_message());
 }

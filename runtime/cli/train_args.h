@@ -23,7 +23,4 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
 /* The resolved configuration, for results files. */
 cJSON *rp_train_args_json(const rp_train_args *a);
 
-/* One epoch's metrics as JSON (null where a value is NaN). */
-cJSON *rp_epoch_json(const rp_epoch_metrics *m);
-
 #endif

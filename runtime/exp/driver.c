@@ -18,23 +18,6 @@ static void add_number(cJSON *o, const char *key, double v) {
     cJSON_AddNullToObject(o, key);
 }
 
-/* The keys of rp_epoch_json (repro train --json). */
-static cJSON *epoch_json(const rp_exp_epoch *m) {
-  cJSON *e = cJSON_CreateObject();
-  cJSON_AddNumberToObject(e, "epoch", m->epoch);
-  add_number(e, "lr", m->lr);
-  add_number(e, "train_loss", m->train_loss);
-  add_number(e, "train_accuracy", m->train_accuracy);
-  add_number(e, "train_true_class_probability", m->train_true_prob);
-  add_number(e, "val_loss", m->val_loss);
-  add_number(e, "val_accuracy", m->val_accuracy);
-  add_number(e, "test_loss", m->test_loss);
-  add_number(e, "test_accuracy", m->test_accuracy);
-  add_number(e, "seconds", m->seconds);
-  add_number(e, "images_per_second", m->images_per_second);
-  return e;
-}
-
 /* What decides whether an existing record is this run: the training configuration and the
  * evaluation. */
 static cJSON *evaluation_json(const rp_experiment *e) {
@@ -90,7 +73,7 @@ cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_e
   }
   cJSON *epochs = cJSON_AddArrayToObject(j, "epochs");
   for (int i = 0; i < r->epoch_count && r->epochs; i++)
-    cJSON_AddItemToArray(epochs, epoch_json(&r->epochs[i]));
+    cJSON_AddItemToArray(epochs, rp_epoch_metrics_json(&r->epochs[i]));
   if (r->data) cJSON_AddItemReferenceToObject(j, "data", r->data);
   add_number(j, "seconds", r->seconds);
   cJSON_AddStringToObject(j, "repro_version", REPRO_VERSION);

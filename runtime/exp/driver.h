@@ -6,18 +6,12 @@
 #define RP_EXP_DRIVER_H
 
 #include "exp/experiment.h"
+#include "train/epoch_metrics.h"
 
 struct cJSON;
 
-/* One epoch, as rp_epoch_metrics (without the trainer's header). NaN = not measured. */
-typedef struct rp_exp_epoch {
-  int epoch;
-  double lr;
-  double train_loss, train_accuracy, train_true_prob;
-  double val_loss, val_accuracy;
-  double test_loss, test_accuracy;
-  double seconds, images_per_second;
-} rp_exp_epoch;
+/* One epoch's metrics, as the trainer measures them. NaN = not measured. */
+typedef rp_epoch_metrics rp_exp_epoch;
 
 typedef enum rp_exp_attack_kind { RP_EXP_FGSM, RP_EXP_PGD } rp_exp_attack_kind;
 typedef struct rp_exp_attack_result {

@@ -37,12 +37,6 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static rp_exp_epoch epoch_of(const rp_epoch_metrics *m) {
-  return (rp_exp_epoch){m->epoch,           m->lr,       m->train_loss,       m->train_accuracy,
-                        m->train_true_prob, m->val_loss, m->val_accuracy,     m->test_loss,
-                        m->test_accuracy,   m->seconds,  m->images_per_second};
-}
-
 typedef struct epoch_relay {
   rp_exp_runner *runner;
   const rp_exp_run *run;
@@ -51,9 +45,7 @@ typedef struct epoch_relay {
 
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   const epoch_relay *relay = user;
-  rp_exp_epoch e = epoch_of(m);
-  if (relay->runner->epoch)
-    relay->runner->epoch(relay->runner->user, relay->run, &e, relay->epochs);
+  if (relay->runner->epoch) relay->runner->epoch(relay->runner->user, relay->run, m, relay->epochs);
 }
 
 static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run,
@@ -102,7 +94,7 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   if (!st && count > 0) {
     out->epochs = calloc((size_t)count, sizeof *out->epochs);
     if (!out->epochs) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-    for (int i = 0; i < count && out->epochs; i++) out->epochs[i] = epoch_of(&h[i]);
+    for (int i = 0; i < count && out->epochs; i++) out->epochs[i] = h[i];
     out->epoch_count = out->epochs ? count : 0;
   }
   if (!st && !out->diverged && e->eval.clean)

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "nn/net.h"
 #include "ops/loss.h"
+#include "train/epoch_metrics.h"
 
 #define RP_MAX_LR_STEPS 8
 
@@ -43,15 +44,6 @@ typedef struct rp_train_config {
  * augmentation (../shared/reference/taylorglo.md §7). Other fields: cross-entropy, batch 128
  * (100 for the MNIST CNN), momentum 0.9, seed 1, the whole training portion. */
 void rp_train_config_defaults(rp_train_config *cfg, const char *model, const char *dataset);
-
-typedef struct rp_epoch_metrics {
-  int epoch; /* 1-based */
-  double lr;
-  double train_loss, train_accuracy, train_true_prob; /* running means over the epoch */
-  double val_loss, val_accuracy;                      /* NaN without a validation set */
-  double test_loss, test_accuracy;
-  double seconds, images_per_second;
-} rp_epoch_metrics;
 
 typedef struct rp_progress {
   int epoch, epochs;
