@@ -29,6 +29,7 @@ __attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, 
   for (;;) {
     va_list ap;
     va_start(ap, fmt);
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is the line above */
     int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
     va_end(ap);
     if (n < 0) {

@@ -10,7 +10,12 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
   int count = net->param_count + net->bn_count;
   rp_named_tensor *tensors = calloc((size_t)count, sizeof *tensors);
   float **host = calloc((size_t)net->param_count, sizeof *host);
-  rp_status st = tensors && host ? RP_OK : rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  if (!tensors || !host) {
+    free(tensors);
+    free(host);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  }
+  rp_status st = RP_OK;
   for (int i = 0; i < net->param_count && !st; i++) {
     const rp_param *p = &net->params[i];
     host[i] = malloc((size_t)rp_tensor_bytes(&p->value));
@@ -49,7 +54,7 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
                           seed,
                           REPRO_VERSION};
   if (!st) st = rp_safetensors_write(path, tensors, count, keys, values, 7);
-  for (int i = 0; host && i < net->param_count; i++) free(host[i]);
+  for (int i = 0; i < net->param_count; i++) free(host[i]);
   free(host);
   free(tensors);
   return st;

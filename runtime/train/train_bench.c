@@ -53,7 +53,7 @@ rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int
   double *ms = calloc((size_t)repeats, sizeof *ms);
   if (!st && !ms) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   uint32_t *rng = net.rng.buffer.mapped;
-  for (int r = 0; r < repeats && !st; r++) {
+  for (int r = 0; ms && r < repeats && !st; r++) {
     double start = now_ms();
     for (int s = 0; s < steps && !st; s++) {
       rng[2] = (uint32_t)(r * steps + s);
@@ -61,7 +61,7 @@ rp_status rp_bench_train_step(rp_context *ctx, const char *model, int batch, int
     }
     ms[r] = now_ms() - start;
   }
-  if (!st) {
+  if (!st && ms) {
     qsort(ms, (size_t)repeats, sizeof *ms, compare_doubles);
     snprintf(out->name, sizeof out->name, "train_%s", model);
     snprintf(out->unit, sizeof out->unit, "images/s");
