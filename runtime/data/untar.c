@@ -69,7 +69,7 @@ rp_status rp_untar(const char *archive, const char *const *names, int count, con
       st = rp_fail(RP_ERR_IO, "%s: unsupported tar size field", archive);
       break;
     }
-    char type = (char)h[156], name[260];
+    char type = (char)h[156], name[1040]; /* a GNU long name (up to 1023) or prefix/name */
     if (*long_name) {
       snprintf(name, sizeof name, "%s", long_name);
       long_name[0] = '\0';
