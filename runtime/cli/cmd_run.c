@@ -33,7 +33,7 @@ static void git_commit(char *out, size_t size) {
   line[strcspn(line, "\r\n")] = '\0';
   if (strlen(line) != 40) return;
   char commit[41];
-  snprintf(commit, sizeof commit, "%s", line);
+  memcpy(commit, line, sizeof commit); /* 40 hex digits and the terminator */
   snprintf(out, size, "%s", commit);
   p = popen("git status --porcelain --untracked-files=no -- runtime shaders CMakeLists.txt "
             "2>/dev/null",
