@@ -17,6 +17,7 @@ struct rp_trainer {
   rp_train_config cfg;
   rp_dataset train_set, test_set;
   rp_split split;
+  int64_t *test_indices;
   rp_batcher *train_batches, *val_batches, *test_batches;
   rp_net net;
   rp_recorder *train_step, *eval_step;
@@ -116,6 +117,18 @@ static rp_status record_steps(rp_trainer *t) {
   return st;
 }
 
+/* The test set, or its first cfg.test_images images. */
+static rp_status create_test_batches(rp_trainer *t) {
+  int64_t n = t->test_set.count;
+  if (t->cfg.test_images > 0 && t->cfg.test_images < n) n = t->cfg.test_images;
+  t->test_indices = malloc((size_t)n * sizeof *t->test_indices);
+  if (!t->test_indices) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  for (int64_t i = 0; i < n; i++) t->test_indices[i] = i;
+  rp_augment none = {0};
+  return rp_batcher_create(&t->test_set, t->test_indices, n, t->cfg.batch, false, false, &none,
+                           t->cfg.seed, &t->test_batches);
+}
+
 rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trainer **out) {
   *out = NULL;
   rp_status st = check_config(cfg);
@@ -141,12 +154,7 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
   if (!st && t->split.val_count > 0)
     st = rp_batcher_create(&t->train_set, t->split.val, t->split.val_count, cfg->batch, false,
                            false, &none, cfg->seed, &t->val_batches);
-  if (!st)
-    st = rp_batcher_create(&t->test_set, NULL,
-                           cfg->test_images > 0 && cfg->test_images < t->test_set.count
-                               ? cfg->test_images
-                               : t->test_set.count,
-                           cfg->batch, false, false, &none, cfg->seed, &t->test_batches);
+  if (!st) st = create_test_batches(t);
   if (!st) {
     const rp_dataset *d = &t->train_set;
     rp_model_input in = {cfg->batch, d->channels, d->height, d->width, d->classes, d->mean, d->std};
@@ -356,6 +364,7 @@ void rp_trainer_destroy(rp_trainer *t) {
   rp_batcher_destroy(t->val_batches);
   rp_batcher_destroy(t->test_batches);
   rp_split_free(&t->split);
+  free(t->test_indices);
   rp_dataset_free(&t->train_set);
   rp_dataset_free(&t->test_set);
   free(t->history);
