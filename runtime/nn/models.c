@@ -76,10 +76,11 @@ static int basic_block(rp_net *net, int x, const char *prefix, int64_t planes, i
   return TRY(rp_net_relu(net, x, st));
 }
 
-/* A pre-activation block (He et al., identity mappings): bn-relu-conv-bn-relu-conv, the
- * projection (1x1 conv, "shortcut.0") taking the pre-activated input. */
+/* A pre-activation block (He et al., identity mappings): bn-relu-conv-bn-relu-conv, with an
+ * optional dropout between the convs (Wide ResNets), the projection (a 1x1 conv named
+ * `shortcut`, where the width or the stride changes) taking the pre-activated input. */
 static int preact_block(rp_net *net, int x, const char *prefix, int64_t planes, int stride,
-                        rp_status *st) {
+                        float dropout, const char *shortcut_name, rp_status *st) {
   char name[80];
   int in = x;
   snprintf(name, sizeof name, "%s.bn1", prefix);
@@ -91,11 +92,12 @@ static int preact_block(rp_net *net, int x, const char *prefix, int64_t planes, 
   snprintf(name, sizeof name, "%s.bn2", prefix);
   x = TRY(rp_net_batchnorm(net, x, name, st));
   x = TRY(rp_net_relu(net, x, st));
+  if (dropout > 0) x = TRY(rp_net_dropout(net, x, dropout, st));
   snprintf(name, sizeof name, "%s.conv2", prefix);
   x = TRY(rp_net_conv(net, x, name, planes, 3, 1, 1, false, st));
   int shortcut = in;
   if (x >= 0 && (stride != 1 || net->nodes[in].shape[1] != planes)) {
-    snprintf(name, sizeof name, "%s.shortcut.0", prefix);
+    snprintf(name, sizeof name, "%s.%s", prefix, shortcut_name);
     shortcut = rp_net_conv(net, activated, name, planes, 1, stride, 0, false, st);
     if (shortcut < 0) return -1;
   }
@@ -116,7 +118,7 @@ static int resnet(rp_net *net, int x, int depth, bool preact, rp_status *st) {
       snprintf(prefix, sizeof prefix, "layer%d.%d", stage + 1, b);
       int stride = stage > 0 && b == 0 ? 2 : 1;
       int64_t planes = 16 << stage;
-      x = preact ? TRY(preact_block(net, x, prefix, planes, stride, st))
+      x = preact ? TRY(preact_block(net, x, prefix, planes, stride, 0, "shortcut.0", st))
                  : TRY(basic_block(net, x, prefix, planes, stride, st));
     }
   if (preact) {
@@ -128,34 +130,7 @@ static int resnet(rp_net *net, int x, int depth, bool preact, rp_status *st) {
 }
 
 /* Wide ResNet-D-K (Zagoruyko & Komodakis), names as in the widely used PyTorch port:
- * pre-activation blocks with dropout 0.3 between the convs, "convShortcut" where the width or
- * stride changes, taking the pre-activated input. */
-static int wrn_block(rp_net *net, int x, const char *prefix, int64_t planes, int stride,
-                     rp_status *st) {
-  char name[80];
-  bool equal = net->nodes[x].shape[1] == planes && stride == 1;
-  int in = x;
-  snprintf(name, sizeof name, "%s.bn1", prefix);
-  x = TRY(rp_net_batchnorm(net, x, name, st));
-  x = TRY(rp_net_relu(net, x, st));
-  int activated = x;
-  snprintf(name, sizeof name, "%s.conv1", prefix);
-  x = TRY(rp_net_conv(net, x, name, planes, 3, stride, 1, false, st));
-  snprintf(name, sizeof name, "%s.bn2", prefix);
-  x = TRY(rp_net_batchnorm(net, x, name, st));
-  x = TRY(rp_net_relu(net, x, st));
-  x = TRY(rp_net_dropout(net, x, 0.3f, st));
-  snprintf(name, sizeof name, "%s.conv2", prefix);
-  x = TRY(rp_net_conv(net, x, name, planes, 3, 1, 1, false, st));
-  int shortcut = in;
-  if (x >= 0 && !equal) {
-    snprintf(name, sizeof name, "%s.convShortcut", prefix);
-    shortcut = rp_net_conv(net, activated, name, planes, 1, stride, 0, false, st);
-    if (shortcut < 0) return -1;
-  }
-  return TRY(rp_net_add(net, x, shortcut, st));
-}
-
+ * pre-activation blocks with dropout 0.3 between the convs and "convShortcut" projections. */
 static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
   int n = (depth - 4) / 6;
   x = TRY(rp_net_conv(net, x, "conv1", 16, 3, 1, 1, false, st));
@@ -163,8 +138,8 @@ static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
     for (int b = 0; b < n; b++) {
       char prefix[40];
       snprintf(prefix, sizeof prefix, "block%d.layer.%d", stage + 1, b);
-      x = TRY(
-          wrn_block(net, x, prefix, (int64_t)(16 * k) << stage, stage > 0 && b == 0 ? 2 : 1, st));
+      x = TRY(preact_block(net, x, prefix, (int64_t)(16 * k) << stage,
+                           stage > 0 && b == 0 ? 2 : 1, 0.3f, "convShortcut", st));
     }
   x = TRY(rp_net_batchnorm(net, x, "bn1", st));
   x = TRY(rp_net_relu(net, x, st));
