@@ -67,27 +67,69 @@ static double forward_loss(rp_net *net, rp_recorder *rec, const rp_tensor *sums)
   return ((float *)sums->buffer.mapped)[RP_STAT_LOSS] / BATCH;
 }
 
+/* Two recordings of `mode`: `fwd` gives the batch's loss into `sums`, `bwd` every gradient
+ * (the input's included) of the mean loss; `bwd` has run once when this returns. */
+typedef struct grad_check {
+  rp_recorder *fwd, *bwd;
+  rp_tensor sums;
+} grad_check;
+
+static grad_check record_gradients(rp_net *net, rp_mode mode) {
+  grad_check g;
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  int64_t three = 3;
+  ASSERT_OK(rp_tensor_create_mapped(net->ctx, 1, &three, &g.sums));
+  ASSERT_OK(rp_recorder_create(net->ctx, &g.bwd));
+  ASSERT_OK(rp_rec_begin(g.bwd));
+  ASSERT_OK(rp_net_record_forward(net, g.bwd, mode));
+  ASSERT_OK(rp_net_record_loss(net, g.bwd, &ce, BATCH, true, NULL));
+  ASSERT_OK(rp_net_record_backward(net, g.bwd, true));
+  ASSERT_OK(rp_rec_end(g.bwd));
+  ASSERT_OK(rp_rec_run(g.bwd));
+  ASSERT_OK(rp_recorder_create(net->ctx, &g.fwd));
+  ASSERT_OK(rp_rec_begin(g.fwd));
+  ASSERT_OK(rp_net_record_forward(net, g.fwd, mode));
+  ASSERT_OK(rp_net_record_loss(net, g.fwd, &ce, BATCH, false, &g.sums));
+  ASSERT_OK(rp_rec_end(g.fwd));
+  return g;
+}
+
+static void grad_check_free(rp_net *net, grad_check *g) {
+  rp_recorder_destroy(g->fwd);
+  rp_recorder_destroy(g->bwd);
+  rp_tensor_destroy(net->ctx, &g->sums);
+}
+
+/* Central differences (step eps, in float, through the device's forward pass) of the loss
+ * with respect to every `stride`-th input pixel against the input gradient; returns the
+ * largest |FD| seen. */
+static double check_input_gradient(rp_net *net, grad_check *g, int64_t stride, double eps) {
+  const rp_node *in = rp_net_input_node(net);
+  float *dx = malloc((size_t)rp_tensor_bytes(&in->dy));
+  ASSERT_OK(rp_tensor_download(net->ctx, &in->dy, dx));
+  float *px = in->y.buffer.mapped;
+  double largest = 0;
+  for (int64_t k = 0; k < rp_tensor_numel(&in->y); k += stride) {
+    float saved = px[k];
+    px[k] = saved + (float)eps;
+    double up = forward_loss(net, g->fwd, &g->sums);
+    px[k] = saved - (float)eps;
+    double down = forward_loss(net, g->fwd, &g->sums);
+    px[k] = saved;
+    double fd = (up - down) / (2 * eps);
+    if (fabs(fd) > largest) largest = fabs(fd);
+    cr_expect(fabs(fd - dx[k]) <= 2e-3 + 0.05 * fabs(fd), "input[%lld]: backward %.6g, FD %.6g",
+              (long long)k, (double)dx[k], fd);
+  }
+  free(dx);
+  return largest;
+}
+
 Test(net, backward_matches_finite_differences) {
   rp_net net;
   build_tiny(&net, 7, 0);
   set_batch(&net, 3);
-  rp_loss ce = {.kind = RP_LOSS_CE};
-  rp_tensor sums;
-  int64_t three = 3;
-  ASSERT_OK(rp_tensor_create_mapped(net.ctx, 1, &three, &sums));
-  rp_recorder *fwd, *bwd;
-  ASSERT_OK(rp_recorder_create(net.ctx, &fwd));
-  ASSERT_OK(rp_rec_begin(fwd));
-  ASSERT_OK(rp_net_record_forward(&net, fwd, RP_TRAIN));
-  ASSERT_OK(rp_net_record_loss(&net, fwd, &ce, BATCH, false, &sums));
-  ASSERT_OK(rp_rec_end(fwd));
-  ASSERT_OK(rp_recorder_create(net.ctx, &bwd));
-  ASSERT_OK(rp_rec_begin(bwd));
-  ASSERT_OK(rp_net_record_forward(&net, bwd, RP_TRAIN));
-  ASSERT_OK(rp_net_record_loss(&net, bwd, &ce, BATCH, true, NULL));
-  ASSERT_OK(rp_net_record_backward(&net, bwd, true));
-  ASSERT_OK(rp_rec_end(bwd));
-  ASSERT_OK(rp_rec_run(bwd));
+  grad_check g = record_gradients(&net, RP_TRAIN);
 
   /* Every trainable parameter tensor: a few of its elements, central differences in float
    * through the device's own forward pass. eps trades truncation against rounding. */
@@ -98,47 +140,30 @@ Test(net, backward_matches_finite_differences) {
     if (!prm->trainable) continue;
     int64_t n = rp_tensor_numel(&prm->value);
     float *w = download_param(&net, p);
-    float *g = malloc((size_t)n * sizeof *g);
-    ASSERT_OK(rp_tensor_download(net.ctx, &prm->grad, g));
+    float *grad = malloc((size_t)n * sizeof *grad);
+    ASSERT_OK(rp_tensor_download(net.ctx, &prm->grad, grad));
     for (int64_t k = 0; k < n; k += n / 3 + 1) {
       float saved = w[k];
       w[k] = saved + (float)eps;
       ASSERT_OK(rp_tensor_upload(net.ctx, &prm->value, w));
-      double up = forward_loss(&net, fwd, &sums);
+      double up = forward_loss(&net, g.fwd, &g.sums);
       w[k] = saved - (float)eps;
       ASSERT_OK(rp_tensor_upload(net.ctx, &prm->value, w));
-      double down = forward_loss(&net, fwd, &sums);
+      double down = forward_loss(&net, g.fwd, &g.sums);
       w[k] = saved;
       ASSERT_OK(rp_tensor_upload(net.ctx, &prm->value, w));
       double fd = (up - down) / (2 * eps);
-      cr_expect(fabs(fd - g[k]) <= 2e-3 + 0.05 * fabs(fd), "%s[%lld]: backward %.6g, FD %.6g",
-                prm->name, (long long)k, (double)g[k], fd);
+      cr_expect(fabs(fd - grad[k]) <= 2e-3 + 0.05 * fabs(fd), "%s[%lld]: backward %.6g, FD %.6g",
+                prm->name, (long long)k, (double)grad[k], fd);
       checked++;
     }
-    free(w), free(g);
+    free(w), free(grad);
   }
   cr_assert(checked > 20);
 
   /* The input gradient too (what FGSM needs): perturb a few input pixels. */
-  const rp_node *in = rp_net_input_node(&net);
-  float *dx = malloc((size_t)rp_tensor_bytes(&in->dy));
-  ASSERT_OK(rp_tensor_download(net.ctx, &in->dy, dx));
-  float *px = in->y.buffer.mapped;
-  for (int64_t k = 0; k < rp_tensor_numel(&in->y); k += 37) {
-    float saved = px[k];
-    px[k] = saved + (float)eps;
-    double up = forward_loss(&net, fwd, &sums);
-    px[k] = saved - (float)eps;
-    double down = forward_loss(&net, fwd, &sums);
-    px[k] = saved;
-    double fd = (up - down) / (2 * eps);
-    cr_expect(fabs(fd - dx[k]) <= 2e-3 + 0.05 * fabs(fd), "input[%lld]: backward %.6g, FD %.6g",
-              (long long)k, (double)dx[k], fd);
-  }
-  free(dx);
-  rp_recorder_destroy(fwd);
-  rp_recorder_destroy(bwd);
-  rp_tensor_destroy(net.ctx, &sums);
+  check_input_gradient(&net, &g, 37, eps);
+  grad_check_free(&net, &g);
   rp_net_destroy(&net);
 }
 
@@ -274,45 +299,9 @@ Test(net, eval_mode_input_gradient_matches_finite_differences) {
   double losses[3];
   train_steps(&net, 3, losses); /* leaves a dropout mask and running statistics behind */
   set_batch(&net, 4);
-  rp_loss ce = {.kind = RP_LOSS_CE};
-  rp_tensor sums;
-  int64_t three = 3;
-  ASSERT_OK(rp_tensor_create_mapped(net.ctx, 1, &three, &sums));
-  rp_recorder *fwd, *bwd;
-  ASSERT_OK(rp_recorder_create(net.ctx, &bwd));
-  ASSERT_OK(rp_rec_begin(bwd));
-  ASSERT_OK(rp_net_record_forward(&net, bwd, RP_EVAL));
-  ASSERT_OK(rp_net_record_loss(&net, bwd, &ce, BATCH, true, NULL));
-  ASSERT_OK(rp_net_record_backward(&net, bwd, true));
-  ASSERT_OK(rp_rec_end(bwd));
-  ASSERT_OK(rp_rec_run(bwd));
-  ASSERT_OK(rp_recorder_create(net.ctx, &fwd));
-  ASSERT_OK(rp_rec_begin(fwd));
-  ASSERT_OK(rp_net_record_forward(&net, fwd, RP_EVAL));
-  ASSERT_OK(rp_net_record_loss(&net, fwd, &ce, BATCH, false, &sums));
-  ASSERT_OK(rp_rec_end(fwd));
-  const rp_node *in = rp_net_input_node(&net);
-  float *dx = malloc((size_t)rp_tensor_bytes(&in->dy));
-  ASSERT_OK(rp_tensor_download(net.ctx, &in->dy, dx));
-  float *px = in->y.buffer.mapped;
-  const double eps = 1e-2;
-  double largest = 0;
-  for (int64_t k = 0; k < rp_tensor_numel(&in->y); k += 7) {
-    float saved = px[k];
-    px[k] = saved + (float)eps;
-    double up = forward_loss(&net, fwd, &sums);
-    px[k] = saved - (float)eps;
-    double down = forward_loss(&net, fwd, &sums);
-    px[k] = saved;
-    double fd = (up - down) / (2 * eps);
-    if (fabs(fd) > largest) largest = fabs(fd);
-    cr_expect(fabs(fd - dx[k]) <= 2e-3 + 0.05 * fabs(fd), "input[%lld]: backward %.6g, FD %.6g",
-              (long long)k, (double)dx[k], fd);
-  }
+  grad_check g = record_gradients(&net, RP_EVAL);
+  double largest = check_input_gradient(&net, &g, 7, 1e-2);
   cr_assert(largest > 1e-3, "the input gradient is ~0 everywhere: nothing for FGSM to follow");
-  free(dx);
-  rp_recorder_destroy(fwd);
-  rp_recorder_destroy(bwd);
-  rp_tensor_destroy(net.ctx, &sums);
+  grad_check_free(&net, &g);
   rp_net_destroy(&net);
 }

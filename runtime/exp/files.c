@@ -1,5 +1,7 @@
 #include "exp/files.h"
 
+#include "io/file.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -35,17 +37,7 @@ bool rp_exp_exists(const char *path) {
 }
 
 rp_status rp_exp_write_atomic(const char *path, const char *text, size_t size) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return rp_fail(RP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-  bool ok = fwrite(text, 1, size, f) == size;
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
-    return rp_fail(RP_ERR_IO, "cannot write %s", path);
-  }
-  return RP_OK;
+  return rp_file_write_atomic(path, text, size);
 }
 
 rp_status rp_exp_write_json(const char *path, const cJSON *json) {
@@ -66,23 +58,11 @@ rp_status rp_exp_write_json(const char *path, const cJSON *json) {
 
 rp_status rp_exp_read_json(const char *path, cJSON **out) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return rp_fail(RP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, size = 0;
-  char *text = malloc(cap);
-  while (text) {
-    size += fread(text + size, 1, cap - size - 1, f);
-    if (size < cap - 1) break;
-    char *grown = realloc(text, cap * 2);
-    if (!grown) free(text);
-    text = grown;
-    cap *= 2;
-  }
-  bool error = ferror(f);
-  fclose(f);
-  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-  text[size] = '\0';
-  *out = error ? NULL : cJSON_Parse(text);
+  char *text;
+  size_t size;
+  rp_status st = rp_file_read(path, &text, &size);
+  if (st) return st;
+  *out = cJSON_Parse(text);
   free(text);
   if (!*out) return rp_fail(RP_ERR_IO, "%s is not a readable JSON file", path);
   return RP_OK;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/file.h"
 #include "meta/cmaes.h"
 #include "nn/init.h"
 
@@ -538,65 +539,22 @@ static char *state_text(const rp_search_config *cfg, int lambda, const rp_cmaes 
   return text;
 }
 
-/* Writes through a temporary file in the same directory, flushed to disk, then renamed over
- * the old state: a search killed at any moment leaves either the old or the new file. */
+/* The state goes through rp_file_write_atomic: a search killed at any moment leaves either
+ * the old state file or the new one. */
 static rp_status write_atomic(const char *path, const char *text) {
-  size_t len = strlen(path) + 16;
-  char *tmp = malloc(len);
-  if (!tmp) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
-  snprintf(tmp, len, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    rp_status st = rp_fail(RP_ERR_IO, "search: cannot write %s: %s", tmp, strerror(errno));
-    free(tmp);
-    return st;
-  }
   size_t n = strlen(text);
-  bool ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF && fflush(f) == 0 &&
-            fsync(fileno(f)) == 0;
-  int err = errno;
-  ok = fclose(f) == 0 && ok;
-  if (ok && rename(tmp, path) != 0) {
-    err = errno;
-    ok = false;
-  }
-  rp_status st = RP_OK;
-  if (!ok) {
-    st = rp_fail(RP_ERR_IO, "search: cannot write the state %s: %s", path, strerror(err));
-    remove(tmp);
-  }
-  free(tmp);
+  char *line = malloc(n + 1);
+  if (!line) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
+  memcpy(line, text, n);
+  line[n] = '\n';
+  rp_status st = rp_file_write_atomic(path, line, n + 1);
+  free(line);
   return st;
 }
 
 static rp_status read_text(const char *path, char **out) {
-  *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return rp_fail(RP_ERR_IO, "search: cannot read %s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    len += fread(buf + len, 1, cap - len - 1, f);
-    if (len < cap - 1) break;
-    char *bigger = realloc(buf, cap * 2);
-    if (!bigger) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = bigger;
-    cap *= 2;
-  }
-  bool err = ferror(f);
-  fclose(f);
-  if (!buf) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory reading %s", path);
-  if (err) {
-    free(buf);
-    return rp_fail(RP_ERR_IO, "search: error reading %s", path);
-  }
-  buf[len] = '\0';
-  *out = buf;
-  return RP_OK;
+  size_t size;
+  return rp_file_read(path, out, &size);
 }
 
 /* Parses a state file into its records and best, and (when cmaes_out is not NULL) its CMA-ES

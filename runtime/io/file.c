@@ -1,0 +1,61 @@
+#include "io/file.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+rp_status rp_file_write_atomic(const char *path, const void *data, size_t size) {
+  /* The pid keeps two processes writing the same file from sharing a temporary. */
+  size_t len = strlen(path) + 32;
+  char *tmp = malloc(len);
+  if (!tmp) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory writing %s", path);
+  snprintf(tmp, len, "%s.%ld.tmp", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    rp_status st = rp_fail(RP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  bool ok = fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  int err = errno;
+  ok = fclose(f) == 0 && ok;
+  if (ok && rename(tmp, path) != 0) ok = false, err = errno;
+  rp_status st = RP_OK;
+  if (!ok) {
+    st = rp_fail(RP_ERR_IO, "cannot write %s: %s", path, strerror(err));
+    remove(tmp);
+  }
+  free(tmp);
+  return st;
+}
+
+rp_status rp_file_read(const char *path, char **text, size_t *size) {
+  *text = NULL;
+  *size = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return rp_fail(RP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    len += fread(buf + len, 1, cap - len - 1, f);
+    if (len < cap - 1) break;
+    char *bigger = realloc(buf, cap * 2);
+    if (!bigger) free(buf);
+    buf = bigger;
+    cap *= 2;
+  }
+  bool error = ferror(f);
+  fclose(f);
+  if (!buf) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
+  if (error) {
+    free(buf);
+    return rp_fail(RP_ERR_IO, "error reading %s", path);
+  }
+  buf[len] = '\0';
+  *text = buf;
+  *size = len;
+  return RP_OK;
+}
