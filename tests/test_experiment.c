@@ -15,8 +15,10 @@
 
 #include "exp/driver.h"
 #include "exp/experiment.h"
+#include "exp/figures.h"
 #include "exp/files.h"
 #include "exp/stats.h"
+#include "train/loss_spec.h"
 
 TestSuite(experiment);
 
@@ -107,6 +109,10 @@ typedef struct bad_case {
 
 #define BASE "\"name\": \"t\", \"dataset\": {\"name\": \"mnist\"}, \"model\": \"mnist_cnn\""
 #define LOSSES "\"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}]"
+/* BASE with a validation split, which searches need. */
+#define BASE_V                                                                                     \
+  "\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"validation\": 1000}, \"model\": "         \
+  "\"mnist_cnn\""
 
 static const bad_case bad_cases[] = {
     {"{\"name\": \"t\",", "not valid JSON (line 1)"},
@@ -268,35 +274,43 @@ static const bad_case bad_cases[] = {
      "$.evaluation.pgd.restarts: unknown key (expected one of: eps, steps, step_size)"},
     {"{" BASE ", " LOSSES ", \"evaluation\": {\"cw\": []}}",
      "$.evaluation.cw: unknown key (expected one of: clean, fgsm, pgd, eps_mode)"},
-    {"{" BASE ", " LOSSES ", \"search\": {\"population\": 1}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"population\": 1}}",
      "$.search.population: expected an integer in 2..10000, got 1"},
-    {"{" BASE ", " LOSSES ", \"search\": {\"sigma0\": 0}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"sigma0\": 0}}",
      "$.search.sigma0: expected a number in (0, 1000], got 0"},
-    {"{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"both\"}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"both\"}}",
      "$.search.invariant: expected one of \"off\", \"code\", \"softmax\", got \"both\""},
-    {"{" BASE ", " LOSSES ", \"search\": {\"fitness\": \"loss\"}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"fitness\": \"loss\"}}",
      "$.search.fitness: expected one of \"val_accuracy\", \"fgsm\", got \"loss\""},
-    {"{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"off\", \"prune\": true}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"off\", \"prune\": true}}",
      "$.search.prune: true needs an invariant (\"code\" or \"softmax\")"},
-    {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": 5}, \"search\": {\"epochs\": 6}}",
+    {"{" BASE_V ", " LOSSES ", \"training\": {\"epochs\": 5}, \"search\": {\"epochs\": 6}}",
      "$.search.epochs: expected at most the 5 training epochs, got 6"},
-    {"{" BASE ", " LOSSES ", \"search\": {\"retry_below\": 1.5}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"retry_below\": 1.5}}",
      "$.search.retry_below: expected a number in [0, 1], got 1.5"},
-    {"{" BASE ", " LOSSES ", \"search\": {\"then_train_best\": \"no\"}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"then_train_best\": \"no\"}}",
      "$.search.then_train_best: expected true or false, got \"no\""},
-    {"{" BASE ", " LOSSES ", \"search\": {\"generation\": 3}}",
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"generation\": 3}}",
      "$.search.generation: unknown key (expected one of: label, population, generations, sigma0, "
      "invariant, prune, fitness, fitness_eps, epochs, retry_below, retry_epoch, retries, "
-     "then_train_best)"},
-    {"{" BASE ", " LOSSES ", \"search\": true}",
+     "then_train_best, seed)"},
+    {"{" BASE ", " LOSSES ", \"search\": {\"population\": 4}}",
+     "$.search: a search needs a validation split: set $.dataset.validation above 0"},
+    {"{" BASE_V ", \"losses\": [{\"label\": \"best_inv\", \"loss\": \"ce\"}], \"search\": "
+     "{\"label\": \"inv\"}}",
+     "$.search.label: the best loss of this search is trained as \"best_inv\", which $.losses[0] "
+     "already uses"},
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"seed\": 0}}",
+     "$.search.seed: expected an integer in 1..1000000, got 0"},
+    {"{" BASE_V ", " LOSSES ", \"search\": true}",
      "$.search: expected a search object or a list of 1..16 of them, got true"},
-    {"{" BASE ", " LOSSES ", \"search\": []}",
+    {"{" BASE_V ", " LOSSES ", \"search\": []}",
      "$.search: expected a search object or a list of 1..16 of them, got []"},
-    {"{" BASE ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"population\": 4}]}",
+    {"{" BASE_V ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"population\": 4}]}",
      "$.search[1].label: required key is missing"},
-    {"{" BASE ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"label\": \"a\"}]}",
+    {"{" BASE_V ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"label\": \"a\"}]}",
      "$.search[1].label: label \"a\" is already used by $.search[0]"},
-    {"{" BASE ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"label\": \"b\", \"invariant\": "
+    {"{" BASE_V ", " LOSSES ", \"search\": [{\"label\": \"a\"}, {\"label\": \"b\", \"invariant\": "
      "\"off\", \"prune\": true}]}",
      "$.search[1].prune: true needs an invariant (\"code\" or \"softmax\")"},
 };
@@ -333,7 +347,7 @@ Test(experiment, well_formed_variants_parse) {
       "[\"8/255\"], \"steps\": 7, \"step_size\": 0.01}, \"eps_mode\": \"normalized\"}}",
       "{" BASE ", \"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,8\", "
       "\"convention\": \"paper\"}]}",
-      "{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}",
+      "{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}",
       "{\"name\": \"w\", \"dataset\": {\"name\": \"cifar100\"}, \"model\": \"wrn-16-8\", " LOSSES
       "}",
       "{\"name\": \"p\", \"dataset\": {\"name\": \"cifar10\"}, \"model\": \"preresnet56\", " LOSSES
@@ -433,13 +447,13 @@ Test(experiment, defaults_come_from_the_recipe_and_the_schema) {
   rp_exp_free(&e);
 
   /* Invariant off turns pruning off (nothing to prune by). */
-  ASSERT_OK(rp_exp_parse("{" BASE ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}", "s.json",
+  ASSERT_OK(rp_exp_parse("{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}", "s.json",
                          fake_recipe, &e));
   cr_assert(!e.searches[0].prune);
   rp_exp_free(&e);
 
   /* Several searches: a list of labelled blocks, each with its own defaults. */
-  ASSERT_OK(rp_exp_parse("{" BASE ", " LOSSES ", \"search\": [{\"label\": \"on\"}, {\"label\": "
+  ASSERT_OK(rp_exp_parse("{" BASE_V ", " LOSSES ", \"search\": [{\"label\": \"on\"}, {\"label\": "
                          "\"off\", \"invariant\": \"off\"}, {\"label\": \"record\", \"prune\": "
                          "false, \"population\": 40}]}",
                          "s.json", fake_recipe, &e));
@@ -560,6 +574,8 @@ Test(experiment, welch_matches_independent_values) {
 typedef struct fake {
   int calls;
   int events[3];
+  /* Searches: candidate trainings in all and per search, and the one that fails (0: none). */
+  int candidates, per_search[4], fail_at;
 } fake;
 
 static double fake_accuracy(const char *label, int seed) {
@@ -654,7 +670,8 @@ static void run_synthetic(const char *dir, const char *text, fake *f, rp_status 
   ASSERT_OK(rp_exp_parse(text, "synthetic.json", fake_recipe, &e));
   rp_exp_plan plan;
   ASSERT_OK(rp_exp_make_plan(&e, &plan));
-  rp_exp_backend b = {fake_train, fake_device, fake_event, f};
+  rp_exp_backend b = {
+      .train = fake_train, .device_json = fake_device, .event = fake_event, .user = f};
   rp_status st = rp_exp_execute(&e, &plan, dir, &b, "0123456789abcdef0123456789abcdef01234567");
   cr_assert_eq(st, expect, "execute: %s", rp_error_message());
   rp_exp_plan_free(&plan);
@@ -849,6 +866,194 @@ Test(experiment, run_records_summary_figures_and_resume) {
   fake m = {0};
   run_synthetic(dir, synthetic4, &m, RP_OK);
   cr_assert_eq(m.calls, 3);
+  remove_tree(root);
+  free(root);
+}
+
+/* ---- searches inside an experiment */
+
+/* A smooth fitness landscape over the genome with its top at a known point, in (0, 1). */
+static double fake_fitness(const double *g) {
+  static const double top[8] = {1, -1, 0.5, 2, 0, -0.5, 0.3, 0.7};
+  double d = 0;
+  for (int k = 0; k < 8; k++) d += (g[k] - top[k]) * (g[k] - top[k]);
+  return 0.1 + 0.8 * exp(-d / 16);
+}
+
+static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp_search *s,
+                                const rp_search_trial *trial, rp_search_outcome *out) {
+  fake *f = user;
+  if (++f->candidates == f->fail_at) return rp_fail(RP_ERR_IO, "device lost (injected)");
+  f->per_search[s - e->searches]++;
+  for (int k = 0; k < 8; k++) /* the search trains rounded genomes */
+    cr_assert_float_eq(trial->genome[k] * 1e4, round(trial->genome[k] * 1e4), 1e-6);
+  out->accuracy = fake_fitness(trial->genome);
+  out->epochs = s->epochs;
+  out->seconds = 1;
+  return RP_OK;
+}
+
+static const char searched[] =
+    "{\"name\": \"searched\", \"dataset\": {\"name\": \"fashion-mnist\", \"fraction\": 0.1, "
+    "\"validation\": 1000}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 3}, \"losses\": "
+    "[{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 2, \"search\": [{\"label\": \"pruned\", "
+    "\"invariant\": \"code\", \"population\": 6, \"generations\": 3, \"epochs\": 2, \"retries\": "
+    "0}, {\"label\": \"recorded\", \"invariant\": \"code\", \"prune\": false, \"population\": 6, "
+    "\"generations\": 3, \"epochs\": 2, \"retries\": 0}]}";
+
+static rp_status run_searched(const char *dir, const char *text, fake *f) {
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(text, "searched.json", fake_recipe, &e));
+  rp_exp_backend b = {.train = fake_train,
+                      .device_json = fake_device,
+                      .event = fake_event,
+                      .user = f,
+                      .train_candidate = fake_candidate};
+  rp_status st = rp_exp_run_all(&e, dir, &b, "0123456789abcdef0123456789abcdef01234567");
+  rp_exp_free(&e);
+  return st;
+}
+
+static cJSON *state_of(const char *dir, const char *label) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/search/%s/state.json", dir, label);
+  cJSON *j;
+  ASSERT_OK(rp_exp_read_json(path, &j));
+  return j;
+}
+
+static int state_sum(const cJSON *state, const char *key) {
+  int n = 0;
+  const cJSON *g;
+  cJSON_ArrayForEach(g, cJSON_GetObjectItem(state, "generations")) {
+    n += cJSON_GetObjectItem(g, key)->valueint;
+  }
+  return n;
+}
+
+Test(experiment, searches_run_resume_and_train_their_best) {
+  char *root = temp_dir();
+  char a[512], b[512], path[1024];
+  snprintf(a, sizeof a, "%s/a", root);
+  snprintf(b, sizeof b, "%s/b", root);
+
+  /* Uninterrupted: the listed runs, both searches, then each best loss with both seeds. */
+  fake f = {0};
+  ASSERT_OK(run_searched(a, searched, &f));
+  cJSON *pruned = state_of(a, "pruned"), *recorded = state_of(a, "recorded");
+  cr_assert_eq(cJSON_GetObjectItem(pruned, "generations_done")->valueint, 3);
+  int pruned_count = state_sum(pruned, "pruned");
+  cr_assert(pruned_count > 0 && pruned_count < 18, "pruned %d of 18", pruned_count);
+  cr_assert_eq(state_sum(recorded, "pruned"), 0);
+  cr_assert_eq(state_sum(recorded, "trained"), 18);
+  /* Record-only trains every candidate; pruning skips the violators. */
+  cr_assert_eq(f.per_search[1], 18);
+  cr_assert_eq(f.per_search[0], 18 - pruned_count);
+  cr_assert_eq(f.calls, 2 + 2 + 2, "ce, best_pruned and best_recorded, 2 seeds each");
+  /* One seed: both searches sample the same first generation (a paired comparison). */
+  const cJSON *c0 = cJSON_GetObjectItem(
+      cJSON_GetArrayItem(cJSON_GetObjectItem(pruned, "generations"), 0), "candidates");
+  const cJSON *c1 = cJSON_GetObjectItem(
+      cJSON_GetArrayItem(cJSON_GetObjectItem(recorded, "generations"), 0), "candidates");
+  for (int k = 0; k < 6; k++)
+    cr_assert(cJSON_Compare(cJSON_GetObjectItem(cJSON_GetArrayItem(c0, k), "sample"),
+                            cJSON_GetObjectItem(cJSON_GetArrayItem(c1, k), "sample"), true),
+              "candidate %d of generation 1 differs between the searches", k);
+
+  /* The best loss is trained as best_<label>, with the genome the state names. */
+  rp_loss best = {.kind = RP_LOSS_TAYLORGLO};
+  const cJSON *genome = cJSON_GetObjectItem(cJSON_GetObjectItem(pruned, "best"), "genome");
+  for (int k = 0; k < 8; k++) best.theta[k] = (float)cJSON_GetArrayItem(genome, k)->valuedouble;
+  char canonical[256];
+  rp_loss_format(&best, canonical, sizeof canonical);
+  snprintf(path, sizeof path, "%s/runs/best_pruned-s2.json", a);
+  cJSON *rec;
+  ASSERT_OK(rp_exp_read_json(path, &rec));
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "loss")->valuestring, canonical);
+  cJSON_Delete(rec);
+  /* experiment.json stays the file as written: no found losses in it. */
+  snprintf(path, sizeof path, "%s/experiment.json", a);
+  ASSERT_OK(rp_exp_read_json(path, &rec));
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "losses")), 1);
+  cJSON_Delete(rec);
+
+  /* The report: a section per search with a row per generation, the states in results.json,
+   * the loss shapes of the found losses, the search figure. */
+  snprintf(path, sizeof path, "%s/summary.md", a);
+  char *summary = read_file(path);
+  cr_assert(strstr(summary, "## Search `pruned`") && strstr(summary, "## Search `recorded`"));
+  cr_assert(strstr(summary, "| 3 | "), "no row for generation 3:\n%s", summary);
+  cr_assert(strstr(summary, "| best_pruned | `taylorglo:"));
+  cr_assert(strstr(summary, "## TaylorGLO loss shapes"));
+  free(summary);
+  snprintf(path, sizeof path, "%s/results.json", a);
+  ASSERT_OK(rp_exp_read_json(path, &rec));
+  const cJSON *searches = cJSON_GetObjectItem(rec, "searches");
+  cr_assert_eq(cJSON_GetArraySize(searches), 2);
+  cr_assert_eq(
+      cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(searches, 1), "generations")), 3);
+  cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(searches, 0), "cmaes"));
+  cJSON_Delete(rec);
+  if (rp_plot_available()) {
+    snprintf(path, sizeof path, "%s/figures/search_progress.svg", a);
+    char *svg = svg_text(path);
+    cr_assert(strstr(svg, "recorded: best so far"), "the figure lacks its legend");
+    free(svg);
+    snprintf(path, sizeof path, "%s/figures/loss_shapes.svg", a);
+    svg = svg_text(path);
+    cr_assert(strstr(svg, "best_recorded"));
+    free(svg);
+  }
+
+  /* Again: everything is done, nothing trains. */
+  fake again = {0};
+  ASSERT_OK(run_searched(a, searched, &again));
+  cr_assert_eq(again.calls + again.candidates, 0);
+
+  /* Interrupted in the second generation of the first search, then resumed: the finished
+   * generation is not trained again, and the records equal the uninterrupted ones. */
+  int gen1_trained =
+      cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pruned, "generations"), 0),
+                          "trained")
+          ->valueint;
+  fake broken = {.fail_at = gen1_trained + 1}; /* the first training of generation 2 */
+  cr_assert_eq(run_searched(b, searched, &broken), RP_ERR_IO);
+  cJSON *partial = state_of(b, "pruned");
+  int finished = cJSON_GetObjectItem(partial, "generations_done")->valueint;
+  cr_assert_eq(finished, 1, "the failure came in generation %d", finished + 1);
+  int first_generation =
+      cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(partial, "generations"), 0),
+                          "trained")
+          ->valueint;
+  cJSON_Delete(partial);
+  fake resumed = {0};
+  ASSERT_OK(run_searched(b, searched, &resumed));
+  cr_assert_eq(resumed.candidates, f.candidates - first_generation);
+  cr_assert_eq(resumed.calls, 4, "ce was done before the search; the best losses were not");
+  for (int k = 0; k < 2; k++) {
+    const char *label = k ? "recorded" : "pruned";
+    cJSON *x = state_of(a, label), *y = state_of(b, label);
+    cr_assert(cJSON_Compare(cJSON_GetObjectItem(x, "generations"),
+                            cJSON_GetObjectItem(y, "generations"), true),
+              "search %s: resumed records differ", label);
+    cr_assert(cJSON_Compare(cJSON_GetObjectItem(x, "best"), cJSON_GetObjectItem(y, "best"), true));
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+  }
+
+  /* Another population over a finished search: an error naming training.json, nothing runs. */
+  char *changed = strdup(searched);
+  char *at = strstr(changed, "\"population\": 6");
+  at[strlen("\"population\": ")] = '8';
+  fake refused = {0};
+  cr_assert_eq(run_searched(a, changed, &refused), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "search/pruned/training.json was made with another"), "%s",
+            rp_error_message());
+  cr_assert_eq(refused.calls + refused.candidates, 0);
+  free(changed);
+
+  cJSON_Delete(pruned);
+  cJSON_Delete(recorded);
   remove_tree(root);
   free(root);
 }

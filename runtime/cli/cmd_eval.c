@@ -16,14 +16,15 @@
 #include "vk/caps_json.h"
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: repro eval --checkpoint CKPT [--dataset D] [--batch B] [--loss L]\n"
-               "                  [--fgsm E1,E2,..] [--pgd E1,E2,..] [--pgd-steps K]\n"
-               "                  [--pgd-step-size A] [--eps-mode pixel|normalized]\n"
-               "                  [--data-dir DIR] [--device D] [--json FILE]\n"
-               "  The model comes from the checkpoint, and the dataset too unless given.\n"
-               "  --loss drives the attacks and is the loss reported (default ce).\n"
-               "  eps is on the [0, 1] pixel scale; 'normalized' reproduces the official code\n"
-               "  (eps in normalized units, clamp to [0, 1] there). PGD: 10 steps of eps/4.\n");
+  fprintf(out,
+          "usage: repro eval --checkpoint CKPT [--dataset D] [--batch B] [--loss L]\n"
+          "                  [--fgsm E1,E2,..] [--pgd E1,E2,..] [--pgd-steps K]\n"
+          "                  [--pgd-step-size A] [--eps-mode pixel|normalized]\n"
+          "                  [--data-dir DIR] [--device D] [--json FILE]\n"
+          "  The model comes from the checkpoint, and the dataset too unless given.\n"
+          "  --loss drives the attacks and is the loss reported (default ce).\n"
+          "  eps is on the [0, 1] pixel scale; 'normalized' reproduces the official code\n"
+          "  (eps in normalized units, clamp to [0, 1] there). PGD: 10 steps of 2.5 eps/steps.\n");
 }
 
 #define MAX_EPS 32
@@ -139,7 +140,8 @@ int rp_cmd_eval(int argc, char **argv) {
     bool is_fgsm = k < fgsm_count;
     double eps = is_fgsm ? fgsm[k] : pgd[k - fgsm_count];
     rp_attack attack = {is_fgsm ? RP_ATTACK_FGSM : RP_ATTACK_PGD, eps, pgd_steps,
-                        pgd_step_size > 0 ? pgd_step_size : eps / 4, normalized};
+                        pgd_step_size > 0 ? pgd_step_size : rp_pgd_default_step(eps, pgd_steps),
+                        normalized};
     double acc;
     st = rp_trainer_attack(t, RP_SPLIT_TEST, &attack, &acc);
     if (st) break;

@@ -1,7 +1,8 @@
 /* repro run FILE [--out DIR] [--device D] [--dry-run]: every run of an experiment file (losses x
- * seeds) that DIR does not hold yet, each trained, evaluated and written to DIR/runs/, and the
- * reports (summary.md, results.json, figures/) regenerated after each. The file is validated in
- * full first; a bad file writes nothing. docs/experiments.md describes files and outputs. */
+ * seeds) that DIR does not hold yet, each trained, evaluated and written to DIR/runs/; then each
+ * search (DIR/search/<label>/) and the best loss it found; the reports (summary.md,
+ * results.json, figures/) regenerated after each run and search. The file is validated in full
+ * first; a bad file writes nothing. docs/experiments.md describes files and outputs. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@ static void usage(FILE *out) {
                "  FILE       an experiment file (docs/experiments.md)\n"
                "  --out DIR  output directory (default results/<experiment name>)\n"
                "  --dry-run  print the plan and its estimated cost; write nothing\n"
-               "  Runs already in DIR/runs/ are skipped (resume).\n");
+               "  Runs already in DIR/runs/ are skipped and searches resume from their last\n"
+               "  finished generation (DIR/search/<label>/state.json).\n");
 }
 
 /* The commit of the working directory's git checkout, "+dirty" when tracked sources differ
@@ -62,10 +64,6 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
          "evaluated (per-epoch val/test, clean, FGSM, PGD x steps)\n",
          steps, plan->train_images, evals);
   printf("output: %s\n", out_dir);
-  if (e->search_count)
-    printf("search blocks: %d (validated; the CMA-ES loss search itself is not part of this "
-           "version: only the listed losses are trained)\n",
-           e->search_count);
   int width = 0;
   for (int i = 0; i < plan->run_count; i++)
     if ((int)strlen(plan->runs[i].id) > width) width = (int)strlen(plan->runs[i].id);
@@ -80,9 +78,105 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
   }
 }
 
+/* The searches: candidates, cost and progress so far, and what follows each. */
+static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
+  static const char *const invariants[] = {"off", "code", "softmax"};
+  for (int i = 0; i < e->search_count; i++) {
+    const rp_exp_search *s = &e->searches[i];
+    int done = 0;
+    rp_status st = rp_exp_search_done(e, i, out_dir, &done);
+    int64_t candidates = (int64_t)s->population * s->generations;
+    int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
+    char steps[32];
+    human((double)(candidates * batches * s->epochs * e->training.batch), steps, sizeof steps);
+    printf("search %s: CMA-ES, population %d x %d generations = %" PRId64
+           " candidates of %d epochs (at most %s image-steps: pruned candidates are not "
+           "trained), invariant %s%s, fitness %s, seed %d%s\n",
+           s->label, s->population, s->generations, candidates, s->epochs, steps,
+           invariants[s->invariant],
+           s->invariant == RP_EXP_INVARIANT_OFF ? "" : (s->prune ? " (pruning)" : " (record-only)"),
+           s->fitness == RP_EXP_FITNESS_FGSM ? "FGSM accuracy" : "validation accuracy", s->seed,
+           st ? "  (a state of another configuration is in the way)" : "");
+    if (done) printf("  %d of %d generations done\n", done, s->generations);
+    bool found = false;
+    for (int k = 0; k < e->loss_count; k++)
+      found |= e->losses[k].from_search && e->losses[k].search_index == i;
+    if (s->then_train_best && !found)
+      printf("  then best_%s x %d seeds with the full schedule (the loss is known once the "
+             "search has finished)\n",
+             s->label, e->seed_count);
+  }
+}
+
 typedef struct progress {
   const rp_experiment *e;
 } progress;
+
+static void print_genome(const double *g) {
+  for (int k = 0; k < 8; k++) printf("%s%.4f", k ? "," : "", g[k]);
+}
+
+static void on_search_event(void *user, const rp_exp_search_event *ev) {
+  (void)user;
+  const rp_exp_search *s = ev->search;
+  switch (ev->kind) {
+  case RP_EXP_SEARCH_START:
+    if (ev->generation >= s->generations)
+      printf("search %s: all %d generations already done\n", s->label, s->generations);
+    else if (ev->generation > 0)
+      printf("search %s: resuming after %d of %d generations\n", s->label, ev->generation,
+             s->generations);
+    else
+      printf("search %s: %d generations of %d candidates\n", s->label, s->generations,
+             s->population);
+    break;
+  case RP_EXP_SEARCH_TRIAL:
+    printf("  %s gen %d/%d cand %d/%d%s: training taylorglo:", s->label, ev->generation + 1,
+           s->generations, ev->index + 1, s->population, ev->trial->attempt ? " (retry)" : "");
+    print_genome(ev->trial->genome);
+    printf("\n");
+    break;
+  case RP_EXP_SEARCH_EPOCH:
+    printf("    epoch %d/%d  train loss %.4g acc %.2f%%  val %.2f%%  %.1f s\n", ev->epoch->epoch,
+           s->epochs, ev->epoch->train_loss, 100 * ev->epoch->train_accuracy,
+           100 * ev->epoch->val_accuracy, ev->epoch->seconds);
+    break;
+  case RP_EXP_SEARCH_CANDIDATE: {
+    const rp_search_candidate *c = ev->candidate;
+    const char *inv = s->invariant == RP_EXP_INVARIANT_SOFTMAX ? "softmax" : "code";
+    bool valid = s->invariant == RP_EXP_INVARIANT_SOFTMAX ? c->softmax_valid : c->code_valid;
+    if (c->pruned)
+      printf("  %s gen %d cand %d: pruned (violates the %s invariant): fitness 0\n", s->label,
+             ev->generation + 1, ev->index + 1, inv);
+    else
+      printf("  %s gen %d cand %d: %s %.2f%%%s  (%.0f s)\n", s->label, ev->generation + 1,
+             ev->index + 1, c->failed ? "FAILED (diverged), fitness" : "fitness", 100 * c->accuracy,
+             valid || s->invariant == RP_EXP_INVARIANT_OFF ? "" : ", violates the invariant",
+             c->seconds);
+    break;
+  }
+  case RP_EXP_SEARCH_GENERATION: {
+    const rp_search_generation *g = ev->generation_record;
+    printf("search %s: generation %d/%d done: best %.2f%% mean %.2f%%, trained %d, pruned %d, "
+           "failed %d, sigma %.3g -> %.3g, %.0f s; best so far %.2f%%\n",
+           s->label, g->generation + 1, s->generations, 100 * g->best, 100 * g->mean, g->trained,
+           g->pruned, g->failed, g->sigma, g->sigma_next, g->seconds, 100 * g->best_accuracy);
+    break;
+  }
+  case RP_EXP_SEARCH_DONE:
+    if (isfinite(ev->result->accuracy)) {
+      printf("search %s: done; best %.2f%% (generation %d, candidate %d): taylorglo:", s->label,
+             100 * ev->result->accuracy, ev->result->best_generation + 1,
+             ev->result->best_index + 1);
+      print_genome(ev->result->genome);
+      printf("\n");
+    } else {
+      printf("search %s: done; no candidate was trained (all pruned): no best loss\n", s->label);
+    }
+    break;
+  }
+  fflush(stdout);
+}
 
 static void on_epoch(void *user, const rp_exp_run *run, const rp_exp_epoch *m, int epochs) {
   printf("    epoch %d/%d  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, epochs,
@@ -156,7 +250,19 @@ int rp_cmd_run(int argc, char **argv) {
     snprintf(out_dir, sizeof out_dir, "%s", out);
   else
     snprintf(out_dir, sizeof out_dir, "results/%s", e.name);
+  /* Searches finished in an earlier run show their found losses in the plan. */
+  if (!st) st = rp_exp_add_found_losses(&e, out_dir);
+  if (!st) {
+    rp_exp_plan_free(&plan);
+    st = rp_exp_make_plan(&e, &plan);
+  }
+  if (st) {
+    rp_exp_plan_free(&plan);
+    rp_exp_free(&e);
+    return rp_cli_error(st);
+  }
   print_plan(&e, &plan, out_dir);
+  print_searches(&e, &plan, out_dir);
   int code = 0;
   if (!dry_run) {
     rp_context *ctx = NULL;
@@ -167,9 +273,13 @@ int rp_cmd_run(int argc, char **argv) {
       char commit[64];
       git_commit(commit, sizeof commit);
       progress p = {&e};
-      rp_exp_runner runner = {ctx, on_epoch, on_event, &p};
+      rp_exp_runner runner = {.ctx = ctx,
+                              .epoch = on_epoch,
+                              .event = on_event,
+                              .search_event = on_search_event,
+                              .user = &p};
       rp_exp_backend backend = rp_exp_trainer_backend(&runner);
-      st = rp_exp_execute(&e, &plan, out_dir, &backend, commit);
+      st = rp_exp_run_all(&e, out_dir, &backend, commit);
     }
     if (st)
       code = rp_cli_error(st);

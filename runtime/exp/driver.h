@@ -6,6 +6,7 @@
 #define RP_EXP_DRIVER_H
 
 #include "exp/experiment.h"
+#include "meta/search.h"
 #include "train/epoch_metrics.h"
 
 struct cJSON;
@@ -38,6 +39,27 @@ typedef struct rp_exp_result {
 
 typedef enum rp_exp_event { RP_EXP_RUN_START, RP_EXP_RUN_DONE, RP_EXP_RUN_SKIPPED } rp_exp_event;
 
+/* Progress of a search, for the command line: one of the pointers is set, by `kind`. */
+typedef enum rp_exp_search_event_kind {
+  RP_EXP_SEARCH_START,      /* generations: those already in the state file */
+  RP_EXP_SEARCH_TRIAL,      /* a candidate's training begins (trial) */
+  RP_EXP_SEARCH_EPOCH,      /* an epoch of it finished (trial, epoch) */
+  RP_EXP_SEARCH_CANDIDATE,  /* a candidate is settled: trained, failed or pruned (candidate) */
+  RP_EXP_SEARCH_GENERATION, /* a generation finished and its state is saved (generation) */
+  RP_EXP_SEARCH_DONE,       /* every generation is done (result) */
+} rp_exp_search_event_kind;
+
+typedef struct rp_exp_search_event {
+  rp_exp_search_event_kind kind;
+  const rp_exp_search *search;
+  int generation, index; /* of the candidate (CANDIDATE); START: generations resumed */
+  const rp_search_trial *trial;
+  const rp_epoch_metrics *epoch;
+  const rp_search_candidate *candidate;
+  const rp_search_generation *generation_record;
+  const rp_search_result *result;
+} rp_exp_search_event;
+
 typedef struct rp_exp_backend {
   /* Trains and evaluates one run. RP_OK with result->diverged for a diverged run; any other
    * failure stops the experiment (finished runs stay). */
@@ -49,6 +71,13 @@ typedef struct rp_exp_backend {
   void (*event)(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
                 const rp_exp_result *result);
   void *user;
+  /* Trains one candidate of search `s`: the experiment's training with the search's epochs and
+   * the candidate's genome and seed (rp_search_train_fn's contract). NULL: this backend cannot
+   * run searches (an experiment with searches is then an error). */
+  rp_status (*train_candidate)(void *user, const rp_experiment *e, const rp_exp_search *s,
+                               const rp_search_trial *trial, rp_search_outcome *out);
+  /* Search progress (may be NULL). */
+  void (*search_event)(void *user, const rp_exp_search_event *event);
 } rp_exp_backend;
 
 /* Runs every run of `plan` that `out_dir`/runs/ does not hold yet; a record made with another
@@ -64,6 +93,35 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
 /* The run record as written to runs/<id>.json. */
 struct cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_exp_result *r,
                               struct cJSON *device, const char *git_commit);
+
+/* ---- searches (exp/search_driver.c) */
+
+/* DIR/search/<label>: the search's state.json (rp_search_run's state, resumable) and
+ * training.json (the candidates' training configuration, checked on resume). */
+void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, size_t size);
+
+/* The candidates' training configuration of search `s` as recorded in training.json: the
+ * experiment's run configuration with the search's epochs, no seed, and the search block. */
+struct cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_search *s);
+
+/* Whether `out_dir` holds search `index`'s state: *generations done (0: none), and an error
+ * when its training.json shows another configuration (nothing is overwritten). */
+rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
+                             int *generations);
+
+/* Runs (or resumes) search `index` until its generations are done. `out` as rp_search_run's. */
+rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_dir,
+                            const rp_exp_backend *backend, rp_search_result *out);
+
+/* For every search with then_train_best whose state in `out_dir` has all its generations and
+ * a trained best, appends its best loss to `e` (rp_exp_add_found_loss), once. */
+rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir);
+
+/* The whole experiment: the listed losses' runs, then each search, then the best loss of each
+ * search (then_train_best) with every seed. Resumes every part; checks every existing record
+ * and search state before training anything. Appends the found losses to `e`. */
+rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_backend *backend,
+                         const char *git_commit);
 
 /* ---- reports: a pure function of DIR/runs/<id>.json (and DIR/experiment.json when present) */
 

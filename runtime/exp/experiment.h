@@ -39,6 +39,10 @@ typedef struct rp_exp_loss {
   bool paper;                  /* TaylorGLO parameters were in the paper's convention */
   rp_loss loss;
   char canonical[256]; /* rp_loss_format: code convention */
+  /* Not in the file: the best loss a search found, trained as "best_<search label>"
+   * (rp_exp_add_found_losses). experiment.json leaves such losses out. */
+  bool from_search;
+  int search_index;
 } rp_exp_loss;
 
 typedef struct rp_exp_eval {
@@ -48,7 +52,7 @@ typedef struct rp_exp_eval {
   double pgd[RP_EXP_MAX_EPS];
   int pgd_count;
   int pgd_steps;
-  double pgd_step_size; /* 0: eps / 4 for each eps */
+  double pgd_step_size; /* 0: 2.5 eps / steps for each eps (rp_pgd_default_step) */
   bool normalized;      /* eps_mode "normalized" (the official code's units) */
 } rp_exp_eval;
 
@@ -73,6 +77,9 @@ typedef struct rp_exp_search {
   double retry_below;
   int retry_epoch, retries;
   bool then_train_best; /* train the best loss found with the full schedule, all seeds */
+  int seed; /* with the experiment's name, the identity of the CMA-ES stream and of every
+             * candidate's seed: searches of one file that share it sample the same first
+             * generation, so their variants (invariant on, off) compare paired */
 } rp_exp_search;
 
 typedef struct rp_experiment {
@@ -142,5 +149,14 @@ void rp_exp_plan_free(rp_exp_plan *plan);
 
 /* Sizes of the standard datasets (train, test), for cost estimates; false if unknown. */
 bool rp_exp_dataset_size(const char *dataset, int64_t *train, int64_t *test);
+/* Number of classes of a dataset (10, or 100 for CIFAR-100). */
+int rp_exp_dataset_classes(const char *dataset);
+
+/* The search block as the experiment file spells it (every default filled in). */
+struct cJSON *rp_exp_search_json(const rp_exp_search *s);
+
+/* Appends the loss "best_<label of search `index`>" with TaylorGLO genome `genome` (code
+ * convention), marked as found by that search. */
+rp_status rp_exp_add_found_loss(rp_experiment *e, int index, const double genome[8]);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "exp/experiment.h"
+#include "train/loss_spec.h"
 
 /* FNV-1a over the identity's fields (each followed by a 0 byte, so "ab"+"c" and "a"+"bc"
  * differ), then SplitMix64's finalizer to spread the bits. Changing this function changes
@@ -75,6 +76,29 @@ rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
   return RP_OK;
 }
 
+rp_status rp_exp_add_found_loss(rp_experiment *e, int index, const double genome[8]) {
+  if (index < 0 || index >= e->search_count)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no search %d", e->name, index);
+  rp_exp_loss *grown = realloc(e->losses, (size_t)(e->loss_count + 1) * sizeof *grown);
+  if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  e->losses = grown;
+  rp_exp_loss *l = &e->losses[e->loss_count];
+  *l = (rp_exp_loss){.from_search = true, .search_index = index};
+  /* The schema keeps search labels short enough for the prefix (at most 58 characters). */
+  char label[2 * RP_EXP_NAME_MAX];
+  snprintf(label, sizeof label, "best_%s", e->searches[index].label);
+  if (strlen(label) >= sizeof l->label)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: search label %s is too long", e->name,
+                   e->searches[index].label);
+  memcpy(l->label, label, strlen(label) + 1);
+  l->loss.kind = RP_LOSS_TAYLORGLO;
+  for (int i = 0; i < 8; i++) l->loss.theta[i] = (float)genome[i];
+  rp_loss_format(&l->loss, l->canonical, sizeof l->canonical);
+  snprintf(l->spec, sizeof l->spec, "%s", l->canonical);
+  e->loss_count++;
+  return RP_OK;
+}
+
 void rp_exp_plan_free(rp_exp_plan *plan) {
   free(plan->runs);
   plan->runs = NULL;
@@ -126,6 +150,27 @@ static cJSON *eps_array(const double *eps, int count) {
   return a;
 }
 
+cJSON *rp_exp_search_json(const rp_exp_search *s) {
+  static const char *const invariants[] = {"off", "code", "softmax"};
+  cJSON *sj = cJSON_CreateObject();
+  cJSON_AddStringToObject(sj, "label", s->label);
+  cJSON_AddNumberToObject(sj, "population", s->population);
+  cJSON_AddNumberToObject(sj, "generations", s->generations);
+  cJSON_AddNumberToObject(sj, "sigma0", s->sigma0);
+  cJSON_AddStringToObject(sj, "invariant", invariants[s->invariant]);
+  cJSON_AddBoolToObject(sj, "prune", s->prune);
+  cJSON_AddStringToObject(sj, "fitness",
+                          s->fitness == RP_EXP_FITNESS_FGSM ? "fgsm" : "val_accuracy");
+  cJSON_AddNumberToObject(sj, "fitness_eps", s->fitness_eps);
+  cJSON_AddNumberToObject(sj, "epochs", s->epochs);
+  cJSON_AddNumberToObject(sj, "retry_below", s->retry_below);
+  cJSON_AddNumberToObject(sj, "retry_epoch", s->retry_epoch);
+  cJSON_AddNumberToObject(sj, "retries", s->retries);
+  cJSON_AddBoolToObject(sj, "then_train_best", s->then_train_best);
+  cJSON_AddNumberToObject(sj, "seed", s->seed);
+  return sj;
+}
+
 cJSON *rp_exp_to_json(const rp_experiment *e) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "name", e->name);
@@ -145,6 +190,7 @@ cJSON *rp_exp_to_json(const rp_experiment *e) {
   cJSON_AddNumberToObject(t, "max_steps", (double)e->training.max_steps);
   cJSON *losses = cJSON_AddArrayToObject(j, "losses");
   for (int i = 0; i < e->loss_count; i++) {
+    if (e->losses[i].from_search) continue; /* not in the file: the searches make them */
     cJSON *l = cJSON_CreateObject();
     cJSON_AddStringToObject(l, "label", e->losses[i].label);
     cJSON_AddStringToObject(l, "loss", e->losses[i].spec);
@@ -160,33 +206,15 @@ cJSON *rp_exp_to_json(const rp_experiment *e) {
   cJSON *pgd = cJSON_AddObjectToObject(ev, "pgd");
   cJSON_AddItemToObject(pgd, "eps", eps_array(e->eval.pgd, e->eval.pgd_count));
   cJSON_AddNumberToObject(pgd, "steps", e->eval.pgd_steps);
-  /* No step_size: eps / 4 for each eps. */
+  /* No step_size: 2.5 eps / steps for each eps. */
   if (e->eval.pgd_step_size > 0) cJSON_AddNumberToObject(pgd, "step_size", e->eval.pgd_step_size);
   cJSON_AddStringToObject(ev, "eps_mode", e->eval.normalized ? "normalized" : "pixel");
   /* One search: an object (as one is usually written); several: a list. */
-  cJSON *list = e->search_count > 1 ? cJSON_AddArrayToObject(j, "search") : NULL;
-  for (int i = 0; i < e->search_count; i++) {
-    static const char *const invariants[] = {"off", "code", "softmax"};
-    const rp_exp_search *s = &e->searches[i];
-    cJSON *sj = cJSON_CreateObject();
-    if (list)
-      cJSON_AddItemToArray(list, sj);
-    else
-      cJSON_AddItemToObject(j, "search", sj);
-    cJSON_AddStringToObject(sj, "label", s->label);
-    cJSON_AddNumberToObject(sj, "population", s->population);
-    cJSON_AddNumberToObject(sj, "generations", s->generations);
-    cJSON_AddNumberToObject(sj, "sigma0", s->sigma0);
-    cJSON_AddStringToObject(sj, "invariant", invariants[s->invariant]);
-    cJSON_AddBoolToObject(sj, "prune", s->prune);
-    cJSON_AddStringToObject(sj, "fitness",
-                            s->fitness == RP_EXP_FITNESS_FGSM ? "fgsm" : "val_accuracy");
-    cJSON_AddNumberToObject(sj, "fitness_eps", s->fitness_eps);
-    cJSON_AddNumberToObject(sj, "epochs", s->epochs);
-    cJSON_AddNumberToObject(sj, "retry_below", s->retry_below);
-    cJSON_AddNumberToObject(sj, "retry_epoch", s->retry_epoch);
-    cJSON_AddNumberToObject(sj, "retries", s->retries);
-    cJSON_AddBoolToObject(sj, "then_train_best", s->then_train_best);
+  if (e->search_count == 1) cJSON_AddItemToObject(j, "search", rp_exp_search_json(&e->searches[0]));
+  if (e->search_count > 1) {
+    cJSON *list = cJSON_AddArrayToObject(j, "search");
+    for (int i = 0; i < e->search_count; i++)
+      cJSON_AddItemToArray(list, rp_exp_search_json(&e->searches[i]));
   }
   return j;
 }

@@ -1,12 +1,12 @@
-/* Reports of an experiment, made only from DIR/runs/<id>.json (and DIR/experiment.json, for its
- * name and for nothing a number depends on): summary.md, results.json and figures/<name>.svg.
+/* Reports of an experiment, made only from DIR/runs/<id>.json, DIR/experiment.json (its name and
+ * which searches it has) and the searches' states DIR/search/<label>/state.json: summary.md,
+ * results.json and figures/<name>.svg.
  *
  * Statistics per loss over its seeds: mean and sample standard deviation, n, and Welch's
  * two-sided t-test against cross-entropy (the loss whose canonical text is "ce"; the first
  * such). A diverged run counts with accuracy 0, as its record says. */
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,42 +14,9 @@
 #include "exp/driver.h"
 #include "exp/figures.h"
 #include "exp/files.h"
+#include "exp/report_parts.h"
 #include "exp/stats.h"
-
-/* ---- a growing string */
-
-typedef struct text {
-  char *s;
-  size_t len, cap;
-  bool failed;
-} text;
-
-__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...) {
-  if (t->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is the line above */
-    int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      t->failed = true;
-      return;
-    }
-    if (t->s && t->len + (size_t)n < t->cap) {
-      t->len += (size_t)n;
-      return;
-    }
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap <= t->len + (size_t)n) cap *= 2;
-    char *grown = realloc(t->s, cap);
-    if (!grown) {
-      t->failed = true;
-      return;
-    }
-    t->s = grown, t->cap = cap;
-  }
-}
+#include "exp/text.h"
 
 /* ---- reading records */
 
@@ -81,6 +48,11 @@ typedef struct report {
   int eps_count[2];
   int max_epoch;
   bool plots; /* PLplot's SVG driver is there: figures are drawn */
+  /* The parts of exp/report_parts.h: Markdown sections, the searches' states, and whether
+   * their figures were drawn. */
+  rp_text searches_md, shapes_md;
+  cJSON *searches;
+  bool search_figure, shapes_figure;
 } report;
 
 static const char *const attack_names[2] = {"fgsm", "pgd"};
@@ -170,6 +142,9 @@ static void unload(report *r) {
   free(r->runs);
   free(r->groups);
   cJSON_Delete(r->experiment);
+  cJSON_Delete(r->searches);
+  free(r->searches_md.s);
+  free(r->shapes_md.s);
 }
 
 /* ---- the values of a group */
@@ -279,36 +254,36 @@ static cJSON *stat_json(const double *v, int n, const double *base, int nb, bool
 
 /* ---- summary.md */
 
-static void summary_attack_table(text *t, const report *r, int kind, double *v, double *b) {
+static void summary_attack_table(rp_text *t, const report *r, int kind, double *v, double *b) {
   if (!r->eps_count[kind]) return;
-  put(t, "\n## %s accuracy (%%) by ε\n\n", kind ? "PGD" : "FGSM");
-  put(t, "Mean ± sample std over seeds; in brackets Welch's p-value against %s.\n\n",
-      r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none here)");
-  put(t, "| loss |");
+  rp_text_put(t, "\n## %s accuracy (%%) by ε\n\n", kind ? "PGD" : "FGSM");
+  rp_text_put(t, "Mean ± sample std over seeds; in brackets Welch's p-value against %s.\n\n",
+              r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none here)");
+  rp_text_put(t, "| loss |");
   for (int k = 0; k < r->eps_count[kind]; k++) {
     char e[32];
     eps_text(r->eps[kind][k], e, sizeof e);
-    put(t, " ε = %s |", e);
+    rp_text_put(t, " ε = %s |", e);
   }
-  put(t, "\n|---|");
-  for (int k = 0; k < r->eps_count[kind]; k++) put(t, "---|");
-  put(t, "\n");
+  rp_text_put(t, "\n|---|");
+  for (int k = 0; k < r->eps_count[kind]; k++) rp_text_put(t, "---|");
+  rp_text_put(t, "\n");
   for (int gi = 0; gi < r->group_count; gi++) {
     const group *g = &r->groups[gi];
-    put(t, "| %s |", g->label);
+    rp_text_put(t, "| %s |", g->label);
     for (int k = 0; k < r->eps_count[kind]; k++) {
       int n = attack_values(r, g, kind, r->eps[kind][k], v);
       char s[64], p[32];
       stat_text(v, n, 100, 2, s, sizeof s);
-      put(t, " %s", s);
+      rp_text_put(t, " %s", s);
       if (r->baseline >= 0 && gi != r->baseline) {
         int nb = attack_values(r, &r->groups[r->baseline], kind, r->eps[kind][k], b);
         p_text(rp_welch_test(v, n, b, nb).p, p, sizeof p);
-        put(t, " (p %s)", p);
+        rp_text_put(t, " (p %s)", p);
       }
-      put(t, " |");
+      rp_text_put(t, " |");
     }
-    put(t, "\n");
+    rp_text_put(t, "\n");
   }
 }
 
@@ -317,30 +292,31 @@ static const char *first_string(const report *r, const char *key, const char *fa
 }
 
 static rp_status write_summary(const report *r, double *v, double *b) {
-  text t = {0};
+  rp_text t = {0};
   const char *name = r->experiment ? str(r->experiment, "name", NULL) : NULL;
   if (!name) name = first_string(r, "experiment", "experiment");
-  put(&t, "# %s\n\n", name);
+  rp_text_put(&t, "# %s\n\n", name);
   if (r->run_count) {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(r->runs[0], "config");
     const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r->runs[0], "device");
-    put(&t, "%s on %s, epochs: %g, runs: %d (losses: %d). ", str(c, "model", "?"),
-        str(c, "dataset", "?"), num(c, "epochs"), r->run_count, r->group_count);
-    put(&t, "Device: %s (%s). repro %s, commit %s.\n", str(dev, "name", "?"),
-        str(dev, "driver_info", str(dev, "driver", "?")), first_string(r, "repro_version", "?"),
-        first_string(r, "git_commit", "unknown"));
+    rp_text_put(&t, "%s on %s, epochs: %g, runs: %d (losses: %d). ", str(c, "model", "?"),
+                str(c, "dataset", "?"), num(c, "epochs"), r->run_count, r->group_count);
+    rp_text_put(&t, "Device: %s (%s). repro %s, commit %s.\n", str(dev, "name", "?"),
+                str(dev, "driver_info", str(dev, "driver", "?")),
+                first_string(r, "repro_version", "?"), first_string(r, "git_commit", "unknown"));
   } else {
-    put(&t, "No finished runs yet.\n");
+    rp_text_put(&t, "No finished runs yet.\n");
   }
-  put(&t, "\n## Test accuracy\n\n");
-  put(&t,
+  rp_text_put(&t, "\n## Test accuracy\n\n");
+  rp_text_put(
+      &t,
       "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: Welch's "
       "two-sided t-test against %s.\n\n",
       r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none in this experiment)");
-  put(&t,
-      "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
-      "true-class probability |\n|---|---|---|---|---|---|---|\n",
-      r->baseline >= 0 ? r->groups[r->baseline].label : "ce");
+  rp_text_put(&t,
+              "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
+              "true-class probability |\n|---|---|---|---|---|---|---|\n",
+              r->baseline >= 0 ? r->groups[r->baseline].label : "ce");
   for (int gi = 0; gi < r->group_count; gi++) {
     const group *g = &r->groups[gi];
     int n = final_values(r, g, "test_accuracy", v);
@@ -352,23 +328,29 @@ static rp_status write_summary(const report *r, double *v, double *b) {
     }
     int np = final_values(r, g, "train_true_class_probability", b);
     stat_text(b, np, 1, 4, prob, sizeof prob);
-    put(&t, "| %s | `%s` | %d | %d | %s | %s | %s |\n", g->label, g->loss, n, diverged_count(r, g),
-        acc, p, prob);
+    rp_text_put(&t, "| %s | `%s` | %d | %d | %s | %s | %s |\n", g->label, g->loss, n,
+                diverged_count(r, g), acc, p, prob);
   }
   for (int kind = 0; kind < 2; kind++) summary_attack_table(&t, r, kind, v, b);
-  put(&t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
-  put(&t, "\n## Figures\n\n");
+  rp_text_put(
+      &t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
+  if (r->searches_md.s) rp_text_put(&t, "%s", r->searches_md.s);
+  if (r->shapes_md.s) rp_text_put(&t, "%s", r->shapes_md.s);
+  rp_text_put(&t, "\n## Figures\n\n");
   if (!r->plots)
-    put(&t, "Not drawn on this machine (PLplot has no SVG driver here): run `repro report DIR` "
-            "where it has one.\n\n");
-  put(&t, "- [training loss](figures/train_loss.svg)\n");
-  put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
-  put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
-  put(&t, "- [mean true-class probability](figures/true_class_probability.svg)\n");
+    rp_text_put(&t,
+                "Not drawn on this machine (PLplot has no SVG driver here): run `repro report DIR` "
+                "where it has one.\n\n");
+  rp_text_put(&t, "- [training loss](figures/train_loss.svg)\n");
+  rp_text_put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
+  rp_text_put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
+  rp_text_put(&t, "- [mean true-class probability](figures/true_class_probability.svg)\n");
   for (int kind = 0; kind < 2; kind++)
     if (r->eps_count[kind])
-      put(&t, "- [%s accuracy vs ε](figures/%s_accuracy.svg)\n", kind ? "PGD" : "FGSM",
-          attack_names[kind]);
+      rp_text_put(&t, "- [%s accuracy vs ε](figures/%s_accuracy.svg)\n", kind ? "PGD" : "FGSM",
+                  attack_names[kind]);
+  if (r->search_figure) rp_text_put(&t, "- [search progress](figures/search_progress.svg)\n");
+  if (r->shapes_figure) rp_text_put(&t, "- [loss shapes](figures/loss_shapes.svg)\n");
   if (t.failed) {
     free(t.s);
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory writing the summary");
@@ -442,6 +424,7 @@ static rp_status write_results(const report *r, double *v, double *b) {
     }
     cJSON_AddItemToArray(summary, s);
   }
+  if (r->searches) cJSON_AddItemReferenceToObject(j, "searches", r->searches);
   cJSON *runs = cJSON_AddArrayToObject(j, "runs");
   for (int i = 0; i < r->run_count; i++) cJSON_AddItemReferenceToArray(runs, r->runs[i]);
   char path[4096];
@@ -520,6 +503,27 @@ static rp_status write_figures(const report *r, double *v) {
   return st;
 }
 
+/* The searches and the loss shapes (exp/report_parts.h). */
+static rp_status report_parts(report *r) {
+  rp_status st = rp_exp_report_searches(r->dir, r->experiment, r->plots, &r->searches_md,
+                                        &r->searches, &r->search_figure);
+  const char **labels = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *labels);
+  const char **losses = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *losses);
+  if (!st && (!labels || !losses)) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int k = 0; k < r->group_count && !st; k++)
+    labels[k] = r->groups[k].label, losses[k] = r->groups[k].loss;
+  const cJSON *c = r->run_count ? cJSON_GetObjectItemCaseSensitive(r->runs[0], "config") : NULL;
+  if (!st)
+    st = rp_exp_report_loss_shapes(r->dir, labels, losses, r->group_count,
+                                   rp_exp_dataset_classes(str(c, "dataset", "")), r->plots,
+                                   &r->shapes_md, &r->shapes_figure);
+  free(labels);
+  free(losses);
+  if (!st && (r->searches_md.failed || r->shapes_md.failed))
+    st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory writing the report");
+  return st;
+}
+
 rp_status rp_exp_report(const char *dir) {
   report r = {.dir = dir, .plots = rp_plot_available()};
   rp_status st = load(&r);
@@ -527,7 +531,8 @@ rp_status rp_exp_report(const char *dir) {
   double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
   double *b = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *b);
   if (!st && v && b) {
-    st = write_summary(&r, v, b);
+    st = report_parts(&r);
+    if (!st) st = write_summary(&r, v, b);
     if (!st) st = write_results(&r, v, b);
     if (!st && r.plots) st = write_figures(&r, v);
   } else if (!st) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meta/search_train.h"
 #include "train/trainer.h"
 #include "vk/caps_json.h"
 
@@ -48,27 +49,33 @@ static void on_epoch(const rp_epoch_metrics *m, void *user) {
   if (relay->runner->epoch) relay->runner->epoch(relay->runner->user, relay->run, m, relay->epochs);
 }
 
+void rp_exp_train_config(const rp_experiment *e, const rp_loss *loss, uint64_t seed,
+                         rp_train_config *c) {
+  const rp_exp_training *t = &e->training;
+  rp_train_config_defaults(c, e->model, e->dataset);
+  c->data_dir = e->data_dir[0] ? e->data_dir : NULL;
+  c->loss = *loss;
+  c->epochs = t->epochs, c->batch = t->batch;
+  c->lr = t->lr, c->lr_gamma = t->lr_gamma;
+  c->lr_step_count = t->lr_step_count;
+  for (int i = 0; i < t->lr_step_count; i++) c->lr_steps[i] = t->lr_steps[i];
+  c->momentum = t->momentum, c->weight_decay = t->weight_decay, c->nesterov = t->nesterov;
+  c->seed = seed;
+  c->split_seed = rp_exp_split_seed(e->name); /* the same validation images for every run */
+  c->fraction = e->fraction;
+  c->validation = e->validation;
+  c->test_images = e->test_images;
+  c->augment = (rp_augment){
+      .crop = t->crop, .crop_pad = t->crop ? 4 : 0, .flip = t->flip, .cutout = t->cutout ? 16 : 0};
+  c->max_steps = t->max_steps;
+}
+
 static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run,
                        rp_exp_result *out) {
   rp_exp_runner *runner = user;
   const rp_exp_training *t = &e->training;
   rp_train_config c;
-  rp_train_config_defaults(&c, e->model, e->dataset);
-  c.data_dir = e->data_dir[0] ? e->data_dir : NULL;
-  c.loss = e->losses[run->loss_index].loss;
-  c.epochs = t->epochs, c.batch = t->batch;
-  c.lr = t->lr, c.lr_gamma = t->lr_gamma;
-  c.lr_step_count = t->lr_step_count;
-  for (int i = 0; i < t->lr_step_count; i++) c.lr_steps[i] = t->lr_steps[i];
-  c.momentum = t->momentum, c.weight_decay = t->weight_decay, c.nesterov = t->nesterov;
-  c.seed = run->seed;
-  c.split_seed = rp_exp_split_seed(e->name); /* the same validation images for every run */
-  c.fraction = e->fraction;
-  c.validation = e->validation;
-  c.test_images = e->test_images;
-  c.augment = (rp_augment){
-      .crop = t->crop, .crop_pad = t->crop ? 4 : 0, .flip = t->flip, .cutout = t->cutout ? 16 : 0};
-  c.max_steps = t->max_steps;
+  rp_exp_train_config(e, &e->losses[run->loss_index].loss, run->seed, &c);
 
   double start = now_seconds();
   rp_trainer *tr = NULL;
@@ -104,7 +111,9 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
     bool fgsm = k < ev->fgsm_count;
     double eps = fgsm ? ev->fgsm[k] : ev->pgd[k - ev->fgsm_count];
     rp_attack attack = {fgsm ? RP_ATTACK_FGSM : RP_ATTACK_PGD, eps, ev->pgd_steps,
-                        ev->pgd_step_size > 0 ? ev->pgd_step_size : eps / 4, ev->normalized};
+                        ev->pgd_step_size > 0 ? ev->pgd_step_size
+                                              : rp_pgd_default_step(eps, ev->pgd_steps),
+                        ev->normalized};
     rp_exp_attack_result *a = &out->attacks[out->attack_count];
     a->kind = fgsm ? RP_EXP_FGSM : RP_EXP_PGD;
     a->eps = eps;
@@ -114,6 +123,45 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   out->seconds = now_seconds() - start;
   rp_trainer_destroy(tr);
   return st;
+}
+
+/* ---- search candidates */
+
+typedef struct candidate_relay {
+  rp_exp_runner *runner;
+  const rp_exp_search *search;
+  const rp_search_trial *trial;
+} candidate_relay;
+
+static void on_candidate_epoch(const rp_epoch_metrics *m, void *user) {
+  const candidate_relay *r = user;
+  if (!r->runner->search_event) return;
+  rp_exp_search_event ev = {.kind = RP_EXP_SEARCH_EPOCH,
+                            .search = r->search,
+                            .generation = r->trial->generation,
+                            .index = r->trial->candidate,
+                            .trial = r->trial,
+                            .epoch = m};
+  r->runner->search_event(r->runner->user, &ev);
+}
+
+static rp_status train_candidate(void *user, const rp_experiment *e, const rp_exp_search *s,
+                                 const rp_search_trial *trial, rp_search_outcome *out) {
+  rp_exp_runner *runner = user;
+  rp_search_trainer st = {.ctx = runner->ctx};
+  rp_loss ce = {.kind = RP_LOSS_CE}; /* replaced by the candidate's genome */
+  rp_exp_train_config(e, &ce, 0, &st.base);
+  st.base.epochs = s->epochs;
+  st.base.skip_epoch_test = true; /* candidates are judged on the validation split alone */
+  candidate_relay relay = {runner, s, trial};
+  rp_train_callbacks cb = {NULL, on_candidate_epoch, &relay};
+  st.callbacks = &cb;
+  return rp_search_train_candidate(trial, &st, out);
+}
+
+static void on_search_event(void *user, const rp_exp_search_event *event) {
+  rp_exp_runner *runner = user;
+  if (runner->search_event) runner->search_event(runner->user, event);
 }
 
 static cJSON *device_json(void *user) {
@@ -128,5 +176,10 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
 }
 
 rp_exp_backend rp_exp_trainer_backend(rp_exp_runner *runner) {
-  return (rp_exp_backend){train, device_json, on_event, runner};
+  return (rp_exp_backend){.train = train,
+                          .device_json = device_json,
+                          .event = on_event,
+                          .user = runner,
+                          .train_candidate = train_candidate,
+                          .search_event = on_search_event};
 }

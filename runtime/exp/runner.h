@@ -6,11 +6,16 @@
 #define RP_EXP_RUNNER_H
 
 #include "exp/driver.h"
+#include "train/trainer.h"
 #include "vk/context.h"
 
 /* The model's recipe (rp_train_config_defaults) as the experiment parser wants it. */
 void rp_exp_recipe(const char *model, const char *dataset, rp_exp_training *training,
                    int64_t *validation);
+
+/* The trainer configuration of one run of `e` with `loss` and `seed`. */
+void rp_exp_train_config(const rp_experiment *e, const rp_loss *loss, uint64_t seed,
+                         rp_train_config *out);
 
 typedef struct rp_exp_runner {
   rp_context *ctx;
@@ -19,10 +24,12 @@ typedef struct rp_exp_runner {
   /* Called by the backend's `event` (may be NULL). */
   void (*event)(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
                 const rp_exp_result *result);
+  /* Search progress, candidates' epochs included (may be NULL). */
+  void (*search_event)(void *user, const rp_exp_search_event *event);
   void *user;
 } rp_exp_runner;
 
-/* A backend that trains with `runner` (which must outlive it). */
+/* A backend that trains with `runner` (which must outlive it), runs and search candidates. */
 rp_exp_backend rp_exp_trainer_backend(rp_exp_runner *runner);
 
 #endif

@@ -219,12 +219,15 @@ bool rp_exp_dataset_size(const char *dataset, int64_t *train, int64_t *test) {
   return true;
 }
 
+int rp_exp_dataset_classes(const char *dataset) {
+  return strcmp(dataset, "cifar100") == 0 ? 100 : 10;
+}
+
 /* ---- blocks */
 
 static rp_status parse_dataset(const char *file, const cJSON *d, rp_experiment *e) {
   const char *path = "$.dataset";
-  static const char *const keys[] = {"name",       "dir",         "fraction",
-                                     "validation", "test_images", NULL};
+  static const char *const keys[] = {"name", "dir", "fraction", "validation", "test_images", NULL};
   rp_status st = expect_object(file, path, d);
   if (!st) st = check_keys(file, path, d, keys);
   if (!st) st = require(file, path, d, "name");
@@ -486,7 +489,7 @@ static rp_status parse_search(const char *file, const char *path, const cJSON *v
   static const char *const keys[] = {"label",           "population",  "generations", "sigma0",
                                      "invariant",       "prune",       "fitness",     "fitness_eps",
                                      "epochs",          "retry_below", "retry_epoch", "retries",
-                                     "then_train_best", NULL};
+                                     "then_train_best", "seed",        NULL};
   static const char *const invariants[] = {"off", "code", "softmax", NULL};
   static const char *const fitnesses[] = {"val_accuracy", "fgsm", NULL};
   /* taylorglo.md §5: CMA-ES's standard population 4 + floor(3 ln 8) = 10, sigma0 1.2, the
@@ -503,7 +506,8 @@ static rp_status parse_search(const char *file, const char *path, const cJSON *v
                        .retry_below = 0.15,
                        .retry_epoch = 10,
                        .retries = 3,
-                       .then_train_best = true};
+                       .then_train_best = true,
+                       .seed = 1};
   int invariant = (int)s->invariant, fitness = (int)s->fitness;
   char p[512];
   rp_status st = expect_object(file, path, v);
@@ -527,7 +531,30 @@ static rp_status parse_search(const char *file, const char *path, const cJSON *v
   if (!st) st = get_int32(file, path, v, "retry_epoch", 1, 100000, &s->retry_epoch);
   if (!st) st = get_int32(file, path, v, "retries", 0, 100, &s->retries);
   if (!st) st = get_bool(file, path, v, "then_train_best", &s->then_train_best);
+  if (!st) st = get_int32(file, path, v, "seed", 1, 1000000, &s->seed);
   if (st) return st;
+  /* Candidates are judged on the validation split. */
+  if (e->validation <= 0) {
+    return fail_at(file, path,
+                   "a search needs a validation split: set $.dataset.validation above 0");
+  }
+  /* The best loss is trained as the loss "best_<label>": that label must be free and fit. */
+  if (s->then_train_best) {
+    char found[2 * RP_EXP_NAME_MAX];
+    snprintf(found, sizeof found, "best_%s", s->label);
+    join(p, sizeof p, path, "label");
+    if (strlen(found) >= RP_EXP_NAME_MAX)
+      return fail_at(file, p, "at most 58 characters, so that \"best_<label>\" names a loss");
+    for (int i = 0; i < e->loss_count; i++)
+      if (strcmp(e->losses[i].label, found) == 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the best loss of this search is trained as \"%s\", which $.losses[%d] already "
+                 "uses",
+                 found, i);
+        return fail_at(file, p, msg);
+      }
+  }
   s->invariant = (rp_exp_invariant)invariant;
   s->fitness = (rp_exp_fitness)fitness;
   /* Pruning needs an invariant to prune by. */

@@ -258,7 +258,9 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
   double train_seconds = now_seconds() - start;
   m->images_per_second = train_seconds > 0 ? (double)done * net->batch / train_seconds : 0;
   st = evaluate(t, t->val_batches, &m->val_accuracy, &m->val_loss);
-  if (!st) st = evaluate(t, t->test_batches, &m->test_accuracy, &m->test_loss);
+  m->test_accuracy = m->test_loss = NAN;
+  if (!st && !t->cfg.skip_epoch_test)
+    st = evaluate(t, t->test_batches, &m->test_accuracy, &m->test_loss);
   m->seconds = now_seconds() - start;
   return st;
 }
@@ -319,6 +321,8 @@ static rp_status record_attack(rp_trainer *t, const rp_attack *a, rp_recorder *r
   if (!st) st = rp_net_record_loss(net, rec, &t->cfg.loss, valid, false, &t->eval_sums);
   return st;
 }
+
+double rp_pgd_default_step(double eps, int steps) { return 2.5 * eps / (steps > 0 ? steps : 1); }
 
 rp_status rp_trainer_attack(rp_trainer *t, rp_split_kind split, const rp_attack *attack,
                             double *accuracy) {

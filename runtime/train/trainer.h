@@ -29,12 +29,14 @@ typedef struct rp_train_config {
   double momentum, weight_decay;
   bool nesterov;
   uint64_t seed;
-  uint64_t split_seed; /* the train/validation shuffle; 0: `seed`. A search fixes it so that
-                          every candidate is scored on the same validation images */
-  double fraction;     /* of the training portion used, (0, 1] */
-  int64_t validation;  /* images held out for validation; 0 = none */
-  int64_t test_images; /* evaluate on the first N test images (0: all), for quick runs on CPU
-                          devices, where the full test set costs more than a short training */
+  uint64_t split_seed;  /* the train/validation shuffle; 0: `seed`. A search fixes it so that
+                           every candidate is scored on the same validation images */
+  double fraction;      /* of the training portion used, (0, 1] */
+  int64_t validation;   /* images held out for validation; 0 = none */
+  int64_t test_images;  /* evaluate on the first N test images (0: all), for quick runs on CPU
+                           devices, where the full test set costs more than a short training */
+  bool skip_epoch_test; /* no test pass after each epoch (test_accuracy NaN): a search's
+                           candidates are judged on the validation split alone */
   rp_augment augment;
   int64_t max_steps;     /* stop after this many steps in all (0: no limit): tests, benchmarks */
   const char *init_from; /* a checkpoint to start from instead of a fresh initialization */
@@ -96,6 +98,10 @@ typedef struct rp_attack {
   double step_size; /* PGD */
   bool normalized_space;
 } rp_attack;
+
+/* PGD's step size when none is given: 2.5 eps / steps (Madry et al. 2018), so that the steps
+ * can reach the eps-ball's edge and move along it whatever their number. */
+double rp_pgd_default_step(double eps, int steps);
 
 /* Accuracy on a split under the attack (eps 0: clean accuracy). */
 rp_status rp_trainer_attack(rp_trainer *t, rp_split_kind split, const rp_attack *attack,

@@ -1,0 +1,192 @@
+/* The searches' part of an experiment's report (exp/report_parts.h): made from
+ * DIR/experiment.json (which searches there are, and their settings) and each search's
+ * DIR/search/<label>/state.json. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp/figures.h"
+#include "exp/files.h"
+#include "exp/report_parts.h"
+#include "meta/search.h"
+
+static double num(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *str(const cJSON *o, const char *key, const char *fallback) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+static bool flag(const cJSON *o, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static void genome_text(rp_text *md, const double *g) {
+  rp_text_put(md, "`taylorglo:");
+  for (int k = 0; k < RP_TGLO_GENOME; k++) rp_text_put(md, "%s%.4f", k ? "," : "", g[k]);
+  rp_text_put(md, "`");
+}
+
+static void settings_text(rp_text *md, const cJSON *s, int done) {
+  const char *inv = str(s, "invariant", "?");
+  bool fgsm = strcmp(str(s, "fitness", ""), "fgsm") == 0;
+  rp_text_put(md,
+              "CMA-ES over the 8 TaylorGLO parameters from the zero vector, σ0 %g, population "
+              "%g; %d of %g generations done. Invariant `%s`%s. Fitness: %s after %g epoch(s) "
+              "of training. Retry rule: %s. Seed %g.\n\n",
+              num(s, "sigma0"), num(s, "population"), done, num(s, "generations"), inv,
+              strcmp(inv, "off") == 0 ? " (every candidate trained)"
+              : flag(s, "prune")      ? ", pruning (violators not trained, fitness 0)"
+                                      : ", record-only (violators trained and counted)",
+              fgsm ? "FGSM accuracy on the validation split" : "validation accuracy",
+              num(s, "epochs"), num(s, "retries") > 0 && !fgsm ? "on" : "off", num(s, "seed"));
+  if (fgsm) rp_text_put(md, "FGSM ε = %g.\n\n", num(s, "fitness_eps"));
+}
+
+static void generations_table(rp_text *md, const rp_search_result *r) {
+  rp_text_put(md, "| generation | σ | best (%%) | mean (%%) | mean of trained (%%) | trained | "
+                  "pruned | failed | retries | code violations | softmax violations | "
+                  "seconds | best so far (%%) |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+                  "---|\n");
+  for (int i = 0; i < r->generation_count; i++) {
+    const rp_search_generation *g = &r->generations[i];
+    rp_text_put(md, "| %d | %.3g | %.2f | %.2f | ", g->generation + 1, g->sigma, 100 * g->best,
+                100 * g->mean);
+    if (isfinite(g->mean_trained))
+      rp_text_put(md, "%.2f", 100 * g->mean_trained);
+    else
+      rp_text_put(md, "—");
+    rp_text_put(md, " | %d | %d | %d | %d | %d | %d | %.0f | ", g->trained, g->pruned, g->failed,
+                g->retries, g->code_violations, g->softmax_violations, g->seconds);
+    if (isfinite(g->best_accuracy))
+      rp_text_put(md, "%.2f |\n", 100 * g->best_accuracy);
+    else
+      rp_text_put(md, "— |\n");
+  }
+}
+
+static void best_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
+  if (!isfinite(r->accuracy)) {
+    rp_text_put(md, "\nNo candidate has been trained yet (all pruned so far).\n");
+    return;
+  }
+  const rp_search_candidate *c = &r->generations[r->best_generation].candidates[r->best_index];
+  rp_text_put(md, "\nBest: **%.2f%%** (generation %d, candidate %d), ", 100 * r->accuracy,
+              r->best_generation + 1, r->best_index + 1);
+  genome_text(md, r->genome);
+  rp_text_put(md, ". Invariants: code %s (%.5g %s %.5g), softmax %s (A = %.5g %s B = %.5g).\n",
+              c->code_valid ? "holds" : "violated", c->code_lhs, c->code_valid ? "≥" : "<",
+              c->code_rhs, c->softmax_valid ? "holds" : "violated", c->A,
+              c->softmax_valid ? ">" : "≤", c->B);
+  if (flag(s, "then_train_best"))
+    rp_text_put(md,
+                "Trained with the full schedule and every seed as `best_%s` once the search "
+                "has finished (tables above).\n",
+                str(s, "label", "?"));
+}
+
+/* The state file as JSON, less CMA-ES's internal state (a string of its own format). */
+static cJSON *state_json(const char *path) {
+  cJSON *j = NULL;
+  if (rp_exp_read_json(path, &j)) return NULL;
+  cJSON_DeleteItemFromObjectCaseSensitive(j, "cmaes");
+  return j;
+}
+
+/* count >= 1 */
+static rp_status progress_figure(const char *dir, const rp_search_result *results,
+                                 const cJSON *const *blocks, int count) {
+  int max_gen = 0, lines = 0;
+  for (int i = 0; i < count; i++)
+    if (results[i].generation_count > max_gen) max_gen = results[i].generation_count;
+  double *xs = calloc((size_t)(max_gen ? max_gen : 1), sizeof *xs);
+  double *ys = calloc((size_t)(2 * count * (max_gen ? max_gen : 1)), sizeof *ys);
+  rp_series *series = calloc((size_t)(2 * count), sizeof *series);
+  char(*names)[96] = calloc((size_t)(2 * count), sizeof *names);
+  rp_status st = RP_OK;
+  if (!xs || !ys || !series || !names) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int g = 0; g < max_gen && !st; g++) xs[g] = g + 1;
+  for (int i = 0; i < count && !st; i++) {
+    const rp_search_result *r = &results[i];
+    if (!r->generation_count) continue;
+    double *best = ys + (size_t)(2 * i) * (size_t)max_gen, *mean = best + max_gen;
+    for (int g = 0; g < r->generation_count; g++) {
+      best[g] = 100 * r->generations[g].best_accuracy;
+      mean[g] = 100 * r->generations[g].mean;
+    }
+    const char *label = str(blocks[i], "label", "?");
+    snprintf(names[lines], sizeof names[lines], "%s: best so far", label);
+    series[lines] = (rp_series){names[lines], xs, best, r->generation_count};
+    lines++;
+    snprintf(names[lines], sizeof names[lines], "%s: generation mean", label);
+    series[lines] = (rp_series){names[lines], xs, mean, r->generation_count};
+    lines++;
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/figures", dir);
+  if (!st) st = rp_exp_mkdirs(path);
+  snprintf(path, sizeof path, "%s/figures/search_progress.svg", dir);
+  if (!st)
+    st = rp_plot_lines(path, "Loss-function search: fitness per generation", "generation",
+                       "fitness accuracy (%)", series, lines);
+  free(xs);
+  free(ys);
+  free(series);
+  free(names);
+  return st;
+}
+
+rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool plots, rp_text *md,
+                                 cJSON **json, bool *figure) {
+  *json = cJSON_CreateArray();
+  *figure = false;
+  const cJSON *search = cJSON_GetObjectItemCaseSensitive(experiment, "search");
+  int count = cJSON_IsArray(search) ? cJSON_GetArraySize(search) : cJSON_IsObject(search);
+  if (!*json) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  if (!count) return RP_OK;
+  const cJSON **blocks = calloc((size_t)count, sizeof *blocks);
+  rp_search_result *results = calloc((size_t)count, sizeof *results);
+  if (!blocks || !results) {
+    free(blocks);
+    free(results);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  rp_status st = RP_OK;
+  int with_state = 0;
+  for (int i = 0; i < count && !st; i++) {
+    const cJSON *s = cJSON_IsArray(search) ? cJSON_GetArrayItem(search, i) : search;
+    blocks[i] = s;
+    const char *label = str(s, "label", "search");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/search/%s/state.json", dir, label);
+    rp_text_put(md, "\n## Search `%s`\n\n", label);
+    if (!rp_exp_exists(path)) {
+      settings_text(md, s, 0);
+      rp_text_put(md, "Not started yet.\n");
+      continue;
+    }
+    if ((st = rp_search_read_state(path, &results[i]))) break;
+    with_state++;
+    settings_text(md, s, results[i].generation_count);
+    generations_table(md, &results[i]);
+    best_text(md, s, &results[i]);
+    cJSON *state = state_json(path);
+    if (state) {
+      cJSON_AddStringToObject(state, "label", label);
+      cJSON_AddItemToArray(*json, state);
+    }
+  }
+  if (!st && plots && with_state) {
+    st = progress_figure(dir, results, blocks, count);
+    *figure = !st;
+  }
+  for (int i = 0; i < count; i++) rp_search_result_free(&results[i]);
+  free(results);
+  free(blocks);
+  return st;
+}

@@ -1,0 +1,230 @@
+/* The searches of an experiment (exp/driver.h): each search block becomes an rp_search_config
+ * whose state lives in DIR/search/<label>/, its candidates trained through the backend; then the
+ * best loss of each search joins the experiment's losses and is trained like a listed one.
+ *
+ * The order of rp_exp_run_all (listed runs, searches, found losses) only decides which results
+ * come first: every training's seed follows from its identity (exp/plan.c, meta/search.h). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp/driver.h"
+#include "exp/files.h"
+
+void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, size_t size) {
+  snprintf(out, size, "%s/search/%s", out_dir, s->label);
+}
+
+cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_search *s) {
+  rp_exp_loss candidate = {0};
+  snprintf(candidate.canonical, sizeof candidate.canonical, "taylorglo (each candidate's)");
+  cJSON *j = rp_exp_config_json(e, &candidate, 0);
+  cJSON_ReplaceItemInObjectCaseSensitive(j, "epochs", cJSON_CreateNumber(s->epochs));
+  cJSON_DeleteItemFromObjectCaseSensitive(j, "seed"); /* each candidate has its own */
+  cJSON_AddItemToObject(j, "search", rp_exp_search_json(s));
+  return j;
+}
+
+/* The parts of the search block that change what a finished generation means: all but the
+ * number of generations (a finished search may be extended) and then_train_best. */
+static cJSON *comparable(const cJSON *training) {
+  cJSON *c = cJSON_Duplicate(training, true);
+  cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "search");
+  cJSON_DeleteItemFromObjectCaseSensitive(s, "generations");
+  cJSON_DeleteItemFromObjectCaseSensitive(s, "then_train_best");
+  return c;
+}
+
+rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
+                             int *generations) {
+  const rp_exp_search *s = &e->searches[index];
+  *generations = 0;
+  char dir[4096], path[4200];
+  rp_exp_search_dir(out_dir, s, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/training.json", dir);
+  if (rp_exp_exists(path)) {
+    cJSON *old;
+    rp_status st = rp_exp_read_json(path, &old);
+    if (st) return st;
+    cJSON *now = rp_exp_search_training_json(e, s);
+    cJSON *a = comparable(old), *b = comparable(now);
+    bool same = cJSON_Compare(a, b, true);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(old);
+    cJSON_Delete(now);
+    if (!same)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s was made with another configuration than search \"%s\" of the "
+                     "experiment's now: move %s away or choose another output directory",
+                     path, s->label, dir);
+  }
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  if (!rp_exp_exists(path)) return RP_OK;
+  rp_search_result r;
+  rp_status st = rp_search_read_state(path, &r);
+  if (!st) *generations = r.generation_count;
+  rp_search_result_free(&r);
+  return st;
+}
+
+/* ---- the search's callbacks, relayed to the backend */
+
+typedef struct relay {
+  const rp_experiment *e;
+  const rp_exp_search *s;
+  const rp_exp_backend *b;
+} relay;
+
+static void emit(const relay *r, rp_exp_search_event ev) {
+  ev.search = r->s;
+  if (r->b->search_event) r->b->search_event(r->b->user, &ev);
+}
+
+static rp_status train_trial(const rp_search_trial *trial, void *user, rp_search_outcome *out) {
+  const relay *r = user;
+  return r->b->train_candidate(r->b->user, r->e, r->s, trial, out);
+}
+
+static void on_trial(const rp_search_trial *trial, void *user) {
+  emit(user, (rp_exp_search_event){.kind = RP_EXP_SEARCH_TRIAL,
+                                   .generation = trial->generation,
+                                   .index = trial->candidate,
+                                   .trial = trial});
+}
+
+static void on_candidate(int generation, int index, const rp_search_candidate *c, void *user) {
+  emit(user, (rp_exp_search_event){.kind = RP_EXP_SEARCH_CANDIDATE,
+                                   .generation = generation,
+                                   .index = index,
+                                   .candidate = c});
+}
+
+static int on_generation(const rp_search_generation *g, void *user) {
+  emit(user, (rp_exp_search_event){.kind = RP_EXP_SEARCH_GENERATION,
+                                   .generation = g->generation,
+                                   .generation_record = g});
+  return 0;
+}
+
+rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_dir,
+                            const rp_exp_backend *b, rp_search_result *out) {
+  memset(out, 0, sizeof *out);
+  const rp_exp_search *s = &e->searches[index];
+  if (!b->train_candidate)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: search \"%s\": this backend cannot train "
+                   "search candidates",
+                   e->name, s->label);
+  int done = 0;
+  rp_status st = rp_exp_search_done(e, index, out_dir, &done);
+  char dir[4096], state[4200], training[4200];
+  rp_exp_search_dir(out_dir, s, dir, sizeof dir);
+  snprintf(state, sizeof state, "%s/state.json", dir);
+  snprintf(training, sizeof training, "%s/training.json", dir);
+  if (!st) st = rp_exp_mkdirs(dir);
+  if (!st) {
+    /* Written (again) before any training: what the state's candidates were trained with. */
+    cJSON *j = rp_exp_search_training_json(e, s);
+    st = rp_exp_write_json(training, j);
+    cJSON_Delete(j);
+  }
+  if (st) return st;
+
+  static const rp_search_invariant invariants[] = {RP_SEARCH_INV_OFF, RP_SEARCH_INV_CODE,
+                                                   RP_SEARCH_INV_SOFTMAX};
+  relay r = {e, s, b};
+  rp_search_config c;
+  rp_search_config_defaults(&c);
+  c.experiment = e->name;
+  c.seed = (uint64_t)s->seed;
+  c.generations = s->generations;
+  c.lambda = s->population;
+  c.sigma0 = s->sigma0;
+  c.classes = rp_exp_dataset_classes(e->dataset);
+  c.invariant = invariants[s->invariant];
+  c.prune = s->prune;
+  c.fitness = s->fitness == RP_EXP_FITNESS_FGSM ? RP_SEARCH_FIT_FGSM : RP_SEARCH_FIT_ACCURACY;
+  c.attack_eps = s->fitness_eps;
+  c.attack_normalized = e->eval.normalized;
+  c.retry_epoch = s->retry_epoch;
+  c.retry_below = s->retry_below;
+  c.retries = s->retries;
+  c.state_path = state;
+  c.train = train_trial;
+  c.train_user = &r;
+  c.on_trial = on_trial;
+  c.on_candidate = on_candidate;
+  c.on_generation = on_generation;
+  c.user = &r;
+  emit(&r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_START, .generation = done});
+  st = rp_search_run(&c, out);
+  if (!st) emit(&r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_DONE, .result = out});
+  return st;
+}
+
+rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
+  for (int i = 0; i < e->search_count; i++) {
+    const rp_exp_search *s = &e->searches[i];
+    bool added = false;
+    for (int k = 0; k < e->loss_count; k++)
+      added |= e->losses[k].from_search && e->losses[k].search_index == i;
+    if (!s->then_train_best || added) continue;
+    char dir[4096], state[4200];
+    rp_exp_search_dir(out_dir, s, dir, sizeof dir);
+    snprintf(state, sizeof state, "%s/state.json", dir);
+    if (!rp_exp_exists(state)) continue;
+    rp_search_result r;
+    rp_status st = rp_search_read_state(state, &r);
+    bool finished = !st && r.generation_count >= s->generations && isfinite(r.accuracy);
+    if (finished) st = rp_exp_add_found_loss(e, i, r.genome);
+    rp_search_result_free(&r);
+    if (st) return st;
+  }
+  return RP_OK;
+}
+
+/* Checks every record and state in the way before anything trains. */
+static rp_status check_outputs(const rp_experiment *e, const char *out_dir) {
+  rp_exp_plan plan;
+  rp_status st = rp_exp_make_plan(e, &plan);
+  for (int i = 0; i < plan.run_count && !st; i++) {
+    bool done;
+    st = rp_exp_run_done(e, &plan.runs[i], out_dir, &done);
+  }
+  rp_exp_plan_free(&plan);
+  for (int i = 0; i < e->search_count && !st; i++) {
+    int generations;
+    st = rp_exp_search_done(e, i, out_dir, &generations);
+  }
+  return st;
+}
+
+rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_backend *b,
+                         const char *git_commit) {
+  /* Losses of searches finished earlier join now, so that their records are checked too. */
+  rp_status st = rp_exp_add_found_losses(e, out_dir);
+  if (!st) st = check_outputs(e, out_dir);
+  if (!st && e->search_count && !b->train_candidate)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: has searches, and this backend cannot run them",
+                 e->name);
+  rp_exp_plan plan = {0};
+  if (!st) st = rp_exp_make_plan(e, &plan);
+  if (!st) st = rp_exp_execute(e, &plan, out_dir, b, git_commit);
+  rp_exp_plan_free(&plan);
+  int listed = e->loss_count;
+  for (int i = 0; i < e->search_count && !st; i++) {
+    rp_search_result r;
+    st = rp_exp_run_search(e, i, out_dir, b, &r);
+    rp_search_result_free(&r);
+    if (!st) st = rp_exp_report(out_dir);
+  }
+  if (!st) st = rp_exp_add_found_losses(e, out_dir);
+  if (!st && e->loss_count > listed) {
+    if (!(st = rp_exp_make_plan(e, &plan))) st = rp_exp_execute(e, &plan, out_dir, b, git_commit);
+    rp_exp_plan_free(&plan);
+  }
+  return st;
+}
