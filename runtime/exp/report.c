@@ -509,8 +509,12 @@ static rp_status report_parts(report *r) {
                                         &r->searches, &r->search_figure);
   const char **labels = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *labels);
   const char **losses = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *losses);
-  if (!st && (!labels || !losses)) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  for (int k = 0; k < r->group_count && !st; k++)
+  if (!labels || !losses) {
+    free(labels);
+    free(losses);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int k = 0; k < r->group_count; k++)
     labels[k] = r->groups[k].label, losses[k] = r->groups[k].loss;
   const cJSON *c = r->run_count ? cJSON_GetObjectItemCaseSensitive(r->runs[0], "config") : NULL;
   if (!st)

@@ -63,9 +63,14 @@ rp_status rp_exp_report_loss_shapes(const char *dir, const char *const *labels,
   double *xs = calloc(POINTS, sizeof *xs);
   double *ys = calloc((size_t)count * POINTS, sizeof *ys);
   rp_series *series = calloc((size_t)count, sizeof *series);
+  if (!xs || !ys || !series) {
+    free(xs);
+    free(ys);
+    free(series);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
   rp_status st = RP_OK;
-  if (!xs || !ys || !series) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  for (int i = 0; i < POINTS && !st; i++) xs[i] = grid_p(i);
+  for (int i = 0; i < POINTS; i++) xs[i] = grid_p(i);
   int lines = 0, tglo = 0;
   for (int k = 0; k < count && !st; k++) {
     rp_loss loss;

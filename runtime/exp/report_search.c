@@ -104,17 +104,23 @@ static rp_status progress_figure(const char *dir, const rp_search_result *result
   int max_gen = 0, lines = 0;
   for (int i = 0; i < count; i++)
     if (results[i].generation_count > max_gen) max_gen = results[i].generation_count;
-  double *xs = calloc((size_t)(max_gen ? max_gen : 1), sizeof *xs);
-  double *ys = calloc((size_t)(2 * count * (max_gen ? max_gen : 1)), sizeof *ys);
-  rp_series *series = calloc((size_t)(2 * count), sizeof *series);
-  char(*names)[96] = calloc((size_t)(2 * count), sizeof *names);
-  rp_status st = RP_OK;
-  if (!xs || !ys || !series || !names) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  for (int g = 0; g < max_gen && !st; g++) xs[g] = g + 1;
-  for (int i = 0; i < count && !st; i++) {
+  size_t lines_max = 2 * (size_t)count, points = max_gen ? (size_t)max_gen : 1;
+  double *xs = calloc(points, sizeof *xs);
+  double *ys = calloc(lines_max * points, sizeof *ys);
+  rp_series *series = calloc(lines_max, sizeof *series);
+  char(*names)[96] = calloc(lines_max, sizeof *names);
+  if (!xs || !ys || !series || !names) {
+    free(xs);
+    free(ys);
+    free(series);
+    free(names);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  for (int g = 0; g < max_gen; g++) xs[g] = g + 1;
+  for (int i = 0; i < count; i++) {
     const rp_search_result *r = &results[i];
     if (!r->generation_count) continue;
-    double *best = ys + (size_t)(2 * i) * (size_t)max_gen, *mean = best + max_gen;
+    double *best = ys + 2 * (size_t)i * points, *mean = best + points;
     for (int g = 0; g < r->generation_count; g++) {
       best[g] = 100 * r->generations[g].best_accuracy;
       mean[g] = 100 * r->generations[g].mean;
@@ -129,7 +135,7 @@ static rp_status progress_figure(const char *dir, const rp_search_result *result
   }
   char path[4096];
   snprintf(path, sizeof path, "%s/figures", dir);
-  if (!st) st = rp_exp_mkdirs(path);
+  rp_status st = rp_exp_mkdirs(path);
   snprintf(path, sizeof path, "%s/figures/search_progress.svg", dir);
   if (!st)
     st = rp_plot_lines(path, "Loss-function search: fitness per generation", "generation",
@@ -149,7 +155,7 @@ rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool 
   int count = cJSON_IsArray(search) ? cJSON_GetArraySize(search) : cJSON_IsObject(search);
   if (!*json) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   if (!count) return RP_OK;
-  const cJSON **blocks = calloc((size_t)count, sizeof *blocks);
+  const cJSON **blocks = calloc((size_t)count, sizeof(const cJSON *));
   rp_search_result *results = calloc((size_t)count, sizeof *results);
   if (!blocks || !results) {
     free(blocks);
