@@ -985,6 +985,8 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   cr_assert(strstr(summary, "| 3 | "), "no row for generation 3:\n%s", summary);
   cr_assert(strstr(summary, "| best_pruned | `taylorglo:"));
   cr_assert(strstr(summary, "## TaylorGLO loss shapes"));
+  /* The comparison row of the record-only search: 3 generations, 18 trained, none pruned. */
+  cr_assert(strstr(summary, "| recorded | code, record-only | 3 | 18 | 0 | 0 |"), "%s", summary);
   free(summary);
   snprintf(path, sizeof path, "%s/results.json", a);
   ASSERT_OK(rp_exp_read_json(path, &rec));

@@ -64,6 +64,20 @@ static cJSON *result_json(const rp_bench_result *r, double peak) {
   return j;
 }
 
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: repro bench [--json FILE] [--device D] [--repeats N] [--batch B] [--profile] "
+          "[NAME...]\n"
+          "  NAME         peak, copy, gemm (= gemm256 gemm1024 gemm2048), gemmN, train_MODEL\n"
+          "               (a training step of MODEL, images/s); none: peak, copy, the GEMMs,\n"
+          "               train_mnist_cnn and train_resnet20. The FMA peak is always measured:\n"
+          "               compute figures are reported as a fraction of it\n"
+          "  --repeats N  timed repetitions per benchmark (median, min and max; default 5)\n"
+          "  --batch B    batch of the training steps (default 128)\n"
+          "  --profile    the time of every shader of the training steps\n"
+          "  --json FILE  the device's capabilities and every result as JSON\n");
+}
+
 int rp_cmd_bench(int argc, char **argv) {
   const char *json_path = NULL, *device = NULL;
   int repeats = 5, batch = 128;
@@ -71,7 +85,11 @@ int rp_cmd_bench(int argc, char **argv) {
   char **names = calloc((size_t)argc, sizeof *names);
   int name_count = 0;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      free(names);
+      return 0;
+    } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
       json_path = argv[++i];
     } else if (strcmp(argv[i], "--profile") == 0) {
       profile = true;

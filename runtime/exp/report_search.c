@@ -147,6 +147,36 @@ static rp_status progress_figure(const char *dir, const rp_search_result *result
   return st;
 }
 
+/* One row per search: what each spent and found, side by side. */
+static void comparison_table(rp_text *md, const rp_search_result *results,
+                             const cJSON *const *blocks, int count) {
+  rp_text_put(md, "\n## Searches compared\n\n"
+                  "Over all finished generations: candidates trained (failed among them), "
+                  "pruned, training seconds, and the best fitness found.\n\n"
+                  "| search | invariant | generations | trained | failed | pruned | seconds | "
+                  "best fitness (%%) |\n|---|---|---|---|---|---|---|---|\n");
+  for (int i = 0; i < count; i++) {
+    const rp_search_result *r = &results[i];
+    const cJSON *s = blocks[i];
+    int trained = 0, failed = 0, pruned = 0;
+    double seconds = 0;
+    for (int g = 0; g < r->generation_count; g++) {
+      trained += r->generations[g].trained;
+      failed += r->generations[g].failed;
+      pruned += r->generations[g].pruned;
+      seconds += r->generations[g].seconds;
+    }
+    const char *inv = str(s, "invariant", "?");
+    rp_text_put(md, "| %s | %s%s | %d | %d | %d | %d | %.0f | ", str(s, "label", "?"), inv,
+                strcmp(inv, "off") == 0 ? "" : (flag(s, "prune") ? ", pruning" : ", record-only"),
+                r->generation_count, trained, failed, pruned, seconds);
+    if (isfinite(r->accuracy))
+      rp_text_put(md, "%.2f |\n", 100 * r->accuracy);
+    else
+      rp_text_put(md, "— |\n");
+  }
+}
+
 rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool plots, rp_text *md,
                                  cJSON **json, bool *figure) {
   *json = cJSON_CreateArray();
@@ -164,29 +194,34 @@ rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool 
   }
   rp_status st = RP_OK;
   int with_state = 0;
+  rp_text sections = {0}; /* after the comparison, which needs every state first */
   for (int i = 0; i < count && !st; i++) {
     const cJSON *s = cJSON_IsArray(search) ? cJSON_GetArrayItem(search, i) : search;
     blocks[i] = s;
     const char *label = str(s, "label", "search");
     char path[4096];
     snprintf(path, sizeof path, "%s/search/%s/state.json", dir, label);
-    rp_text_put(md, "\n## Search `%s`\n\n", label);
+    rp_text_put(&sections, "\n## Search `%s`\n\n", label);
     if (!rp_exp_exists(path)) {
-      settings_text(md, s, 0);
-      rp_text_put(md, "Not started yet.\n");
+      settings_text(&sections, s, 0);
+      rp_text_put(&sections, "Not started yet.\n");
       continue;
     }
     if ((st = rp_search_read_state(path, &results[i]))) break;
     with_state++;
-    settings_text(md, s, results[i].generation_count);
-    generations_table(md, &results[i]);
-    best_text(md, s, &results[i]);
+    settings_text(&sections, s, results[i].generation_count);
+    generations_table(&sections, &results[i]);
+    best_text(&sections, s, &results[i]);
     cJSON *state = state_json(path);
     if (state) {
       cJSON_AddStringToObject(state, "label", label);
       cJSON_AddItemToArray(*json, state);
     }
   }
+  if (!st && count > 1) comparison_table(md, results, blocks, count);
+  if (sections.s) rp_text_put(md, "%s", sections.s);
+  md->failed |= sections.failed;
+  free(sections.s);
   if (!st && plots && with_state) {
     st = progress_figure(dir, results, blocks, count);
     *figure = !st;
