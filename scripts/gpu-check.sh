@@ -110,7 +110,8 @@ if [ "$part" = b ] && [ -z "${ONLY_EXPERIMENTS:-}" ]; then
     --fgsm 1/255,2/255,4/255,8/255 --pgd 2/255,8/255 --json "$out/resnet20-attacks.json"
 fi
 if [ "$part" = b ]; then
-  for f in ${EXPERIMENTS:-experiments/cifar10_adv_gpu.json}; do
+  # cifar10_adv_gpu was measured on 2026-11-27 (results/cifar10_adv_gpu); the others are next.
+  for f in ${EXPERIMENTS:-experiments/cifar10_invariant_gpu.json experiments/cifar10_regularization_gpu.json}; do
     step "run $(basename "$f")" "${EXPERIMENT_SECONDS:-240}" repro run "$f" --out "$out/$(basename "$f" .json)"
   done
 fi
