@@ -982,7 +982,8 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   snprintf(path, sizeof path, "%s/summary.md", a);
   char *summary = read_file(path);
   cr_assert(strstr(summary, "## Search `pruned`") && strstr(summary, "## Search `recorded`"));
-  cr_assert(strstr(summary, "| 3 | "), "no row for generation 3:\n%s", summary);
+  cr_assert(strstr(summary, "| seconds | best so far (%) |\n|---|"), "no generation table");
+  cr_assert(strstr(summary, "|\n| 3 | "), "no row for generation 3:\n%s", summary);
   cr_assert(strstr(summary, "| best_pruned | `taylorglo:"));
   cr_assert(strstr(summary, "## TaylorGLO loss shapes"));
   /* The comparison row of the record-only search: 3 generations, 18 trained, none pruned. */
@@ -1043,14 +1044,33 @@ Test(experiment, searches_run_resume_and_train_their_best) {
     cJSON_Delete(y);
   }
 
-  /* Another population over a finished search: an error naming training.json, nothing runs. */
+  /* Another population: an error naming training.json before anything trains (ce-s1 is
+   * removed so that a check made only after the listed runs would train it first). */
   char *changed = strdup(searched);
   char *at = strstr(changed, "\"population\": 6");
   at[strlen("\"population\": ")] = '8';
+  snprintf(path, sizeof path, "%s/runs/ce-s1.json", a);
+  cr_assert_eq(remove(path), 0);
   fake refused = {0};
   cr_assert_eq(run_searched(a, changed, &refused), RP_ERR_INVALID_ARGUMENT);
-  cr_assert(strstr(rp_error_message(), "search/pruned/training.json was made with another"), "%s",
-            rp_error_message());
+  cr_assert(strstr(rp_error_message(), "search/pruned/training.json was made with another"),
+            "%s", rp_error_message());
+  cr_assert_eq(refused.calls + refused.candidates, 0);
+  /* The same without training.json: the state's own settings still refuse it. */
+  snprintf(path, sizeof path, "%s/search/pruned/training.json", a);
+  cr_assert_eq(remove(path), 0);
+  cr_assert_eq(run_searched(a, changed, &refused), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "was made with other settings"), "%s", rp_error_message());
+  cr_assert_eq(refused.calls + refused.candidates, 0);
+  free(changed);
+
+  /* Extending a search whose best loss was trained: an error before the extension trains. */
+  changed = strdup(searched);
+  at = strstr(changed, "\"generations\": 3");
+  at[strlen("\"generations\": ")] = '4';
+  cr_assert_eq(run_searched(b, changed, &refused), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "runs/best_pruned-s1.json trained the best loss of search"),
+            "%s", rp_error_message());
   cr_assert_eq(refused.calls + refused.candidates, 0);
   free(changed);
 

@@ -87,21 +87,29 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
     rp_status st = rp_exp_search_done(e, i, out_dir, &done);
     int64_t candidates = (int64_t)s->population * s->generations;
     int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
+    int tries = rp_exp_search_retries(s) ? 1 + s->retries : 1; /* each to the end, at most */
     char steps[32];
-    human((double)(candidates * batches * s->epochs * e->training.batch), steps, sizeof steps);
+    human((double)(candidates * tries * batches * s->epochs * e->training.batch), steps,
+          sizeof steps);
     printf("search %s: CMA-ES, population %d x %d generations = %" PRId64
            " candidates of %d epochs (at most %s image-steps: pruned candidates are not "
-           "trained), invariant %s%s, fitness %s, seed %d%s\n",
+           "trained), invariant %s%s, fitness %s, retry rule %s, seed %d%s\n",
            s->label, s->population, s->generations, candidates, s->epochs, steps,
            invariants[s->invariant],
            s->invariant == RP_EXP_INVARIANT_OFF ? "" : (s->prune ? " (pruning)" : " (record-only)"),
-           s->fitness == RP_EXP_FITNESS_FGSM ? "FGSM accuracy" : "validation accuracy", s->seed,
+           s->fitness == RP_EXP_FITNESS_FGSM ? "FGSM accuracy" : "validation accuracy",
+           tries > 1 ? "on" : "off", s->seed,
            st ? "  (a state of another configuration is in the way)" : "");
-    if (done) printf("  %d of %d generations done\n", done, s->generations);
+    if (done > s->generations)
+      printf("  %d generations done, more than the %d the file asks for\n", done, s->generations);
+    else if (done)
+      printf("  %d of %d generations done\n", done, s->generations);
     bool found = false;
     for (int k = 0; k < e->loss_count; k++)
       found |= e->losses[k].from_search && e->losses[k].search_index == i;
-    if (s->then_train_best && !found)
+    if (s->then_train_best && !found && !st && done >= s->generations)
+      printf("  no best loss to train: no candidate was trained successfully\n");
+    else if (s->then_train_best && !found)
       printf("  then best_%s x %d seeds with the full schedule (the loss is known once the "
              "search has finished)\n",
              s->label, e->seed_count);
@@ -164,14 +172,16 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
     break;
   }
   case RP_EXP_SEARCH_DONE:
-    if (isfinite(ev->result->accuracy)) {
+    if (isfinite(ev->result->accuracy) && ev->result->accuracy > 0) {
       printf("search %s: done; best %.2f%% (generation %d, candidate %d): taylorglo:", s->label,
              100 * ev->result->accuracy, ev->result->best_generation + 1,
              ev->result->best_index + 1);
       print_genome(ev->result->genome);
       printf("\n");
     } else {
-      printf("search %s: done; no candidate was trained (all pruned): no best loss\n", s->label);
+      printf("search %s: done; no candidate trained successfully (all pruned or failed): no best "
+             "loss\n",
+             s->label);
     }
     break;
   }

@@ -152,6 +152,10 @@ bool rp_exp_dataset_size(const char *dataset, int64_t *train, int64_t *test);
 /* Number of classes of a dataset (10, or 100 for CIFAR-100). */
 int rp_exp_dataset_classes(const char *dataset);
 
+/* Whether the retry rule can fire in search `s`: validation fitness, retries > 0, and a check
+ * epoch its candidates reach. */
+bool rp_exp_search_retries(const rp_exp_search *s);
+
 /* The search block as the experiment file spells it (every default filled in). */
 struct cJSON *rp_exp_search_json(const rp_exp_search *s);
 

@@ -150,6 +150,10 @@ static cJSON *eps_array(const double *eps, int count) {
   return a;
 }
 
+bool rp_exp_search_retries(const rp_exp_search *s) {
+  return s->fitness == RP_EXP_FITNESS_VAL_ACCURACY && s->retries > 0 && s->retry_epoch <= s->epochs;
+}
+
 cJSON *rp_exp_search_json(const rp_exp_search *s) {
   static const char *const invariants[] = {"off", "code", "softmax"};
   cJSON *sj = cJSON_CreateObject();

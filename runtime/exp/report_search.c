@@ -35,16 +35,19 @@ static void genome_text(rp_text *md, const double *g) {
 static void settings_text(rp_text *md, const cJSON *s, int done) {
   const char *inv = str(s, "invariant", "?");
   bool fgsm = strcmp(str(s, "fitness", ""), "fgsm") == 0;
+  /* As rp_exp_search_retries: the rule fires only where candidates reach its epoch. */
+  bool retries = !fgsm && num(s, "retries") > 0 && num(s, "retry_epoch") <= num(s, "epochs");
   rp_text_put(md,
               "CMA-ES over the 8 TaylorGLO parameters from the zero vector, σ0 %g, population "
-              "%g; %d of %g generations done. Invariant `%s`%s. Fitness: %s after %g epoch(s) "
+              "%g; %d generation(s) done (the file asks for %g). Invariant `%s`%s. Fitness: %s "
+              "after %g epoch(s) "
               "of training. Retry rule: %s. Seed %g.\n\n",
               num(s, "sigma0"), num(s, "population"), done, num(s, "generations"), inv,
               strcmp(inv, "off") == 0 ? " (every candidate trained)"
               : flag(s, "prune")      ? ", pruning (violators not trained, fitness 0)"
                                       : ", record-only (violators trained and counted)",
               fgsm ? "FGSM accuracy on the validation split" : "validation accuracy",
-              num(s, "epochs"), num(s, "retries") > 0 && !fgsm ? "on" : "off", num(s, "seed"));
+              num(s, "epochs"), retries ? "on" : "off", num(s, "seed"));
   if (fgsm) rp_text_put(md, "FGSM ε = %g.\n\n", num(s, "fitness_eps"));
 }
 
@@ -73,6 +76,10 @@ static void generations_table(rp_text *md, const rp_search_result *r) {
 static void best_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
   if (!isfinite(r->accuracy)) {
     rp_text_put(md, "\nNo candidate has been trained yet (all pruned so far).\n");
+    return;
+  }
+  if (!(r->accuracy > 0)) {
+    rp_text_put(md, "\nEvery trained candidate failed (diverged): no best loss.\n");
     return;
   }
   const rp_search_candidate *c = &r->generations[r->best_generation].candidates[r->best_index];

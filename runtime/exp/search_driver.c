@@ -27,14 +27,40 @@ cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_search *
   return j;
 }
 
-/* The parts of the search block that change what a finished generation means: all but the
- * number of generations (a finished search may be extended) and then_train_best. */
+/* What decides a finished generation's records: the training configuration and the search
+ * block, less the number of generations (a finished search may be extended),
+ * then_train_best, and test_images (candidates are never tested). */
 static cJSON *comparable(const cJSON *training) {
   cJSON *c = cJSON_Duplicate(training, true);
+  cJSON_DeleteItemFromObjectCaseSensitive(c, "test_images");
   cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "search");
   cJSON_DeleteItemFromObjectCaseSensitive(s, "generations");
   cJSON_DeleteItemFromObjectCaseSensitive(s, "then_train_best");
   return c;
+}
+
+/* The rp_search_config of search `s` of `e`, its state at `state_path`; no train function or
+ * callbacks yet. */
+static void search_config(const rp_experiment *e, const rp_exp_search *s, const char *state_path,
+                          rp_search_config *c) {
+  static const rp_search_invariant invariants[] = {RP_SEARCH_INV_OFF, RP_SEARCH_INV_CODE,
+                                                   RP_SEARCH_INV_SOFTMAX};
+  rp_search_config_defaults(c);
+  c->experiment = e->name;
+  c->seed = (uint64_t)s->seed;
+  c->generations = s->generations;
+  c->lambda = s->population;
+  c->sigma0 = s->sigma0;
+  c->classes = rp_exp_dataset_classes(e->dataset);
+  c->invariant = invariants[s->invariant];
+  c->prune = s->prune;
+  c->fitness = s->fitness == RP_EXP_FITNESS_FGSM ? RP_SEARCH_FIT_FGSM : RP_SEARCH_FIT_ACCURACY;
+  c->attack_eps = s->fitness_eps;
+  c->attack_normalized = e->eval.normalized;
+  c->retry_epoch = s->retry_epoch;
+  c->retry_below = s->retry_below;
+  c->retries = s->retries;
+  c->state_path = state_path;
 }
 
 rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
@@ -61,13 +87,12 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
                      "experiment's now: move %s away or choose another output directory",
                      path, s->label, dir);
   }
+  /* The state's own settings (CMA-ES's population, the invariant, the seed...) are checked
+   * too: a state without its training.json must not slip through. */
   snprintf(path, sizeof path, "%s/state.json", dir);
-  if (!rp_exp_exists(path)) return RP_OK;
-  rp_search_result r;
-  rp_status st = rp_search_read_state(path, &r);
-  if (!st) *generations = r.generation_count;
-  rp_search_result_free(&r);
-  return st;
+  rp_search_config c;
+  search_config(e, s, path, &c);
+  return rp_search_check_state(&c, generations);
 }
 
 /* ---- the search's callbacks, relayed to the backend */
@@ -133,26 +158,9 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   }
   if (st) return st;
 
-  static const rp_search_invariant invariants[] = {RP_SEARCH_INV_OFF, RP_SEARCH_INV_CODE,
-                                                   RP_SEARCH_INV_SOFTMAX};
   relay r = {e, s, b};
   rp_search_config c;
-  rp_search_config_defaults(&c);
-  c.experiment = e->name;
-  c.seed = (uint64_t)s->seed;
-  c.generations = s->generations;
-  c.lambda = s->population;
-  c.sigma0 = s->sigma0;
-  c.classes = rp_exp_dataset_classes(e->dataset);
-  c.invariant = invariants[s->invariant];
-  c.prune = s->prune;
-  c.fitness = s->fitness == RP_EXP_FITNESS_FGSM ? RP_SEARCH_FIT_FGSM : RP_SEARCH_FIT_ACCURACY;
-  c.attack_eps = s->fitness_eps;
-  c.attack_normalized = e->eval.normalized;
-  c.retry_epoch = s->retry_epoch;
-  c.retry_below = s->retry_below;
-  c.retries = s->retries;
-  c.state_path = state;
+  search_config(e, s, state, &c);
   c.train = train_trial;
   c.train_user = &r;
   c.on_trial = on_trial;
@@ -178,10 +186,33 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
     if (!rp_exp_exists(state)) continue;
     rp_search_result r;
     rp_status st = rp_search_read_state(state, &r);
-    bool finished = !st && r.generation_count >= s->generations && isfinite(r.accuracy);
+    /* A best at accuracy 0 is a candidate that failed (diverged): nothing worth training. */
+    bool finished =
+        !st && r.generation_count >= s->generations && isfinite(r.accuracy) && r.accuracy > 0;
     if (finished) st = rp_exp_add_found_loss(e, i, r.genome);
     rp_search_result_free(&r);
     if (st) return st;
+  }
+  return RP_OK;
+}
+
+/* Records of best_<label> while search `index` is unfinished: the best loss they trained was
+ * the best of fewer generations (the search was extended), and the search may find another.
+ * An error now, before the extension trains, rather than after it. */
+static rp_status check_stale_best(const rp_experiment *e, int index, const char *out_dir) {
+  const rp_exp_search *s = &e->searches[index];
+  for (int k = 0; k < e->loss_count; k++)
+    if (e->losses[k].from_search && e->losses[k].search_index == index) return RP_OK; /* done */
+  if (!s->then_train_best) return RP_OK;
+  for (int i = 0; i < e->seed_count; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/runs/best_%s-s%d.json", out_dir, s->label, e->seeds[i]);
+    if (rp_exp_exists(path))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s trained the best loss of search \"%s\" before it was extended to %d "
+                     "generations, and the extension may find another: move %s/runs/best_%s-s*.* "
+                     "away first",
+                     path, s->label, s->generations, out_dir, s->label);
   }
   return RP_OK;
 }
@@ -198,6 +229,7 @@ static rp_status check_outputs(const rp_experiment *e, const char *out_dir) {
   for (int i = 0; i < e->search_count && !st; i++) {
     int generations;
     st = rp_exp_search_done(e, i, out_dir, &generations);
+    if (!st) st = check_stale_best(e, i, out_dir);
   }
   return st;
 }

@@ -612,6 +612,14 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
       st = rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: generation %d is invalid", path,
                    r->generation_count - 1);
   }
+  /* The best names a trained candidate of a recorded generation (a hand-edited or damaged
+   * file must not make readers index past the records). */
+  if (!st && r->best_generation >= 0 &&
+      (r->best_generation >= r->generation_count || r->best_index < 0 || r->best_index >= lambda))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "search: state %s: \"best\" names generation %d, candidate %d, which it does not "
+                 "hold",
+                 path, r->best_generation, r->best_index);
   if (!st && cmaes_out) {
     st = rp_cmaes_load(cm->valuestring, cmaes_out);
     if (!st && (rp_cmaes_generation(*cmaes_out) != done || rp_cmaes_lambda(*cmaes_out) != lambda ||
@@ -631,6 +639,18 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
 rp_status rp_search_read_state(const char *path, rp_search_result *out) {
   result_init(out);
   return load_state(path, NULL, 0, out, NULL);
+}
+
+rp_status rp_search_check_state(const rp_search_config *cfg, int *generations) {
+  *generations = 0;
+  if (!cfg->state_path || access(cfg->state_path, F_OK) != 0) return RP_OK;
+  rp_search_result r;
+  result_init(&r);
+  int lambda = cfg->lambda ? cfg->lambda : rp_search_default_lambda();
+  rp_status st = load_state(cfg->state_path, cfg, lambda, &r, NULL);
+  if (!st) *generations = r.generation_count;
+  rp_search_result_free(&r);
+  return st;
 }
 
 /* ---- the search */

@@ -176,6 +176,10 @@ void rp_search_result_free(rp_search_result *r);
 /* Reads a state file's records and best (for reports), without a config. */
 rp_status rp_search_read_state(const char *path, rp_search_result *out);
 
+/* Whether cfg->state_path holds a state this config may resume: *generations finished there
+ * (0 with no file), or an error naming the settings that differ. Trains nothing. */
+rp_status rp_search_check_state(const rp_search_config *cfg, int *generations);
+
 /* ---- the pure pieces, exposed for tests and reports */
 
 /* x rounded to 4 decimals, correctly (the decimal nearest to x, ties to even as printf does:
