@@ -547,7 +547,7 @@ static rp_status parse_search(const char *file, const char *path, const cJSON *v
       return fail_at(file, p, "at most 58 characters, so that \"best_<label>\" names a loss");
     for (int i = 0; i < e->loss_count; i++)
       if (strcmp(e->losses[i].label, found) == 0) {
-        char msg[160];
+        char msg[256];
         snprintf(msg, sizeof msg,
                  "the best loss of this search is trained as \"%s\", which $.losses[%d] already "
                  "uses",
