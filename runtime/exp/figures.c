@@ -52,8 +52,16 @@ rp_status rp_plot_lines(const char *path, const char *title, const char *x_label
       x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
   if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1; /* nothing to draw: empty axes */
-  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
-  if (y1 - y0 < 1e-12) y0 -= 0.05, y1 += 0.05;
+  /* A flat range gets some height, relative to its magnitude (a loss of 5e23 minus 0.05 is
+   * still 5e23, and PLplot refuses an empty window). */
+  if (x1 - x0 <= 1e-12 * fmax(1, fabs(x0))) {
+    double d = fmax(0.5, 0.05 * fabs(x0));
+    x0 -= d, x1 += d;
+  }
+  if (y1 - y0 <= 1e-12 * fmax(1, fabs(y0))) {
+    double d = fmax(0.05, 0.05 * fabs(y0));
+    y0 -= d, y1 += d;
+  }
   double pad = 0.05 * (y1 - y0);
   y0 -= pad, y1 += pad;
 

@@ -1,0 +1,292 @@
+/* The trainer and what drives it, on the device, with a small synthetic Fashion-MNIST whose
+ * classes a network learns in a few steps (each class a bright square at its own place, over
+ * noise):
+ *   - training learns, repeats bit for bit, and skipping the per-epoch test pass changes
+ *     nothing else; the history's validation accuracy is what an independent evaluation of
+ *     the final weights gives;
+ *   - a search candidate trained through rp_search_train_candidate scores exactly what the
+ *     trainer gives for the same genome, seed and split;
+ *   - `repro run`'s whole flow (listed runs, a search, its best loss) through the trainer
+ *     backend, each candidate's recorded fitness equal to a direct training of its genome;
+ *   - a loss that blows up is recorded as diverged, and the experiment goes on. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exp/driver.h"
+#include "exp/files.h"
+#include "exp/runner.h"
+#include "meta/search_train.h"
+#include "support/fixture.h"
+#include "train/trainer.h"
+
+TestSuite(trainer, .fini = test_teardown);
+
+enum { TRAIN_IMAGES = 200, TEST_IMAGES = 50, SIDE = 28, SQUARE = 7 };
+
+/* ---- the synthetic dataset */
+
+static void put_be32(FILE *f, uint32_t v) {
+  uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+  fwrite(b, 1, 4, f);
+}
+
+/* n images of class i % 10: noise below 64, and a square of 200..255 at the class's place. */
+static void write_split(const char *dir, const char *images, const char *labels, int n,
+                        uint32_t seed) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", dir, images);
+  FILE *fi = fopen(path, "wb");
+  snprintf(path, sizeof path, "%s/%s", dir, labels);
+  FILE *fl = fopen(path, "wb");
+  cr_assert(fi && fl, "cannot write the synthetic dataset in %s", dir);
+  put_be32(fi, 2051), put_be32(fi, (uint32_t)n), put_be32(fi, SIDE), put_be32(fi, SIDE);
+  put_be32(fl, 2049), put_be32(fl, (uint32_t)n);
+  uint32_t state = seed;
+  for (int i = 0; i < n; i++) {
+    int label = i % 10, top = 2 + (label / 5) * 12, left = 1 + (label % 5) * 5;
+    uint8_t image[SIDE * SIDE];
+    for (int p = 0; p < SIDE * SIDE; p++) {
+      state = state * 1664525u + 1013904223u;
+      int y = p / SIDE, x = p % SIDE;
+      bool in = y >= top && y < top + SQUARE && x >= left && x < left + SQUARE;
+      image[p] = (uint8_t)(in ? 200 + (state >> 26) : (state >> 26));
+    }
+    fwrite(image, 1, sizeof image, fi);
+    uint8_t l = (uint8_t)label;
+    fwrite(&l, 1, 1, fl);
+  }
+  fclose(fi);
+  fclose(fl);
+}
+
+static char *make_dataset(void) {
+  char *dir = strdup("/tmp/rp_test_trainer_XXXXXX");
+  cr_assert(mkdtemp(dir), "mkdtemp");
+  write_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", TRAIN_IMAGES, 1);
+  write_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TEST_IMAGES, 2);
+  return dir;
+}
+
+static void remove_tree(const char *path) {
+  DIR *d = opendir(path);
+  if (d) {
+    for (struct dirent *e; (e = readdir(d));) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      char p[4096];
+      snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+      remove_tree(p);
+    }
+    closedir(d);
+    rmdir(path);
+  } else {
+    remove(path);
+  }
+}
+
+/* The MNIST CNN on it: 150 training images in 3 batches of 50, 50 held out for validation. */
+static rp_train_config small_config(const char *dir) {
+  rp_train_config c;
+  rp_train_config_defaults(&c, "mnist_cnn", "fashion-mnist");
+  c.data_dir = dir;
+  c.epochs = 2;
+  c.batch = 50;
+  c.lr = 0.01;
+  c.validation = 50;
+  c.seed = 7;
+  c.split_seed = 11;
+  return c;
+}
+
+/* Trains `c` and copies its history out (count epochs). */
+static rp_status train(const rp_train_config *c, rp_epoch_metrics *history, int *count,
+                       double *val_now) {
+  rp_trainer *t = NULL;
+  rp_status st = rp_trainer_create(test_ctx(), c, &t);
+  if (!st) st = rp_trainer_run(t, NULL);
+  const rp_epoch_metrics *h = rp_trainer_history(t, count);
+  for (int i = 0; i < *count; i++) history[i] = h[i];
+  double loss;
+  if (!st && val_now) st = rp_trainer_evaluate(t, RP_SPLIT_VAL, val_now, &loss);
+  rp_trainer_destroy(t);
+  return st;
+}
+
+Test(trainer, learns_repeats_and_skipping_the_test_pass_changes_nothing_else) {
+  char *dir = make_dataset();
+  rp_train_config c = small_config(dir);
+  rp_epoch_metrics a[2], b[2], s[2];
+  int na, nb, ns;
+  double val_now;
+  ASSERT_OK(train(&c, a, &na, &val_now));
+  cr_assert_eq(na, 2);
+  /* Learned: far above chance (10%) on held-out images, the loss down. */
+  cr_assert_gt(a[1].val_accuracy, 0.5, "validation accuracy %g after 2 epochs", a[1].val_accuracy);
+  cr_assert_lt(a[1].train_loss, a[0].train_loss);
+  cr_assert(isfinite(a[1].test_accuracy));
+  /* The history's number is an evaluation of the final weights. */
+  cr_assert_eq(val_now, a[1].val_accuracy);
+
+  ASSERT_OK(train(&c, b, &nb, NULL));
+  c.skip_epoch_test = true;
+  ASSERT_OK(train(&c, s, &ns, NULL));
+  for (int e = 0; e < 2; e++) {
+    cr_assert_eq(a[e].train_loss, b[e].train_loss, "epoch %d: not repeatable", e + 1);
+    cr_assert_eq(a[e].val_accuracy, b[e].val_accuracy);
+    cr_assert_eq(a[e].val_loss, b[e].val_loss);
+    cr_assert_eq(a[e].train_loss, s[e].train_loss, "epoch %d: the test pass changed training",
+                 e + 1);
+    cr_assert_eq(a[e].val_accuracy, s[e].val_accuracy);
+    cr_assert(isnan(s[e].test_accuracy) && isnan(s[e].test_loss));
+  }
+  remove_tree(dir);
+  free(dir);
+}
+
+/* The earlier TaylorGLO vector of taylorglo.md §8 (code convention). */
+static const double early[8] = {1.5742, -1.4446, 2.3616, -0.6632, -2.8569, -1.1313, 0.8439, 1.4872};
+
+/* Validation accuracy after training `genome` as the loss of `base` with `seed`. */
+static double direct_fitness(const rp_train_config *base, const double *genome, uint64_t seed) {
+  rp_train_config c = *base;
+  c.loss = (rp_loss){.kind = RP_LOSS_TAYLORGLO};
+  for (int k = 0; k < 8; k++) c.loss.theta[k] = (float)genome[k];
+  c.seed = seed;
+  rp_epoch_metrics h[4];
+  int n;
+  ASSERT_OK(train(&c, h, &n, NULL));
+  return h[n - 1].val_accuracy;
+}
+
+Test(trainer, a_search_candidate_scores_what_the_trainer_gives) {
+  char *dir = make_dataset();
+  rp_search_trainer st = {.ctx = test_ctx(), .base = small_config(dir)};
+  st.base.epochs = 1;
+  st.base.skip_epoch_test = true;
+  rp_search_config cfg;
+  rp_search_config_defaults(&cfg);
+  rp_search_trial trial = {.cfg = &cfg, .seed = 12345, .check_epoch = 1, .check_below = 0.15};
+  memcpy(trial.genome, early, sizeof early);
+  rp_search_outcome out = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &out));
+  cr_assert(!out.diverged);
+  cr_assert_eq(out.epochs, 1);
+  double direct = direct_fitness(&st.base, early, 12345);
+  cr_assert_eq(out.accuracy, direct, "candidate %g, direct training %g", out.accuracy, direct);
+  cr_assert_eq(out.check_accuracy, direct);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* ---- experiments through the trainer backend */
+
+static rp_status run_experiment(const char *text, const char *out_dir) {
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(text, "trainer.json", rp_exp_recipe, &e));
+  rp_exp_runner runner = {.ctx = test_ctx()};
+  rp_exp_backend b = rp_exp_trainer_backend(&runner);
+  rp_status st = rp_exp_run_all(&e, out_dir, &b, "test");
+  rp_exp_free(&e);
+  return st;
+}
+
+static cJSON *read_json(const char *dir, const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  cJSON *j;
+  ASSERT_OK(rp_exp_read_json(path, &j));
+  return j;
+}
+
+Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
+  char *dir = make_dataset();
+  char out[600], text[2048];
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(text, sizeof text,
+           "{\"name\": \"e2e\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
+           "\"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 1, "
+           "\"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, "
+           "\"search\": {\"label\": \"s\", \"invariant\": \"off\", \"population\": 2, "
+           "\"generations\": 1, \"epochs\": 1, \"retries\": 0}}",
+           dir);
+  ASSERT_OK(run_experiment(text, out));
+
+  cJSON *state = read_json(out, "search/s/state.json");
+  const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(state, "generations"), 0);
+  cr_assert_eq(cJSON_GetObjectItem(g, "trained")->valueint, 2);
+  /* Each candidate's fitness is a direct training of its rounded genome with its seed on the
+   * experiment's split. */
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(text, "trainer.json", rp_exp_recipe, &e));
+  rp_train_config base;
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  rp_exp_train_config(&e, &ce, 0, &base);
+  base.skip_epoch_test = true;
+  for (int k = 0; k < 2; k++) {
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "candidates"), k);
+    double genome[8];
+    for (int i = 0; i < 8; i++)
+      genome[i] = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "genome"), i)->valuedouble;
+    uint64_t seed = rp_search_trial_seed("e2e", 1, 0, k, 0);
+    double direct = direct_fitness(&base, genome, seed);
+    cr_assert_eq(cJSON_GetObjectItem(c, "accuracy")->valuedouble, direct, "candidate %d", k);
+  }
+  rp_exp_free(&e);
+  cJSON_Delete(state);
+
+  /* The best loss was trained with the full schedule and evaluated on the test set. */
+  cJSON *rec = read_json(out, "runs/best_s-s1.json");
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "done");
+  double acc = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble;
+  cr_assert(acc >= 0 && acc <= 1);
+  cJSON_Delete(rec);
+  char path[700];
+  snprintf(path, sizeof path, "%s/summary.md", out);
+  cr_assert(rp_exp_exists(path));
+  remove_tree(dir);
+  free(dir);
+}
+
+Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
+  char *dir = make_dataset();
+  char out[600], text[2048];
+  snprintf(out, sizeof out, "%s/out", dir);
+  /* At rate 100, cross-entropy's logits overflow within a few steps (its loss is unbounded);
+   * a TaylorGLO loss, a polynomial of the softmax outputs, stays finite. */
+  snprintf(text, sizeof text,
+           "{\"name\": \"boom\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
+           "\"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 2, "
+           "\"batch\": 50, \"lr\": 100}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}, "
+           "{\"label\": \"tg\", \"loss\": \"taylorglo:1.5742,-1.4446,2.3616,-0.6632,-2.8569,"
+           "-1.1313,0.8439,1.4872\"}], \"seeds\": 1}",
+           dir);
+  ASSERT_OK(run_experiment(text, out));
+  cJSON *rec = read_json(out, "runs/ce-s1.json");
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "diverged");
+  cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble,
+               0);
+  const char *error = cJSON_GetObjectItem(rec, "error")->valuestring;
+  cr_assert(strstr(error, "mnist_cnn with fashion-mnist diverged: the training loss is"), "%s",
+            error);
+  cJSON_Delete(rec);
+  rec = read_json(out, "runs/tg-s1.json");
+  cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "done");
+  cJSON_Delete(rec);
+  /* The summary counts the diverged run. */
+  char path[700];
+  snprintf(path, sizeof path, "%s/summary.md", out);
+  FILE *f = fopen(path, "r");
+  cr_assert(f);
+  char summary[8192];
+  size_t n = fread(summary, 1, sizeof summary - 1, f);
+  summary[n] = '\0';
+  fclose(f);
+  cr_assert(strstr(summary, "| ce | `ce` | 1 | 1 | 0.00 |"), "%s", summary);
+  remove_tree(dir);
+  free(dir);
+}
