@@ -545,7 +545,7 @@ static rp_status write_atomic(const char *path, const char *text) {
   size_t n = strlen(text);
   char *line = malloc(n + 1);
   if (!line) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
-  memcpy(line, text, n);
+  memcpy(line, text, n); /* NOLINT(bugprone-not-null-terminated-result): a line, not a string */
   line[n] = '\n';
   rp_status st = rp_file_write_atomic(path, line, n + 1);
   free(line);

@@ -138,8 +138,8 @@ static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
     for (int b = 0; b < n; b++) {
       char prefix[40];
       snprintf(prefix, sizeof prefix, "block%d.layer.%d", stage + 1, b);
-      x = TRY(preact_block(net, x, prefix, (int64_t)(16 * k) << stage,
-                           stage > 0 && b == 0 ? 2 : 1, 0.3f, "convShortcut", st));
+      x = TRY(preact_block(net, x, prefix, (int64_t)(16 * k) << stage, stage > 0 && b == 0 ? 2 : 1,
+                           0.3f, "convShortcut", st));
     }
   x = TRY(rp_net_batchnorm(net, x, "bn1", st));
   x = TRY(rp_net_relu(net, x, st));

@@ -32,8 +32,7 @@ rp_status rp_tensor_create(rp_context *ctx, int ndim, const int64_t *shape, rp_t
   return create(ctx, ndim, shape, false, out);
 }
 
-rp_status rp_tensor_create_mapped(rp_context *ctx, int ndim, const int64_t *shape,
-                                  rp_tensor *out) {
+rp_status rp_tensor_create_mapped(rp_context *ctx, int ndim, const int64_t *shape, rp_tensor *out) {
   return create(ctx, ndim, shape, true, out);
 }
 

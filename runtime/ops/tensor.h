@@ -28,8 +28,7 @@ typedef struct rp_tensor {
 rp_status rp_tensor_create(rp_context *ctx, int ndim, const int64_t *shape, rp_tensor *out);
 /* The same in host-visible memory the host writes through `t->buffer.mapped` between
  * submissions (see rp_buffer_create_mapped): the inputs of a recorded step. */
-rp_status rp_tensor_create_mapped(rp_context *ctx, int ndim, const int64_t *shape,
-                                  rp_tensor *out);
+rp_status rp_tensor_create_mapped(rp_context *ctx, int ndim, const int64_t *shape, rp_tensor *out);
 void rp_tensor_destroy(rp_context *ctx, rp_tensor *t);
 
 int64_t rp_tensor_numel(const rp_tensor *t);
