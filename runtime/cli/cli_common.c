@@ -5,6 +5,22 @@
 
 #include "cli/cli.h"
 #include "io/file.h"
+#include "train/trainer.h"
+
+void rp_cli_progress(const rp_progress *p) {
+  int left = (int)p->seconds_left;
+  fprintf(stderr,
+          "\r\033[Kepoch %d/%d  step %lld/%lld  loss %.4g  acc %5.1f%%  %.0f img/s  %dh%02dm%02ds "
+          "left",
+          p->epoch, p->epochs, (long long)p->step, (long long)p->steps, p->loss,
+          100.0 * p->accuracy, p->images_per_second, left / 3600, left / 60 % 60, left % 60);
+  fflush(stderr);
+}
+
+void rp_cli_progress_clear(void) {
+  fprintf(stderr, "\r\033[K");
+  fflush(stderr);
+}
 
 int rp_cli_error(rp_status status) {
   fprintf(stderr, "repro: %s\n", rp_error_message());

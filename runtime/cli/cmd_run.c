@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exp/driver.h"
 #include "exp/experiment.h"
 #include "exp/runner.h"
+#include "train/trainer.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: repro run FILE [--out DIR] [--device D] [--dry-run]\n"
@@ -118,14 +120,24 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
 
 typedef struct progress {
   const rp_experiment *e;
+  bool tty; /* stderr is a terminal: a progress line runs there, cleared before each line */
 } progress;
+
+static void on_progress(void *user, const rp_progress *p) {
+  const progress *pr = user;
+  if (pr->tty) rp_cli_progress(p);
+}
+
+static void clear_progress(const progress *p) {
+  if (p->tty) rp_cli_progress_clear();
+}
 
 static void print_genome(const double *g) {
   for (int k = 0; k < 8; k++) printf("%s%.4f", k ? "," : "", g[k]);
 }
 
 static void on_search_event(void *user, const rp_exp_search_event *ev) {
-  (void)user;
+  clear_progress(user);
   const rp_exp_search *s = ev->search;
   switch (ev->kind) {
   case RP_EXP_SEARCH_START:
@@ -135,7 +147,7 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
       printf("search %s: resuming after %d of %d generations\n", s->label, ev->generation,
              s->generations);
     else
-      printf("search %s: %d generations of %d candidates\n", s->label, s->generations,
+      printf("search %s: %d generation(s) of %d candidates\n", s->label, s->generations,
              s->population);
     break;
   case RP_EXP_SEARCH_TRIAL:
@@ -166,9 +178,13 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
   case RP_EXP_SEARCH_GENERATION: {
     const rp_search_generation *g = ev->generation_record;
     printf("search %s: generation %d/%d done: best %.2f%% mean %.2f%%, trained %d, pruned %d, "
-           "failed %d, sigma %.3g -> %.3g, %.0f s; best so far %.2f%%\n",
+           "failed %d, sigma %.3g -> %.3g, %.0f s; ",
            s->label, g->generation + 1, s->generations, 100 * g->best, 100 * g->mean, g->trained,
-           g->pruned, g->failed, g->sigma, g->sigma_next, g->seconds, 100 * g->best_accuracy);
+           g->pruned, g->failed, g->sigma, g->sigma_next, g->seconds);
+    if (isfinite(g->best_accuracy))
+      printf("best so far %.2f%%\n", 100 * g->best_accuracy);
+    else
+      printf("nothing trained so far\n");
     break;
   }
   case RP_EXP_SEARCH_DONE:
@@ -189,6 +205,7 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
 }
 
 static void on_epoch(void *user, const rp_exp_run *run, const rp_exp_epoch *m, int epochs) {
+  clear_progress(user);
   printf("    epoch %d/%d  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, epochs,
          m->train_loss, 100 * m->train_accuracy, m->train_true_prob);
   if (isfinite(m->val_accuracy)) printf("  val %.2f%%", 100 * m->val_accuracy);
@@ -199,6 +216,7 @@ static void on_epoch(void *user, const rp_exp_run *run, const rp_exp_epoch *m, i
 static void on_event(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
                      const rp_exp_result *r) {
   const progress *p = user;
+  clear_progress(p);
   const char *label = p->e->losses[run->loss_index].label;
   if (event == RP_EXP_RUN_SKIPPED) {
     printf("[%d/%d] %s: already done, skipped\n", index + 1, count, run->id);
@@ -282,10 +300,11 @@ int rp_cmd_run(int argc, char **argv) {
       fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
       char commit[64];
       git_commit(commit, sizeof commit);
-      progress p = {&e};
+      progress p = {&e, isatty(STDERR_FILENO) != 0};
       rp_exp_runner runner = {.ctx = ctx,
                               .epoch = on_epoch,
                               .event = on_event,
+                              .progress = on_progress,
                               .search_event = on_search_event,
                               .user = &p};
       rp_exp_backend backend = rp_exp_trainer_backend(&runner);

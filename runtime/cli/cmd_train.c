@@ -34,19 +34,12 @@ typedef struct run_log {
 
 static void on_progress(const rp_progress *p, void *user) {
   const run_log *log = user;
-  if (!log->tty) return;
-  int left = (int)p->seconds_left;
-  fprintf(stderr,
-          "\r\033[Kepoch %d/%d  step %lld/%lld  loss %.4f  acc %5.1f%%  %.0f img/s  %dh%02dm%02ds "
-          "left",
-          p->epoch, p->epochs, (long long)p->step, (long long)p->steps, p->loss,
-          100.0 * p->accuracy, p->images_per_second, left / 3600, left / 60 % 60, left % 60);
-  fflush(stderr);
+  if (log->tty) rp_cli_progress(p);
 }
 
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   run_log *log = user;
-  if (log->tty) fprintf(stderr, "\r\033[K");
+  if (log->tty) rp_cli_progress_clear();
   printf("epoch %3d  lr %.4g  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, m->lr,
          m->train_loss, 100 * m->train_accuracy, m->train_true_prob);
   if (isfinite(m->val_accuracy)) printf("  val %.2f%%", 100 * m->val_accuracy);

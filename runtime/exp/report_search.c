@@ -75,7 +75,7 @@ static void generations_table(rp_text *md, const rp_search_result *r) {
 
 static void best_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
   if (!isfinite(r->accuracy)) {
-    rp_text_put(md, "\nNo candidate has been trained yet (all pruned so far).\n");
+    rp_text_put(md, "\nNo candidate trained: every one so far was pruned.\n");
     return;
   }
   if (!(r->accuracy > 0)) {

@@ -44,6 +44,11 @@ typedef struct epoch_relay {
   int epochs;
 } epoch_relay;
 
+static void on_progress(const rp_progress *p, void *user) {
+  const epoch_relay *relay = user;
+  if (relay->runner->progress) relay->runner->progress(relay->runner->user, p);
+}
+
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   const epoch_relay *relay = user;
   if (relay->runner->epoch) relay->runner->epoch(relay->runner->user, relay->run, m, relay->epochs);
@@ -89,7 +94,7 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   cJSON_AddBoolToObject(out->data, "partial", ds->partial);
 
   epoch_relay relay = {runner, run, t->epochs};
-  st = rp_trainer_run(tr, &(rp_train_callbacks){NULL, on_epoch, &relay});
+  st = rp_trainer_run(tr, &(rp_train_callbacks){on_progress, on_epoch, &relay});
   if (st == RP_ERR_DIVERGED) {
     /* Recorded, not fatal: a loss that blows up is a result. */
     out->diverged = true;
@@ -133,6 +138,11 @@ typedef struct candidate_relay {
   const rp_search_trial *trial;
 } candidate_relay;
 
+static void on_candidate_progress(const rp_progress *p, void *user) {
+  const candidate_relay *r = user;
+  if (r->runner->progress) r->runner->progress(r->runner->user, p);
+}
+
 static void on_candidate_epoch(const rp_epoch_metrics *m, void *user) {
   const candidate_relay *r = user;
   if (!r->runner->search_event) return;
@@ -154,7 +164,7 @@ static rp_status train_candidate(void *user, const rp_experiment *e, const rp_ex
   st.base.epochs = s->epochs;
   st.base.skip_epoch_test = true; /* candidates are judged on the validation split alone */
   candidate_relay relay = {runner, s, trial};
-  rp_train_callbacks cb = {NULL, on_candidate_epoch, &relay};
+  rp_train_callbacks cb = {on_candidate_progress, on_candidate_epoch, &relay};
   st.callbacks = &cb;
   return rp_search_train_candidate(trial, &st, out);
 }

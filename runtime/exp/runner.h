@@ -24,6 +24,8 @@ typedef struct rp_exp_runner {
   /* Called by the backend's `event` (may be NULL). */
   void (*event)(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
                 const rp_exp_result *result);
+  /* Within epochs, of runs and candidates alike (a few times a second; may be NULL). */
+  void (*progress)(void *user, const rp_progress *p);
   /* Search progress, candidates' epochs included (may be NULL). */
   void (*search_event)(void *user, const rp_exp_search_event *event);
   void *user;
