@@ -18,6 +18,7 @@
 #include "exp/figures.h"
 #include "exp/files.h"
 #include "exp/stats.h"
+#include "support/tmpfiles.h"
 #include "train/loss_spec.h"
 
 TestSuite(experiment);
@@ -79,22 +80,6 @@ static int count_entries(const char *dir) {
   for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
   closedir(d);
   return n;
-}
-
-static void remove_tree(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    for (struct dirent *e; (e = readdir(d));) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      char p[4096];
-      snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-      remove_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-  } else {
-    remove(path);
-  }
 }
 
 static const char minimal[] = "{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\"}, \"model\": "

@@ -10,7 +10,6 @@
  *     backend, each candidate's recorded fitness equal to a direct training of its genome;
  *   - a loss that blows up is recorded as diverged, and the experiment goes on. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "exp/runner.h"
 #include "meta/search_train.h"
 #include "support/fixture.h"
+#include "support/tmpfiles.h"
 #include "train/trainer.h"
 
 TestSuite(trainer, .fini = test_teardown);
@@ -71,22 +71,6 @@ static char *make_dataset(void) {
   write_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", TRAIN_IMAGES, 1);
   write_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TEST_IMAGES, 2);
   return dir;
-}
-
-static void remove_tree(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    for (struct dirent *e; (e = readdir(d));) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      char p[4096];
-      snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-      remove_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-  } else {
-    remove(path);
-  }
 }
 
 /* The MNIST CNN on it: 150 training images in 3 batches of 50, 50 held out for validation. */

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +112,14 @@ rp_status rp_exp_list_json(const char *dir, char ***names, int *count) {
 void rp_exp_free_names(char **names, int count) {
   for (int i = 0; i < count; i++) free(names[i]);
   free(names);
+}
+
+double rp_exp_json_number(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+const char *rp_exp_json_string(const cJSON *o, const char *key, const char *fallback) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : fallback;
 }

@@ -16,6 +16,11 @@ bool rp_exp_exists(const char *path);
 /* Writes through "<path>.<pid>.tmp" and a rename. */
 rp_status rp_exp_write_atomic(const char *path, const char *text, size_t size);
 rp_status rp_exp_write_json(const char *path, const struct cJSON *json);
+/* A member of a JSON object: its number (NaN when absent or not a number) or its string
+ * (`fallback` when absent or not a string). */
+double rp_exp_json_number(const struct cJSON *o, const char *key);
+const char *rp_exp_json_string(const struct cJSON *o, const char *key, const char *fallback);
+
 /* Reads and parses a JSON file. */
 rp_status rp_exp_read_json(const char *path, struct cJSON **out);
 

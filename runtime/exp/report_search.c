@@ -12,14 +12,10 @@
 #include "exp/report_parts.h"
 #include "meta/search.h"
 
-static double num(const cJSON *o, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
+static double num(const cJSON *o, const char *key) { return rp_exp_json_number(o, key); }
 
 static const char *str(const cJSON *o, const char *key, const char *fallback) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : fallback;
+  return rp_exp_json_string(o, key, fallback);
 }
 
 static bool flag(const cJSON *o, const char *key) {
