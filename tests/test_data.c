@@ -17,29 +17,13 @@
 #include "data/split.h"
 #include "ref/data_ref.h"
 #include "support/fixture.h"
+#include "support/tmpfiles.h"
 
 TestSuite(data);
 
 /* ---- temporary directories and files */
 
 static char tmpdir[256];
-
-static void rm_tree(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char child[1024];
-      snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-      rm_tree(child);
-    }
-    closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
 
 static void make_tmpdir(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/repro_test_data_XXXXXX");
@@ -146,7 +130,7 @@ Test(data, cifar10_parses_exactly) {
   /* a gap is an error naming the missing batch */
   write_cifar(tmpdir, "data_batch_4.bin", 0, 1, 1, 10);
   ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, true, &ds), "data_batch_3.bin");
-  rm_tree(tmpdir);
+  remove_tree(tmpdir);
 }
 
 Test(data, cifar100_parses_fine_labels) {
@@ -165,7 +149,7 @@ Test(data, cifar100_parses_fine_labels) {
   ASSERT_OK(rp_dataset_load("cifar100", tmpdir, false, &ds));
   check_cifar(&ds, 50, 3, 100);
   rp_dataset_free(&ds);
-  rm_tree(tmpdir);
+  remove_tree(tmpdir);
 }
 
 Test(data, cifar_errors_name_the_file) {
@@ -201,7 +185,7 @@ Test(data, cifar_errors_name_the_file) {
   cr_assert_null(ds.pixels);
   cr_assert_null(ds.labels);
   ASSERT_FAILS_NAMING(rp_dataset_load("imagenet", tmpdir, false, &ds), "imagenet");
-  rm_tree(tmpdir);
+  remove_tree(tmpdir);
 }
 
 /* ---- IDX */
@@ -275,8 +259,8 @@ Test(data, idx_raw_and_gzip_parse_exactly) {
   check_idx(&ds, 4);
   cr_assert_str_eq(ds.dir, link);
   rp_dataset_free(&ds);
-  rm_tree(tmpdir);
-  rm_tree(parent);
+  remove_tree(tmpdir);
+  remove_tree(parent);
 }
 
 Test(data, idx_errors_name_the_file) {
@@ -323,7 +307,7 @@ Test(data, idx_errors_name_the_file) {
   cr_assert_eq(truncate(gi, st.st_size / 2), 0);
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), gi);
   /* nothing there at all: the message says where it looked and what to run */
-  rm_tree(tmpdir);
+  remove_tree(tmpdir);
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "repro data fetch mnist");
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "train-images-idx3-ubyte");
 }
@@ -732,7 +716,7 @@ Test(data, fetch_md5_and_untar) {
   snprintf(path, sizeof path, "%s/abc", tmpdir);
   ASSERT_FAILS_NAMING(rp_untar(path, names, 2, out), path);
   free(big), free(back);
-  rm_tree(tmpdir);
+  remove_tree(tmpdir);
 }
 
 Test(data, fetch_keeps_files_already_present) {
@@ -755,5 +739,5 @@ Test(data, fetch_keeps_files_already_present) {
   for (struct dirent *e; (e = readdir(d));) files += e->d_name[0] != '.';
   closedir(d);
   cr_assert_eq(files, 10);
-  rm_tree(tmpdir);
+  remove_tree(tmpdir);
 }

@@ -60,19 +60,6 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  size_t got = fread(s, 1, (size_t)n, f);
-  s[got] = '\0';
-  fclose(f);
-  return s;
-}
-
 static int count_entries(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return -1;

@@ -264,13 +264,9 @@ Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
   /* The summary counts the diverged run. */
   char path[700];
   snprintf(path, sizeof path, "%s/summary.md", out);
-  FILE *f = fopen(path, "r");
-  cr_assert(f);
-  char summary[8192];
-  size_t n = fread(summary, 1, sizeof summary - 1, f);
-  summary[n] = '\0';
-  fclose(f);
-  cr_assert(strstr(summary, "| ce | `ce` | 1 | 1 | 0.00 |"), "%s", summary);
+  char *summary = read_file(path);
+  cr_assert(summary && strstr(summary, "| ce | `ce` | 1 | 1 | 0.00 |"), "%s", summary);
+  free(summary);
   remove_tree(dir);
   free(dir);
 }

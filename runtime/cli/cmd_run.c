@@ -106,9 +106,7 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
       printf("  %d generations done, more than the %d the file asks for\n", done, s->generations);
     else if (done)
       printf("  %d of %d generations done\n", done, s->generations);
-    bool found = false;
-    for (int k = 0; k < e->loss_count; k++)
-      found |= e->losses[k].from_search && e->losses[k].search_index == i;
+    bool found = rp_exp_found_loss(e, i) >= 0;
     if (s->then_train_best && !found && !st && done >= s->generations)
       printf("  no best loss to train: no candidate was trained successfully\n");
     else if (s->then_train_best && !found)

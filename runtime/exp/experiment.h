@@ -162,5 +162,7 @@ struct cJSON *rp_exp_search_json(const rp_exp_search *s);
 /* Appends the loss "best_<label of search `index`>" with TaylorGLO genome `genome` (code
  * convention), marked as found by that search. */
 rp_status rp_exp_add_found_loss(rp_experiment *e, int index, const double genome[8]);
+/* The index in e->losses of the loss search `index` found, or -1 when none was added. */
+int rp_exp_found_loss(const rp_experiment *e, int index);
 
 #endif

@@ -99,6 +99,12 @@ rp_status rp_exp_add_found_loss(rp_experiment *e, int index, const double genome
   return RP_OK;
 }
 
+int rp_exp_found_loss(const rp_experiment *e, int index) {
+  for (int k = 0; k < e->loss_count; k++)
+    if (e->losses[k].from_search && e->losses[k].search_index == index) return k;
+  return -1;
+}
+
 void rp_exp_plan_free(rp_exp_plan *plan) {
   free(plan->runs);
   plan->runs = NULL;

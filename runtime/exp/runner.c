@@ -38,20 +38,35 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef struct epoch_relay {
+/* The trainer's callbacks, passed on to the runner's: for a run (`run`) or a search
+ * candidate (`search` and `trial`). */
+typedef struct relay {
   rp_exp_runner *runner;
   const rp_exp_run *run;
   int epochs;
-} epoch_relay;
+  const rp_exp_search *search;
+  const rp_search_trial *trial;
+} relay;
 
 static void on_progress(const rp_progress *p, void *user) {
-  const epoch_relay *relay = user;
-  if (relay->runner->progress) relay->runner->progress(relay->runner->user, p);
+  const relay *r = user;
+  if (r->runner->progress) r->runner->progress(r->runner->user, p);
 }
 
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
-  const epoch_relay *relay = user;
-  if (relay->runner->epoch) relay->runner->epoch(relay->runner->user, relay->run, m, relay->epochs);
+  const relay *r = user;
+  if (!r->trial) {
+    if (r->runner->epoch) r->runner->epoch(r->runner->user, r->run, m, r->epochs);
+    return;
+  }
+  if (!r->runner->search_event) return;
+  rp_exp_search_event ev = {.kind = RP_EXP_SEARCH_EPOCH,
+                            .search = r->search,
+                            .generation = r->trial->generation,
+                            .index = r->trial->candidate,
+                            .trial = r->trial,
+                            .epoch = m};
+  r->runner->search_event(r->runner->user, &ev);
 }
 
 void rp_exp_train_config(const rp_experiment *e, const rp_loss *loss, uint64_t seed,
@@ -93,8 +108,8 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   cJSON_AddNumberToObject(out->data, "validation_images", (double)rp_trainer_val_count(tr));
   cJSON_AddBoolToObject(out->data, "partial", ds->partial);
 
-  epoch_relay relay = {runner, run, t->epochs};
-  st = rp_trainer_run(tr, &(rp_train_callbacks){on_progress, on_epoch, &relay});
+  relay r = {.runner = runner, .run = run, .epochs = t->epochs};
+  st = rp_trainer_run(tr, &(rp_train_callbacks){on_progress, on_epoch, &r});
   if (st == RP_ERR_DIVERGED) {
     /* Recorded, not fatal: a loss that blows up is a result. */
     out->diverged = true;
@@ -132,29 +147,6 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
 
 /* ---- search candidates */
 
-typedef struct candidate_relay {
-  rp_exp_runner *runner;
-  const rp_exp_search *search;
-  const rp_search_trial *trial;
-} candidate_relay;
-
-static void on_candidate_progress(const rp_progress *p, void *user) {
-  const candidate_relay *r = user;
-  if (r->runner->progress) r->runner->progress(r->runner->user, p);
-}
-
-static void on_candidate_epoch(const rp_epoch_metrics *m, void *user) {
-  const candidate_relay *r = user;
-  if (!r->runner->search_event) return;
-  rp_exp_search_event ev = {.kind = RP_EXP_SEARCH_EPOCH,
-                            .search = r->search,
-                            .generation = r->trial->generation,
-                            .index = r->trial->candidate,
-                            .trial = r->trial,
-                            .epoch = m};
-  r->runner->search_event(r->runner->user, &ev);
-}
-
 static rp_status train_candidate(void *user, const rp_experiment *e, const rp_exp_search *s,
                                  const rp_search_trial *trial, rp_search_outcome *out) {
   rp_exp_runner *runner = user;
@@ -163,8 +155,8 @@ static rp_status train_candidate(void *user, const rp_experiment *e, const rp_ex
   rp_exp_train_config(e, &ce, 0, &st.base);
   st.base.epochs = s->epochs;
   st.base.skip_epoch_test = true; /* candidates are judged on the validation split alone */
-  candidate_relay relay = {runner, s, trial};
-  rp_train_callbacks cb = {on_candidate_progress, on_candidate_epoch, &relay};
+  relay r = {.runner = runner, .epochs = s->epochs, .search = s, .trial = trial};
+  rp_train_callbacks cb = {on_progress, on_epoch, &r};
   st.callbacks = &cb;
   return rp_search_train_candidate(trial, &st, out);
 }

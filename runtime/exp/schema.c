@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exp/experiment.h"
+#include "io/file.h"
 #include "train/loss_spec.h"
 
 /* ---- messages */
@@ -669,38 +670,14 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
 
 rp_status rp_exp_load(const char *path, rp_exp_recipe_fn recipe, rp_experiment *out) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return rp_fail(RP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  char *text = NULL;
-  size_t size = 0, cap = 0;
-  for (;;) {
-    if (size + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 65536;
-      if (cap > ((size_t)16 << 20)) {
-        free(text);
-        fclose(f);
-        return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: larger than 16 MiB", path);
-      }
-      char *grown = realloc(text, cap);
-      if (!grown) {
-        free(text);
-        fclose(f);
-        return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-      }
-      text = grown;
-    }
-    size_t n = fread(text + size, 1, 4096, f);
-    size += n;
-    if (n < 4096) break;
-  }
-  bool error = ferror(f);
-  fclose(f);
-  if (error) {
-    free(text);
-    return rp_fail(RP_ERR_IO, "%s: read error", path);
-  }
-  text[size] = '\0';
-  rp_status st = rp_exp_parse(text, path, recipe, out);
+  char *text;
+  size_t size;
+  rp_status st = rp_file_read(path, &text, &size);
+  if (st) return st;
+  if (size > ((size_t)16 << 20))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: larger than 16 MiB", path);
+  else
+    st = rp_exp_parse(text, path, recipe, out);
   free(text);
   return st;
 }

@@ -17,6 +17,12 @@ void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, s
   snprintf(out, size, "%s/search/%s", out_dir, s->label);
 }
 
+/* DIR/search/<label>/<name>. */
+static void search_file(const char *out_dir, const rp_exp_search *s, const char *name, char *out,
+                        size_t size) {
+  snprintf(out, size, "%s/search/%s/%s", out_dir, s->label, name);
+}
+
 cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_search *s) {
   rp_exp_loss candidate = {0};
   snprintf(candidate.canonical, sizeof candidate.canonical, "taylorglo (each candidate's)");
@@ -69,7 +75,7 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
   *generations = 0;
   char dir[4096], path[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/training.json", dir);
+  search_file(out_dir, s, "training.json", path, sizeof path);
   if (rp_exp_exists(path)) {
     cJSON *old;
     rp_status st = rp_exp_read_json(path, &old);
@@ -89,7 +95,7 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
   }
   /* The state's own settings (CMA-ES's population, the invariant, the seed...) are checked
    * too: a state without its training.json must not slip through. */
-  snprintf(path, sizeof path, "%s/state.json", dir);
+  search_file(out_dir, s, "state.json", path, sizeof path);
   rp_search_config c;
   search_config(e, s, path, &c);
   return rp_search_check_state(&c, generations);
@@ -147,8 +153,8 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   rp_status st = rp_exp_search_done(e, index, out_dir, &done);
   char dir[4096], state[4200], training[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
-  snprintf(state, sizeof state, "%s/state.json", dir);
-  snprintf(training, sizeof training, "%s/training.json", dir);
+  search_file(out_dir, s, "state.json", state, sizeof state);
+  search_file(out_dir, s, "training.json", training, sizeof training);
   if (!st) st = rp_exp_mkdirs(dir);
   if (!st) {
     /* Written (again) before any training: what the state's candidates were trained with. */
@@ -176,13 +182,9 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
 rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
   for (int i = 0; i < e->search_count; i++) {
     const rp_exp_search *s = &e->searches[i];
-    bool added = false;
-    for (int k = 0; k < e->loss_count; k++)
-      added |= e->losses[k].from_search && e->losses[k].search_index == i;
-    if (!s->then_train_best || added) continue;
-    char dir[4096], state[4200];
-    rp_exp_search_dir(out_dir, s, dir, sizeof dir);
-    snprintf(state, sizeof state, "%s/state.json", dir);
+    if (!s->then_train_best || rp_exp_found_loss(e, i) >= 0) continue;
+    char state[4200];
+    search_file(out_dir, s, "state.json", state, sizeof state);
     if (!rp_exp_exists(state)) continue;
     rp_search_result r;
     rp_status st = rp_search_read_state(state, &r);
@@ -201,9 +203,7 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
  * An error now, before the extension trains, rather than after it. */
 static rp_status check_stale_best(const rp_experiment *e, int index, const char *out_dir) {
   const rp_exp_search *s = &e->searches[index];
-  for (int k = 0; k < e->loss_count; k++)
-    if (e->losses[k].from_search && e->losses[k].search_index == index) return RP_OK; /* done */
-  if (!s->then_train_best) return RP_OK;
+  if (!s->then_train_best || rp_exp_found_loss(e, index) >= 0) return RP_OK; /* finished */
   for (int i = 0; i < e->seed_count; i++) {
     char path[4200];
     snprintf(path, sizeof path, "%s/runs/best_%s-s%d.json", out_dir, s->label, e->seeds[i]);
@@ -217,15 +217,10 @@ static rp_status check_stale_best(const rp_experiment *e, int index, const char 
   return RP_OK;
 }
 
-/* Checks every record and state in the way before anything trains. */
-static rp_status check_outputs(const rp_experiment *e, const char *out_dir) {
-  rp_exp_plan plan;
-  rp_status st = rp_exp_make_plan(e, &plan);
-  for (int i = 0; i < plan.run_count && !st; i++) {
-    bool done;
-    st = rp_exp_run_done(e, &plan.runs[i], out_dir, &done);
-  }
-  rp_exp_plan_free(&plan);
+/* Checks every search state in the way before anything trains (the run records are checked by
+ * rp_exp_execute, before it trains anything, over the same plan). */
+static rp_status check_searches(const rp_experiment *e, const char *out_dir) {
+  rp_status st = RP_OK;
   for (int i = 0; i < e->search_count && !st; i++) {
     int generations;
     st = rp_exp_search_done(e, i, out_dir, &generations);
@@ -238,7 +233,7 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
                          const char *git_commit) {
   /* Losses of searches finished earlier join now, so that their records are checked too. */
   rp_status st = rp_exp_add_found_losses(e, out_dir);
-  if (!st) st = check_outputs(e, out_dir);
+  if (!st) st = check_searches(e, out_dir);
   if (!st && e->search_count && !b->train_candidate)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: has searches, and this backend cannot run them",
                  e->name);

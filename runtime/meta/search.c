@@ -552,18 +552,14 @@ static rp_status write_atomic(const char *path, const char *text) {
   return st;
 }
 
-static rp_status read_text(const char *path, char **out) {
-  size_t size;
-  return rp_file_read(path, out, &size);
-}
-
 /* Parses a state file into its records and best, and (when cmaes_out is not NULL) its CMA-ES
  * state; `lambda_out` the lambda it was made with. When cfg is not NULL, its settings must
  * match those in the file. */
 static rp_status load_state(const char *path, const rp_search_config *cfg, int cfg_lambda,
                             rp_search_result *r, rp_cmaes **cmaes_out) {
   char *text;
-  rp_status st = read_text(path, &text);
+  size_t size;
+  rp_status st = rp_file_read(path, &text, &size);
   if (st) return st;
   cJSON *o = cJSON_Parse(text);
   free(text);

@@ -5,4 +5,7 @@
 /* rm -r: `path` and everything under it. */
 void remove_tree(const char *path);
 
+/* The whole file as a NUL-terminated malloc'd string; NULL when it cannot be read. */
+char *read_file(const char *path);
+
 #endif
