@@ -22,7 +22,7 @@ static const ref_conv_shape shapes[] = {
     {1, 32, 5, 7, 16, 3, 3, 1, 1}, {3, 2, 9, 8, 7, 3, 3, 2, 1},   {1, 13, 9, 8, 17, 3, 3, 2, 1},
     {1, 1, 28, 28, 4, 5, 5, 1, 2}, {2, 16, 8, 8, 16, 3, 3, 1, 1}, {3, 7, 8, 8, 11, 3, 3, 1, 1},
     {2, 16, 9, 9, 32, 1, 1, 2, 0}, {1, 5, 9, 9, 3, 1, 1, 2, 0},   {3, 3, 4, 4, 2, 5, 5, 2, 2},
-    {2, 32, 4, 4, 32, 5, 5, 2, 2},
+    {2, 32, 4, 4, 32, 5, 5, 2, 2}, {2, 40, 8, 8, 67, 3, 3, 1, 1},
 };
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 
@@ -75,13 +75,15 @@ static void run(rp_recorder *rec) {
  * compiles slowly on lavapipe. */
 static bool lanes_only;
 
-static bool lanes_applies(const ref_conv_shape *sh, bool backward_data) {
-  if (!backward_data) return ref_conv_p(sh) * ref_conv_q(sh) % 4 == 0;
-  return sh->stride == 1 && sh->r == sh->s && sh->pad < sh->r && sh->h * sh->w % 4 == 0;
+enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER };
+
+static bool checked(const ref_conv_shape *sh, int pass) {
+  if (!lanes_only || pass == FORWARD) return true;
+  if (pass == BACKWARD_DATA) return sh->stride == 1 && sh->r == sh->s && sh->pad < sh->r;
+  return ref_conv_p(sh) * ref_conv_q(sh) % 4 == 0;
 }
 
 static void check_shape(const ref_conv_shape *sh, const char *path, int variant) {
-  if (lanes_only && !lanes_applies(sh, false)) return;
   rp_context *ctx = test_ctx();
   int P = ref_conv_p(sh), Q = ref_conv_q(sh);
   long nx = (long)sh->n * sh->c * sh->h * sh->w, nw = (long)sh->k * sh->c * sh->r * sh->s;
@@ -118,7 +120,7 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
   guarded_destroy(&gy);
 
   /* backward data */
-  if (!lanes_only || lanes_applies(sh, true)) {
+  if (checked(sh, BACKWARD_DATA)) {
     ref_conv2d_backward_data(sh, dyd, wd, want);
     ref_conv2d_backward_data(sh, dya, wa, mag);
     guarded gdx = output(xs, 4, nx);
@@ -129,7 +131,7 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
     guarded_destroy(&gdx);
   }
 
-  {
+  if (checked(sh, BACKWARD_FILTER)) {
     /* backward filter, with dbias on every other variant */
     ref_conv2d_backward_filter(sh, xd, dyd, want, want_b);
     ref_conv2d_backward_filter(sh, xa, dya, mag, mag_b);
@@ -156,8 +158,10 @@ static void check_path(const char *env) {
 }
 
 Test(conv2d, implicit) { check_path("implicit"); }
-/* The lanes kernels where they apply: P*Q % 4 == 0 (forward: aligned loads where also stride 1
- * and W, Q % TN == 0); backward data where stride 1, R = S, pad < R and H*W % 4 == 0. */
+/* The lanes kernels where they apply: forward always, with blocks of 16, 32 and 64 channels
+ * (the last shape: 67 = 64 + 3), pixels running over rows and images, and P*Q % 4 == 0 or not
+ * (vec4 or float stores); backward data where stride 1, R = S and pad < R; backward filter
+ * where P*Q % 4 == 0. */
 Test(conv2d, lanes) {
   lanes_only = true;
   check_path("lanes");

@@ -10,9 +10,9 @@
  * cost as much as the GEMM reading it). So, by default (REPRO_CONV=lanes):
  *   - the lanes kernels, implicit GEMMs in the form of rp_gemm's lanes kernel (one subgroup
  *     per workgroup, the weights or dy shared across lanes by shuffles, each lane gathering
- *     its own inputs): conv2d_lanes.comp for the forward pass and, with stride 1, the
+ *     its own inputs): conv2d_lanes.glsl for the forward pass and, with stride 1, the
  *     backward-data pass (the forward convolution of dy with flipped, transposed weights);
- *     conv2d_lanes_filter.comp for backward-filter. They need P*Q % 4 == 0.
+ *     conv2d_lanes_filter.glsl for backward-filter where P*Q % 4 == 0.
  *   - elsewhere (and always with REPRO_CONV=im2col[,CHUNK_BYTES]) im2col + rp_gemm on chunks
  *     of images: the im2col matrix col [C*R*S, images*P*Q] (rows and columns padded with
  *     zeros) goes to scratch, one rp_gemm does the arithmetic, and small layout kernels move
@@ -373,18 +373,18 @@ static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t
   return st;
 }
 
-/* ---- CPU path, forward: the lanes kernel ---- */
+/* ---- CPU path: the lanes kernels ---- */
 
-/* conv2d_lanes.comp's tiling: TM output channels per subgroup, TN pixels per lane. */
-static uint32_t lanes_tm(const geom *g) { return g->k <= 16 ? 16 : 32; }
-static uint32_t lanes_tn(const geom *g) { return g->p * g->q % 8 == 0 ? 8 : 4; }
+/* conv2d_lanes.glsl's blocks: TM output channels per subgroup by 8 pixels per lane, one
+ * shader each (conv2d_lanes_<TM>x8.comp); TM fits K. */
+static uint32_t lanes_tm(const geom *g) { return g->k <= 16 ? 16 : g->k <= 32 ? 32 : 64; }
+#define LANES_TN 8u /* (16 ran no faster for K = 16) */
 
-/* One subgroup per workgroup of a fixed size dividing TM, and P*Q a multiple of 4 (each
- * lane's pixels lie in one image and are stored as vec4s). */
-static bool lanes_fits(const rp_caps *caps, const geom *g) {
+/* The lanes kernels are written for one subgroup per workgroup, of a fixed size dividing
+ * their blocks. */
+static bool lanes_fits(const rp_caps *caps) {
   uint32_t sg = caps->subgroup_size;
-  return caps->min_subgroup_size == caps->max_subgroup_size && sg && 16 % sg == 0 &&
-         g->p * g->q % 4 == 0;
+  return caps->min_subgroup_size == caps->max_subgroup_size && sg && 16 % sg == 0;
 }
 
 /* y = conv(x, w) + bias with w given as `wmat` [K, round_up(C*R*S, 4)], zero-padded. */
@@ -392,20 +392,20 @@ static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const
                                 const rp_tensor *wmat, const rp_tensor *bias, const rp_tensor *y) {
   const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   uint32_t crs = g->c * g->r * g->s, lda = round_up(crs, 4);
-  uint32_t tm = lanes_tm(g), tn = lanes_tn(g), sg = caps->subgroup_size;
+  uint32_t tm = lanes_tm(g), sg = caps->subgroup_size;
   uint32_t npq = g->n * g->p * g->q;
-  uint32_t spec[8] = {sg, tm, tn};
-  geom_spec(g, spec + 3);
-  spec[6] = sg;
-  spec[7] = g->stride == 1 && g->w % 4 == 0 && g->q % tn == 0; /* ALIGNED */
-  uint32_t push[] = {g->c, g->k, npq, crs, lda / 4, bias != NULL};
+  uint32_t spec[5] = {sg, sg};
+  geom_spec(g, spec + 2);
+  uint32_t push[] = {npq, g->c, g->k, crs, lda / 4, bias != NULL};
   const rp_tensor *b = bias ? bias : x;
   rp_arg args[] = {{&wmat->buffer, 0, rp_tensor_bytes(wmat), RP_READ},
                    {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
-  uint32_t groups[3] = {(npq + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
-  return dispatch_grid(rec, pass, "conv2d_lanes", 4, spec, 8, groups, args, push, sizeof push);
+  uint32_t groups[3] = {(npq + sg * LANES_TN - 1) / (sg * LANES_TN), (g->k + tm - 1) / tm, 1};
+  char shader[32];
+  snprintf(shader, sizeof shader, "conv2d_lanes_%ux%u", tm, LANES_TN);
+  return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, push, sizeof push);
 }
 
 /* The weights as the lanes kernel reads them, in scratch: w [K, C*R*S] zero-padded to rows of
@@ -444,7 +444,7 @@ static bool lanes_backward_data_fits(const rp_caps *caps, const geom *g, geom *t
   if (g->stride != 1 || g->pad > g->r - 1 || g->pad > g->s - 1) return false;
   *t = (geom){g->n, g->k, g->p, g->q, g->c, g->h, g->w, g->r, g->s, 1, g->r - 1 - g->pad};
   /* one padding for both dimensions */
-  return g->r - 1 - g->pad == g->s - 1 - g->pad && lanes_fits(caps, t);
+  return g->r - 1 - g->pad == g->s - 1 - g->pad && lanes_fits(caps);
 }
 
 static rp_status lanes_backward_data(rp_recorder *rec, const geom *g, const geom *t,
@@ -454,13 +454,13 @@ static rp_status lanes_backward_data(rp_recorder *rec, const geom *g, const geom
   return st ? st : lanes_dispatch(rec, PASS_BACKWARD_DATA, t, dy, &wmat, NULL, dx);
 }
 
-/* dw through conv2d_lanes_filter.comp: the pixels split by images over enough workgroups to
+/* dw through conv2d_lanes_filter.glsl: the pixels split by images over enough workgroups to
  * keep the device busy, each split's partial dw summed in a fixed order afterwards. */
 static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp_tensor *x,
                                        const rp_tensor *dy, const rp_tensor *dw) {
   const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   uint32_t crs = g->c * g->r * g->s, count = g->k * crs;
-  uint32_t tm = lanes_tm(g), tn = 8, sg = caps->subgroup_size;
+  uint32_t tm = lanes_tm(g), tn = LANES_TN, sg = caps->subgroup_size;
   uint32_t groups[3] = {(crs + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
   uint32_t target = 32; /* workgroups: a few per CPU thread, for balance */
   uint32_t tiles = groups[0] * groups[1];
@@ -479,15 +479,16 @@ static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp
     rp_status st = rp_rec_scratch(rec, part_bytes, &part);
     if (st) return st;
   }
-  uint32_t spec[7] = {sg, tm, tn};
-  geom_spec(g, spec + 3);
-  spec[6] = sg;
+  uint32_t spec[5] = {sg, sg};
+  geom_spec(g, spec + 2);
   uint32_t push[] = {g->n, g->c, g->k, crs, per};
   rp_arg args[] = {{&dy->buffer, 0, rp_tensor_bytes(dy), RP_READ},
                    {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {part, 0, part_bytes, RP_WRITE}};
-  rp_status st = dispatch_grid(rec, PASS_BACKWARD_FILTER, "conv2d_lanes_filter", 3, spec, 7, groups,
-                               args, push, sizeof push);
+  char shader[40];
+  snprintf(shader, sizeof shader, "conv2d_lanes_filter_%ux%u", tm, tn);
+  rp_status st =
+      dispatch_grid(rec, PASS_BACKWARD_FILTER, shader, 3, spec, 5, groups, args, push, sizeof push);
   if (st || splits == 1) return st;
   uint32_t sum_push[] = {count, splits};
   rp_arg sum_args[] = {{part, 0, part_bytes, RP_READ},
@@ -508,7 +509,7 @@ rp_status rp_conv2d_forward(rp_recorder *rec, const rp_tensor *x, const rp_tenso
                    (long long)rp_tensor_numel(bias), g.k);
   uint64_t budget;
   conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
-  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec)), &g))
+  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec))))
     return lanes_forward(rec, &g, x, w, bias, y);
   if (path != PATH_IMPLICIT) return im2col_pass(rec, PASS_FORWARD, &g, budget, x, w, bias, y);
   return implicit_pass(rec, PASS_FORWARD, &g, w, x, bias, &y->buffer, rp_tensor_bytes(y), 1, 0);
@@ -540,7 +541,8 @@ rp_status rp_conv2d_backward_filter(rp_recorder *rec, const rp_tensor *x, const 
   if (st) return st;
   uint64_t budget;
   conv_path path = choose_path(rp_context_caps(rp_rec_context(rec)), &budget);
-  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec)), &g))
+  /* conv2d_lanes_filter.glsl reads dy as vec4s along the pixels */
+  if (path == PATH_LANES && lanes_fits(rp_context_caps(rp_rec_context(rec))) && g.p * g.q % 4 == 0)
     st = lanes_backward_filter(rec, &g, x, dy, dw);
   else if (path != PATH_IMPLICIT)
     st = im2col_pass(rec, PASS_BACKWARD_FILTER, &g, budget, x, dw, NULL, dy);

@@ -1,5 +1,4 @@
-#version 450
-// Backward-filter convolution for CPU devices (lavapipe) in the form of gemm_lanes.comp:
+// Backward-filter convolution for CPU devices (lavapipe) in the form of gemm_lanes.glsl:
 // dW[K, C*R*S] = dY[K, N*P*Q] * im2col(x)^T, without writing im2col(x) anywhere.
 //
 // A workgroup is one subgroup; it owns TM output channels k, and each lane TN consecutive
@@ -7,15 +6,17 @@
 // gl_WorkGroupID.z, each split writing its own partial dW (summed in a fixed order by
 // conv2d_sum_splits.comp). dY's rows are read as vec4s along the pixels (P*Q % 4 == 0) and
 // shared across the subgroup by subgroupShuffle; each lane gathers its own columns' inputs.
+// The block is written out by lanes_block.glsl; TM_ and TN_ come from the including shader
+// (conv2d_lanes_filter_<TM>x<TN>.comp).
 #include "common.glsl"
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
-#define GEOM_ID 3
+#define GEOM_ID 2
 #include "conv2d_geom.glsl"
 
-layout(constant_id = 1) const uint TM = 32; // a multiple of SG
-layout(constant_id = 2) const uint TN = 8;
-layout(constant_id = 6) const uint SG = 8; // the subgroup size (fixed on CPU devices)
+layout(constant_id = 1) const uint SG = 8; // the subgroup size (fixed on CPU devices)
+const uint TM = TM_; // a multiple of SG
+const uint TN = TN_; // a multiple of 4
 
 layout(set = 0, binding = 0) readonly buffer Dy { vec4 dy[]; };
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
@@ -26,6 +27,14 @@ layout(push_constant) uniform Push {
 
 const uint AV = TM / SG; // vec4s of dy each lane loads per 4 pixels
 
+#include "lanes_block.glsl"
+#define LANE_A(i, kk) subgroupShuffle(mine[(i) / SG][kk], (i) % SG)
+// this split's dW[row, col0 + j0 .. j3], for the columns that exist
+#define STORE1(i, j) \
+  if (valid[j]) part[(gl_WorkGroupID.z * p.K + row) * p.CRS + col0 + j] = c##i##_##j;
+#define LANE_STORE4(i, j0, j1, j2, j3) STORE1(i, j0) STORE1(i, j1) STORE1(i, j2) STORE1(i, j3)
+#define LANE_ROWS p.K
+
 void main() {
   uint lane = gl_SubgroupInvocationID;
   uint row0 = gl_WorkGroupID.y * TM;
@@ -34,9 +43,9 @@ void main() {
   uint n_end = min(p.N, n_begin + p.images_per_split);
 
   // Each column's channel plane and kernel offset; columns past C*R*S read nothing.
-  uint plane[TN];
-  int dr[TN], ds[TN];
-  bool valid[TN];
+  uint plane[TN_];
+  int dr[TN_], ds[TN_];
+  bool valid[TN_];
   for (uint j = 0u; j < TN; j++) {
     uint col = col0 + j;
     valid[j] = col < p.CRS;
@@ -45,9 +54,7 @@ void main() {
     ds[j] = int(col % S) - int(PAD);
   }
 
-  float acc[TM][TN];
-  for (uint i = 0u; i < TM; i++)
-    for (uint j = 0u; j < TN; j++) acc[i][j] = 0.0;
+  LANES_DECLARE
 
   for (uint n = n_begin; n < n_end; n++) {
     uint image = n * p.C * HW;
@@ -55,7 +62,7 @@ void main() {
       vec4 mine[AV];
       for (uint q = 0u; q < AV; q++)
         mine[q] = dy[((n * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + pq4) / 4u];
-      float bb[4][TN];
+      float bb[4][TN_];
       for (uint kk = 0u; kk < 4u; kk++) {
         uint pq = pq4 + kk;
         int h0 = int((pq / Q) * STRIDE), w0 = int((pq % Q) * STRIDE);
@@ -65,19 +72,9 @@ void main() {
                           ? x[image + plane[j] + uint(h) * W + uint(w)] : 0.0;
         }
       }
-      for (uint i = 0u; i < TM; i++) {
-        for (uint kk = 0u; kk < 4u; kk++) {
-          float ai = subgroupShuffle(mine[i / SG][kk], i % SG);
-          for (uint j = 0u; j < TN; j++) acc[i][j] = fma(ai, bb[kk][j], acc[i][j]);
-        }
-      }
+      LANES_ACCUMULATE
     }
   }
 
-  for (uint i = 0u; i < TM; i++) {
-    uint row = row0 + i;
-    if (row >= p.K) break;
-    for (uint j = 0u; j < TN; j++)
-      if (valid[j]) part[(gl_WorkGroupID.z * p.K + row) * p.CRS + col0 + j] = acc[i][j];
-  }
+  LANES_STORE
 }
