@@ -1,5 +1,6 @@
 #version 450
-// ReLU, one invocation per element; specialization constant 1 picks the direction:
+// ReLU, one invocation per four elements (the tail one at a time, as in copy.comp: on lavapipe
+// a vec4 load costs about what a float's does); specialization constant 1 picks the direction:
 //   0 forward:  out = a < 0 ? 0 : a               (a = x; b is x again, unread)
 //   1 backward: out = a > 0 ? b : 0               (a = y, the forward output; b = dy)
 // The forward keeps NaN, as PyTorch's relu does. The NaN test is on the bits: drivers may
@@ -11,13 +12,24 @@ layout(constant_id = 1) const uint BACKWARD = 0;
 layout(set = 0, binding = 0) readonly buffer A { float a[]; };
 layout(set = 0, binding = 1) readonly buffer B { float b[]; };
 layout(set = 0, binding = 2) writeonly buffer Out { float result[]; };
+layout(set = 0, binding = 0) readonly buffer A4 { vec4 a4[]; };
+layout(set = 0, binding = 1) readonly buffer B4 { vec4 b4[]; };
+layout(set = 0, binding = 2) writeonly buffer Out4 { vec4 result4[]; };
 layout(push_constant) uniform Push { uint n; } p;
+
+// mix() with a bvec selects, without arithmetic: NaN passes through untouched.
+vec4 relu(vec4 v, vec4 g) {
+  if (BACKWARD == 0u) {
+    bvec4 nan = greaterThan(floatBitsToUint(v) & 0x7fffffffu, uvec4(0x7f800000u));
+    return mix(vec4(0.0), v, bvec4(uvec4(greaterThan(v, vec4(0.0))) | uvec4(nan)));
+  }
+  return mix(vec4(0.0), g, greaterThan(v, vec4(0.0)));
+}
 
 void main() {
   uint i = flat_invocation();
-  if (i >= p.n) return;
-  float v = a[i];
-  bool nan = (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u;
-  if (BACKWARD == 0u) result[i] = (v > 0.0 || nan) ? v : 0.0;
-  else result[i] = v > 0.0 ? b[i] : 0.0;
+  uint whole = p.n / 4u;
+  if (i < whole) result4[i] = relu(a4[i], BACKWARD == 0u ? vec4(0.0) : b4[i]);
+  uint tail = whole * 4u + i;
+  if (i < p.n % 4u) result[tail] = relu(vec4(a[tail]), vec4(BACKWARD == 0u ? 0.0 : b[tail])).x;
 }

@@ -1,5 +1,5 @@
-/* ReLU (shaders/relu.comp) and dropout (shaders/dropout.comp): one invocation per element,
- * except dropout's, which handles the four elements one Philox block covers. */
+/* ReLU (shaders/relu.comp) and dropout (shaders/dropout.comp): one invocation per four
+ * elements (relu's tail one each; dropout's four are those one Philox block covers). */
 #include "ops/activation.h"
 
 #include <math.h>
@@ -22,7 +22,7 @@ static rp_status relu(rp_recorder *rec, uint32_t direction, const rp_tensor *a, 
   const rp_pipeline *pipeline;
   rp_status st = rp_pipeline_get(ctx, &(rp_pipeline_key){"relu", 3, spec, 2}, &pipeline);
   uint32_t groups[3];
-  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), n, spec[0], groups);
+  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), rp_vec4_invocations(n), spec[0], groups);
   if (st) return st;
   uint32_t push = (uint32_t)n;
   uint64_t bytes = rp_tensor_bytes(out);

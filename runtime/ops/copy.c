@@ -10,10 +10,8 @@ rp_status rp_copy(rp_recorder *rec, const rp_tensor *x, const rp_tensor *y) {
   uint32_t spec[] = {RP_ELEMENTWISE_WORKGROUP};
   const rp_pipeline *pipeline;
   rp_status st = rp_pipeline_get(ctx, &(rp_pipeline_key){"copy", 2, spec, 1}, &pipeline);
-  /* one invocation per vec4, and enough for the scalar tail */
-  int64_t invocations = n / 4 > n % 4 ? n / 4 : n % 4;
   uint32_t groups[3];
-  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), invocations, spec[0], groups);
+  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), rp_vec4_invocations(n), spec[0], groups);
   if (st) return st;
   uint32_t push = (uint32_t)n;
   rp_arg args[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},

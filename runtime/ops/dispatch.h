@@ -14,4 +14,8 @@
 rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgroup,
                      uint32_t groups[3]);
 
+/* Invocations for `n` elements in kernels that take four per invocation and the n % 4 left
+ * over one each (copy.comp, elementwise.comp, relu.comp). */
+static inline int64_t rp_vec4_invocations(int64_t n) { return n / 4 > n % 4 ? n / 4 : n % 4; }
+
 #endif

@@ -20,7 +20,7 @@ static rp_status elementwise(rp_recorder *rec, uint32_t op, float alpha, const r
   const rp_pipeline *pipeline;
   rp_status st = rp_pipeline_get(ctx, &(rp_pipeline_key){"elementwise", 3, spec, 2}, &pipeline);
   uint32_t groups[3];
-  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), n, spec[0], groups);
+  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), rp_vec4_invocations(n), spec[0], groups);
   if (st) return st;
   struct {
     uint32_t n;
