@@ -10,9 +10,10 @@
  * cost as much as the GEMM reading it). So, by default (REPRO_CONV=lanes):
  *   - the lanes kernels, implicit GEMMs in the form of rp_gemm's lanes kernel (one subgroup
  *     per workgroup, the weights or dy shared across lanes by shuffles, each lane gathering
- *     its own inputs): conv2d_lanes.glsl for the forward pass and, with stride 1, the
- *     backward-data pass (the forward convolution of dy with flipped, transposed weights);
- *     conv2d_lanes_filter.glsl for backward-filter where P*Q % 4 == 0.
+ *     its own inputs, the register block written out by lanes_block.glsl):
+ *     conv2d_lanes.glsl for the forward pass and, with stride 1, the backward-data pass (the
+ *     forward convolution of dy with flipped, transposed weights); conv2d_lanes_filter.glsl
+ *     for backward-filter where P*Q % 4 == 0.
  *   - elsewhere (and always with REPRO_CONV=im2col[,CHUNK_BYTES]) im2col + rp_gemm on chunks
  *     of images: the im2col matrix col [C*R*S, images*P*Q] (rows and columns padded with
  *     zeros) goes to scratch, one rp_gemm does the arithmetic, and small layout kernels move
@@ -103,10 +104,10 @@ static void geom_spec(const geom *g, uint32_t out[3]) {
   out[2] = g->r | g->s << 8 | g->stride << 16 | g->pad << 24;
 }
 
-/* The path: on CPU devices the lanes kernel for the forward pass where it applies and im2col
- * for the rest; the implicit GEMM elsewhere. REPRO_CONV=implicit, REPRO_CONV=lanes (the lanes
- * kernel forward where it applies, else im2col) or REPRO_CONV=im2col[,CHUNK_BYTES] (never the
- * lanes kernel) overrides it: the tests run each, and small chunks. */
+/* The path: on CPU devices the lanes kernels for the passes they take and im2col for the rest;
+ * the implicit GEMM elsewhere. REPRO_CONV=implicit, REPRO_CONV=lanes (the same as on CPU
+ * devices) or REPRO_CONV=im2col[,CHUNK_BYTES] (never the lanes kernels) overrides it: the
+ * tests run each, and small chunks. */
 typedef enum conv_path { PATH_IMPLICIT, PATH_IM2COL, PATH_LANES } conv_path;
 
 static conv_path choose_path(const rp_caps *caps, uint64_t *chunk_bytes) {
