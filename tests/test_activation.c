@@ -11,7 +11,8 @@
 
 TestSuite(activation, .fini = test_teardown);
 
-static const int64_t sizes[] = {1, 2, 3, 4, 5, 255, 256, 257, 1023, 4099, 70001};
+/* below, at and past one vec4 (the ops take four elements at a time and the rest one each) */
+static const int64_t sizes[] = {1, 2, 3, 4, 5, 6, 255, 256, 257, 1023, 4099, 70001};
 #define NSIZES (sizeof sizes / sizeof *sizes)
 
 static uint32_t bits_of(float f) {
@@ -28,7 +29,9 @@ static void check_relu(int64_t n, bool in_place) {
   float *y = malloc((size_t)n * sizeof *y), *dx = malloc((size_t)n * sizeof *dx);
   fill_random(x, n, 1 + (uint32_t)n);
   fill_random(dy, n, 2 + (uint32_t)n);
-  if (n > 3) x[0] = 0.0f, x[1] = -0.0f, x[2] = -1e-30f, x[3] = 1e-30f; /* at the kink */
+  /* at the kink, in the vec4 part and in the tail */
+  if (n > 3) x[0] = 0.0f, x[1] = -0.0f, x[2] = -1e-30f, x[3] = 1e-30f;
+  if (n % 4 >= 2) x[n - 2] = -0.0f, x[n - 1] = 0.0f;
   guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n);
   guarded gdy = guarded_create(1, &n), gdx = guarded_create(1, &n);
   guarded_upload(&gx, x);
@@ -70,9 +73,10 @@ Test(activation, relu_in_place) {
   for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], true);
 }
 
+/* NaN in every position of a vec4 (relu.comp's four-at-a-time part) and in the tail. */
 Test(activation, relu_keeps_nan) {
-  int64_t n = 3;
-  float x[3] = {NAN, -2.0f, 2.0f}, y[3];
+  int64_t n = 11;
+  float x[11] = {NAN, -2.0f, 2.0f, -NAN, -1.0f, NAN, 3.0f, NAN, -NAN, 1.0f, NAN}, y[11];
   guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n);
   guarded_upload(&gx, x);
   guarded_upload(&gy, x);
@@ -81,8 +85,10 @@ Test(activation, relu_keeps_nan) {
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
   guarded_download(&gy, y);
-  cr_assert(isnan(y[0]) && y[1] == 0.0f && y[2] == 2.0f, "relu(NaN, -2, 2) = (%g, %g, %g)", y[0],
-            y[1], y[2]);
+  for (int i = 0; i < 11; i++) {
+    float want = isnan(x[i]) ? x[i] : x[i] > 0.0f ? x[i] : 0.0f;
+    cr_assert(isnan(want) ? isnan(y[i]) : y[i] == want, "relu(%g) at [%d] = %g", x[i], i, y[i]);
+  }
   guarded_destroy(&gx), guarded_destroy(&gy);
 }
 

@@ -7,8 +7,9 @@
 
 TestSuite(elementwise, .fini = test_teardown);
 
-/* Odd and round sizes; 70001 spans many workgroups and a partial last one. */
-static const int64_t sizes[] = {1, 2, 3, 5, 255, 256, 257, 1023, 4099, 70001};
+/* Odd and round sizes, below, at and past one vec4 (the ops take four elements at a time and
+ * the rest one each); 70001 spans many workgroups and a partial last one. */
+static const int64_t sizes[] = {1, 2, 3, 4, 5, 6, 255, 256, 257, 1023, 4099, 70001};
 #define NSIZES (sizeof sizes / sizeof *sizes)
 
 enum { ADD, MUL, AXPY, SCALE, FILL, COPY };

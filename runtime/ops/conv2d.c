@@ -377,7 +377,7 @@ static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t
 /* ---- CPU path: the lanes kernels ---- */
 
 /* conv2d_lanes.glsl's blocks: TM output channels per subgroup by 8 pixels per lane, one
- * shader each (conv2d_lanes_<TM>x8.comp); TM fits K. */
+ * shader each (conv2d_lanes_<TM>x8.comp): the smallest that holds K, 64 past that. */
 static uint32_t lanes_tm(const geom *g) { return g->k <= 16 ? 16 : g->k <= 32 ? 32 : 64; }
 #define LANES_TN 8u /* (16 ran no faster for K = 16) */
 
