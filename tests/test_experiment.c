@@ -661,9 +661,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert_eq(f.events[RP_EXP_RUN_DONE], 9);
 
   /* A finished run's record. */
-  snprintf(path, sizeof path, "%s/runs/ls-s2.json", dir);
-  cJSON *rec;
-  ASSERT_OK(rp_exp_read_json(path, &rec));
+  cJSON *rec = read_json_in(dir, "runs/ls-s2.json");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "done");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "loss")->valuestring, "ls:0.1");
   cr_assert_eq(cJSON_GetObjectItem(rec, "seed")->valuedouble,
@@ -693,8 +691,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
   free(csv);
 
   /* A diverged run: recorded, accuracy 0 everywhere. */
-  snprintf(path, sizeof path, "%s/runs/boom-s1.json", dir);
-  ASSERT_OK(rp_exp_read_json(path, &rec));
+  rec = read_json_in(dir, "runs/boom-s1.json");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "diverged");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "error")->valuestring, "loss became NaN at epoch 2");
   cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble,
@@ -733,9 +730,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert(strstr(summary, "| loss | ε = 8/255 |\n"), "%s", summary);
 
   /* results.json: every run, and the summary with its statistics. */
-  snprintf(path, sizeof path, "%s/results.json", dir);
-  cJSON *res;
-  ASSERT_OK(rp_exp_read_json(path, &res));
+  cJSON *res = read_json_in(dir, "results.json");
   cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "runs")), 9);
   cr_assert_str_eq(cJSON_GetObjectItem(res, "baseline")->valuestring, "ce");
   cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "experiment"), "name")->valuestring,
@@ -887,11 +882,9 @@ static rp_status run_searched(const char *dir, const char *text, fake *f) {
 }
 
 static cJSON *state_of(const char *dir, const char *label) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/search/%s/state.json", dir, label);
-  cJSON *j;
-  ASSERT_OK(rp_exp_read_json(path, &j));
-  return j;
+  char name[256];
+  snprintf(name, sizeof name, "search/%s/state.json", label);
+  return read_json_in(dir, name);
 }
 
 static int state_sum(const cJSON *state, const char *key) {
@@ -938,14 +931,11 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   for (int k = 0; k < 8; k++) best.theta[k] = (float)cJSON_GetArrayItem(genome, k)->valuedouble;
   char canonical[256];
   rp_loss_format(&best, canonical, sizeof canonical);
-  snprintf(path, sizeof path, "%s/runs/best_pruned-s2.json", a);
-  cJSON *rec;
-  ASSERT_OK(rp_exp_read_json(path, &rec));
+  cJSON *rec = read_json_in(a, "runs/best_pruned-s2.json");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "loss")->valuestring, canonical);
   cJSON_Delete(rec);
   /* experiment.json stays the file as written: no found losses in it. */
-  snprintf(path, sizeof path, "%s/experiment.json", a);
-  ASSERT_OK(rp_exp_read_json(path, &rec));
+  rec = read_json_in(a, "experiment.json");
   cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "losses")), 1);
   cJSON_Delete(rec);
 
@@ -961,8 +951,7 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   /* The comparison row of the record-only search: 3 generations, 18 trained, none pruned. */
   cr_assert(strstr(summary, "| recorded | code, record-only | 3 | 18 | 0 | 0 |"), "%s", summary);
   free(summary);
-  snprintf(path, sizeof path, "%s/results.json", a);
-  ASSERT_OK(rp_exp_read_json(path, &rec));
+  rec = read_json_in(a, "results.json");
   const cJSON *searches = cJSON_GetObjectItem(rec, "searches");
   cr_assert_eq(cJSON_GetArraySize(searches), 2);
   cr_assert_eq(

@@ -179,14 +179,6 @@ static rp_status run_experiment(const char *text, const char *out_dir) {
   return st;
 }
 
-static cJSON *read_json(const char *dir, const char *name) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  cJSON *j;
-  ASSERT_OK(rp_exp_read_json(path, &j));
-  return j;
-}
-
 Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
   char *dir = make_dataset();
   char out[600], text[2048];
@@ -200,7 +192,7 @@ Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
            dir);
   ASSERT_OK(run_experiment(text, out));
 
-  cJSON *state = read_json(out, "search/s/state.json");
+  cJSON *state = read_json_in(out, "search/s/state.json");
   const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(state, "generations"), 0);
   cr_assert_eq(cJSON_GetObjectItem(g, "trained")->valueint, 2);
   /* Each candidate's fitness is a direct training of its rounded genome with its seed on the
@@ -224,7 +216,7 @@ Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
   cJSON_Delete(state);
 
   /* The best loss was trained with the full schedule and evaluated on the test set. */
-  cJSON *rec = read_json(out, "runs/best_s-s1.json");
+  cJSON *rec = read_json_in(out, "runs/best_s-s1.json");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "done");
   double acc = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble;
   cr_assert(acc >= 0 && acc <= 1);
@@ -250,7 +242,7 @@ Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
            "-1.1313,0.8439,1.4872\"}], \"seeds\": 1}",
            dir);
   ASSERT_OK(run_experiment(text, out));
-  cJSON *rec = read_json(out, "runs/ce-s1.json");
+  cJSON *rec = read_json_in(out, "runs/ce-s1.json");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "diverged");
   cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "final"), "test_accuracy")->valuedouble,
                0);
@@ -258,7 +250,7 @@ Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
   cr_assert(strstr(error, "mnist_cnn with fashion-mnist diverged: the training loss is"), "%s",
             error);
   cJSON_Delete(rec);
-  rec = read_json(out, "runs/tg-s1.json");
+  rec = read_json_in(out, "runs/tg-s1.json");
   cr_assert_str_eq(cJSON_GetObjectItem(rec, "status")->valuestring, "done");
   cJSON_Delete(rec);
   /* The summary counts the diverged run. */

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exp/files.h"
+#include "support/fixture.h"
+
 void remove_tree(const char *path) {
   DIR *d = opendir(path);
   if (d) {
@@ -33,4 +36,12 @@ char *read_file(const char *path) {
   s[got] = '\0';
   fclose(f);
   return s;
+}
+
+struct cJSON *read_json_in(const char *dir, const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct cJSON *j;
+  ASSERT_OK(rp_exp_read_json(path, &j));
+  return j;
 }
