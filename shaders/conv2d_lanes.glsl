@@ -12,15 +12,7 @@
 // 2.4-2.8 s for a ResNet-20 step's forward and backward-data convolutions.)
 // The block is written out by lanes_block.glsl; TM_ and TN_ come from the including shader
 // (conv2d_lanes_<TM>x<TN>.comp).
-#include "common.glsl"
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_shuffle : require
-#define GEOM_ID 2
-#include "conv2d_geom.glsl"
-
-layout(constant_id = 1) const uint SG = 8; // the subgroup size (fixed on CPU devices)
-const uint TM = TM_; // a multiple of SG
-const uint TN = TN_; // a multiple of 4
+#include "conv2d_lanes_common.glsl"
 
 layout(set = 0, binding = 0) readonly buffer Wt { vec4 wt[]; };
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
@@ -31,10 +23,6 @@ layout(push_constant) uniform Push {
   uint NPQ, C, K, CRS, lda4, has_bias;
 } p;
 
-const uint AV = TM / SG; // vec4s of w each lane loads per 4 steps of depth
-
-#include "lanes_block.glsl"
-#define LANE_A(i, kk) subgroupShuffle(mine[(i) / SG][kk], (i) % SG)
 // Y[pixels col0 + j0 .. j3 of channel row] = c<i>_<j0 .. j3> + bias, for the pixels that
 // exist: a vec4 where P*Q % 4 == 0 (the four then lie in one image, aligned, and exist or not
 // together), else a float each.

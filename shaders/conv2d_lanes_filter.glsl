@@ -8,15 +8,7 @@
 // shared across the subgroup by subgroupShuffle; each lane gathers its own columns' inputs.
 // The block is written out by lanes_block.glsl; TM_ and TN_ come from the including shader
 // (conv2d_lanes_filter_<TM>x<TN>.comp).
-#include "common.glsl"
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_shuffle : require
-#define GEOM_ID 2
-#include "conv2d_geom.glsl"
-
-layout(constant_id = 1) const uint SG = 8; // the subgroup size (fixed on CPU devices)
-const uint TM = TM_; // a multiple of SG
-const uint TN = TN_; // a multiple of 4
+#include "conv2d_lanes_common.glsl"
 
 layout(set = 0, binding = 0) readonly buffer Dy { vec4 dy[]; };
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
@@ -25,10 +17,6 @@ layout(push_constant) uniform Push {
   uint N, C, K, CRS, images_per_split;
 } p;
 
-const uint AV = TM / SG; // vec4s of dy each lane loads per 4 pixels
-
-#include "lanes_block.glsl"
-#define LANE_A(i, kk) subgroupShuffle(mine[(i) / SG][kk], (i) % SG)
 // this split's dW[row, col0 + j0 .. j3], for the columns that exist
 #define STORE1(i, j) \
   if (valid[j]) part[(gl_WorkGroupID.z * p.K + row) * p.CRS + col0 + j] = c##i##_##j;
