@@ -19,6 +19,7 @@
 // and uses:
 //   LANES_DECLARE     declares every accumulator, zero
 //   LANES_ACCUMULATE  c<i>_<j> += A[i, depth .. depth+3] . B[depth .. depth+3, j], all i, j
+//   LANES_ACCUMULATE3 the same over depth .. depth+2 (A's fourth column is padding)
 //   LANES_STORE       LANE_STORE4 over every existing row, four columns at a time
 
 // M(0) .. M(n - 1), for n a multiple of 8
@@ -64,6 +65,15 @@
     LB_QUADS(TN_, LB_ACC4, i)                                                           \
   }
 #define LANES_ACCUMULATE LB_ROWS(TM_, LB_ACC_ROW)
+
+#define LB_FMA3(i, j) c##i##_##j = fma(x2, bb[2][j], fma(x1, bb[1][j], fma(x0, bb[0][j], c##i##_##j)));
+#define LB_ACC3(i, j0, j1, j2, j3) LB_FMA3(i, j0) LB_FMA3(i, j1) LB_FMA3(i, j2) LB_FMA3(i, j3)
+#define LB_ACC3_ROW(i)                                                  \
+  {                                                                     \
+    float x0 = LANE_A(i, 0), x1 = LANE_A(i, 1), x2 = LANE_A(i, 2);     \
+    LB_QUADS(TN_, LB_ACC3, i)                                           \
+  }
+#define LANES_ACCUMULATE3 LB_ROWS(TM_, LB_ACC3_ROW)
 
 #define LB_STORE_ROW(i)                \
   if (row0 + (i) < LANE_ROWS) {        \

@@ -16,13 +16,17 @@ TestSuite(conv2d, .fini = test_teardown);
 /* n, c, h, w, k, r, s, stride, pad: 1, primes, round sizes, kernels 1/3/5, stride 1/2, pad
  * 0/1/2, a 1x1 output, kernels wider than the unpadded input, MNIST's first layer. Each
  * geometry (h, w, r, s, stride, pad) compiles its own pipelines (conv2d_geom.glsl), which
- * lavapipe does slowly, so the cases share seven geometries and vary n, c and k. */
+ * lavapipe does slowly, so the cases share ten geometries and vary n, c and k. The last three
+ * are for the row kernels (conv2d_lanes_row.glsl, conv2d_lanes_filter_row.glsl: 3-wide,
+ * stride 1): two 8-pixel blocks a row, over rows and images; pad 0 forward; pad 2 in the
+ * backward-data pass of a pad-0 convolution whose output rows (14) are not whole blocks. */
 static const ref_conv_shape shapes[] = {
     {1, 1, 1, 1, 1, 1, 1, 1, 0},   {3, 2, 1, 1, 5, 1, 1, 1, 0},   {2, 3, 5, 7, 5, 3, 3, 1, 1},
     {1, 32, 5, 7, 16, 3, 3, 1, 1}, {3, 2, 9, 8, 7, 3, 3, 2, 1},   {1, 13, 9, 8, 17, 3, 3, 2, 1},
     {1, 1, 28, 28, 4, 5, 5, 1, 2}, {2, 16, 8, 8, 16, 3, 3, 1, 1}, {3, 7, 8, 8, 11, 3, 3, 1, 1},
     {2, 16, 9, 9, 32, 1, 1, 2, 0}, {1, 5, 9, 9, 3, 1, 1, 2, 0},   {3, 3, 4, 4, 2, 5, 5, 2, 2},
     {2, 32, 4, 4, 32, 5, 5, 2, 2}, {2, 40, 8, 8, 67, 3, 3, 1, 1}, {3, 40, 5, 7, 67, 3, 3, 1, 1},
+    {3, 3, 3, 16, 20, 3, 3, 1, 1}, {1, 4, 10, 10, 5, 3, 3, 1, 0}, {2, 5, 16, 16, 9, 3, 3, 1, 0},
 };
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 

@@ -13,7 +13,10 @@
  *     its own inputs, the register block written out by lanes_block.glsl):
  *     conv2d_lanes.glsl for the forward pass and, with stride 1, the backward-data pass (the
  *     forward convolution of dy with flipped, transposed weights); conv2d_lanes_filter.glsl
- *     for backward-filter where P*Q % 4 == 0.
+ *     for backward-filter where P*Q % 4 == 0. For 3-wide kernels at stride 1 (most of a
+ *     ResNet's), their row forms conv2d_lanes_row.glsl and conv2d_lanes_filter_row.glsl load
+ *     a row of inputs once for the three taps (forward where Q % 8 == 0, backward-filter
+ *     where Q % 4 == 0): gathers, not FMAs, bound the lanes kernels on lavapipe.
  *   - elsewhere (and always with REPRO_CONV=im2col[,CHUNK_BYTES]) im2col + rp_gemm on chunks
  *     of images: the im2col matrix col [C*R*S, images*P*Q] (rows and columns padded with
  *     zeros) goes to scratch, one rp_gemm does the arithmetic, and small layout kernels move
@@ -388,16 +391,25 @@ static bool lanes_fits(const rp_caps *caps) {
   return caps->min_subgroup_size == caps->max_subgroup_size && sg && 16 % sg == 0;
 }
 
-/* y = conv(x, w) + bias with w given as `wmat` [K, round_up(C*R*S, 4)], zero-padded. */
+/* conv2d_lanes_row.glsl takes 3-wide kernels at stride 1 where each lane's 8 pixels lie in
+ * one row (Q % 8 == 0), sharing the inputs across the three taps. */
+static bool lanes_row_fits(const geom *g) {
+  return g->s == 3 && g->stride == 1 && g->q % LANES_TN == 0;
+}
+
+/* y = conv(x, w) + bias with w given as `wmat`: [K, round_up(C*R*S, 4)] zero-padded, or for
+ * the row kernel [K, C*R*4] (lanes_weights). */
 static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const rp_tensor *x,
                                 const rp_tensor *wmat, const rp_tensor *bias, const rp_tensor *y) {
   const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   uint32_t crs = g->c * g->r * g->s, lda = round_up(crs, 4);
   uint32_t tm = lanes_tm(g), sg = caps->subgroup_size;
   uint32_t npq = g->n * g->p * g->q;
+  bool row = lanes_row_fits(g);
   uint32_t spec[5] = {sg, sg};
   geom_spec(g, spec + 2);
   uint32_t push[] = {npq, g->c, g->k, crs, lda / 4, bias != NULL};
+  uint32_t row_push[] = {npq, g->c, g->k, g->c * g->r, bias != NULL};
   const rp_tensor *b = bias ? bias : x;
   rp_arg args[] = {{&wmat->buffer, 0, rp_tensor_bytes(wmat), RP_READ},
                    {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
@@ -405,30 +417,39 @@ static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
   uint32_t groups[3] = {(npq + sg * LANES_TN - 1) / (sg * LANES_TN), (g->k + tm - 1) / tm, 1};
   char shader[32];
-  snprintf(shader, sizeof shader, "conv2d_lanes_%ux%u", tm, LANES_TN);
+  snprintf(shader, sizeof shader, "conv2d_lanes_%s%ux%u", row ? "row_" : "", tm, LANES_TN);
+  if (row)
+    return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, row_push, sizeof row_push);
   return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, push, sizeof push);
 }
 
-/* The weights as the lanes kernel reads them, in scratch: w [K, C*R*S] zero-padded to rows of
- * a multiple of 4 (MODE 0 of conv2d_layout.comp), or for the backward-data pass (flip) the
- * weights of the transposed convolution, [C, K*R*S] flipped in r and s (MODE 2). */
+/* The weights as the lanes kernels read them, in scratch. For `g` (the convolution the kernel
+ * runs: for the backward-data pass (flip), the transposed one):
+ *   - the row kernel: [K, C*R*4], each (c, r)'s taps padded to four (conv2d_taps.comp);
+ *   - else [K, C*R*S] zero-padded to rows of a multiple of 4 (MODE 0 of conv2d_layout.comp),
+ *     flipped in r and s for the backward-data pass (MODE 2). */
 static rp_status lanes_weights(rp_recorder *rec, int pass, const geom *g, const rp_tensor *w,
                                rp_tensor *wmat) {
-  bool flip = pass == PASS_BACKWARD_DATA;
-  uint32_t rows = flip ? g->c : g->k, cols = (flip ? g->k : g->c) * g->r * g->s;
-  uint32_t lda = round_up(cols, 4);
+  bool flip = pass == PASS_BACKWARD_DATA, row = lanes_row_fits(g);
+  uint32_t rows = g->k, cols = g->c * g->r * g->s;
+  uint32_t lda = row ? g->c * g->r * 4 : round_up(cols, 4);
   const rp_buffer *scratch;
   rp_status st = rp_rec_scratch(rec, (uint64_t)rows * lda * sizeof(float), &scratch);
   if (st) return st;
   uint64_t off = 0;
   *wmat = scratch_view(scratch, &off, 16, rows, lda);
-  if (!flip) return layout(rec, pass, 0, w, NULL, wmat, g->k, g->k, cols, 0, 1);
-  uint32_t push[] = {rows, cols, lda, g->r * g->s, 0, 0};
   rp_arg args[] = {{&w->buffer, 0, rp_tensor_bytes(w), RP_READ},
                    {&w->buffer, 0, rp_tensor_bytes(w), RP_READ},
                    {&wmat->buffer, 0, rp_tensor_bytes(wmat), RP_WRITE}};
-  uint32_t spec[] = {GRID_WORKGROUP, 2, 1};
   uint32_t groups[3] = {(lda + GRID_WORKGROUP - 1) / GRID_WORKGROUP, rows, 1};
+  if (row) {
+    uint32_t push[] = {rows, g->c, g->r, g->s, flip};
+    uint32_t spec[] = {GRID_WORKGROUP};
+    return dispatch_grid(rec, pass, "conv2d_taps", 2, spec, 1, groups, args + 1, push, sizeof push);
+  }
+  if (!flip) return layout(rec, pass, 0, w, NULL, wmat, g->k, g->k, cols, 0, 1);
+  uint32_t push[] = {rows, cols, lda, g->r * g->s, 0, 0};
+  uint32_t spec[] = {GRID_WORKGROUP, 2, 1};
   return dispatch_grid(rec, pass, "conv2d_layout", 3, spec, 3, groups, args, push, sizeof push);
 }
 
@@ -451,7 +472,7 @@ static bool lanes_backward_data_fits(const rp_caps *caps, const geom *g, geom *t
 static rp_status lanes_backward_data(rp_recorder *rec, const geom *g, const geom *t,
                                      const rp_tensor *dy, const rp_tensor *w, const rp_tensor *dx) {
   rp_tensor wmat;
-  rp_status st = lanes_weights(rec, PASS_BACKWARD_DATA, g, w, &wmat);
+  rp_status st = lanes_weights(rec, PASS_BACKWARD_DATA, t, w, &wmat);
   return st ? st : lanes_dispatch(rec, PASS_BACKWARD_DATA, t, dy, &wmat, NULL, dx);
 }
 
@@ -461,7 +482,9 @@ static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp
                                        const rp_tensor *dy, const rp_tensor *dw) {
   const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   uint32_t crs = g->c * g->r * g->s, count = g->k * crs;
-  uint32_t tm = lanes_tm(g), tn = LANES_TN, sg = caps->subgroup_size;
+  /* conv2d_lanes_filter_row.glsl: 3-wide kernels at stride 1, steps of four pixels of a row */
+  bool row = g->s == 3 && g->stride == 1 && g->q % 4 == 0;
+  uint32_t tm = lanes_tm(g), tn = row ? 12 : LANES_TN, sg = caps->subgroup_size;
   uint32_t groups[3] = {(crs + sg * tn - 1) / (sg * tn), (g->k + tm - 1) / tm, 1};
   uint32_t target = 32; /* workgroups: a few per CPU thread, for balance */
   uint32_t tiles = groups[0] * groups[1];
@@ -487,7 +510,7 @@ static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp
                    {&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {part, 0, part_bytes, RP_WRITE}};
   char shader[40];
-  snprintf(shader, sizeof shader, "conv2d_lanes_filter_%ux%u", tm, tn);
+  snprintf(shader, sizeof shader, "conv2d_lanes_filter_%s%ux%u", row ? "row_" : "", tm, tn);
   rp_status st =
       dispatch_grid(rec, PASS_BACKWARD_FILTER, shader, 3, spec, 5, groups, args, push, sizeof push);
   if (st || splits == 1) return st;

@@ -1,0 +1,5 @@
+#version 450
+// The row convolution of conv2d_lanes_row.glsl with a 16 x 8 block per lane (channels x pixels).
+#define TM_ 16
+#define TN_ 8
+#include "conv2d_lanes_row.glsl"
