@@ -93,8 +93,11 @@ static void check_cifar(const rp_dataset *ds, int first_id, int n, int classes) 
   }
 }
 
+/* The tests' CIFAR files are small: REPRO_DATA_ANY_SIZE=1 lets them pass the check that a
+ * file holds the official number of records (tested in cifar_files_cut_short). */
 Test(data, cifar10_parses_exactly) {
   make_tmpdir();
+  setenv("REPRO_DATA_ANY_SIZE", "1", 1);
   const int sizes[5] = {3, 2, 1, 4, 2};
   int id = 0;
   for (int b = 0; b < 5; b++) {
@@ -134,6 +137,7 @@ Test(data, cifar10_parses_exactly) {
 }
 
 Test(data, cifar100_parses_fine_labels) {
+  setenv("REPRO_DATA_ANY_SIZE", "1", 1);
   make_tmpdir();
   char sub[512];
   /* in the archive's own subdirectory, found from the parent */
@@ -154,6 +158,7 @@ Test(data, cifar100_parses_fine_labels) {
 
 Test(data, cifar_errors_name_the_file) {
   make_tmpdir();
+  setenv("REPRO_DATA_ANY_SIZE", "1", 1);
   rp_dataset ds;
   char path[1024];
   /* missing: says where it looked and how to get it */
@@ -185,6 +190,37 @@ Test(data, cifar_errors_name_the_file) {
   cr_assert_null(ds.pixels);
   cr_assert_null(ds.labels);
   ASSERT_FAILS_NAMING(rp_dataset_load("imagenet", tmpdir, false, &ds), "imagenet");
+  remove_tree(tmpdir);
+}
+
+/* A file cut at a record boundary (an interrupted copy) is caught by its record count: every
+ * official file holds 10,000 records (CIFAR-100's train.bin 50,000). */
+Test(data, cifar_files_cut_short) {
+  make_tmpdir();
+  unsetenv("REPRO_DATA_ANY_SIZE");
+  rp_dataset ds;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/test_batch.bin", tmpdir);
+  write_cifar(tmpdir, "test_batch.bin", 0, 10000, 1, 10);
+  ASSERT_OK(rp_dataset_load("cifar10", tmpdir, false, &ds));
+  cr_assert_eq(ds.count, 10000);
+  rp_dataset_free(&ds);
+  cr_assert_eq(truncate(path, 9990 * 3073), 0);
+  ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), path);
+  ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), "9990 records");
+  ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), "10000");
+  /* a training batch, and CIFAR-100's train.bin, likewise */
+  write_cifar(tmpdir, "data_batch_1.bin", 0, 10, 1, 10);
+  snprintf(path, sizeof path, "%s/data_batch_1.bin", tmpdir);
+  ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, true, &ds), path);
+  write_cifar(tmpdir, "train.bin", 0, 10000, 2, 100);
+  ASSERT_FAILS_NAMING(rp_dataset_load("cifar100", tmpdir, true, &ds), "50000");
+  /* the switch for hand-made files */
+  setenv("REPRO_DATA_ANY_SIZE", "1", 1);
+  ASSERT_OK(rp_dataset_load("cifar10", tmpdir, false, &ds));
+  cr_assert_eq(ds.count, 9990);
+  rp_dataset_free(&ds);
+  unsetenv("REPRO_DATA_ANY_SIZE");
   remove_tree(tmpdir);
 }
 
@@ -306,6 +342,31 @@ Test(data, idx_errors_name_the_file) {
   cr_assert_eq(stat(gi, &st), 0);
   cr_assert_eq(truncate(gi, st.st_size / 2), 0);
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), gi);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "truncated gzip data");
+  /* a corrupt gzip stream: its CRC (the trailer's first 4 bytes) no longer matches; every
+   * data byte reads, only zlib's check at the end of the stream can tell */
+  write_idx("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 50, 50, 50, 2051, -1, true);
+  cr_assert_eq(stat(gi, &st), 0);
+  FILE *f = fopen(gi, "r+b");
+  cr_assert_not_null(f);
+  cr_assert_eq(fseek(f, (long)st.st_size - 8, SEEK_SET), 0);
+  int crc0 = fgetc(f);
+  cr_assert_eq(fseek(f, (long)st.st_size - 8, SEEK_SET), 0);
+  fputc(crc0 ^ 0x5a, f);
+  fclose(f);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), gi);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "corrupt gzip data");
+  /* a plain file named .gz */
+  write_idx("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 5, 5, 5, 2051, -1, false);
+  cr_assert_eq(rename(images, gi), 0);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "not a gzip file");
+  /* a directory where the labels file belongs */
+  char gl[1100];
+  snprintf(gl, sizeof gl, "%s.gz", labels);
+  unlink(gl);
+  unlink(labels);
+  cr_assert_eq(mkdir(labels, 0700), 0);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "not a regular file");
   /* nothing there at all: the message says where it looked and what to run */
   remove_tree(tmpdir);
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "repro data fetch mnist");

@@ -158,10 +158,19 @@ static rp_status load_cifar(const spec *s, const char *dir, bool train, rp_datas
     }
     out->partial = files < 5;
   }
+  /* Every official file holds a fixed number of records, so one cut short at a record
+   * boundary (an interrupted copy) is caught here rather than training on part of it. */
+  const int64_t expected = s->kind == KIND_CIFAR100 && train ? 50000 : 10000;
+  const char *any_size = getenv("REPRO_DATA_ANY_SIZE");
   int64_t records[5], total = 0;
   for (int f = 0; f < files; f++) {
     rp_status st = rp_cifar_count(paths[f], label_bytes, &records[f]);
     if (st) return st;
+    if (records[f] != expected && !(any_size && strcmp(any_size, "1") == 0))
+      return rp_fail(RP_ERR_IO,
+                     "%s: %lld records where the %s file holds %lld: cut short? (`repro data "
+                     "fetch %s` unpacks it again; REPRO_DATA_ANY_SIZE=1 takes hand-made files)",
+                     paths[f], (long long)records[f], s->name, (long long)expected, s->name);
     total += records[f];
   }
   out->pixels = malloc((size_t)(total * image));
@@ -186,6 +195,9 @@ static rp_status load_idx(const spec *s, const char *dir, bool train, rp_dataset
            sizeof images);
   idx_path(dir, train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte", labels,
            sizeof labels);
+  struct stat st_labels;
+  if (stat(labels, &st_labels) == 0 && !S_ISREG(st_labels.st_mode))
+    return rp_fail(RP_ERR_IO, "%s: %s is not a regular file", s->name, labels);
   if (!is_file(labels))
     return rp_fail(RP_ERR_IO, "%s: %s is present but %s(.gz) is missing", s->name, images, labels);
   int rows, cols;

@@ -31,6 +31,11 @@ static rp_status open_idx(const char *path, uint32_t magic, int ndims, uint32_t 
                           gzFile *out) {
   gzFile f = gzopen(path, "rb");
   if (!f) return rp_fail(RP_ERR_IO, "cannot read %s", path);
+  size_t len = strlen(path);
+  if (len > 3 && strcmp(path + len - 3, ".gz") == 0 && gzdirect(f)) {
+    gzclose(f);
+    return rp_fail(RP_ERR_IO, "%s: not a gzip file", path);
+  }
   uint8_t head[16];
   if (!read_all(f, head, 4 + 4 * (int64_t)ndims)) {
     gzclose(f);
@@ -47,16 +52,31 @@ static rp_status open_idx(const char *path, uint32_t magic, int ndims, uint32_t 
   return RP_OK;
 }
 
-/* Reads the n-byte body and checks that nothing follows it. */
+/* zlib's own message for a failed read of `path`, without the path it puts in front; NULL
+ * when the stream simply ended. */
+static const char *gz_problem(gzFile f, const char *path, int *err) {
+  const char *why = gzerror(f, err);
+  if (*err >= 0) return NULL;
+  size_t len = strlen(path);
+  return strncmp(why, path, len) == 0 && strncmp(why + len, ": ", 2) == 0 ? why + len + 2 : why;
+}
+
+/* Reads the n-byte body and checks that nothing follows it. Reading on to the end is also what
+ * makes zlib check the gzip trailer (CRC and length): a corrupt body would otherwise pass as
+ * pixels. */
 static rp_status read_body(gzFile f, const char *path, uint8_t *dst, int64_t n) {
-  if (!read_all(f, dst, n)) {
-    int err;
-    const char *why = gzerror(f, &err);
-    return rp_fail(RP_ERR_IO, "%s: truncated: fewer than the %lld data bytes its header gives%s%s",
-                   path, (long long)n, err < 0 ? ": " : "", err < 0 ? why : "");
-  }
+  bool complete = read_all(f, dst, n);
   uint8_t extra;
-  if (gzread(f, &extra, 1) > 0)
+  int got = complete ? gzread(f, &extra, 1) : -1;
+  int err;
+  const char *problem = gz_problem(f, path, &err);
+  if (problem)
+    return rp_fail(RP_ERR_IO, "%s: %s gzip data (%s)", path,
+                   err == Z_BUF_ERROR ? "truncated" : "corrupt", problem);
+  if (!complete)
+    return rp_fail(RP_ERR_IO, "%s: truncated: fewer than the %lld data bytes its header gives",
+                   path, (long long)n);
+  if (got > 0)
     return rp_fail(RP_ERR_IO, "%s: longer than its header says (%lld data bytes)", path,
                    (long long)n);
   return RP_OK;
