@@ -228,6 +228,28 @@ Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
   free(dir);
 }
 
+/* Weights that overflow in an epoch's last update leave its training loss finite (each step's
+ * loss is of the weights before its update), but the network's outputs on held-out images NaN:
+ * that too is divergence. One step an epoch, at a rate no schema would allow, makes it so. */
+Test(trainer, weights_that_overflow_in_the_last_step_are_divergence) {
+  char *dir = make_dataset();
+  rp_train_config c = small_config(dir);
+  c.epochs = 1;
+  c.batch = TRAIN_IMAGES - 50; /* one step */
+  c.lr = 1e30;
+  rp_epoch_metrics h[1];
+  int n;
+  rp_status st = train(&c, h, &n, NULL);
+  cr_assert_eq(st, RP_ERR_DIVERGED, "status %d: %s", st, rp_error_message());
+  cr_assert(strstr(rp_error_message(),
+                   "mnist_cnn with fashion-mnist diverged: the validation loss is nan at the end "
+                   "of epoch 1 (the training loss "),
+            "%s", rp_error_message());
+  cr_assert_eq(n, 0, "the diverged epoch counted as done");
+  remove_tree(dir);
+  free(dir);
+}
+
 Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
   char *dir = make_dataset();
   char out[600], text[2048];

@@ -259,10 +259,23 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
   m->images_per_second = train_seconds > 0 ? (double)done * net->batch / train_seconds : 0;
   st = evaluate(t, t->val_batches, &m->val_accuracy, &m->val_loss);
   m->test_accuracy = m->test_loss = NAN;
-  if (!st && !t->cfg.skip_epoch_test)
-    st = evaluate(t, t->test_batches, &m->test_accuracy, &m->test_loss);
+  bool tested = !st && !t->cfg.skip_epoch_test && t->test_batches;
+  if (tested) st = evaluate(t, t->test_batches, &m->test_accuracy, &m->test_loss);
   m->seconds = now_seconds() - start;
-  return st;
+  if (st) return st;
+  /* A training loss can stay finite (if huge) while the weights have overflowed: the network's
+   * outputs, and so the loss on held-out images, are then NaN. */
+  const char *held_out = t->val_batches && !isfinite(m->val_loss) ? "validation"
+                         : tested && !isfinite(m->test_loss)      ? "test"
+                                                                  : NULL;
+  if (held_out)
+    return rp_fail(RP_ERR_DIVERGED,
+                   "%s with %s diverged: the %s loss is %g at the end of epoch %d (the training "
+                   "loss %g)",
+                   t->cfg.model, t->cfg.dataset, held_out,
+                   strcmp(held_out, "test") == 0 ? m->test_loss : m->val_loss, epoch + 1,
+                   m->train_loss);
+  return RP_OK;
 }
 
 rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb) {
