@@ -128,6 +128,11 @@ static const bad_case bad_cases[] = {
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"fraction\": 1.5}, \"model\": "
      "\"mnist_cnn\", " LOSSES "}",
      "$.dataset.fraction: expected a number in (0, 1], got 1.5"},
+    /* 0.001 of MNIST's 60,000 (no validation by the recipe) is 60 images, and a batch 64 */
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"fraction\": 0.001}, \"model\": "
+     "\"mnist_cnn\", " LOSSES "}",
+     "$.dataset.fraction: expected a fraction leaving at least one batch ($.training.batch 64) "
+     "of the 60000 training images (it leaves 60), got 0.001"},
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\", \"validation\": -1}, \"model\": "
      "\"mnist_cnn\", " LOSSES "}",
      "$.dataset.validation: expected an integer in 0..1000000, got -1"},
@@ -159,6 +164,8 @@ static const bad_case bad_cases[] = {
      "$.training.lr: expected a number in (0, 100], got 0"},
     {"{" BASE ", " LOSSES ", \"training\": {\"lr\": -0.1}}",
      "$.training.lr: expected a number in (0, 100], got -0.1"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"lr\": 1e400}}",
+     "$.training.lr: expected a number in (0, 100], got inf (out of range)"},
     {"{" BASE ", " LOSSES ", \"training\": {\"momentum\": 1}}",
      "$.training.momentum: expected a number in [0, 1), got 1"},
     {"{" BASE ", " LOSSES ", \"training\": {\"weight_decay\": -1e-4}}",
@@ -303,9 +310,15 @@ Test(experiment, every_malformed_file_names_its_path_and_writes_nothing) {
     /* Nothing written: the directory holds the experiment file only. */
     cr_assert_eq(count_entries(dir), 1, "case %zu wrote something", i);
   }
-  /* An unreadable file. */
+  /* An unreadable file, and a directory given as the file: the message says why. */
   rp_experiment e;
   cr_assert_eq(rp_exp_load("/nonexistent/x.json", fake_recipe, &e), RP_ERR_IO);
+  cr_assert_str_eq(rp_error_message(),
+                   "cannot read /nonexistent/x.json: No such file or directory");
+  cr_assert_eq(rp_exp_load(dir, fake_recipe, &e), RP_ERR_IO);
+  char expected[300];
+  snprintf(expected, sizeof expected, "cannot read %s: Is a directory", dir);
+  cr_assert_str_eq(rp_error_message(), expected);
   remove_tree(dir);
   free(dir);
 }
@@ -785,6 +798,33 @@ Test(experiment, run_records_summary_figures_and_resume) {
   free(again);
   free(results_before);
   free(summary);
+
+  /* A damaged or duplicated record fails the report, naming its file and JSON path, instead
+   * of dropping out of (or counting twice in) a mean. */
+  char record[600], copy[600];
+  snprintf(record, sizeof record, "%s/runs/ce-s1.json", dir);
+  snprintf(copy, sizeof copy, "%s/runs/zzz.json", dir);
+  char *original = read_file(record);
+  write_file(copy, original);
+  cr_assert_neq(rp_exp_report(dir), RP_OK);
+  cr_assert(strstr(rp_error_message(), copy) && strstr(rp_error_message(), "$.run_id"), "%s",
+            rp_error_message());
+  remove(copy);
+  cJSON *damaged = cJSON_Parse(original);
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(damaged, "final"), "test_accuracy",
+                            cJSON_CreateString("high"));
+  char *text = cJSON_Print(damaged);
+  write_file(record, text);
+  cr_assert_neq(rp_exp_report(dir), RP_OK);
+  cr_assert(
+      strstr(rp_error_message(), record) &&
+          strstr(rp_error_message(), "$.final.test_accuracy: expected a number, got \"high\""),
+      "%s", rp_error_message());
+  write_file(record, original);
+  free(text);
+  cJSON_Delete(damaged);
+  free(original);
+  ASSERT_OK(rp_exp_report(dir));
 
   /* Resume: everything done, nothing trained. */
   fake g = {0};

@@ -7,6 +7,11 @@
 
 #include "data/rng.h"
 
+int64_t rp_split_keep(int64_t rest, double fraction) {
+  int64_t keep = (int64_t)llround(fraction * (double)rest);
+  return keep < 1 ? 1 : keep > rest ? rest : keep;
+}
+
 rp_status rp_split_make(const rp_dataset *ds, int64_t validation, double fraction, uint64_t seed,
                         rp_split *out) {
   memset(out, 0, sizeof *out);
@@ -18,10 +23,7 @@ rp_status rp_split_make(const rp_dataset *ds, int64_t validation, double fractio
   if (!(fraction > 0.0 && fraction <= 1.0))
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "split of %s: training fraction %g is not in (0, 1]",
                    ds->name, fraction);
-  int64_t rest = n - validation;
-  int64_t keep = (int64_t)llround(fraction * (double)rest);
-  if (keep < 1) keep = 1;
-  if (keep > rest) keep = rest;
+  int64_t rest = n - validation, keep = rp_split_keep(rest, fraction);
 
   int64_t *perm = malloc((size_t)n * sizeof *perm);
   if (!perm) return rp_fail(RP_ERR_OUT_OF_MEMORY, "split of %s: no memory", ds->name);

@@ -11,6 +11,10 @@ typedef struct rp_split {
   int64_t train_count, val_count;
 } rp_split;
 
+/* The training images a fraction keeps of `rest` (the training portion after validation):
+ * round(fraction * rest), at least one, at most rest. Experiment plans count with it too. */
+int64_t rp_split_keep(int64_t rest, double fraction);
+
 /* Deterministic: a fixed shuffle of the training set from `seed`; the first `validation`
  * shuffled indices are the validation set (CIFAR: 5000 -> 45000/5000), and `fraction` (0,1]
  * keeps the first round(fraction * rest) of the remainder for training (the 10% and 1%

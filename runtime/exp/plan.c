@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/split.h"
 #include "exp/experiment.h"
 #include "train/loss_spec.h"
 
@@ -55,7 +56,7 @@ rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
   if (rp_exp_dataset_size(e->dataset, &train, &test)) {
     const rp_exp_training *t = &e->training;
     if (e->test_images > 0 && e->test_images < test) test = e->test_images;
-    int64_t images = (int64_t)((double)(train - e->validation) * e->fraction);
+    int64_t images = rp_split_keep(train - e->validation, e->fraction);
     int64_t batches = (images + t->batch - 1) / t->batch;
     int64_t steps = batches * t->epochs;
     if (t->max_steps && t->max_steps < steps) steps = t->max_steps;

@@ -64,6 +64,88 @@ static int compare_doubles(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* A JSON value as a short text for messages: numbers and strings as they are, others by
+ * type. */
+static void describe(const cJSON *v, char *out, size_t size) {
+  if (!v)
+    snprintf(out, size, "nothing");
+  else if (cJSON_IsString(v))
+    snprintf(out, size, "\"%.40s\"", v->valuestring);
+  else if (cJSON_IsNumber(v))
+    snprintf(out, size, "%g", v->valuedouble);
+  else
+    snprintf(out, size, "%s",
+             cJSON_IsNull(v)    ? "null"
+             : cJSON_IsBool(v)  ? "a boolean"
+             : cJSON_IsArray(v) ? "an array"
+                                : "an object");
+}
+
+/* Whether `v` is a number, or (where `nullable`: JSON has no NaN, the records write null for
+ * a value that does not exist) null. */
+static bool number_or_null(const cJSON *v, bool nullable) {
+  return cJSON_IsNumber(v) || (nullable && cJSON_IsNull(v));
+}
+
+/* Checks the fields the report reads from a run record `name` (runs/<name>), so that a record
+ * edited by hand or damaged fails with its file and JSON path rather than dropping out of a
+ * mean: what rp_exp_run_json writes. */
+static rp_status check_record(const char *path, const char *name, const cJSON *rec) {
+  char got[64];
+  const char *key = NULL;
+  const cJSON *v = NULL;
+  static const char *const strings[] = {"run_id", "loss_label", "loss", "status"};
+  for (size_t i = 0; i < sizeof strings / sizeof *strings && !key; i++)
+    if (!cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(rec, strings[i]))) key = strings[i];
+  if (key) {
+    describe(v, got, sizeof got);
+    return rp_fail(RP_ERR_IO, "%s: $.%s: expected a string, got %s", path, key, got);
+  }
+  if (!number_or_null(cJSON_GetObjectItemCaseSensitive(rec, "seed_number"), false)) {
+    describe(cJSON_GetObjectItemCaseSensitive(rec, "seed_number"), got, sizeof got);
+    return rp_fail(RP_ERR_IO, "%s: $.seed_number: expected a number, got %s", path, got);
+  }
+  const char *status = str(rec, "status", "");
+  if (strcmp(status, "done") != 0 && strcmp(status, "diverged") != 0)
+    return rp_fail(RP_ERR_IO, "%s: $.status: expected \"done\" or \"diverged\", got \"%s\"", path,
+                   status);
+  /* The file's name is its run's id: a copy under another name would count a run twice. */
+  const char *id = str(rec, "run_id", "");
+  size_t id_len = strlen(id);
+  if (strncmp(name, id, id_len) != 0 || strcmp(name + id_len, ".json") != 0)
+    return rp_fail(RP_ERR_IO, "%s: $.run_id is \"%s\", but the file is named %s: a copy?", path, id,
+                   name);
+  const cJSON *final = cJSON_GetObjectItemCaseSensitive(rec, "final");
+  if (!cJSON_IsObject(final)) {
+    describe(final, got, sizeof got);
+    return rp_fail(RP_ERR_IO, "%s: $.final: expected an object, got %s", path, got);
+  }
+  static const char *const finals[] = {"test_accuracy", "test_loss", "val_accuracy",
+                                       "train_true_class_probability"};
+  for (size_t i = 0; i < sizeof finals / sizeof *finals; i++) {
+    v = cJSON_GetObjectItemCaseSensitive(final, finals[i]);
+    if (!number_or_null(v, i > 0)) {
+      describe(v, got, sizeof got);
+      return rp_fail(RP_ERR_IO, "%s: $.final.%s: expected a number%s, got %s", path, finals[i],
+                     i > 0 ? " or null" : "", got);
+    }
+  }
+  const cJSON *attacks = cJSON_GetObjectItemCaseSensitive(rec, "attacks"), *a;
+  if (attacks && !cJSON_IsArray(attacks))
+    return rp_fail(RP_ERR_IO, "%s: $.attacks: expected an array", path);
+  int i = 0;
+  cJSON_ArrayForEach(a, attacks) {
+    const char *kind = str(a, "attack", "");
+    if (strcmp(kind, "fgsm") != 0 && strcmp(kind, "pgd") != 0)
+      return rp_fail(RP_ERR_IO, "%s: $.attacks[%d].attack: expected \"fgsm\" or \"pgd\"", path, i);
+    if (!number_or_null(cJSON_GetObjectItemCaseSensitive(a, "eps"), false) ||
+        !number_or_null(cJSON_GetObjectItemCaseSensitive(a, "accuracy"), true))
+      return rp_fail(RP_ERR_IO, "%s: $.attacks[%d]: expected a number eps and accuracy", path, i);
+    i++;
+  }
+  return RP_OK;
+}
+
 static rp_status load(report *r) {
   char path[4096];
   snprintf(path, sizeof path, "%s/experiment.json", r->dir);
@@ -83,10 +165,8 @@ static rp_status load(report *r) {
     snprintf(path, sizeof path, "%s/runs/%s", r->dir, names[i]);
     cJSON *rec;
     if ((st = rp_exp_read_json(path, &rec))) break;
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "loss_label")) ||
-        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "final"))) {
+    if ((st = check_record(path, names[i], rec))) {
       cJSON_Delete(rec);
-      st = rp_fail(RP_ERR_IO, "%s is not a run record (no loss_label or final)", path);
       break;
     }
     r->runs[r->run_count++] = rec;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/split.h"
 #include "exp/experiment.h"
 #include "io/file.h"
 #include "train/loss_spec.h"
@@ -19,7 +20,10 @@
 static rp_status bad(const char *file, const char *path, const char *what, const cJSON *got) {
   char *text = got ? cJSON_PrintUnformatted(got) : NULL;
   char shown[72];
-  if (!text)
+  /* cJSON reads a number too large for a double (1e400) as infinity and prints it as null */
+  if (cJSON_IsNumber(got) && !isfinite(got->valuedouble))
+    snprintf(shown, sizeof shown, "%s (out of range)", got->valuedouble > 0 ? "inf" : "-inf");
+  else if (!text)
     snprintf(shown, sizeof shown, "nothing");
   else if (strlen(text) < sizeof shown)
     snprintf(shown, sizeof shown, "%s", text);
@@ -261,6 +265,21 @@ static rp_status parse_dataset_sizes(const char *file, const cJSON *d, rp_experi
     return bad(file, "$.dataset.validation", what, member(d, "validation"));
   }
   return RP_OK;
+}
+
+/* After the training settings: the fraction must leave at least one batch to train on (the
+ * trainer would refuse it, but only once the run started). */
+static rp_status check_one_batch(const char *file, const cJSON *d, const rp_experiment *e) {
+  int64_t train, test;
+  if (!rp_exp_dataset_size(e->dataset, &train, &test)) return RP_OK;
+  int64_t images = rp_split_keep(train - e->validation, e->fraction);
+  if (images >= e->training.batch) return RP_OK;
+  char what[160];
+  snprintf(what, sizeof what,
+           "a fraction leaving at least one batch ($.training.batch %d) of the %lld training "
+           "images (it leaves %lld)",
+           e->training.batch, (long long)(train - e->validation), (long long)images);
+  return bad(file, "$.dataset.fraction", what, member(d, "fraction"));
 }
 
 static rp_status parse_training(const char *file, const cJSON *t, rp_exp_training *tr) {
@@ -649,6 +668,7 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
   }
   const cJSON *training = member(root, "training");
   if (!st && training) st = parse_training(file, training, &e->training);
+  if (!st) st = check_one_batch(file, member(root, "dataset"), e);
   if (!st) st = parse_losses(file, member(root, "losses"), e);
   const cJSON *seeds = member(root, "seeds");
   if (!st && seeds) st = parse_seeds(file, seeds, e);

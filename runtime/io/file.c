@@ -1,11 +1,28 @@
 #include "io/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Makes a rename in the directory of `path` durable: until the directory itself reaches the
+ * disk, a power cut may bring back the old file, or none. Best effort: the data is written
+ * either way. */
+static void sync_parent(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >= (int)sizeof dir)
+    return;
+  int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  (void)fsync(fd);
+  close(fd);
+}
 
 rp_status rp_file_write_atomic(const char *path, const void *data, size_t size) {
   /* The pid keeps two processes writing the same file from sharing a temporary. */
@@ -23,6 +40,7 @@ rp_status rp_file_write_atomic(const char *path, const void *data, size_t size) 
   int err = errno;
   ok = fclose(f) == 0 && ok;
   if (ok && rename(tmp, path) != 0) ok = false, err = errno;
+  if (ok) sync_parent(path);
   rp_status st = RP_OK;
   if (!ok) {
     st = rp_fail(RP_ERR_IO, "cannot write %s: %s", path, strerror(err));
@@ -47,12 +65,13 @@ rp_status rp_file_read(const char *path, char **text, size_t *size) {
     buf = bigger;
     cap *= 2;
   }
+  int err = errno;
   bool error = ferror(f);
   fclose(f);
   if (!buf) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory reading %s", path);
   if (error) {
     free(buf);
-    return rp_fail(RP_ERR_IO, "error reading %s", path);
+    return rp_fail(RP_ERR_IO, "cannot read %s: %s", path, strerror(err)); /* e.g. a directory */
   }
   buf[len] = '\0';
   *text = buf;
