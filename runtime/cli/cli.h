@@ -1,10 +1,16 @@
 /* The `repro` command: one file per subcommand, each taking argc/argv after its name and
- * returning the process exit status. Only this layer prints and exits. */
+ * returning the process exit status. Only this layer prints and exits.
+ *
+ * Exit statuses: 0 success, 1 a failure while working (a device, a file, a diverged run), 2 a
+ * bad command line, found before any work starts. Bad input gets one line on stderr naming the
+ * option, file or value; the full usage goes out only for --help (to stdout) or a command given
+ * no arguments at all. */
 #ifndef RP_CLI_H
 #define RP_CLI_H
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vk/status.h"
 
@@ -20,11 +26,46 @@ int rp_cmd_report(int argc, char **argv);
 /* Prints "repro: <message>" for the last failure and returns the exit status for it. */
 int rp_cli_error(rp_status status);
 
-/* The progress line of a training on stderr, rewritten in place ("\r"): call it only when
- * stderr is a terminal; rp_cli_progress_clear before printing a whole line. */
+/* A bad command line of `command` ("train", "data fetch"; NULL for repro itself): prints
+ * "repro: <message> (see repro <command> --help)" as one line and returns 2. */
+int rp_cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The value of the option argv[*i]: advances *i and returns true, or returns false when there
+ * is none (the option is last, or the next argument is another option, "--..."), so that
+ * "--epochs" alone reads "--epochs needs a value" rather than an unknown argument. */
+bool rp_cli_take_value(int argc, char **argv, int *i, const char **value);
+
+/* Strict conversions of an option's value: the whole text must be the number, within the
+ * range. On failure they print "repro: OPT expects ..., not 'TEXT' (see repro COMMAND --help)"
+ * and return false. `lo_open` / `hi_open` exclude that bound. */
+bool rp_cli_parse_int(const char *command, const char *opt, const char *text, long long lo,
+                      long long hi, long long *out);
+bool rp_cli_parse_number(const char *command, const char *opt, const char *text, double lo,
+                         bool lo_open, double hi, bool hi_open, double *out);
+
+/* Checks before any work that an output file given as `opt` can be written: its directory
+ * exists and takes a new file (one is created and removed), and `path` is not a directory.
+ * Prints one line naming the option, the path and the reason and returns false otherwise, so
+ * that a long training is not lost to a typo in --save. */
+bool rp_cli_check_writable(const char *command, const char *opt, const char *path);
+
+/* Progress within an epoch on stderr. On a terminal it is one line rewritten in place ("\r");
+ * otherwise (nohup, CI logs) a plain line "epoch 1/30: step 120/390, ..." at most every
+ * REPRO_PROGRESS_INTERVAL seconds (default 30), so that a log shows a long epoch moving without
+ * filling up. */
 struct rp_progress;
-void rp_cli_progress(const struct rp_progress *p);
-void rp_cli_progress_clear(void);
+typedef struct rp_cli_progress {
+  bool tty;            /* stderr is a terminal */
+  double interval;     /* seconds between plain lines */
+  double next_line_at; /* monotonic time before which no plain line is printed */
+  bool shown;          /* the terminal line holds something to clear */
+} rp_cli_progress;
+
+void rp_cli_progress_init(rp_cli_progress *s);
+void rp_cli_progress_show(rp_cli_progress *s, const struct rp_progress *p);
+/* Clears the terminal line, before a whole line is printed (nothing when not a terminal). */
+void rp_cli_progress_clear(rp_cli_progress *s);
 
 /* Writes `json` to `path` through a temporary file and a rename, so a reader never sees a
  * half-written file. */

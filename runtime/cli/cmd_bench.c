@@ -82,45 +82,51 @@ int rp_cmd_bench(int argc, char **argv) {
   const char *json_path = NULL, *device = NULL;
   int repeats = 5, batch = 128;
   bool profile = false;
-  char **names = calloc((size_t)argc, sizeof *names);
-  int name_count = 0;
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
-      free(names);
       return 0;
-    } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
-      json_path = argv[++i];
-    } else if (strcmp(argv[i], "--profile") == 0) {
+    }
+  char **names = calloc((size_t)argc, sizeof *names);
+  if (!names) return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
+  int name_count = 0, code = 0;
+  for (int i = 1; i < argc && !code; i++) {
+    const char *opt = argv[i], *v = NULL;
+    long long n = 0;
+    if (strcmp(opt, "--profile") == 0) {
       profile = true;
-      setenv("REPRO_PROFILE", "1", 1);
-    } else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-      batch = atoi(argv[++i]);
-      if (batch < 1 || batch > 4096) {
-        fprintf(stderr, "repro bench: --batch must be 1..4096, not '%s'\n", argv[i]);
-        free(names);
-        return 2;
-      }
-    } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-      device = argv[++i];
-    } else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) {
-      repeats = atoi(argv[++i]);
-      if (repeats < 1 || repeats > 1000) {
-        fprintf(stderr, "repro bench: --repeats must be 1..1000, not '%s'\n", argv[i]);
-        free(names);
-        return 2;
-      }
-    } else if (argv[i][0] != '-' && known(argv[i])) {
+    } else if (strcmp(opt, "--json") == 0 || strcmp(opt, "--device") == 0 ||
+               strcmp(opt, "--batch") == 0 || strcmp(opt, "--repeats") == 0) {
+      if (!rp_cli_take_value(argc, argv, &i, &v))
+        code = rp_cli_usage_error("bench", "%s needs a value", opt);
+      else if (!*v)
+        code = rp_cli_usage_error("bench", "%s needs a value, not ''", opt);
+      else if (strcmp(opt, "--json") == 0)
+        json_path = v;
+      else if (strcmp(opt, "--device") == 0)
+        device = v;
+      else if (!rp_cli_parse_int("bench", opt, v, 1, strcmp(opt, "--batch") == 0 ? 4096 : 1000, &n))
+        code = 2;
+      else
+        *(strcmp(opt, "--batch") == 0 ? &batch : &repeats) = (int)n;
+    } else if (opt[0] == '-') {
+      code = rp_cli_usage_error("bench", "unknown option '%s'", opt);
+    } else if (known(opt)) {
       names[name_count++] = argv[i];
     } else {
-      fprintf(stderr,
-              "repro bench: unknown argument '%s' (benchmarks: peak copy gemm gemm256 "
-              "gemm1024 gemm2048 train_MODEL)\n",
-              argv[i]);
-      free(names);
-      return 2;
+      code = rp_cli_usage_error(
+          "bench",
+          "unknown benchmark '%s' (peak, copy, gemm, gemm256, gemm1024, gemm2048, train_MODEL)",
+          opt);
     }
   }
+  /* The results file is checked before minutes of measuring. */
+  if (!code && json_path && !rp_cli_check_writable("bench", "--json", json_path)) code = 2;
+  if (code) {
+    free(names);
+    return code;
+  }
+  if (profile) setenv("REPRO_PROFILE", "1", 1);
 
   rp_context *ctx;
   rp_status st = rp_context_create(&(rp_context_options){.device = device}, &ctx);
@@ -185,7 +191,7 @@ int rp_cmd_bench(int argc, char **argv) {
     }
   }
   free(train);
-  int code = st == RP_OK ? 0 : rp_cli_error(st);
+  code = st == RP_OK ? 0 : rp_cli_error(st);
   if (st == RP_OK && json_path) {
     st = rp_write_json_file(json_path, root);
     if (st)

@@ -7,9 +7,10 @@
 #include "data/dataset.h"
 #include "data/fetch.h"
 
-static int usage(void) {
-  fprintf(stderr, "usage: repro data fetch|info cifar10|cifar100|mnist|fashion-mnist [--dir D]\n");
-  return 2;
+static void usage(FILE *out) {
+  fprintf(out, "usage: repro data fetch|info cifar10|cifar100|mnist|fashion-mnist [--dir D]\n"
+               "  fetch  download (md5-checked) and unpack into D (default ~/.cache/repro/data)\n"
+               "  info   where the dataset is found and what it holds\n");
 }
 
 /* Loads one split and prints a line about it; returns 0 or the error's exit status. */
@@ -40,20 +41,38 @@ static int describe(const char *name, const char *dir, bool train) {
 }
 
 int rp_cmd_data(int argc, char **argv) {
-  if (argc < 3) return usage();
-  const char *action = argv[1], *name = argv[2], *dir = NULL;
-  for (int i = 3; i < argc; i++) {
-    if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-      dir = argv[++i];
+  if (argc < 2) { /* a bare "repro data": the usage is the answer */
+    usage(stderr);
+    return 2;
+  }
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+  const char *action = argv[1], *name = NULL, *dir = NULL;
+  if (strcmp(action, "fetch") != 0 && strcmp(action, "info") != 0)
+    return rp_cli_usage_error("data", "unknown action '%s' (fetch or info)", action);
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--dir") == 0) {
+      if (!rp_cli_take_value(argc, argv, &i, &dir))
+        return rp_cli_usage_error("data", "--dir needs a value");
+      if (!*dir) return rp_cli_usage_error("data", "--dir needs a value, not ''");
+    } else if (a[0] == '-') {
+      return rp_cli_usage_error("data", "unknown option '%s'", a);
+    } else if (name) {
+      return rp_cli_usage_error("data", "one dataset at a time: '%s' after '%s'", a, name);
     } else {
-      fprintf(stderr, "repro data: unknown option '%s'\n", argv[i]);
-      return usage();
+      name = a;
     }
   }
-  if (!rp_dataset_known(name)) {
-    fprintf(stderr, "repro data: unknown dataset '%s'\n", name);
-    return usage();
-  }
+  if (!name)
+    return rp_cli_usage_error(
+        "data", "%s needs a dataset (cifar10, cifar100, mnist, fashion-mnist)", action);
+  if (!rp_dataset_known(name))
+    return rp_cli_usage_error(
+        "data", "unknown dataset '%s' (cifar10, cifar100, mnist, fashion-mnist)", name);
   if (strcmp(action, "fetch") == 0) {
     char where[1024] = "";
     rp_status st = rp_data_fetch(name, dir, where, sizeof where);
@@ -69,5 +88,5 @@ int rp_cmd_data(int argc, char **argv) {
     int rc_test = describe(name, dir, false);
     return rc ? rc : rc_test;
   }
-  return usage();
+  return 2; /* not reached: the action was checked above */
 }

@@ -37,9 +37,12 @@ int rp_cmd_devices(int argc, char **argv) {
     if (strcmp(argv[i], "--json") == 0) {
       json = true;
     } else {
-      fprintf(stderr, "repro devices: unknown option '%s' (usage: repro devices [--json])\n",
-              argv[i]);
-      return 2;
+      bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+      if (!help) return rp_cli_usage_error("devices", "unknown argument '%s'", argv[i]);
+      printf("usage: repro devices [--json]\n"
+             "  every Vulkan device and its capabilities; * marks the one repro would use\n"
+             "  (REPRO_DEVICE=N|NAME chooses another)\n");
+      return 0;
     }
   }
   rp_caps devices[32];
@@ -47,7 +50,15 @@ int rp_cmd_devices(int argc, char **argv) {
   rp_status st = rp_enumerate_devices(devices, 32, &count);
   if (st) return rp_cli_error(st);
   const char *request = rp_device_request(NULL);
-  if (rp_choose_device(devices, count, request, &chosen) != RP_OK) chosen = UINT32_MAX;
+  /* A REPRO_DEVICE that matches nothing is an error (every other command would fail on it),
+   * said on stderr after the list, which is what one needs to fix it. */
+  char mismatch[512] = "";
+  if (rp_choose_device(devices, count, request, &chosen) != RP_OK) {
+    chosen = UINT32_MAX;
+    snprintf(mismatch, sizeof mismatch, "%s", rp_error_message());
+  }
+  int code = 0;
+  if (chosen == UINT32_MAX) code = 1;
 
   if (json) {
     cJSON *root = cJSON_CreateObject();
@@ -65,10 +76,16 @@ int rp_cmd_devices(int argc, char **argv) {
     printf("%s\n", text);
     free(text);
     cJSON_Delete(root);
-    return 0;
+  } else {
+    for (uint32_t i = 0; i < count; i++) print_device(&devices[i], i == chosen);
   }
-  for (uint32_t i = 0; i < count; i++) print_device(&devices[i], i == chosen);
-  if (chosen == UINT32_MAX)
-    printf("no device matches REPRO_DEVICE=%s: %s\n", request ? request : "", rp_error_message());
-  return 0;
+  fflush(stdout);
+  if (code && request && *request)
+    fprintf(stderr,
+            "repro: REPRO_DEVICE=%s matches none of the %u device(s) listed (give an index "
+            "0..%u or part of a name)\n",
+            request, count, count - 1);
+  else if (code)
+    fprintf(stderr, "repro: %s\n", mismatch);
+  return code;
 }

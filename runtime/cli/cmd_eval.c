@@ -11,6 +11,8 @@
 
 #include "cli/cli.h"
 #include "cli/train_args.h"
+#include "data/dataset.h"
+#include "nn/models.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "vk/caps_json.h"
@@ -43,8 +45,9 @@ static int parse_eps_list(const char *opt, const char *text, double *eps) {
       v = d > 0 ? v / d : NAN;
     }
     if (n == MAX_EPS || *end != '\0' || errno || !(v >= 0 && v <= 1)) {
-      fprintf(stderr, "repro: %s: '%s' is not an epsilon in [0, 1] (at most %d values)\n", opt, tok,
-              MAX_EPS);
+      rp_cli_usage_error("eval",
+                         "%s expects at most %d epsilons in [0, 1] (like 0.1,8/255), not '%s'", opt,
+                         MAX_EPS, text);
       return -1;
     }
     eps[n++] = v;
@@ -61,66 +64,89 @@ static cJSON *attack_json(const char *kind, double eps, double accuracy) {
 }
 
 int rp_cmd_eval(int argc, char **argv) {
+  if (argc < 2) { /* a bare "repro eval": the usage is the answer */
+    usage(stderr);
+    return 2;
+  }
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
   const char *ckpt = NULL, *json_path = NULL;
   double fgsm[MAX_EPS], pgd[MAX_EPS], pgd_step_size = 0;
   int fgsm_count = 0, pgd_count = 0, pgd_steps = 10;
   bool normalized = false;
-  /* --checkpoint is ours; everything else is a training option (the model comes from the
-   * checkpoint). */
-  char *rest[64];
+  /* --checkpoint and the attack options are ours; everything else is a training option (the
+   * model comes from the checkpoint), checked by rp_train_args_parse. Room for the model and
+   * dataset taken from the checkpoint is kept at the end. */
+  char **rest = calloc((size_t)argc + 4, sizeof *rest);
+  if (!rest) return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
   int nrest = 0;
   rest[nrest++] = argv[0];
-  for (int i = 1; i < argc; i++) {
-    bool has_value = i + 1 < argc;
-    if (strcmp(argv[i], "--checkpoint") == 0 && has_value) {
-      ckpt = argv[++i];
-    } else if (strcmp(argv[i], "--fgsm") == 0 && has_value) {
-      if ((fgsm_count = parse_eps_list("--fgsm", argv[++i], fgsm)) < 0) return 2;
-    } else if (strcmp(argv[i], "--pgd") == 0 && has_value) {
-      if ((pgd_count = parse_eps_list("--pgd", argv[++i], pgd)) < 0) return 2;
-    } else if (strcmp(argv[i], "--pgd-steps") == 0 && has_value) {
-      pgd_steps = atoi(argv[++i]);
-      if (pgd_steps < 1 || pgd_steps > 1000) {
-        fprintf(stderr, "repro: --pgd-steps must be 1..1000, not '%s'\n", argv[i]);
-        return 2;
-      }
-    } else if (strcmp(argv[i], "--pgd-step-size") == 0 && has_value) {
-      pgd_step_size = strtod(argv[++i], NULL);
-      if (!(pgd_step_size > 0 && pgd_step_size <= 1)) {
-        fprintf(stderr, "repro: --pgd-step-size must be in (0, 1], not '%s'\n", argv[i]);
-        return 2;
-      }
-    } else if (strcmp(argv[i], "--eps-mode") == 0 && has_value) {
-      const char *m = argv[++i];
-      if (strcmp(m, "pixel") != 0 && strcmp(m, "normalized") != 0) {
-        fprintf(stderr, "repro: --eps-mode is pixel or normalized, not '%s'\n", m);
-        return 2;
-      }
-      normalized = strcmp(m, "normalized") == 0;
-    } else if (nrest < 60) {
+  int code = 0;
+  for (int i = 1; i < argc && !code; i++) {
+    const char *opt = argv[i], *v = NULL;
+    bool ours = strcmp(opt, "--checkpoint") == 0 || strcmp(opt, "--fgsm") == 0 ||
+                strcmp(opt, "--pgd") == 0 || strcmp(opt, "--pgd-steps") == 0 ||
+                strcmp(opt, "--pgd-step-size") == 0 || strcmp(opt, "--eps-mode") == 0;
+    if (!ours) {
       rest[nrest++] = argv[i];
+      continue;
+    }
+    if (!rp_cli_take_value(argc, argv, &i, &v)) {
+      code = rp_cli_usage_error("eval", "%s needs a value", opt);
+    } else if (strcmp(opt, "--checkpoint") == 0) {
+      ckpt = v;
+    } else if (strcmp(opt, "--fgsm") == 0) {
+      if ((fgsm_count = parse_eps_list(opt, v, fgsm)) < 0) code = 2;
+    } else if (strcmp(opt, "--pgd") == 0) {
+      if ((pgd_count = parse_eps_list(opt, v, pgd)) < 0) code = 2;
+    } else if (strcmp(opt, "--pgd-steps") == 0) {
+      long long n = 0;
+      if (!rp_cli_parse_int("eval", opt, v, 1, 1000, &n)) code = 2;
+      pgd_steps = (int)n;
+    } else if (strcmp(opt, "--pgd-step-size") == 0) {
+      if (!rp_cli_parse_number("eval", opt, v, 0, true, 1, false, &pgd_step_size)) code = 2;
+    } else if (strcmp(v, "pixel") == 0 || strcmp(v, "normalized") == 0) { /* --eps-mode */
+      normalized = strcmp(v, "normalized") == 0;
+    } else {
+      code = rp_cli_usage_error("eval", "--eps-mode expects pixel or normalized, not '%s'", v);
     }
   }
-  if (!ckpt) {
-    usage(stderr);
-    return 2;
+  if (!code && !ckpt) code = rp_cli_usage_error("eval", "--checkpoint is required");
+  if (code) {
+    free(rest);
+    return code;
   }
   char model[64], dataset[64];
   rp_status st = rp_checkpoint_model(ckpt, model, sizeof model, dataset, sizeof dataset);
-  if (st) return rp_cli_error(st);
-  char *model_arg[] = {"--model", model};
-  rest[nrest++] = model_arg[0], rest[nrest++] = model_arg[1];
+  if (!st && !rp_train_args_model_known(model))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s: its metadata names the model '%s', which repro does not build (models: %s)",
+                 ckpt, model, rp_model_names);
   bool has_dataset = false;
   for (int i = 1; i < nrest; i++) has_dataset |= strcmp(rest[i], "--dataset") == 0;
+  if (!st && !has_dataset && !dataset[0])
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no 'dataset' in its metadata: give --dataset", ckpt);
+  else if (!st && !has_dataset && !rp_dataset_known(dataset))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s: its metadata names the dataset '%s', which repro does not know: give "
+                 "--dataset",
+                 ckpt, dataset);
+  if (st) {
+    free(rest);
+    return rp_cli_error(st);
+  }
+  char *model_arg[] = {"--model", model};
+  rest[nrest++] = model_arg[0], rest[nrest++] = model_arg[1];
   char *dataset_arg[] = {"--dataset", dataset};
   if (!has_dataset) rest[nrest++] = dataset_arg[0], rest[nrest++] = dataset_arg[1];
   rp_train_args a;
-  int code = rp_train_args_parse(nrest, rest, &a, NULL, &json_path);
-  if (code == 1) {
-    usage(stdout);
-    return 0;
-  }
-  if (code) return 2;
+  code = rp_train_args_parse(nrest, rest, &a, NULL, &json_path);
+  free(rest);
+  if (code) return 2; /* --help was handled above; the parser printed the one line */
+  if (json_path && !rp_cli_check_writable("eval", "--json", json_path)) return 2;
   a.cfg.init_from = ckpt;
   a.cfg.epochs = 1;
   a.cfg.validation = 0;

@@ -7,14 +7,25 @@
 #include "cli/cli.h"
 #include "exp/driver.h"
 
+static void usage(FILE *out) {
+  fprintf(out, "usage: repro report DIR\n"
+               "  DIR: an experiment's output directory (repro run --out), holding runs/*.json\n");
+}
+
 int rp_cmd_report(int argc, char **argv) {
-  if (argc != 2 || argv[1][0] == '-') {
-    bool help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
-    fprintf(help ? stdout : stderr,
-            "usage: repro report DIR\n"
-            "  DIR: an experiment's output directory (repro run --out), holding runs/*.json\n");
-    return help ? 0 : 2;
+  if (argc < 2) { /* a bare "repro report": the usage is the answer */
+    usage(stderr);
+    return 2;
   }
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+  if (argv[1][0] == '-') return rp_cli_usage_error("report", "unknown option '%s'", argv[1]);
+  if (argc > 2)
+    return rp_cli_usage_error("report", "one directory at a time: '%s' after '%s'", argv[2],
+                              argv[1]);
   const char *dir = argv[1];
   char runs[4096];
   snprintf(runs, sizeof runs, "%s/runs", dir);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exp/driver.h"
@@ -118,17 +117,15 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
 
 typedef struct progress {
   const rp_experiment *e;
-  bool tty; /* stderr is a terminal: a progress line runs there, cleared before each line */
+  rp_cli_progress line; /* within epochs; cleared before each whole line */
 } progress;
 
 static void on_progress(void *user, const rp_progress *p) {
-  const progress *pr = user;
-  if (pr->tty) rp_cli_progress(p);
+  progress *pr = user;
+  rp_cli_progress_show(&pr->line, p);
 }
 
-static void clear_progress(const progress *p) {
-  if (p->tty) rp_cli_progress_clear();
-}
+static void clear_progress(progress *p) { rp_cli_progress_clear(&p->line); }
 
 static void print_genome(const double *g) {
   for (int k = 0; k < 8; k++) printf("%s%.4f", k ? "," : "", g[k]);
@@ -213,7 +210,7 @@ static void on_epoch(void *user, const rp_exp_run *run, const rp_exp_epoch *m, i
 
 static void on_event(void *user, rp_exp_event event, int index, int count, const rp_exp_run *run,
                      const rp_exp_result *r) {
-  const progress *p = user;
+  progress *p = user;
   clear_progress(p);
   const char *label = p->e->losses[run->loss_index].label;
   if (event == RP_EXP_RUN_SKIPPED) {
@@ -238,6 +235,10 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
 }
 
 int rp_cmd_run(int argc, char **argv) {
+  if (argc < 2) { /* a bare "repro run": the usage is the answer */
+    usage(stderr);
+    return 2;
+  }
   const char *file = NULL, *out = NULL, *device = NULL;
   bool dry_run = false;
   for (int i = 1; i < argc; i++) {
@@ -245,24 +246,28 @@ int rp_cmd_run(int argc, char **argv) {
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return 0;
-    } else if (strcmp(a, "--dry-run") == 0) {
-      dry_run = true;
-    } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
-      out = argv[++i];
-    } else if (strcmp(a, "--device") == 0 && i + 1 < argc) {
-      device = argv[++i];
-    } else if (a[0] != '-' && !file) {
-      file = a;
-    } else {
-      fprintf(stderr, "repro: run: unexpected argument '%s'\n", a);
-      usage(stderr);
-      return 2;
     }
   }
-  if (!file) {
-    usage(stderr);
-    return 2;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--dry-run") == 0) {
+      dry_run = true;
+    } else if (strcmp(a, "--out") == 0 || strcmp(a, "--device") == 0) {
+      const char *v = NULL;
+      if (!rp_cli_take_value(argc, argv, &i, &v))
+        return rp_cli_usage_error("run", "%s needs a value", a);
+      /* An empty value would silently mean the default. */
+      if (!*v) return rp_cli_usage_error("run", "%s needs a value, not ''", a);
+      *(strcmp(a, "--out") == 0 ? &out : &device) = v;
+    } else if (a[0] == '-') {
+      return rp_cli_usage_error("run", "unknown option '%s'", a);
+    } else if (file) {
+      return rp_cli_usage_error("run", "one experiment file at a time: '%s' after '%s'", a, file);
+    } else {
+      file = a;
+    }
   }
+  if (!file) return rp_cli_usage_error("run", "no experiment file given");
   rp_experiment e;
   rp_status st = rp_exp_load(file, rp_exp_recipe, &e);
   if (st) return rp_cli_error(st);
@@ -298,7 +303,8 @@ int rp_cmd_run(int argc, char **argv) {
       fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
       char commit[64];
       git_commit(commit, sizeof commit);
-      progress p = {&e, isatty(STDERR_FILENO) != 0};
+      progress p = {.e = &e};
+      rp_cli_progress_init(&p.line);
       rp_exp_runner runner = {.ctx = ctx,
                               .epoch = on_epoch,
                               .event = on_event,

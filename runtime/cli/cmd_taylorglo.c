@@ -1,9 +1,7 @@
 /* repro taylorglo analyze: everything that can be said about a TaylorGLO loss before training it
  * (the learning-rule decomposition, null epoch, end of training, fixed points, both invariants,
  * label smoothing as a map inside the family) and its loss-shape curves. */
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +16,7 @@ static const char *usage_text =
     "                              [--convention code|paper] [--invariant code|softmax]\n"
     "                              [--smoothing ALPHA] [--curves FILE.csv] [--json FILE]\n";
 
-/* One line naming the bad value; exit status 2. */
-static int bad_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int bad_value(const char *fmt, ...) {
-  va_list args;
-  va_start(args, fmt);
-  fprintf(stderr, "repro taylorglo: ");
-  vfprintf(stderr, fmt, args);
-  va_end(args);
-  fprintf(stderr, "\n");
-  return 2;
-}
-
-/* A malformed command line: the one line, then the usage. */
-static int bad_usage(const char *what, const char *value) {
-  fprintf(stderr, "repro taylorglo: %s '%s'\n%s", what, value, usage_text);
-  return 2;
-}
+#define USAGE_ERROR(...) rp_cli_usage_error("taylorglo analyze", __VA_ARGS__)
 
 static void print_genome(const char *label, const double *g) {
   printf("  %-22s a1..a6 = %.6g, %.6g, %.6g, %.6g, %.6g, %.6g; theta0 = %.6g, theta1 = %.6g\n",
@@ -137,47 +119,42 @@ static int analyze(int argc, char **argv) {
   rp_tglo_convention conv = RP_TGLO_CODE;
   rp_tglo_invariant inv = RP_TGLO_INV_CODE;
   for (int i = 1; i < argc; i++) {
-    const char *opt = argv[i];
+    const char *opt = argv[i], *v = NULL;
     bool takes_value = strcmp(opt, "--theta") == 0 || strcmp(opt, "--classes") == 0 ||
                        strcmp(opt, "--convention") == 0 || strcmp(opt, "--invariant") == 0 ||
                        strcmp(opt, "--smoothing") == 0 || strcmp(opt, "--curves") == 0 ||
                        strcmp(opt, "--json") == 0;
-    if (!takes_value) return bad_usage("unknown option", opt);
-    if (i + 1 >= argc) return bad_usage("missing the value of", opt);
-    const char *v = argv[++i];
+    if (!takes_value) return USAGE_ERROR("unknown option '%s'", opt);
+    if (!rp_cli_take_value(argc, argv, &i, &v)) return USAGE_ERROR("%s needs a value", opt);
     if (strcmp(opt, "--theta") == 0) {
       theta = v;
     } else if (strcmp(opt, "--classes") == 0) {
-      char *end;
-      errno = 0;
-      long n = strtol(v, &end, 10);
-      if (end == v || *end || errno || n < 2 || n > 1000000)
-        return bad_value("--classes '%s': expected an integer from 2 to 1000000", v);
+      long long n = 0;
+      if (!rp_cli_parse_int("taylorglo analyze", opt, v, 2, 1000000, &n)) return 2;
       classes = (int)n;
     } else if (strcmp(opt, "--convention") == 0) {
       if (rp_taylorglo_parse_convention(v, &conv))
-        return bad_value("--convention: %s", rp_error_message());
+        return USAGE_ERROR("--convention: %s", rp_error_message());
     } else if (strcmp(opt, "--invariant") == 0) {
       if (rp_taylorglo_parse_invariant(v, &inv))
-        return bad_value("--invariant: %s", rp_error_message());
+        return USAGE_ERROR("--invariant: %s", rp_error_message());
     } else if (strcmp(opt, "--smoothing") == 0) {
       smoothing = v;
+    } else if (!*v) { /* --curves, --json */
+      return USAGE_ERROR("%s needs a file name, not ''", opt);
     } else if (strcmp(opt, "--curves") == 0) {
       curves = v;
     } else {
       json = v;
     }
   }
-  if (!theta) return bad_usage("missing option", "--theta");
+  if (!theta) return USAGE_ERROR("--theta is required");
   double g[8];
-  if (rp_taylorglo_parse_genome(theta, g)) return bad_value("--theta: %s", rp_error_message());
+  if (rp_taylorglo_parse_genome(theta, g)) return USAGE_ERROR("--theta: %s", rp_error_message());
   double alpha = 0;
-  if (smoothing) {
-    char *end;
-    alpha = strtod(smoothing, &end);
-    if (end == smoothing || *end || !(alpha >= 0 && alpha < 1))
-      return bad_value("--smoothing '%s': expected a number in [0, 1)", smoothing);
-  }
+  if (smoothing && !rp_cli_parse_number("taylorglo analyze", "--smoothing", smoothing, 0, false, 1,
+                                        true, &alpha))
+    return 2;
 
   rp_taylorglo losses[2];
   rp_tglo_analysis an[2];
@@ -227,10 +204,16 @@ static int analyze(int argc, char **argv) {
 }
 
 int rp_cmd_taylorglo(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
-    fputs(usage_text, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) { /* a bare "repro taylorglo": the usage is the answer */
+    fputs(usage_text, stderr);
+    return 2;
   }
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "help") == 0 || strcmp(argv[i], "--help") == 0 ||
+        strcmp(argv[i], "-h") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    }
   if (strcmp(argv[1], "analyze") == 0) return analyze(argc - 1, argv + 1);
-  return bad_usage("unknown subcommand", argv[1]);
+  return rp_cli_usage_error("taylorglo", "unknown subcommand '%s' (analyze)", argv[1]);
 }

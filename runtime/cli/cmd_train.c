@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/train_args.h"
@@ -29,17 +28,18 @@ static void usage(FILE *out) {
 typedef struct run_log {
   cJSON *root, *epochs;
   const char *json_path;
-  bool tty;
+  rp_cli_progress progress;
+  bool json_failed; /* the last write of json_path failed (its error printed once) */
 } run_log;
 
 static void on_progress(const rp_progress *p, void *user) {
-  const run_log *log = user;
-  if (log->tty) rp_cli_progress(p);
+  run_log *log = user;
+  rp_cli_progress_show(&log->progress, p);
 }
 
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   run_log *log = user;
-  if (log->tty) rp_cli_progress_clear();
+  rp_cli_progress_clear(&log->progress);
   printf("epoch %3d  lr %.4g  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, m->lr,
          m->train_loss, 100 * m->train_accuracy, m->train_true_prob);
   if (isfinite(m->val_accuracy)) printf("  val %.2f%%", 100 * m->val_accuracy);
@@ -47,11 +47,20 @@ static void on_epoch(const rp_epoch_metrics *m, void *user) {
          m->seconds, m->images_per_second);
   fflush(stdout);
   cJSON_AddItemToArray(log->epochs, rp_epoch_metrics_json(m));
-  if (log->json_path && rp_write_json_file(log->json_path, log->root) != RP_OK)
-    fprintf(stderr, "repro: %s\n", rp_error_message());
+  if (!log->json_path) return;
+  /* The whole file is rewritten each epoch, so a later write that works makes up for an
+   * earlier failure; the training goes on either way (the checkpoint may still be saved), and
+   * the error is printed once rather than after every epoch. */
+  bool failed = rp_write_json_file(log->json_path, log->root) != RP_OK;
+  if (failed && !log->json_failed) fprintf(stderr, "repro: --json: %s\n", rp_error_message());
+  log->json_failed = failed;
 }
 
 int rp_cmd_train(int argc, char **argv) {
+  if (argc < 2) { /* a bare "repro train": the usage is the answer */
+    usage(stderr);
+    return 2;
+  }
   rp_train_args a;
   const char *save = NULL, *json_path = NULL;
   int code = rp_train_args_parse(argc, argv, &a, &save, &json_path);
@@ -59,10 +68,10 @@ int rp_cmd_train(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (code) {
-    usage(stderr);
-    return 2;
-  }
+  if (code) return 2; /* the parser printed the one line */
+  /* Outputs that cannot be written are found now, not after hours of training. */
+  if (save && !rp_cli_check_writable("train", "--save", save)) return 2;
+  if (json_path && !rp_cli_check_writable("train", "--json", json_path)) return 2;
   rp_context *ctx;
   rp_status st = rp_context_create(&(rp_context_options){.device = a.device}, &ctx);
   if (st) return rp_cli_error(st);
@@ -79,7 +88,8 @@ int rp_cmd_train(int argc, char **argv) {
           a.cfg.model, a.cfg.dataset, (long long)rp_net_parameter_count(rp_trainer_net(t)),
           (long long)rp_trainer_train_count(t), (long long)rp_trainer_val_count(t), a.loss_text);
 
-  run_log log = {.root = cJSON_CreateObject(), .json_path = json_path, .tty = isatty(2)};
+  run_log log = {.root = cJSON_CreateObject(), .json_path = json_path};
+  rp_cli_progress_init(&log.progress);
   cJSON_AddStringToObject(log.root, "repro_version", REPRO_VERSION);
   char date[32];
   time_t now = time(NULL);
@@ -100,8 +110,9 @@ int rp_cmd_train(int argc, char **argv) {
 
   rp_train_callbacks cb = {on_progress, on_epoch, &log};
   st = rp_trainer_run(t, &cb);
-  if (log.tty) fprintf(stderr, "\r\033[K");
+  rp_cli_progress_clear(&log.progress);
   code = st ? rp_cli_error(st) : 0;
+  /* The weights are saved even when the metrics file failed: they cost the most to redo. */
   if (!st && save) {
     rp_checkpoint_info info = {a.cfg.dataset, a.loss_text, a.cfg.epochs, a.cfg.seed};
     st = rp_checkpoint_save(rp_trainer_net(t), save, &info);
@@ -110,7 +121,12 @@ int rp_cmd_train(int argc, char **argv) {
     else
       printf("wrote %s\n", save);
   }
-  if (json_path && !code) printf("wrote %s\n", json_path);
+  if (json_path && log.json_failed) {
+    fprintf(stderr, "repro: --json %s was not written (error above)\n", json_path);
+    code = code ? code : 1;
+  } else if (json_path && !code) {
+    printf("wrote %s\n", json_path);
+  }
   cJSON_Delete(log.root);
   rp_trainer_destroy(t);
   rp_context_destroy(ctx);

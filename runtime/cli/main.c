@@ -28,7 +28,9 @@ static void usage(FILE *out) {
           "  REPRO_VALIDATE=1       enable the Khronos validation layer\n"
           "  REPRO_FULL_BARRIERS=1  a barrier between every pair of dispatches\n"
           "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n"
-          "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n");
+          "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n"
+          "  REPRO_PROGRESS_INTERVAL=S  seconds between progress lines when stderr is not a\n"
+          "                         terminal (default 30)\n");
 }
 
 int main(int argc, char **argv) {
@@ -46,6 +48,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return rp_cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "report") == 0) return rp_cmd_report(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (argc > 2) return rp_cli_usage_error(NULL, "%s takes no arguments, not '%s'", cmd, argv[2]);
     printf("repro %s\n", REPRO_VERSION);
     return 0;
   }
@@ -53,7 +56,5 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  fprintf(stderr, "repro: unknown command '%s'\n", cmd);
-  usage(stderr);
-  return 2;
+  return rp_cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

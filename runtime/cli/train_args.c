@@ -1,11 +1,13 @@
 #include "cli/train_args.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
+#include "data/dataset.h"
+#include "nn/models.h"
 #include "train/loss_spec.h"
 
 const char *const rp_train_args_help =
@@ -24,77 +26,96 @@ const char *const rp_train_args_help =
     "  --data-dir DIR       where the dataset is (default: the standard search)\n"
     "  --device D           Vulkan device index or name\n";
 
-static bool parse_double(const char *opt, const char *text, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (*text == '\0' || *end != '\0' || errno || !isfinite(v)) {
-    fprintf(stderr, "repro: %s expects a number, not '%s'\n", opt, text);
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-static bool parse_int(const char *opt, const char *text, long long lo, long long hi,
-                      long long *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || errno || v < lo || v > hi) {
-    fprintf(stderr, "repro: %s expects an integer in %lld..%lld, not '%s'\n", opt, lo, hi, text);
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-static bool parse_augment(const char *text, rp_augment *aug) {
+/* "crop,flip" into *aug; "none" for no augmentation. Each name at most once, as the experiment
+ * schema requires. */
+static bool parse_augment(const char *cmd, const char *text, rp_augment *aug) {
   *aug = (rp_augment){0};
   if (strcmp(text, "none") == 0) return true;
-  char buf[128];
-  snprintf(buf, sizeof buf, "%s", text);
-  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (strcmp(tok, "crop") == 0)
-      aug->crop = true, aug->crop_pad = 4;
-    else if (strcmp(tok, "flip") == 0)
-      aug->flip = true;
-    else if (strcmp(tok, "cutout") == 0)
-      aug->cutout = 16;
-    else {
-      fprintf(stderr, "repro: --augment: unknown augmentation '%s' (none, crop, flip, cutout)\n",
-              tok);
+  const char *p = text;
+  bool seen[3] = {false, false, false};
+  for (;;) {
+    size_t n = strcspn(p, ",");
+    int which = n == 4 && strncmp(p, "crop", 4) == 0     ? 0
+                : n == 4 && strncmp(p, "flip", 4) == 0   ? 1
+                : n == 6 && strncmp(p, "cutout", 6) == 0 ? 2
+                                                         : -1;
+    if (which < 0 || seen[which]) {
+      rp_cli_usage_error(cmd,
+                         "--augment expects none or a list of crop, flip, cutout (each once), "
+                         "not '%s'",
+                         text);
       return false;
     }
+    seen[which] = true;
+    if (which == 0) aug->crop = true, aug->crop_pad = 4;
+    if (which == 1) aug->flip = true;
+    if (which == 2) aug->cutout = 16;
+    if (p[n] == '\0') return true;
+    p += n + 1;
   }
-  return true;
 }
 
-static bool parse_steps(const char *text, rp_train_config *cfg) {
+/* "100,150" into cfg->lr_steps: at most RP_MAX_LR_STEPS increasing epochs in 1..100000, the
+ * experiment schema's rule for $.training.lr_steps; "none" for a constant rate. */
+static bool parse_steps(const char *cmd, const char *text, rp_train_config *cfg) {
   cfg->lr_step_count = 0;
   if (strcmp(text, "none") == 0) return true;
-  char buf[128];
-  snprintf(buf, sizeof buf, "%s", text);
-  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    long long v;
-    if (cfg->lr_step_count == RP_MAX_LR_STEPS) {
-      fprintf(stderr, "repro: --lr-steps takes at most %d epochs\n", RP_MAX_LR_STEPS);
+  const char *p = text;
+  for (;;) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    int prev = cfg->lr_step_count ? cfg->lr_steps[cfg->lr_step_count - 1] : 0;
+    if (end == p || (*end != ',' && *end != '\0') || errno || v <= prev || v > 100000 ||
+        cfg->lr_step_count == RP_MAX_LR_STEPS) {
+      rp_cli_usage_error(cmd,
+                         "--lr-steps expects none or at most %d increasing epochs in 1..100000 "
+                         "(like 100,150), not '%s'",
+                         RP_MAX_LR_STEPS, text);
       return false;
     }
-    if (!parse_int("--lr-steps", tok, 1, 100000, &v)) return false;
     cfg->lr_steps[cfg->lr_step_count++] = (int)v;
+    if (*end == '\0') return true;
+    p = end + 1;
   }
-  return true;
 }
 
+/* The value of `opt` if the command line has it with a value, else NULL. */
 static const char *value_of(int argc, char **argv, const char *opt) {
   for (int i = 1; i + 1 < argc; i++)
-    if (strcmp(argv[i], opt) == 0) return argv[i + 1];
+    if (strcmp(argv[i], opt) == 0 && strncmp(argv[i + 1], "--", 2) != 0) return argv[i + 1];
   return NULL;
+}
+
+/* Whether `opt` is an option that takes a value (--save and --json only where the command has
+ * them). */
+static bool takes_value(const char *opt, const char **save, const char **json) {
+  static const char *const options[] = {
+      "--model",   "--dataset",  "--data-dir", "--device",       "--loss",        "--convention",
+      "--epochs",  "--batch",    "--seed",     "--max-steps",    "--test-images", "--validation",
+      "--lr",      "--lr-gamma", "--momentum", "--weight-decay", "--fraction",    "--lr-steps",
+      "--augment", "--init",     NULL};
+  for (const char *const *o = options; *o; o++)
+    if (strcmp(opt, *o) == 0) return true;
+  return (save && strcmp(opt, "--save") == 0) || (json && strcmp(opt, "--json") == 0);
+}
+
+bool rp_train_args_model_known(const char *name) {
+  /* The grammar rp_model_build (nn/models.c) accepts; keep the two in step. */
+  int depth = 0, width = 0;
+  char tail;
+  if (strcmp(name, "mnist_cnn") == 0 || strcmp(name, "allcnn_c") == 0) return true;
+  if (sscanf(name, "resnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0)
+    return true;
+  if (sscanf(name, "preresnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0)
+    return true;
+  return sscanf(name, "wrn-%d-%d%c", &depth, &width, &tail) == 2 && depth >= 10 &&
+         (depth - 4) % 6 == 0 && width >= 1;
 }
 
 int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **save,
                         const char **json) {
+  const char *cmd = argv[0]; /* "train" or "eval", for the hint after an error */
   memset(a, 0, sizeof *a);
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
@@ -104,77 +125,79 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
   rp_train_config *c = &a->cfg;
   const char *loss = "ce", *convention = "code";
   for (int i = 1; i < argc; i++) {
-    const char *opt = argv[i];
+    const char *opt = argv[i], *v = NULL;
     if (strcmp(opt, "--nesterov") == 0) {
       c->nesterov = true;
       continue;
     }
-    if (i + 1 >= argc || strncmp(opt, "--", 2) != 0) {
-      fprintf(stderr, "repro: unknown argument '%s'\n", opt);
-      return 2;
-    }
-    const char *v = argv[++i];
+    if (strncmp(opt, "--", 2) != 0) return rp_cli_usage_error(cmd, "unexpected argument '%s'", opt);
+    if (!takes_value(opt, save, json)) return rp_cli_usage_error(cmd, "unknown option '%s'", opt);
+    if (!rp_cli_take_value(argc, argv, &i, &v))
+      return rp_cli_usage_error(cmd, "%s needs a value", opt);
     long long n = 0;
     bool ok = true;
-    if (strcmp(opt, "--model") == 0 || strcmp(opt, "--dataset") == 0) {
-    } else if (strcmp(opt, "--data-dir") == 0)
-      c->data_dir = v;
-    else if (strcmp(opt, "--device") == 0)
-      a->device = v;
-    else if (strcmp(opt, "--loss") == 0)
+    /* Ranges as the experiment schema (exp/schema.c) has them, so that a configuration tried
+     * here is one an experiment file accepts. */
+    if (strcmp(opt, "--model") == 0) {
+      if (!rp_train_args_model_known(v))
+        return rp_cli_usage_error(cmd, "--model: unknown model '%s' (models: %s)", v,
+                                  rp_model_names);
+    } else if (strcmp(opt, "--dataset") == 0) {
+      if (!rp_dataset_known(v))
+        return rp_cli_usage_error(
+            cmd, "--dataset: unknown dataset '%s' (cifar10, cifar100, mnist, fashion-mnist)", v);
+    } else if (strcmp(opt, "--data-dir") == 0 || strcmp(opt, "--device") == 0 ||
+               strcmp(opt, "--init") == 0 || strcmp(opt, "--save") == 0 ||
+               strcmp(opt, "--json") == 0) {
+      /* An empty value would silently mean "the default" further down. */
+      if (!*v) return rp_cli_usage_error(cmd, "%s needs a value, not ''", opt);
+      if (strcmp(opt, "--data-dir") == 0) c->data_dir = v;
+      if (strcmp(opt, "--device") == 0) a->device = v;
+      if (strcmp(opt, "--init") == 0) c->init_from = v;
+      if (strcmp(opt, "--save") == 0) *save = v;
+      if (strcmp(opt, "--json") == 0) *json = v;
+    } else if (strcmp(opt, "--loss") == 0) {
       loss = v;
-    else if (strcmp(opt, "--convention") == 0)
+    } else if (strcmp(opt, "--convention") == 0) {
+      if (strcmp(v, "code") != 0 && strcmp(v, "paper") != 0)
+        return rp_cli_usage_error(cmd, "--convention expects code or paper, not '%s'", v);
       convention = v;
-    else if (strcmp(opt, "--epochs") == 0)
-      ok = parse_int(opt, v, 1, 100000, &n), c->epochs = (int)n;
-    else if (strcmp(opt, "--batch") == 0)
-      ok = parse_int(opt, v, 1, 4096, &n), c->batch = (int)n;
-    else if (strcmp(opt, "--seed") == 0)
-      ok = parse_int(opt, v, 0, INT64_MAX, &n), c->seed = (uint64_t)n;
-    else if (strcmp(opt, "--max-steps") == 0)
-      ok = parse_int(opt, v, 1, INT64_MAX, &n), c->max_steps = n;
-    else if (strcmp(opt, "--test-images") == 0)
-      ok = parse_int(opt, v, 0, 10000000, &n), c->test_images = n;
-    else if (strcmp(opt, "--validation") == 0)
-      ok = parse_int(opt, v, 0, 1000000, &n), c->validation = n;
-    else if (strcmp(opt, "--lr") == 0)
-      ok = parse_double(opt, v, &c->lr);
-    else if (strcmp(opt, "--lr-gamma") == 0)
-      ok = parse_double(opt, v, &c->lr_gamma);
-    else if (strcmp(opt, "--momentum") == 0)
-      ok = parse_double(opt, v, &c->momentum);
-    else if (strcmp(opt, "--weight-decay") == 0)
-      ok = parse_double(opt, v, &c->weight_decay);
-    else if (strcmp(opt, "--fraction") == 0)
-      ok = parse_double(opt, v, &c->fraction);
-    else if (strcmp(opt, "--lr-steps") == 0)
-      ok = parse_steps(v, c);
-    else if (strcmp(opt, "--augment") == 0)
-      ok = parse_augment(v, &c->augment);
-    else if (strcmp(opt, "--init") == 0)
-      c->init_from = v;
-    else if (strcmp(opt, "--save") == 0 && save)
-      *save = v;
-    else if (strcmp(opt, "--json") == 0 && json)
-      *json = v;
-    else {
-      fprintf(stderr, "repro: unknown option '%s'\n", opt);
-      return 2;
+    } else if (strcmp(opt, "--epochs") == 0) {
+      ok = rp_cli_parse_int(cmd, opt, v, 1, 100000, &n), c->epochs = (int)n;
+    } else if (strcmp(opt, "--batch") == 0) {
+      ok = rp_cli_parse_int(cmd, opt, v, 1, 4096, &n), c->batch = (int)n;
+    } else if (strcmp(opt, "--seed") == 0) {
+      ok = rp_cli_parse_int(cmd, opt, v, 0, INT64_MAX, &n), c->seed = (uint64_t)n;
+    } else if (strcmp(opt, "--max-steps") == 0) {
+      ok = rp_cli_parse_int(cmd, opt, v, 1, INT64_MAX, &n), c->max_steps = n;
+    } else if (strcmp(opt, "--test-images") == 0) {
+      ok = rp_cli_parse_int(cmd, opt, v, 0, 1000000, &n), c->test_images = n;
+    } else if (strcmp(opt, "--validation") == 0) {
+      ok = rp_cli_parse_int(cmd, opt, v, 0, 1000000, &n), c->validation = n;
+    } else if (strcmp(opt, "--lr") == 0) {
+      ok = rp_cli_parse_number(cmd, opt, v, 0, true, 100, false, &c->lr);
+    } else if (strcmp(opt, "--lr-gamma") == 0) {
+      ok = rp_cli_parse_number(cmd, opt, v, 0, true, 10, false, &c->lr_gamma);
+    } else if (strcmp(opt, "--momentum") == 0) {
+      ok = rp_cli_parse_number(cmd, opt, v, 0, false, 1, true, &c->momentum);
+    } else if (strcmp(opt, "--weight-decay") == 0) {
+      ok = rp_cli_parse_number(cmd, opt, v, 0, false, 1, false, &c->weight_decay);
+    } else if (strcmp(opt, "--fraction") == 0) {
+      ok = rp_cli_parse_number(cmd, opt, v, 0, true, 1, false, &c->fraction);
+    } else if (strcmp(opt, "--lr-steps") == 0) {
+      ok = parse_steps(cmd, v, c);
+    } else { /* --augment, the last of takes_value's list */
+      ok = parse_augment(cmd, v, &c->augment);
     }
     if (!ok) return 2;
   }
-  if (!model || !dataset) {
-    fprintf(stderr, "repro: --model and --dataset are required\n");
-    return 2;
-  }
-  if (strcmp(convention, "code") != 0 && strcmp(convention, "paper") != 0) {
-    fprintf(stderr, "repro: --convention is code or paper, not '%s'\n", convention);
-    return 2;
-  }
-  if (rp_loss_parse(loss, strcmp(convention, "paper") == 0, &c->loss)) {
-    fprintf(stderr, "repro: %s\n", rp_error_message());
-    return 2;
-  }
+  if (!model || !dataset)
+    return rp_cli_usage_error(cmd, "%s",
+                              !model && !dataset ? "--model and --dataset are required"
+                              : !model           ? "--model is required"
+                                                 : "--dataset is required");
+  if (rp_loss_parse(loss, strcmp(convention, "paper") == 0, &c->loss))
+    return rp_cli_usage_error(cmd, "--loss: %s", rp_error_message());
   rp_loss_format(&c->loss, a->loss_text, sizeof a->loss_text);
   return 0;
 }

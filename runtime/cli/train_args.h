@@ -14,11 +14,15 @@ typedef struct rp_train_args {
 
 extern const char *const rp_train_args_help;
 
-/* Parses argv (after the subcommand). `save` and `json` receive --save and --json (either may
- * be NULL when the command has no such option). Returns 0, 1 for --help, or 2 after printing
- * a one-line error for a bad argument. */
+/* Parses argv (after the subcommand; argv[0] is its name, "train" or "eval", for the hint of an
+ * error). `save` and `json` receive --save and --json (either may be NULL when the command has
+ * no such option). Values are checked against the experiment schema's ranges. Returns 0, 1 for
+ * --help, or 2 after printing a one-line error naming the option and the value. */
 int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **save,
                         const char **json);
+
+/* Whether rp_model_build knows the model `name` (checked before a device is created). */
+bool rp_train_args_model_known(const char *name);
 
 /* The resolved configuration, for results files. */
 cJSON *rp_train_args_json(const rp_train_args *a);

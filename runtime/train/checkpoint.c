@@ -60,6 +60,14 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
   return st;
 }
 
+/* "[32,1,5,5]" ("[]" for a scalar). */
+static void format_shape(int ndim, const int64_t *shape, char *out, size_t size) {
+  size_t len = (size_t)snprintf(out, size, "[");
+  for (int d = 0; d < ndim && len < size; d++)
+    len += (size_t)snprintf(out + len, size - len, "%s%lld", d ? "," : "", (long long)shape[d]);
+  if (len < size) snprintf(out + len, size - len, "]");
+}
+
 static int64_t numel(const rp_named_tensor *t) {
   int64_t n = 1;
   for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
@@ -86,9 +94,13 @@ rp_status rp_checkpoint_load(rp_net *net, const char *path) {
     }
     if (strcmp(t->dtype, "F32") != 0 || t->ndim != p->ndim ||
         memcmp(t->shape, p->shape, (size_t)p->ndim * sizeof *p->shape) != 0) {
-      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                   "%s: '%s' is %s with %d dims, not F32 of the model's shape", path, p->name,
-                   t->dtype, t->ndim);
+      /* Both shapes: a checkpoint of the same model for another dataset (1 input channel
+       * against 3, 100 classes against 10) shows at a glance. */
+      char got[96], want[96];
+      format_shape(t->ndim, t->shape, got, sizeof got);
+      format_shape(p->ndim, p->shape, want, sizeof want);
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: '%s' is %s %s, the %s expects F32 %s", path,
+                   p->name, t->dtype, got, net->model, want);
       break;
     }
     /* The file's bytes need not be 4-byte aligned in memory: copy before uploading. */
@@ -122,8 +134,16 @@ rp_status rp_checkpoint_model(const char *path, char *model, size_t size, char *
   rp_status st = rp_safetensors_open(path, &f);
   if (st) return st;
   const char *m = rp_safetensors_meta(f, "model"), *d = rp_safetensors_meta(f, "dataset");
+  /* A state_dict saved by PyTorch's safetensors has no such metadata: say what to add rather
+   * than go on with a model named "". */
+  if (!m || !*m)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s: no 'model' in its safetensors __metadata__ (repro --save writes it; a "
+                 "file saved elsewhere needs metadata like {\"model\": \"resnet20\", "
+                 "\"dataset\": \"cifar10\"})",
+                 path);
   snprintf(model, size, "%s", m ? m : "");
   snprintf(dataset, dataset_size, "%s", d ? d : "");
   rp_safetensors_close(f);
-  return RP_OK;
+  return st;
 }

@@ -22,7 +22,9 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
  * must be there with the same shape, and nothing else (strict). */
 rp_status rp_checkpoint_load(rp_net *net, const char *path);
 
-/* The model name stored in a checkpoint, copied into `model` ("" if absent). */
+/* The model and dataset names stored in a checkpoint's metadata (`dataset` "" if absent). A
+ * checkpoint without a model name (one saved by PyTorch without repro's metadata) is an
+ * error naming the file. */
 rp_status rp_checkpoint_model(const char *path, char *model, size_t size, char *dataset,
                               size_t dataset_size);
 

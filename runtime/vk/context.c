@@ -107,9 +107,19 @@ static rp_status create_instance(rp_context *ctx, bool validate, VkInstance *out
     info.pNext = &messenger_info; /* also reports problems inside vkCreateInstance */
   }
   VkResult r = vkCreateInstance(&info, NULL, out);
-  if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+  if (r == VK_ERROR_INCOMPATIBLE_DRIVER) {
+    /* These variables replace the loader's search for drivers (VK_DRIVER_FILES first, as the
+     * loader reads them): when one is set, it is the likelier cause than a missing driver. */
+    const char *var = "VK_DRIVER_FILES", *files = getenv(var);
+    if (!files || !*files) var = "VK_ICD_FILENAMES", files = getenv(var);
+    if (files && *files)
+      return rp_fail(RP_ERR_NO_DEVICE,
+                     "no Vulkan driver could be loaded from %s=%s (unset it to use the installed "
+                     "drivers)",
+                     var, files);
     return rp_fail(RP_ERR_NO_DEVICE, "no Vulkan driver is installed (on Debian: apt-get install "
                                      "mesa-vulkan-drivers, or your GPU vendor's driver)");
+  }
   if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateInstance");
   volkLoadInstanceOnly(*out);
   if (validate && ctx) {

@@ -1,0 +1,539 @@
+/* The `repro` command itself, run as a child process with stdout and stderr captured (stderr a
+ * file, so never a terminal). The project's rule for bad input: one line on stderr naming the
+ * option, file or value, exit status 2, and nothing lost: outputs that cannot be written are
+ * found before a device is created or a step trained. --help prints the usage on stdout with
+ * status 0; the usage goes to stderr only for a command given no arguments.
+ *
+ * Every case but the last runs no training (most not even a device); the last trains one step
+ * of the MNIST CNN on 120 Fashion-MNIST images and evaluates the checkpoint it wrote. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/tmpfiles.h"
+#include "train/safetensors.h"
+
+#ifndef REPRO_BINARY
+#error "tests/CMakeLists.txt passes the path of the built repro as REPRO_BINARY"
+#endif
+
+TestSuite(cli);
+
+/* ---- running repro */
+
+typedef struct outcome {
+  int status; /* exit status; -1 when the child did not exit normally */
+  char *out, *err;
+  double seconds;
+} outcome;
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static char *make_tmpdir(void) {
+  char *dir = strdup("/tmp/repro-test-cli-XXXXXX");
+  cr_assert(mkdtemp(dir), "mkdtemp failed");
+  return dir;
+}
+
+/* Runs repro with `args` (NULL-terminated, without argv[0]); `env` (NULL-terminated, may be
+ * NULL) holds "NAME=VALUE" to set and "NAME" to unset in the child. */
+static outcome run_env(const char *const *env, const char *const *args) {
+  char *dir = make_tmpdir();
+  char out_path[256], err_path[256];
+  snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+  snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+  char *argv[64];
+  int argc = 0;
+  argv[argc++] = (char *)REPRO_BINARY;
+  for (const char *const *a = args; *a; a++) argv[argc++] = (char *)*a;
+  argv[argc] = NULL;
+  double start = now_seconds();
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+      _exit(126);
+    for (const char *const *e = env; e && *e; e++) {
+      const char *eq = strchr(*e, '=');
+      if (!eq) {
+        unsetenv(*e);
+        continue;
+      }
+      char name[128];
+      snprintf(name, sizeof name, "%.*s", (int)(eq - *e), *e);
+      setenv(name, eq + 1, 1);
+    }
+    execv(REPRO_BINARY, argv);
+    _exit(127);
+  }
+  int wstatus = 0;
+  cr_assert_eq(waitpid(pid, &wstatus, 0), pid, "waitpid failed");
+  outcome o = {.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
+               .out = read_file(out_path),
+               .err = read_file(err_path),
+               .seconds = now_seconds() - start};
+  cr_assert(o.out && o.err, "cannot read the captured output in %s", dir);
+  cr_assert_neq(o.status, 127, "cannot run %s", REPRO_BINARY);
+  remove_tree(dir);
+  free(dir);
+  return o;
+}
+
+#define RUN(...) run_env(NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN_ENV(env, ...)                                                                          \
+  run_env((const char *const[]){env, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+
+static void outcome_free(outcome *o) {
+  free(o->out);
+  free(o->err);
+}
+
+static int count_lines(const char *s) {
+  int n = 0;
+  for (; *s; s++) n += *s == '\n';
+  return n;
+}
+
+/* Line `i` (0-based) of `s` without its newline, in `buf` ("" when there is none). */
+static const char *line_of(const char *s, int i, char *buf, size_t size) {
+  for (; i > 0 && s; i--) {
+    s = strchr(s, '\n');
+    if (s) s++;
+  }
+  if (!s) s = "";
+  snprintf(buf, size, "%.*s", (int)strcspn(s, "\n"), s);
+  return buf;
+}
+
+/* A bad command line: `status`, nothing on stdout, and exactly `line` on stderr. */
+static void expect_error(const outcome *o, int status, const char *line) {
+  char first[1024];
+  line_of(o->err, 0, first, sizeof first);
+  cr_expect_eq(o->status, status, "exit status %d, not %d; stderr:\n%s", o->status, status, o->err);
+  cr_expect_eq(count_lines(o->err), 1, "stderr has %d lines, not 1:\n%s", count_lines(o->err),
+               o->err);
+  cr_expect_str_eq(first, line);
+  cr_expect_str_eq(o->out, "", "stdout is not empty:\n%s", o->out);
+}
+
+/* ---- missing values, bad values, unknown options: one line each */
+
+Test(cli, missing_value_is_named_as_such) {
+  static const struct {
+    const char *args[10];
+    const char *line;
+  } cases[] = {
+      {{"train", "--epochs"}, "repro: --epochs needs a value (see repro train --help)"},
+      {{"train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--save"},
+       "repro: --save needs a value (see repro train --help)"},
+      {{"train", "--model", "mnist_cnn", "--epochs", "--dataset", "mnist"},
+       "repro: --epochs needs a value (see repro train --help)"},
+      {{"run", "exp.json", "--out"}, "repro: --out needs a value (see repro run --help)"},
+      {{"run", "exp.json", "--out", "--dry-run"},
+       "repro: --out needs a value (see repro run --help)"},
+      {{"eval", "--checkpoint"}, "repro: --checkpoint needs a value (see repro eval --help)"},
+      {{"eval", "--checkpoint", "x.safetensors", "--pgd-steps"},
+       "repro: --pgd-steps needs a value (see repro eval --help)"},
+      {{"bench", "--repeats"}, "repro: --repeats needs a value (see repro bench --help)"},
+      {{"bench", "--json"}, "repro: --json needs a value (see repro bench --help)"},
+      {{"taylorglo", "analyze", "--theta"},
+       "repro: --theta needs a value (see repro taylorglo analyze --help)"},
+      {{"data", "info", "mnist", "--dir"}, "repro: --dir needs a value (see repro data --help)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    outcome o = run_env(NULL, cases[i].args);
+    expect_error(&o, 2, cases[i].line);
+    outcome_free(&o);
+  }
+}
+
+Test(cli, bad_values_name_the_option_and_the_value) {
+  /* The ranges are the experiment schema's (runtime/exp/schema.c). */
+  static const struct {
+    const char *option, *value, *line;
+  } cases[] = {
+      {"--epochs", "abc",
+       "repro: --epochs expects an integer in 1..100000, not 'abc' (see repro train --help)"},
+      {"--momentum", "1.5",
+       "repro: --momentum expects a number in [0, 1), not '1.5' (see repro train --help)"},
+      {"--weight-decay", "-0.1",
+       "repro: --weight-decay expects a number in [0, 1], not '-0.1' (see repro train --help)"},
+      {"--lr", "1e6",
+       "repro: --lr expects a number in (0, 100], not '1e6' (see repro train --help)"},
+      {"--lr", "0", "repro: --lr expects a number in (0, 100], not '0' (see repro train --help)"},
+      {"--lr-gamma", "11",
+       "repro: --lr-gamma expects a number in (0, 10], not '11' (see repro train --help)"},
+      {"--fraction", "1.5",
+       "repro: --fraction expects a number in (0, 1], not '1.5' (see repro train --help)"},
+      {"--lr-steps", "5,3",
+       "repro: --lr-steps expects none or at most 8 increasing epochs in 1..100000 (like "
+       "100,150), not '5,3' (see repro train --help)"},
+      {"--lr-steps", "0",
+       "repro: --lr-steps expects none or at most 8 increasing epochs in 1..100000 (like "
+       "100,150), not '0' (see repro train --help)"},
+      {"--lr-steps", "5,,8",
+       "repro: --lr-steps expects none or at most 8 increasing epochs in 1..100000 (like "
+       "100,150), not '5,,8' (see repro train --help)"},
+      {"--test-images", "2000000",
+       "repro: --test-images expects an integer in 0..1000000, not '2000000' (see repro train "
+       "--help)"},
+      {"--augment", "crop,crop",
+       "repro: --augment expects none or a list of crop, flip, cutout (each once), not "
+       "'crop,crop' (see repro train --help)"},
+      {"--convention", "neither",
+       "repro: --convention expects code or paper, not 'neither' (see repro train --help)"},
+      {"--device", "", "repro: --device needs a value, not '' (see repro train --help)"},
+      {"--data-dir", "", "repro: --data-dir needs a value, not '' (see repro train --help)"},
+      {"--batch", "0",
+       "repro: --batch expects an integer in 1..4096, not '0' (see repro train --help)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    outcome o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", cases[i].option,
+                    cases[i].value);
+    expect_error(&o, 2, cases[i].line);
+    outcome_free(&o);
+  }
+  outcome o = RUN("eval", "--checkpoint", "x.safetensors", "--fgsm", "0.1,2");
+  expect_error(&o, 2,
+               "repro: --fgsm expects at most 32 epsilons in [0, 1] (like 0.1,8/255), not "
+               "'0.1,2' (see repro eval --help)");
+  outcome_free(&o);
+  o = RUN("eval", "--checkpoint", "x.safetensors", "--pgd-steps", "5x");
+  expect_error(&o, 2,
+               "repro: --pgd-steps expects an integer in 1..1000, not '5x' (see repro eval "
+               "--help)");
+  outcome_free(&o);
+  o = RUN("bench", "--batch", "0");
+  expect_error(&o, 2,
+               "repro: --batch expects an integer in 1..4096, not '0' (see repro bench --help)");
+  outcome_free(&o);
+  o = RUN("taylorglo", "analyze", "--theta", "1,1,1,1,1,1,0,0", "--smoothing", "1");
+  expect_error(&o, 2,
+               "repro: --smoothing expects a number in [0, 1), not '1' (see repro taylorglo "
+               "analyze --help)");
+  outcome_free(&o);
+}
+
+Test(cli, unknown_and_missing_arguments_take_one_line) {
+  static const struct {
+    const char *args[10];
+    const char *line;
+  } cases[] = {
+      {{"train", "--bogus", "1"}, "repro: unknown option '--bogus' (see repro train --help)"},
+      {{"train", "stray"}, "repro: unexpected argument 'stray' (see repro train --help)"},
+      {{"train", "--model", "mnist_cnn"}, "repro: --dataset is required (see repro train --help)"},
+      {{"train", "--model", "mnist_cnn", "--dataset", "imagenet"},
+       "repro: --dataset: unknown dataset 'imagenet' (cifar10, cifar100, mnist, fashion-mnist) "
+       "(see repro train --help)"},
+      {{"train", "--model", "mnist_cnn", "--dataset", "mnist", "--save", "x", "--json"},
+       "repro: --json needs a value (see repro train --help)"},
+      {{"eval", "--save", "x"}, "repro: --checkpoint is required (see repro eval --help)"},
+      {{"run", "a.json", "b.json"},
+       "repro: one experiment file at a time: 'b.json' after 'a.json' (see repro run --help)"},
+      {{"run", "a.json", "--bogus"}, "repro: unknown option '--bogus' (see repro run --help)"},
+      {{"bench", "--bogus"}, "repro: unknown option '--bogus' (see repro bench --help)"},
+      {{"data", "fetch"},
+       "repro: fetch needs a dataset (cifar10, cifar100, mnist, fashion-mnist) (see repro data "
+       "--help)"},
+      {{"data", "get", "mnist"},
+       "repro: unknown action 'get' (fetch or info) (see repro data --help)"},
+      {{"report", "a", "b"},
+       "repro: one directory at a time: 'b' after 'a' (see repro report --help)"},
+      {{"taylorglo", "analyze", "--bogus", "1"},
+       "repro: unknown option '--bogus' (see repro taylorglo analyze --help)"},
+      {{"taylorglo", "analyse"},
+       "repro: unknown subcommand 'analyse' (analyze) (see repro taylorglo --help)"},
+      {{"devices", "extra"}, "repro: unknown argument 'extra' (see repro devices --help)"},
+      {{"version", "extra"}, "repro: version takes no arguments, not 'extra' (see repro --help)"},
+      {{"trian"}, "repro: unknown command 'trian' (see repro --help)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    outcome o = run_env(NULL, cases[i].args);
+    expect_error(&o, 2, cases[i].line);
+    outcome_free(&o);
+  }
+  /* An unknown model: the line names it and lists the models. */
+  outcome o = RUN("train", "--model", "bogus", "--dataset", "mnist");
+  cr_expect_eq(o.status, 2);
+  cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+  cr_expect(strncmp(o.err, "repro: --model: unknown model 'bogus' (models: mnist_cnn", 56) == 0,
+            "stderr: %s", o.err);
+  outcome_free(&o);
+}
+
+Test(cli, usage_only_for_help_or_no_arguments) {
+  static const struct {
+    const char *args[4];
+    const char *usage; /* the first line of the usage */
+  } helps[] = {
+      {{"--help"}, "usage: repro COMMAND [OPTIONS]"},
+      {{"train", "--help"}, "usage: repro train --model M --dataset D [options]"},
+      {{"train", "--epochs", "abc", "--help"},
+       "usage: repro train --model M --dataset D [options]"},
+      {{"eval", "--help"},
+       "usage: repro eval --checkpoint CKPT [--dataset D] [--batch B] [--loss L]"},
+      {{"run", "--help"}, "usage: repro run FILE [--out DIR] [--device D] [--dry-run]"},
+      {{"bench", "--help"},
+       "usage: repro bench [--json FILE] [--device D] [--repeats N] [--batch B] [--profile] "
+       "[NAME...]"},
+      {{"data", "--help"},
+       "usage: repro data fetch|info cifar10|cifar100|mnist|fashion-mnist [--dir D]"},
+      {{"report", "--help"}, "usage: repro report DIR"},
+      {{"taylorglo", "--help"},
+       "usage: repro taylorglo analyze --theta a1,a2,a3,a4,a5,a6,t0,t1 [--classes N]"},
+      {{"taylorglo", "analyze", "--help"},
+       "usage: repro taylorglo analyze --theta a1,a2,a3,a4,a5,a6,t0,t1 [--classes N]"},
+      {{"devices", "--help"}, "usage: repro devices [--json]"},
+  };
+  for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
+    outcome o = run_env(NULL, helps[i].args);
+    char first[256];
+    cr_expect_eq(o.status, 0, "%s --help: exit status %d", helps[i].args[0], o.status);
+    cr_expect_str_eq(line_of(o.out, 0, first, sizeof first), helps[i].usage);
+    cr_expect_str_eq(o.err, "", "%s --help wrote to stderr:\n%s", helps[i].args[0], o.err);
+    outcome_free(&o);
+  }
+  /* A command with no arguments at all: its usage, on stderr, status 2. */
+  static const char *const bare[] = {"train", "eval", "run", "data", "report", "taylorglo"};
+  for (size_t i = 0; i < sizeof bare / sizeof *bare; i++) {
+    outcome o = RUN(bare[i]);
+    cr_expect_eq(o.status, 2, "repro %s: exit status %d", bare[i], o.status);
+    cr_expect(strncmp(o.err, "usage: repro ", 13) == 0, "repro %s: stderr:\n%s", bare[i], o.err);
+    cr_expect_str_eq(o.out, "");
+    outcome_free(&o);
+  }
+  outcome o = RUN("version");
+  char line[256];
+  cr_expect_eq(o.status, 0);
+  cr_expect_str_eq(line_of(o.out, 0, line, sizeof line), "repro " REPRO_VERSION);
+  outcome_free(&o);
+}
+
+/* ---- outputs checked before any work */
+
+Test(cli, unwritable_outputs_fail_before_training) {
+  char *dir = make_tmpdir();
+  char json[300], save[300];
+  snprintf(json, sizeof json, "%s/x.json", dir);
+  snprintf(save, sizeof save, "%s/x.safetensors", dir);
+  /* No device line and nothing on stdout: the check came before the device, the data and the
+   * training (which would print "device 0: ..." and an epoch). */
+  outcome o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--json",
+                  "/nonexistent/dir/x.json", "--save", save);
+  expect_error(&o, 2,
+               "repro: --json /nonexistent/dir/x.json: cannot create a file in /nonexistent/dir: "
+               "No such file or directory (see repro train --help)");
+  cr_expect_lt(o.seconds, 5.0, "the check took %.1f s: did it train?", o.seconds);
+  outcome_free(&o);
+  o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--json", json, "--save",
+          "/nonexistent/dir/x.safetensors");
+  expect_error(&o, 2,
+               "repro: --save /nonexistent/dir/x.safetensors: cannot create a file in "
+               "/nonexistent/dir: No such file or directory (see repro train --help)");
+  cr_expect_lt(o.seconds, 5.0, "the check took %.1f s: did it train?", o.seconds);
+  outcome_free(&o);
+  /* A directory where the file should go. */
+  o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--save", dir);
+  char line[600];
+  snprintf(line, sizeof line,
+           "repro: --save %s: is a directory, not a file (see repro train --help)", dir);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  o = RUN("bench", "--json", "/nonexistent/dir/b.json", "peak");
+  expect_error(&o, 2,
+               "repro: --json /nonexistent/dir/b.json: cannot create a file in /nonexistent/dir: "
+               "No such file or directory (see repro bench --help)");
+  outcome_free(&o);
+  /* The probe leaves nothing behind, and neither output was started. */
+  cr_expect_eq(access(json, F_OK), -1, "%s exists", json);
+  cr_expect_eq(access(save, F_OK), -1, "%s exists", save);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", dir);
+  cr_expect_eq(system(cmd), 0, "%s is not empty", dir);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* ---- checkpoints */
+
+/* A checkpoint of one F32 tensor with the given metadata pairs. */
+static void write_checkpoint(const char *path, const char *const *keys, const char *const *values,
+                             int count) {
+  static const float w[4] = {1, 2, 3, 4};
+  rp_named_tensor t = {
+      .name = "conv1.weight", .dtype = "F32", .ndim = 2, .shape = {2, 2}, .data = w};
+  rp_status st = rp_safetensors_write(path, &t, 1, keys, values, count);
+  cr_assert_eq(st, RP_OK, "cannot write %s: %s", path, rp_error_message());
+}
+
+Test(cli, checkpoint_metadata_errors_name_the_file) {
+  char *dir = make_tmpdir();
+  char path[300], line[1024];
+  /* Saved without repro's metadata, as PyTorch's safetensors does. */
+  snprintf(path, sizeof path, "%s/torch.safetensors", dir);
+  write_checkpoint(path, NULL, NULL, 0);
+  outcome o = RUN("eval", "--checkpoint", path);
+  snprintf(line, sizeof line,
+           "repro: %s: no 'model' in its safetensors __metadata__ (repro --save writes it; a file "
+           "saved elsewhere needs metadata like {\"model\": \"resnet20\", \"dataset\": "
+           "\"cifar10\"})",
+           path);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  /* A model repro does not build. */
+  snprintf(path, sizeof path, "%s/bogus.safetensors", dir);
+  const char *keys[] = {"model", "dataset"}, *bogus[] = {"bogus", "mnist"};
+  write_checkpoint(path, keys, bogus, 2);
+  o = RUN("eval", "--checkpoint", path);
+  cr_expect_eq(o.status, 2);
+  cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+  snprintf(line, sizeof line,
+           "repro: %s: its metadata names the model 'bogus', which repro does not build (models: ",
+           path);
+  cr_expect(strncmp(o.err, line, strlen(line)) == 0, "stderr: %s", o.err);
+  outcome_free(&o);
+  /* A model but no dataset, and none given. */
+  snprintf(path, sizeof path, "%s/nodata.safetensors", dir);
+  const char *model_only[] = {"mnist_cnn"};
+  write_checkpoint(path, keys, model_only, 1);
+  o = RUN("eval", "--checkpoint", path);
+  snprintf(line, sizeof line, "repro: %s: no 'dataset' in its metadata: give --dataset", path);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  /* A file that is not there. */
+  o = RUN("eval", "--checkpoint", "/nonexistent/c.safetensors");
+  expect_error(&o, 1,
+               "repro: safetensors /nonexistent/c.safetensors: cannot open: No such file or "
+               "directory");
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* ---- devices */
+
+Test(cli, device_errors_go_to_stderr) {
+  /* REPRO_DEVICE naming no device: the list (what one needs to fix it) on stdout, the error on
+   * stderr, a failing status. */
+  outcome o = RUN_ENV("REPRO_DEVICE=99", "devices");
+  char first[512];
+  cr_expect_eq(o.status, 1, "stderr:\n%s", o.err);
+  cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+  cr_expect(strncmp(line_of(o.err, 0, first, sizeof first),
+                    "repro: REPRO_DEVICE=99 matches none of the ", 43) == 0,
+            "stderr: %s", o.err);
+  cr_expect(strncmp(o.out, "  0: ", 5) == 0, "stdout does not list the devices:\n%s", o.out);
+  cr_expect(strstr(o.out, "no device matches") == NULL, "the error went to stdout");
+  outcome_free(&o);
+  /* The loader's variables replace its search: a wrong one is named, not "no driver
+   * installed". VK_DRIVER_FILES wins over VK_ICD_FILENAMES, so each case clears the other. */
+  o = run_env(
+      (const char *const[]){"VK_ICD_FILENAMES=/nonexistent/icd.json", "VK_DRIVER_FILES", NULL},
+      (const char *const[]){"devices", NULL});
+  expect_error(
+      &o, 1,
+      "repro: no Vulkan driver could be loaded from VK_ICD_FILENAMES=/nonexistent/icd.json "
+      "(unset it to use the installed drivers)");
+  outcome_free(&o);
+  o = run_env(
+      (const char *const[]){"VK_DRIVER_FILES=/nonexistent/icd.json", "VK_ICD_FILENAMES", NULL},
+      (const char *const[]){"devices", NULL});
+  expect_error(&o, 1,
+               "repro: no Vulkan driver could be loaded from VK_DRIVER_FILES=/nonexistent/icd.json "
+               "(unset it to use the installed drivers)");
+  outcome_free(&o);
+}
+
+/* ---- a real (one-step) training, its outputs and its checkpoint */
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+/* `src` rewritten to `dst` with conv1.weight's shape changed to [32,1,25,1] (same bytes), as
+ * a checkpoint of another network with the same names would be. */
+static void reshape_conv1(const char *src, const char *dst) {
+  rp_safetensors *f;
+  cr_assert_eq(rp_safetensors_open(src, &f), RP_OK, "%s", rp_error_message());
+  int n = rp_safetensors_count(f);
+  rp_named_tensor *t = calloc((size_t)n, sizeof *t);
+  for (int i = 0; i < n; i++) t[i] = *rp_safetensors_at(f, i);
+  for (int i = 0; i < n; i++)
+    if (strcmp(t[i].name, "conv1.weight") == 0) {
+      cr_assert_eq(t[i].ndim, 4);
+      t[i].shape[2] = 25, t[i].shape[3] = 1;
+    }
+  const char *keys[] = {"model", "dataset"};
+  const char *values[] = {rp_safetensors_meta(f, "model"), rp_safetensors_meta(f, "dataset")};
+  cr_assert_eq(rp_safetensors_write(dst, t, n, keys, values, 2), RP_OK, "%s", rp_error_message());
+  free(t);
+  rp_safetensors_close(f);
+}
+
+Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
+  if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0)
+    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", FASHION_DIR);
+  char *dir = make_tmpdir();
+  char json[300], save[300], reshaped[300];
+  snprintf(json, sizeof json, "%s/x.json", dir);
+  snprintf(save, sizeof save, "%s/x.safetensors", dir);
+  snprintf(reshaped, sizeof reshaped, "%s/reshaped.safetensors", dir);
+  /* A progress interval of 0 s: the plain (not-a-terminal) progress line appears at once. */
+  outcome o = RUN_ENV("REPRO_PROGRESS_INTERVAL=0", "train", "--model", "mnist_cnn", "--dataset",
+                      "fashion-mnist", "--data-dir", FASHION_DIR, "--fraction", "0.002",
+                      "--test-images", "10", "--max-steps", "1", "--json", json, "--save", save);
+  char line[1024], expected[600];
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  /* stderr: the device, the run, one progress line; no "\r" rewriting off a terminal. */
+  cr_expect_eq(count_lines(o.err), 3, "stderr:\n%s", o.err);
+  cr_expect(strncmp(line_of(o.err, 0, line, sizeof line), "device ", 7) == 0, "%s", line);
+  cr_expect(strncmp(line_of(o.err, 1, line, sizeof line), "mnist_cnn on fashion-mnist: ", 28) == 0,
+            "%s", line);
+  cr_expect(strncmp(line_of(o.err, 2, line, sizeof line), "epoch 1/40: step 1/1, loss ", 27) == 0,
+            "no plain progress line: %s", line);
+  cr_expect(strstr(line, ", eta ") != NULL, "%s", line);
+  cr_expect(strchr(o.err, '\r') == NULL, "a terminal progress line off a terminal:\n%s", o.err);
+  /* stdout: the epoch, then both files written. */
+  cr_expect_eq(count_lines(o.out), 3, "stdout:\n%s", o.out);
+  cr_expect(strncmp(line_of(o.out, 0, line, sizeof line), "epoch   1  lr 0.01  train loss ", 31) ==
+                0,
+            "%s", line);
+  snprintf(expected, sizeof expected, "wrote %s", save);
+  cr_expect_str_eq(line_of(o.out, 1, line, sizeof line), expected);
+  snprintf(expected, sizeof expected, "wrote %s", json);
+  cr_expect_str_eq(line_of(o.out, 2, line, sizeof line), expected);
+  outcome_free(&o);
+  struct cJSON *j = read_json_in(dir, "x.json");
+  cJSON_Delete(j);
+  struct stat s;
+  cr_assert_eq(stat(save, &s), 0, "%s was not written", save);
+  cr_expect_gt(s.st_size, 1000000, "%s holds %lld bytes", save, (long long)s.st_size);
+
+  /* The checkpoint evaluates; one whose conv1 has another shape names both shapes. */
+  o = RUN("eval", "--checkpoint", save, "--data-dir", FASHION_DIR, "--test-images", "10");
+  cr_expect_eq(o.status, 0, "eval: exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strncmp(o.out, "mnist_cnn on fashion-mnist test set: accuracy ", 46) == 0,
+            "stdout:\n%s", o.out);
+  outcome_free(&o);
+  reshape_conv1(save, reshaped);
+  o = RUN("eval", "--checkpoint", reshaped, "--data-dir", FASHION_DIR, "--test-images", "10");
+  snprintf(expected, sizeof expected,
+           "repro: %s: 'conv1.weight' is F32 [32,1,25,1], the mnist_cnn expects F32 [32,1,5,5]",
+           reshaped);
+  expect_error(&o, 2, expected);
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
