@@ -72,9 +72,14 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
     const rp_exp_run *r = &plan->runs[i];
     bool done = false;
     rp_status st = rp_exp_run_done(e, r, out_dir, &done);
-    const char *note = st     ? "  (a record of another configuration is in the way)"
-                       : done ? "  (done)"
-                              : "";
+    /* What is wrong with a record in the way (another configuration, damaged, unfinished):
+     * the real run refuses to start on it with the same message. */
+    char note[1200];
+    snprintf(note, sizeof note, "%s%s%s",
+             st     ? "  (in the way: "
+             : done ? "  (done)"
+                    : "",
+             st ? rp_error_message() : "", st ? ")" : "");
     printf("  %-*s  seed %16" PRIu64 "%s\n", width, r->id, r->seed, note);
   }
 }
@@ -94,13 +99,13 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
           sizeof steps);
     printf("search %s: CMA-ES, population %d x %d generations = %" PRId64
            " candidates of %d epochs (at most %s image-steps: pruned candidates are not "
-           "trained), invariant %s%s, fitness %s, retry rule %s, seed %d%s\n",
+           "trained), invariant %s%s, fitness %s, retry rule %s, seed %d%s%s%s\n",
            s->label, s->population, s->generations, candidates, s->epochs, steps,
            invariants[s->invariant],
            s->invariant == RP_EXP_INVARIANT_OFF ? "" : (s->prune ? " (pruning)" : " (record-only)"),
            s->fitness == RP_EXP_FITNESS_FGSM ? "FGSM accuracy" : "validation accuracy",
-           tries > 1 ? "on" : "off", s->seed,
-           st ? "  (a state of another configuration is in the way)" : "");
+           tries > 1 ? "on" : "off", s->seed, st ? "  (in the way: " : "",
+           st ? rp_error_message() : "", st ? ")" : "");
     if (done > s->generations)
       printf("  %d generations done, more than the %d the file asks for\n", done, s->generations);
     else if (done)
