@@ -8,20 +8,7 @@
 // shared across the subgroup by subgroupShuffle; each lane gathers its own columns' inputs.
 // The block is written out by lanes_block.glsl; TM_ and TN_ come from the including shader
 // (conv2d_lanes_filter_<TM>x<TN>.comp).
-#include "conv2d_lanes_common.glsl"
-
-layout(set = 0, binding = 0) readonly buffer Dy { vec4 dy[]; };
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 2) writeonly buffer Part { float part[]; }; // [splits, K, CRS]
-layout(push_constant) uniform Push {
-  uint N, C, K, CRS, images_per_split;
-} p;
-
-// this split's dW[row, col0 + j0 .. j3], for the columns that exist
-#define STORE1(i, j) \
-  if (valid[j]) part[(gl_WorkGroupID.z * p.K + row) * p.CRS + col0 + j] = c##i##_##j;
-#define LANE_STORE4(i, j0, j1, j2, j3) STORE1(i, j0) STORE1(i, j1) STORE1(i, j2) STORE1(i, j3)
-#define LANE_ROWS p.K
+#include "conv2d_lanes_filter_common.glsl"
 
 void main() {
   uint lane = gl_SubgroupInvocationID;
@@ -47,9 +34,7 @@ void main() {
   for (uint n = n_begin; n < n_end; n++) {
     uint image = n * p.C * HW;
     for (uint pq4 = 0u; pq4 < PQ; pq4 += 4u) {
-      vec4 mine[AV];
-      for (uint q = 0u; q < AV; q++)
-        mine[q] = dy[((n * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + pq4) / 4u];
+      LOAD_DY_STEP(n, pq4)
       float bb[4][TN_];
       for (uint kk = 0u; kk < 4u; kk++) {
         uint pq = pq4 + kk;

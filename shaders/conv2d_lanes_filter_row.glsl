@@ -8,20 +8,7 @@
 // where conv2d_lanes_filter.glsl gathers twelve, each with its own index arithmetic.
 // Split by images over gl_WorkGroupID.z as there; TM_ comes from the including shader
 // (conv2d_lanes_filter_row_<TM>x12.comp).
-#include "conv2d_lanes_common.glsl"
-
-layout(set = 0, binding = 0) readonly buffer Dy { vec4 dy[]; };
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 2) writeonly buffer Part { float part[]; }; // [splits, K, CRS]
-layout(push_constant) uniform Push {
-  uint N, C, K, CRS, images_per_split;
-} p;
-
-// this split's dW[row, col0 + j0 .. j3], for the columns that exist
-#define STORE1(i, j) \
-  if (col0 + j < p.CRS) part[(gl_WorkGroupID.z * p.K + row) * p.CRS + col0 + j] = c##i##_##j;
-#define LANE_STORE4(i, j0, j1, j2, j3) STORE1(i, j0) STORE1(i, j1) STORE1(i, j2) STORE1(i, j3)
-#define LANE_ROWS p.K
+#include "conv2d_lanes_filter_common.glsl"
 #define PAIRS (TN_ / 3) // the (c, r) a lane owns
 
 void main() {
@@ -46,9 +33,7 @@ void main() {
   for (uint n = n_begin; n < n_end; n++) {
     uint image = n * p.C * HW;
     for (uint pq4 = 0u; pq4 < PQ; pq4 += 4u) {
-      vec4 mine[AV];
-      for (uint q = 0u; q < AV; q++)
-        mine[q] = dy[((n * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + pq4) / 4u];
+      LOAD_DY_STEP(n, pq4)
       int h0 = int(pq4 / Q), w0 = int(pq4 % Q) - int(PAD);
       float bb[4][TN_];
       for (uint t = 0u; t < PAIRS; t++) {

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vk/status.h"
 
@@ -25,6 +26,11 @@ int rp_cmd_report(int argc, char **argv);
 
 /* Prints "repro: <message>" for the last failure and returns the exit status for it. */
 int rp_cli_error(rp_status status);
+
+/* The usage, where it is the answer: for a bare command (argc < 2) to stderr with status 2,
+ * for --help or -h anywhere among its arguments to stdout with status 0. Returns that status,
+ * or -1 when neither applies. */
+int rp_cli_usage_if_asked(int argc, char **argv, void (*usage)(FILE *out));
 
 /* A bad command line of `command` ("train", "data fetch"; NULL for repro itself): prints
  * "repro: <message> (see repro <command> --help)" as one line and returns 2. */

@@ -18,6 +18,19 @@ int rp_cli_error(rp_status status) {
   return status == RP_ERR_INVALID_ARGUMENT ? 2 : 1;
 }
 
+int rp_cli_usage_if_asked(int argc, char **argv, void (*usage)(FILE *out)) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+  return -1;
+}
+
 int rp_cli_usage_error(const char *command, const char *fmt, ...) {
   va_list args;
   va_start(args, fmt);

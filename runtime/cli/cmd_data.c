@@ -41,15 +41,8 @@ static int describe(const char *name, const char *dir, bool train) {
 }
 
 int rp_cmd_data(int argc, char **argv) {
-  if (argc < 2) { /* a bare "repro data": the usage is the answer */
-    usage(stderr);
-    return 2;
-  }
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
+  int asked = rp_cli_usage_if_asked(argc, argv, usage);
+  if (asked >= 0) return asked;
   const char *action = argv[1], *name = NULL, *dir = NULL;
   if (strcmp(action, "fetch") != 0 && strcmp(action, "info") != 0)
     return rp_cli_usage_error("data", "unknown action '%s' (fetch or info)", action);

@@ -64,15 +64,8 @@ static cJSON *attack_json(const char *kind, double eps, double accuracy) {
 }
 
 int rp_cmd_eval(int argc, char **argv) {
-  if (argc < 2) { /* a bare "repro eval": the usage is the answer */
-    usage(stderr);
-    return 2;
-  }
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
+  int asked = rp_cli_usage_if_asked(argc, argv, usage);
+  if (asked >= 0) return asked;
   const char *ckpt = NULL, *json_path = NULL;
   double fgsm[MAX_EPS], pgd[MAX_EPS], pgd_step_size = 0;
   int fgsm_count = 0, pgd_count = 0, pgd_steps = 10;

@@ -13,15 +13,8 @@ static void usage(FILE *out) {
 }
 
 int rp_cmd_report(int argc, char **argv) {
-  if (argc < 2) { /* a bare "repro report": the usage is the answer */
-    usage(stderr);
-    return 2;
-  }
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
+  int asked = rp_cli_usage_if_asked(argc, argv, usage);
+  if (asked >= 0) return asked;
   if (argv[1][0] == '-') return rp_cli_usage_error("report", "unknown option '%s'", argv[1]);
   if (argc > 2)
     return rp_cli_usage_error("report", "one directory at a time: '%s' after '%s'", argv[2],
