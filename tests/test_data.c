@@ -205,7 +205,7 @@ Test(data, cifar_files_cut_short) {
   ASSERT_OK(rp_dataset_load("cifar10", tmpdir, false, &ds));
   cr_assert_eq(ds.count, 10000);
   rp_dataset_free(&ds);
-  cr_assert_eq(truncate(path, 9990 * 3073), 0);
+  cr_assert_eq(truncate(path, (off_t)9990 * 3073), 0);
   ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), path);
   ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), "9990 records");
   ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), "10000");

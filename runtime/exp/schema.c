@@ -21,7 +21,7 @@ static rp_status bad(const char *file, const char *path, const char *what, const
   char *text = got ? cJSON_PrintUnformatted(got) : NULL;
   char shown[72];
   /* cJSON reads a number too large for a double (1e400) as infinity and prints it as null */
-  if (cJSON_IsNumber(got) && !isfinite(got->valuedouble))
+  if (got && cJSON_IsNumber(got) && !isfinite(got->valuedouble))
     snprintf(shown, sizeof shown, "%s (out of range)", got->valuedouble > 0 ? "inf" : "-inf");
   else if (!text)
     snprintf(shown, sizeof shown, "nothing");
