@@ -35,6 +35,7 @@ int rp_cli_usage_error(const char *command, const char *fmt, ...) {
   va_list args;
   va_start(args, fmt);
   fprintf(stderr, "repro: ");
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is two lines above
   vfprintf(stderr, fmt, args);
   va_end(args);
   fprintf(stderr, " (see repro %s%s--help)\n", command ? command : "", command ? " " : "");
