@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,6 +534,59 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
            "repro: %s: 'conv1.weight' is F32 [32,1,25,1], the mnist_cnn expects F32 [32,1,5,5]",
            reshaped);
   expect_error(&o, 2, expected);
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* ---- repro bench --profile */
+
+/* One profiled training step: the table by kernel is the per-dispatch list summed (recomputed
+ * here from that list), costliest first, and stdout prints a row per kernel. */
+Test(cli, bench_profile_sums_dispatches_by_kernel, .timeout = 300) {
+  char *dir = make_tmpdir();
+  char json[300];
+  snprintf(json, sizeof json, "%s/bench.json", dir);
+  outcome o = RUN("bench", "--profile", "--batch", "8", "--repeats", "1", "--json", json,
+                  "train_mnist_cnn");
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cJSON *root = read_json_in(dir, "bench.json"), *result = NULL, *r;
+  cJSON_ArrayForEach(r, cJSON_GetObjectItem(root, "results")) {
+    if (strcmp(cJSON_GetObjectItem(r, "name")->valuestring, "train_mnist_cnn") == 0) result = r;
+  }
+  cr_assert_not_null(result, "no train_mnist_cnn result in %s", json);
+  const cJSON *profile = cJSON_GetObjectItem(result, "profile");
+  const cJSON *kernels = cJSON_GetObjectItem(profile, "kernels");
+  const cJSON *dispatches = cJSON_GetObjectItem(profile, "dispatches");
+  cr_assert(cJSON_GetArraySize(kernels) > 5 && cJSON_GetArraySize(dispatches) > 20,
+            "%d kernels, %d dispatches", cJSON_GetArraySize(kernels),
+            cJSON_GetArraySize(dispatches));
+  double total = 0, previous = INFINITY;
+  int counted = 0;
+  const cJSON *k;
+  cJSON_ArrayForEach(k, kernels) {
+    const char *shader = cJSON_GetObjectItem(k, "shader")->valuestring;
+    double ms = cJSON_GetObjectItem(k, "ms")->valuedouble, sum = 0;
+    int n = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, dispatches) {
+      if (strcmp(cJSON_GetArrayItem(d, 0)->valuestring, shader) == 0)
+        sum += cJSON_GetArrayItem(d, 1)->valuedouble, n++;
+    }
+    cr_expect_eq(n, cJSON_GetObjectItem(k, "dispatches")->valueint, "%s", shader);
+    cr_expect(fabs(sum - ms) <= 1e-9 * (1 + ms), "%s: %g ms in the table, %g in the list", shader,
+              ms, sum);
+    cr_expect(ms <= previous, "%s is out of order", shader);
+    char row[80];
+    snprintf(row, sizeof row, "    %-30s %4d dispatches ", shader, n);
+    cr_expect(strstr(o.out, row) != NULL, "no row '%s' in stdout:\n%s", row, o.out);
+    previous = ms, total += ms, counted += n;
+  }
+  cr_expect_eq(counted, cJSON_GetArraySize(dispatches));
+  double total_ms = cJSON_GetObjectItem(profile, "total_ms")->valuedouble;
+  cr_expect(fabs(total - total_ms) <= 1e-9 * (1 + total_ms), "%g against %g", total, total_ms);
+  cr_expect(strstr(o.out, "  one profiled step, ") != NULL, "stdout:\n%s", o.out);
+  cJSON_Delete(root);
   outcome_free(&o);
   remove_tree(dir);
   free(dir);

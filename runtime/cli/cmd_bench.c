@@ -3,8 +3,9 @@
  * NAME is peak, copy, gemm256, gemm1024, gemm2048 or gemm (all three sizes), or
  * train_MODEL (a training step of MODEL at batch 128, in images/s); none means peak, copy,
  * the GEMMs, train_mnist_cnn and train_resnet20. The FMA peak is always measured, since every
- * compute figure is reported as a fraction of it. --profile prints the time of every shader in
- * the training steps (through REPRO_PROFILE=1). */
+ * compute figure is reported as a fraction of it. --profile times every dispatch of one
+ * training step (through REPRO_PROFILE=1) and prints them summed by kernel, the costliest
+ * first; the JSON has both. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,64 @@ static void print_result(const rp_bench_result *r, double peak) {
   fflush(stdout);
 }
 
-static void print_profile(const char *shader, double ms, void *user) {
-  printf("    %-28s %9.3f ms\n", shader, ms);
+/* ---- --profile: one step's dispatches, summed by kernel */
+
+enum { PROFILE_KERNELS = 128 };
+
+typedef struct profile_row {
+  char shader[48]; /* a copy: the recorder's own names go with it */
+  int dispatches;
+  double ms;
+} profile_row;
+
+typedef struct profile_table {
+  profile_row rows[PROFILE_KERNELS];
+  int count;
+  double total_ms;
+  cJSON *dispatches; /* [[shader, ms], ...] in recording order */
+} profile_table;
+
+static void collect_profile(const char *shader, double ms, void *user) {
+  profile_table *t = user;
+  int i = 0;
+  while (i < t->count && strcmp(t->rows[i].shader, shader) != 0) i++;
+  if (i == t->count && t->count < PROFILE_KERNELS)
+    snprintf(t->rows[t->count++].shader, sizeof t->rows[0].shader, "%s", shader);
+  if (i < t->count) t->rows[i].dispatches++, t->rows[i].ms += ms;
+  t->total_ms += ms;
+  cJSON *d = cJSON_CreateArray();
+  cJSON_AddItemToArray(d, cJSON_CreateString(shader));
+  cJSON_AddItemToArray(d, cJSON_CreateNumber(ms));
+  cJSON_AddItemToArray(t->dispatches, d);
+}
+
+static int by_time(const void *a, const void *b) {
+  double x = ((const profile_row *)a)->ms, y = ((const profile_row *)b)->ms;
+  return x > y ? -1 : x < y;
+}
+
+/* Prints the kernels of the profiled step, the costliest first, and adds them and every
+ * dispatch to the result's JSON. */
+static void report_profile(profile_table *t, cJSON *result) {
+  qsort(t->rows, (size_t)t->count, sizeof *t->rows, by_time);
+  printf("  one profiled step, %.1f ms (a timestamp after every dispatch slows it):\n",
+         t->total_ms);
+  cJSON *kernels = cJSON_CreateArray();
+  for (int i = 0; i < t->count; i++) {
+    const profile_row *r = &t->rows[i];
+    printf("    %-30s %4d dispatches %10.1f ms %5.1f%%\n", r->shader, r->dispatches, r->ms,
+           t->total_ms > 0 ? 100 * r->ms / t->total_ms : 0);
+    cJSON *k = cJSON_CreateObject();
+    cJSON_AddStringToObject(k, "shader", r->shader);
+    cJSON_AddNumberToObject(k, "dispatches", r->dispatches);
+    cJSON_AddNumberToObject(k, "ms", r->ms);
+    cJSON_AddItemToArray(kernels, k);
+  }
+  cJSON *profile = cJSON_AddObjectToObject(result, "profile");
+  cJSON_AddNumberToObject(profile, "total_ms", t->total_ms);
+  cJSON_AddItemToObject(profile, "kernels", kernels);
+  cJSON_AddItemToObject(profile, "dispatches", t->dispatches);
+  t->dispatches = NULL;
 }
 
 static cJSON *result_json(const rp_bench_result *r, double peak) {
@@ -74,7 +131,7 @@ static void usage(FILE *out) {
           "               compute figures are reported as a fraction of it\n"
           "  --repeats N  timed repetitions per benchmark (median, min and max; default 5)\n"
           "  --batch B    batch of the training steps (default 128)\n"
-          "  --profile    the time of every shader of the training steps\n"
+          "  --profile    one training step's time by kernel (every dispatch in the JSON)\n"
           "  --json FILE  the device's capabilities and every result as JSON\n");
 }
 
@@ -183,12 +240,16 @@ int rp_cmd_bench(int argc, char **argv) {
     if (strncmp(names[i], "train_", 6) == 0) train[train_count++] = names[i];
   bool cpu = caps->device_class == RP_CLASS_CPU;
   for (int i = 0; st == RP_OK && i < train_count; i++) {
+    profile_table table = {.dispatches = cJSON_CreateArray()};
     st = rp_bench_train_step(ctx, train[i] + 6, batch, cpu ? 1 : 20, cpu ? 3 : repeats, &r,
-                             profile ? print_profile : NULL, NULL);
+                             profile ? collect_profile : NULL, &table);
     if (st == RP_OK) {
       print_result(&r, peak);
-      cJSON_AddItemToArray(results, result_json(&r, peak));
+      cJSON *result = result_json(&r, peak);
+      if (profile) report_profile(&table, result);
+      cJSON_AddItemToArray(results, result);
     }
+    cJSON_Delete(table.dispatches);
   }
   free(train);
   code = st == RP_OK ? 0 : rp_cli_error(st);
