@@ -826,10 +826,19 @@ Test(experiment, run_records_summary_figures_and_resume) {
   free(original);
   ASSERT_OK(rp_exp_report(dir));
 
-  /* Resume: everything done, nothing trained. */
+  /* Resume: everything done, nothing trained; the temporary of a process killed while
+   * writing a record is removed (pid 999999999 exceeds any pid_max), a live one's kept. */
+  char stale[700], live[700];
+  snprintf(stale, sizeof stale, "%s/runs/ce-s2.json.999999999.tmp", dir);
+  snprintf(live, sizeof live, "%s/runs/ce-s2.json.%ld.tmp", dir, (long)getpid());
+  write_file(stale, "{");
+  write_file(live, "{");
   fake g = {0};
   run_synthetic(dir, synthetic, &g, RP_OK);
   cr_assert_eq(g.calls, 0);
+  cr_assert_neq(access(stale, F_OK), 0, "%s was left behind", stale);
+  cr_assert_eq(access(live, F_OK), 0, "%s, of a live process, was removed", live);
+  remove(live);
   cr_assert_eq(g.events[RP_EXP_RUN_SKIPPED], 9);
   /* One record gone: only that run again. */
   snprintf(path, sizeof path, "%s/runs/ce-s3.json", dir);

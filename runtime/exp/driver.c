@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "exp/files.h"
+#include "io/file.h"
 
 static void add_number(cJSON *o, const char *key, double v) {
   if (isfinite(v))
@@ -165,6 +166,7 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
   snprintf(path, sizeof path, "%s/runs", out_dir);
   rp_status st = rp_exp_mkdirs(path);
   if (st) return st;
+  rp_file_remove_stale_temporaries(path); /* of a run killed while writing a record */
   /* Check every existing record before training anything: a mismatch found after hours of
    * training would be worse. */
   bool *done = calloc((size_t)plan->run_count, sizeof *done);

@@ -12,6 +12,7 @@
 
 #include "exp/driver.h"
 #include "exp/files.h"
+#include "io/file.h"
 
 void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, size_t size) {
   snprintf(out, size, "%s/search/%s", out_dir, s->label);
@@ -156,6 +157,7 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   search_file(out_dir, s, "state.json", state, sizeof state);
   search_file(out_dir, s, "training.json", training, sizeof training);
   if (!st) st = rp_exp_mkdirs(dir);
+  if (!st) rp_file_remove_stale_temporaries(dir); /* of a search killed while saving */
   if (!st) {
     /* Written (again) before any training: what the state's candidates were trained with. */
     cJSON *j = rp_exp_search_training_json(e, s);

@@ -1,7 +1,9 @@
 #include "io/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,33 @@ rp_status rp_file_write_atomic(const char *path, const void *data, size_t size) 
   }
   free(tmp);
   return st;
+}
+
+/* The pid of a temporary's name "NAME.PID.tmp", or 0 when the name is not one. */
+static long temporary_pid(const char *name) {
+  size_t n = strlen(name);
+  if (n < 6 || strcmp(name + n - 4, ".tmp") != 0) return 0;
+  size_t end = n - 4, begin = end;
+  while (begin > 0 && name[begin - 1] >= '0' && name[begin - 1] <= '9') begin--;
+  if (begin == end || begin == 0 || name[begin - 1] != '.' || end - begin > 9) return 0;
+  return strtol(name + begin, NULL, 10);
+}
+
+int rp_file_remove_stale_temporaries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int removed = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    long pid = temporary_pid(e->d_name);
+    /* ESRCH: no such process. A live pid (ours, or another repro writing here) is left be. */
+    if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
+        unlink(path) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }
 
 rp_status rp_file_read(const char *path, char **text, size_t *size) {

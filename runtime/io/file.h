@@ -12,6 +12,12 @@
  * old file or the new one, never a part. */
 rp_status rp_file_write_atomic(const char *path, const void *data, size_t size);
 
+/* Removes the temporaries that rp_file_write_atomic left in `dir` when its process was killed
+ * between creating one and renaming it (NAME.PID.tmp, PID no longer running), so that an
+ * interrupted run leaves nothing behind once it resumes. Returns how many it removed; a
+ * directory that cannot be read has none. */
+int rp_file_remove_stale_temporaries(const char *dir);
+
 /* Reads the whole file into a NUL-terminated malloc'd buffer (*size without the NUL). */
 rp_status rp_file_read(const char *path, char **text, size_t *size);
 
