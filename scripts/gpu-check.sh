@@ -52,6 +52,8 @@ fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
 export REPRO_CACHE_DIR=/tmp/repro-pipelines REPRO_DATA_DIR="$pack/data"
+# test_cli runs the repro it was built with, at this machine's path unless told
+export REPRO_TEST_BINARY="$pack/bin/repro" REPRO_TEST_FASHION_DIR="$pack/data/fashion-mnist"
 py=python3
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 

@@ -27,6 +27,13 @@
 
 TestSuite(cli);
 
+/* The binary under test: the one this build made, or REPRO_TEST_BINARY (where the tests run on
+ * another machine than they were built on, as scripts/gpu-check.sh does). */
+static const char *repro_binary(void) {
+  const char *env = getenv("REPRO_TEST_BINARY");
+  return env && *env ? env : REPRO_BINARY;
+}
+
 /* ---- running repro */
 
 typedef struct outcome {
@@ -56,7 +63,8 @@ static outcome run_env(const char *const *env, const char *const *args) {
   snprintf(err_path, sizeof err_path, "%s/stderr", dir);
   char *argv[64];
   int argc = 0;
-  argv[argc++] = (char *)REPRO_BINARY;
+  const char *binary = repro_binary();
+  argv[argc++] = (char *)binary;
   for (const char *const *a = args; *a; a++) argv[argc++] = (char *)*a;
   argv[argc] = NULL;
   double start = now_seconds();
@@ -78,7 +86,7 @@ static outcome run_env(const char *const *env, const char *const *args) {
       snprintf(name, sizeof name, "%.*s", (int)(eq - *e), *e);
       setenv(name, eq + 1, 1);
     }
-    execv(REPRO_BINARY, argv);
+    execv(binary, argv);
     _exit(127);
   }
   int wstatus = 0;
@@ -88,7 +96,7 @@ static outcome run_env(const char *const *env, const char *const *args) {
                .err = read_file(err_path),
                .seconds = now_seconds() - start};
   cr_assert(o.out && o.err, "cannot read the captured output in %s", dir);
-  cr_assert_neq(o.status, 127, "cannot run %s", REPRO_BINARY);
+  cr_assert_neq(o.status, 127, "cannot run %s", binary);
   remove_tree(dir);
   free(dir);
   return o;
@@ -461,7 +469,11 @@ Test(cli, device_errors_go_to_stderr) {
 
 /* ---- a real (one-step) training, its outputs and its checkpoint */
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+/* Debian's dataset-fashion-mnist, or REPRO_TEST_fashion */
+static const char *fashion_dir(void) {
+  const char *env = getenv("REPRO_TEST_fashion");
+  return env && *env ? env : "/usr/share/datasets/fashion-mnist";
+}
 
 /* `src` rewritten to `dst` with conv1.weight's shape changed to [32,1,25,1] (same bytes), as
  * a checkpoint of another network with the same names would be. */
@@ -484,8 +496,11 @@ static void reshape_conv1(const char *src, const char *dst) {
 }
 
 Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
-  if (access(FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0)
-    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", FASHION_DIR);
+  const char *fashion = fashion_dir();
+  char probe[600];
+  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
+  if (access(probe, R_OK) != 0)
+    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
   char *dir = make_tmpdir();
   char json[300], save[300], reshaped[300];
   snprintf(json, sizeof json, "%s/x.json", dir);
@@ -493,7 +508,7 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   snprintf(reshaped, sizeof reshaped, "%s/reshaped.safetensors", dir);
   /* A progress interval of 0 s: the plain (not-a-terminal) progress line appears at once. */
   outcome o = RUN_ENV("REPRO_PROGRESS_INTERVAL=0", "train", "--model", "mnist_cnn", "--dataset",
-                      "fashion-mnist", "--data-dir", FASHION_DIR, "--fraction", "0.002",
+                      "fashion-mnist", "--data-dir", fashion, "--fraction", "0.002",
                       "--test-images", "10", "--max-steps", "1", "--json", json, "--save", save);
   char line[1024], expected[600];
   cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
@@ -523,13 +538,13 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_expect_gt(s.st_size, 1000000, "%s holds %lld bytes", save, (long long)s.st_size);
 
   /* The checkpoint evaluates; one whose conv1 has another shape names both shapes. */
-  o = RUN("eval", "--checkpoint", save, "--data-dir", FASHION_DIR, "--test-images", "10");
+  o = RUN("eval", "--checkpoint", save, "--data-dir", fashion, "--test-images", "10");
   cr_expect_eq(o.status, 0, "eval: exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect(strncmp(o.out, "mnist_cnn on fashion-mnist test set: accuracy ", 46) == 0,
             "stdout:\n%s", o.out);
   outcome_free(&o);
   reshape_conv1(save, reshaped);
-  o = RUN("eval", "--checkpoint", reshaped, "--data-dir", FASHION_DIR, "--test-images", "10");
+  o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
   snprintf(expected, sizeof expected,
            "repro: %s: 'conv1.weight' is F32 [32,1,25,1], the mnist_cnn expects F32 [32,1,5,5]",
            reshaped);
