@@ -469,9 +469,9 @@ Test(cli, device_errors_go_to_stderr) {
 
 /* ---- a real (one-step) training, its outputs and its checkpoint */
 
-/* Debian's dataset-fashion-mnist, or REPRO_TEST_fashion */
+/* Debian's dataset-fashion-mnist, or REPRO_TEST_FASHION_DIR */
 static const char *fashion_dir(void) {
-  const char *env = getenv("REPRO_TEST_fashion");
+  const char *env = getenv("REPRO_TEST_FASHION_DIR");
   return env && *env ? env : "/usr/share/datasets/fashion-mnist";
 }
 
