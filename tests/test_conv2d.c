@@ -4,6 +4,7 @@
  * finite differences of its forward. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +17,12 @@ TestSuite(conv2d, .fini = test_teardown);
 /* n, c, h, w, k, r, s, stride, pad: 1, primes, round sizes, kernels 1/3/5, stride 1/2, pad
  * 0/1/2, a 1x1 output, kernels wider than the unpadded input, MNIST's first layer. Each
  * geometry (h, w, r, s, stride, pad) compiles its own pipelines (conv2d_geom.glsl), which
- * lavapipe does slowly, so the cases share ten geometries and vary n, c and k. The last three
- * are for the row kernels (conv2d_lanes_row.glsl, conv2d_lanes_filter_row.glsl: 3-wide,
+ * lavapipe does slowly, so the cases share thirteen geometries and vary n, c and k. The last
+ * six are for the row kernels (conv2d_lanes_row.glsl, conv2d_lanes_filter_row.glsl: 3-wide,
  * stride 1): two 8-pixel blocks a row, over rows and images; pad 0 forward; pad 2 in the
- * backward-data pass of a pad-0 convolution whose output rows (14) are not whole blocks. */
+ * backward-data pass of a pad-0 convolution whose output rows (14) are not whole blocks; a
+ * 2x3 kernel; pad 0 in the backward-data pass of a pad-2 one; rows of 12 (backward filter's
+ * 4-pixel steps, not whole 8-pixel blocks). */
 static const ref_conv_shape shapes[] = {
     {1, 1, 1, 1, 1, 1, 1, 1, 0},   {3, 2, 1, 1, 5, 1, 1, 1, 0},   {2, 3, 5, 7, 5, 3, 3, 1, 1},
     {1, 32, 5, 7, 16, 3, 3, 1, 1}, {3, 2, 9, 8, 7, 3, 3, 2, 1},   {1, 13, 9, 8, 17, 3, 3, 2, 1},
@@ -27,6 +30,7 @@ static const ref_conv_shape shapes[] = {
     {2, 16, 9, 9, 32, 1, 1, 2, 0}, {1, 5, 9, 9, 3, 1, 1, 2, 0},   {3, 3, 4, 4, 2, 5, 5, 2, 2},
     {2, 32, 4, 4, 32, 5, 5, 2, 2}, {2, 40, 8, 8, 67, 3, 3, 1, 1}, {3, 40, 5, 7, 67, 3, 3, 1, 1},
     {3, 3, 3, 16, 20, 3, 3, 1, 1}, {1, 4, 10, 10, 5, 3, 3, 1, 0}, {2, 5, 16, 16, 9, 3, 3, 1, 0},
+    {2, 4, 5, 8, 17, 2, 3, 1, 1},  {1, 3, 3, 8, 5, 3, 3, 1, 2},   {2, 3, 6, 12, 7, 3, 3, 1, 1},
 };
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 
@@ -87,6 +91,38 @@ static bool checked(const ref_conv_shape *sh, int pass) {
   return ref_conv_p(sh) * ref_conv_q(sh) % 4 == 0;
 }
 
+/* In the lanes test (REPRO_PROFILE=1, so that the recorder keeps its dispatches' names): the
+ * pass ran the row form of its lanes kernel exactly where that fits (3-wide kernels at stride
+ * 1; forward and backward data, whose output is the forward one of the transposed
+ * convolution: rows of whole 8-pixel blocks; backward filter: of 4-pixel steps), so that a
+ * change in the choice cannot pass unseen. */
+static void expect_kernel(rp_recorder *rec, const ref_conv_shape *sh, int pass) {
+  if (!lanes_only) return;
+  int q = pass == BACKWARD_DATA ? sh->w : ref_conv_q(sh);
+  bool row = sh->s == 3 && sh->stride == 1 && q % (pass == BACKWARD_FILTER ? 4 : 8) == 0;
+  const char *family = pass == BACKWARD_FILTER ? "conv2d_lanes_filter_" : "conv2d_lanes_";
+  char want[64];
+  snprintf(want, sizeof want, "%s%s", family, row ? "row_" : "");
+  bool found = false;
+  for (uint32_t i = 0; i < rp_rec_profile_count(rec) && !found; i++) {
+    const char *shader;
+    double ms;
+    ASSERT_OK(rp_rec_profile_entry(rec, i, &shader, &ms));
+    /* the family and, with a digit next, not the row form (or, for "_row_", the row form) */
+    found = strncmp(shader, want, strlen(want)) == 0 &&
+            (row || (shader[strlen(want)] >= '0' && shader[strlen(want)] <= '9'));
+  }
+  cr_assert(found, "pass %d of n%d c%d %dx%d k%d %dx%d stride %d pad %d: no %s* kernel ran", pass,
+            sh->n, sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad, want);
+}
+
+/* The recorder of one pass; in the lanes test with the timestamp a profile starts from. */
+static rp_recorder *pass_recorder(void) {
+  rp_recorder *rec = test_recorder();
+  if (lanes_only) cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+  return rec;
+}
+
 static void check_shape(const ref_conv_shape *sh, const char *path, int variant) {
   rp_context *ctx = test_ctx();
   int P = ref_conv_p(sh), Q = ref_conv_q(sh);
@@ -116,10 +152,11 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
   ref_conv2d_forward(sh, xd, wd, with_bias ? bd : NULL, want);
   ref_conv2d_forward(sh, xa, wa, with_bias ? ba : NULL, mag);
   guarded gy = output(ys, 4, ny);
-  rp_recorder *rec = test_recorder();
+  rp_recorder *rec = pass_recorder();
   ASSERT_OK(
       rp_conv2d_forward(rec, &tx, &tw, with_bias ? &tb : NULL, sh->stride, sh->pad, &gy.view));
   run(rec);
+  expect_kernel(rec, sh, FORWARD);
   compare("forward", sh, path, &gy, want, mag, ny, (long)sh->c * sh->r * sh->s + 1);
   guarded_destroy(&gy);
 
@@ -128,9 +165,10 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
     ref_conv2d_backward_data(sh, dyd, wd, want);
     ref_conv2d_backward_data(sh, dya, wa, mag);
     guarded gdx = output(xs, 4, nx);
-    rec = test_recorder();
+    rec = pass_recorder();
     ASSERT_OK(rp_conv2d_backward_data(rec, &tdy, &tw, sh->stride, sh->pad, &gdx.view));
     run(rec);
+    expect_kernel(rec, sh, BACKWARD_DATA);
     compare("backward data", sh, path, &gdx, want, mag, nx, (long)sh->k * sh->r * sh->s);
     guarded_destroy(&gdx);
   }
@@ -140,10 +178,11 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
     ref_conv2d_backward_filter(sh, xd, dyd, want, want_b);
     ref_conv2d_backward_filter(sh, xa, dya, mag, mag_b);
     guarded gdw = output(ws, 4, nw), gdb = output(bs, 1, sh->k);
-    rec = test_recorder();
+    rec = pass_recorder();
     ASSERT_OK(rp_conv2d_backward_filter(rec, &tx, &tdy, sh->stride, sh->pad, &gdw.view,
                                         with_bias ? &gdb.view : NULL));
     run(rec);
+    expect_kernel(rec, sh, BACKWARD_FILTER);
     compare("backward filter", sh, path, &gdw, want, mag, nw, (long)sh->n * P * Q);
     if (with_bias) compare("dbias", sh, path, &gdb, want_b, mag_b, sh->k, (long)sh->n * P * Q);
     guarded_destroy(&gdw);
@@ -175,7 +214,9 @@ Test(conv2d, lanes) {
                  "%u..%u",
                  caps->min_subgroup_size, caps->max_subgroup_size);
   lanes_only = true;
+  setenv("REPRO_PROFILE", "1", 1); /* for expect_kernel */
   check_path("lanes");
+  unsetenv("REPRO_PROFILE");
 }
 Test(conv2d, im2col) {
   check_path("im2col");
@@ -238,7 +279,7 @@ Test(conv2d, bad_shapes) {
   ASSERT_OK(rp_tensor_create(ctx, 4, ys, &y));
   ASSERT_OK(rp_tensor_create(ctx, 4, bad, &yb));
   ASSERT_OK(rp_tensor_create(ctx, 4, wbad, &wb));
-  rp_recorder *rec = test_recorder();
+  rp_recorder *rec = pass_recorder();
   cr_assert_eq(rp_conv2d_forward(rec, &x, &w, NULL, 1, 1, &yb), RP_ERR_INVALID_ARGUMENT);
   cr_assert(strstr(rp_error_message(), "conv2d_forward") != NULL, "%s", rp_error_message());
   cr_assert_eq(rp_conv2d_forward(rec, &x, &wb, NULL, 1, 1, &y), RP_ERR_INVALID_ARGUMENT);

@@ -80,7 +80,9 @@ int rp_cmd_devices(int argc, char **argv) {
     for (uint32_t i = 0; i < count; i++) print_device(&devices[i], i == chosen);
   }
   fflush(stdout);
-  if (code && request && *request)
+  if (code && request && *request && count == 0)
+    fprintf(stderr, "repro: REPRO_DEVICE=%s, but there is no Vulkan device\n", request);
+  else if (code && request && *request)
     fprintf(stderr,
             "repro: REPRO_DEVICE=%s matches none of the %u device(s) listed (give an index "
             "0..%u or part of a name)\n",

@@ -201,6 +201,10 @@ rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accura
   return evaluate(t, split == RP_SPLIT_VAL ? t->val_batches : t->test_batches, accuracy, loss);
 }
 
+/* A value for a message: printf writes a NaN whose sign bit is set as "-nan", and which NaN a
+ * device's arithmetic gives varies; every NaN is "nan" in repro's messages. */
+static double shown(double v) { return isnan(v) ? NAN : v; }
+
 /* One epoch over the training batches. */
 static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks *cb,
                              rp_epoch_metrics *m) {
@@ -234,7 +238,7 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
     if (!isfinite(s[RP_STAT_LOSS]))
       return rp_fail(
           RP_ERR_DIVERGED, "%s with %s diverged: the training loss is %g at epoch %d, step %lld",
-          t->cfg.model, t->cfg.dataset, (double)s[RP_STAT_LOSS], epoch + 1, (long long)done);
+          t->cfg.model, t->cfg.dataset, shown(s[RP_STAT_LOSS]), epoch + 1, (long long)done);
     if (cb && cb->progress && (elapsed - last_report > 0.5 || done == steps)) {
       last_report = elapsed;
       rp_progress p = {epoch + 1,
@@ -273,8 +277,8 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
                    "%s with %s diverged: the %s loss is %g at the end of epoch %d (the training "
                    "loss %g)",
                    t->cfg.model, t->cfg.dataset, held_out,
-                   strcmp(held_out, "test") == 0 ? m->test_loss : m->val_loss, epoch + 1,
-                   m->train_loss);
+                   shown(strcmp(held_out, "test") == 0 ? m->test_loss : m->val_loss), epoch + 1,
+                   shown(m->train_loss));
   return RP_OK;
 }
 
