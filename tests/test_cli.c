@@ -607,3 +607,13 @@ Test(cli, bench_profile_sums_dispatches_by_kernel, .timeout = 300) {
   remove_tree(dir);
   free(dir);
 }
+
+/* A dataset that is not there: one line (the test split's would repeat the training one's). */
+Test(cli, data_info_of_a_missing_dataset_takes_one_line) {
+  outcome o = RUN("data", "info", "cifar10", "--dir", "/nonexistent/cifar");
+  cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+  cr_expect(strstr(o.err, "repro: cifar10: no data_batch_1.bin in /nonexistent/cifar") == o.err,
+            "stderr:\n%s", o.err);
+  outcome_free(&o);
+}

@@ -131,7 +131,11 @@ void rp_cli_progress_init(rp_cli_progress *s) {
   if (env && *env) {
     char *end;
     double v = strtod(env, &end);
-    if (*end == '\0' && v >= 0 && isfinite(v)) s->interval = v;
+    if (*end == '\0' && v >= 0 && isfinite(v))
+      s->interval = v;
+    else
+      fprintf(stderr,
+              "repro: REPRO_PROGRESS_INTERVAL=%s is not a number of seconds >= 0; using 30\n", env);
   }
   /* The first plain line after one interval: a run shorter than that needs none. */
   s->next_line_at = monotonic_seconds() + s->interval;

@@ -77,9 +77,9 @@ int rp_cmd_data(int argc, char **argv) {
   }
   if (strcmp(action, "info") == 0) {
     printf("%s\n", name);
+    /* Where the training split is not found, the test split's message would repeat it. */
     int rc = describe(name, dir, true);
-    int rc_test = describe(name, dir, false);
-    return rc ? rc : rc_test;
+    return rc ? rc : describe(name, dir, false);
   }
   return 2; /* not reached: the action was checked above */
 }
