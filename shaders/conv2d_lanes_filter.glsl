@@ -11,11 +11,7 @@
 #include "conv2d_lanes_filter_common.glsl"
 
 void main() {
-  uint lane = gl_SubgroupInvocationID;
-  uint row0 = gl_WorkGroupID.y * TM;
-  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;
-  uint n_begin = gl_WorkGroupID.z * p.images_per_split;
-  uint n_end = min(p.N, n_begin + p.images_per_split);
+  FILTER_WORKGROUP
 
   // Each column's channel plane and kernel offset; columns past C*R*S read nothing.
   uint plane[TN_];

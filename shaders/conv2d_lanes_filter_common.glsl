@@ -22,3 +22,12 @@ layout(push_constant) uniform Push {
   vec4 mine[AV];                                                                      \
   for (uint q = 0u; q < AV; q++)                                                      \
     mine[q] = dy[(((n) * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + (pq4)) / 4u];
+
+// The subgroup's place: its lane, first output channel row0 and first column col0, and this
+// split's images [n_begin, n_end).
+#define FILTER_WORKGROUP                                                                \
+  uint lane = gl_SubgroupInvocationID;                                                  \
+  uint row0 = gl_WorkGroupID.y * TM;                                                    \
+  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;                                      \
+  uint n_begin = gl_WorkGroupID.z * p.images_per_split;                                 \
+  uint n_end = min(p.N, n_begin + p.images_per_split);

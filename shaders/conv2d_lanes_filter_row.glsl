@@ -12,11 +12,7 @@
 #define PAIRS (TN_ / 3) // the (c, r) a lane owns
 
 void main() {
-  uint lane = gl_SubgroupInvocationID;
-  uint row0 = gl_WorkGroupID.y * TM;
-  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;
-  uint n_begin = gl_WorkGroupID.z * p.images_per_split;
-  uint n_end = min(p.N, n_begin + p.images_per_split);
+  FILTER_WORKGROUP
 
   // Each (c, r)'s channel plane and row offset; those past C*R read the last one's inputs
   // and store nothing.

@@ -95,14 +95,8 @@ bool rp_cli_check_writable(const char *command, const char *opt, const char *pat
   }
   /* The file is written through a temporary in the same directory and a rename, so what must
    * work is creating a file there: try exactly that. */
-  const char *slash = strrchr(path, '/');
   char dir[4096];
-  if (!slash)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == path)
-    snprintf(dir, sizeof dir, "/");
-  else
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  rp_file_parent_dir(path, dir, sizeof dir); /* a longer one fails below, named */
   char probe[4200];
   snprintf(probe, sizeof probe, "%s/.repro-write-check-XXXXXX", dir);
   int fd = mkstemp(probe);

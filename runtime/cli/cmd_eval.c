@@ -114,7 +114,7 @@ int rp_cmd_eval(int argc, char **argv) {
   }
   char model[64], dataset[64];
   rp_status st = rp_checkpoint_model(ckpt, model, sizeof model, dataset, sizeof dataset);
-  if (!st && !rp_train_args_model_known(model))
+  if (!st && !rp_model_parse(model, NULL))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: its metadata names the model '%s', which repro does not build (models: %s)",
                  ckpt, model, rp_model_names);

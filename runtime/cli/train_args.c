@@ -100,19 +100,6 @@ static bool takes_value(const char *opt, const char **save, const char **json) {
   return (save && strcmp(opt, "--save") == 0) || (json && strcmp(opt, "--json") == 0);
 }
 
-bool rp_train_args_model_known(const char *name) {
-  /* The grammar rp_model_build (nn/models.c) accepts; keep the two in step. */
-  int depth = 0, width = 0;
-  char tail;
-  if (strcmp(name, "mnist_cnn") == 0 || strcmp(name, "allcnn_c") == 0) return true;
-  if (sscanf(name, "resnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0)
-    return true;
-  if (sscanf(name, "preresnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0)
-    return true;
-  return sscanf(name, "wrn-%d-%d%c", &depth, &width, &tail) == 2 && depth >= 10 &&
-         (depth - 4) % 6 == 0 && width >= 1;
-}
-
 int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **save,
                         const char **json) {
   const char *cmd = argv[0]; /* "train" or "eval", for the hint after an error */
@@ -139,7 +126,7 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
     /* Ranges as the experiment schema (exp/schema.c) has them, so that a configuration tried
      * here is one an experiment file accepts. */
     if (strcmp(opt, "--model") == 0) {
-      if (!rp_train_args_model_known(v))
+      if (!rp_model_parse(v, NULL))
         return rp_cli_usage_error(cmd, "--model: unknown model '%s' (models: %s)", v,
                                   rp_model_names);
     } else if (strcmp(opt, "--dataset") == 0) {

@@ -21,9 +21,6 @@ extern const char *const rp_train_args_help;
 int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **save,
                         const char **json);
 
-/* Whether rp_model_build knows the model `name` (checked before a device is created). */
-bool rp_train_args_model_known(const char *name);
-
 /* The resolved configuration, for results files. */
 cJSON *rp_train_args_json(const rp_train_args *a);
 

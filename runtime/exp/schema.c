@@ -12,6 +12,7 @@
 #include "data/split.h"
 #include "exp/experiment.h"
 #include "io/file.h"
+#include "nn/models.h"
 #include "train/loss_spec.h"
 
 /* ---- messages */
@@ -186,31 +187,6 @@ static rp_status expect_object(const char *file, const char *path, const cJSON *
 }
 
 /* ---- model and dataset names (checked here so a typo fails before any run) */
-
-static bool parse_depth(const char *s, int *depth, const char **rest) {
-  char *end;
-  long d = strtol(s, &end, 10);
-  if (end == s || d < 1 || d > 10000) return false;
-  *depth = (int)d;
-  *rest = end;
-  return true;
-}
-
-static bool known_model(const char *m) {
-  int d;
-  const char *rest;
-  if (strcmp(m, "mnist_cnn") == 0 || strcmp(m, "allcnn_c") == 0) return true;
-  if (strncmp(m, "resnet", 6) == 0 && parse_depth(m + 6, &d, &rest))
-    return *rest == '\0' && d >= 8 && (d - 2) % 6 == 0;
-  if (strncmp(m, "preresnet", 9) == 0 && parse_depth(m + 9, &d, &rest))
-    return *rest == '\0' && d >= 8 && (d - 2) % 6 == 0;
-  if (strncmp(m, "wrn-", 4) == 0 && parse_depth(m + 4, &d, &rest) && *rest == '-') {
-    int k;
-    const char *r2;
-    return d >= 10 && (d - 4) % 6 == 0 && parse_depth(rest + 1, &k, &r2) && *r2 == '\0';
-  }
-  return false;
-}
 
 static const char *const dataset_names[] = {"cifar10", "cifar100", "mnist", "fashion-mnist", NULL};
 
@@ -654,7 +630,7 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
   if (!st) st = get_name(file, "$", root, "name", e->name);
   if (!st) st = parse_dataset(file, member(root, "dataset"), e);
   const cJSON *model = member(root, "model");
-  if (!st && (!cJSON_IsString(model) || !known_model(model->valuestring) ||
+  if (!st && (!cJSON_IsString(model) || !rp_model_parse(model->valuestring, NULL) ||
               strlen(model->valuestring) >= sizeof e->model))
     st = bad(file, "$.model",
              "a model: mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2), wrn-D-K (D = 6n+4)",

@@ -10,17 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
+bool rp_file_parent_dir(const char *path, char *out, size_t size) {
+  const char *slash = strrchr(path, '/');
+  int n = !slash          ? snprintf(out, size, ".")
+          : slash == path ? snprintf(out, size, "/")
+                          : snprintf(out, size, "%.*s", (int)(slash - path), path);
+  return n >= 0 && (size_t)n < size;
+}
+
 /* Makes a rename in the directory of `path` durable: until the directory itself reaches the
  * disk, a power cut may bring back the old file, or none. Best effort: the data is written
  * either way. */
 static void sync_parent(const char *path) {
-  const char *slash = strrchr(path, '/');
   char dir[4096];
-  if (!slash)
-    snprintf(dir, sizeof dir, ".");
-  else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >= (int)sizeof dir)
-    return;
-  int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+  if (!rp_file_parent_dir(path, dir, sizeof dir)) return;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;
   (void)fsync(fd);
   close(fd);

@@ -3,6 +3,7 @@
 #ifndef RP_FILE_H
 #define RP_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vk/status.h"
@@ -11,6 +12,10 @@
  * disk and renamed over `path`: a reader, or a process killed at any moment, sees either the
  * old file or the new one, never a part. */
 rp_status rp_file_write_atomic(const char *path, const void *data, size_t size);
+
+/* The directory `path` is in ("." for a bare name, "/" for a file at the root) into `out`;
+ * false when it does not fit. */
+bool rp_file_parent_dir(const char *path, char *out, size_t size);
 
 /* Removes the temporaries that rp_file_write_atomic left in `dir` when its process was killed
  * between creating one and renaming it (NAME.PID.tmp, PID no longer running), so that an

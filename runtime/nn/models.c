@@ -147,29 +147,58 @@ static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
   return TRY(rp_net_linear(net, x, "fc", net->classes, st));
 }
 
+/* A positive decimal number of at most 10000 at *s (digits only), advancing *s past it. */
+static bool parse_count(const char **s, int *out) {
+  int v = 0, digits = 0;
+  for (; **s >= '0' && **s <= '9' && digits < 6; (*s)++, digits++) v = v * 10 + (**s - '0');
+  if (digits == 0 || v < 1 || v > 10000) return false;
+  *out = v;
+  return true;
+}
+
+bool rp_model_parse(const char *name, rp_model_spec *out) {
+  rp_model_spec m = {0};
+  const char *p = name;
+  if (strcmp(name, "mnist_cnn") == 0) {
+    m.family = RP_MODEL_MNIST_CNN;
+  } else if (strcmp(name, "allcnn_c") == 0) {
+    m.family = RP_MODEL_ALLCNN_C;
+  } else if (strncmp(name, "resnet", 6) == 0 || strncmp(name, "preresnet", 9) == 0) {
+    m.family = name[0] == 'p' ? RP_MODEL_PRERESNET : RP_MODEL_RESNET;
+    p += name[0] == 'p' ? 9 : 6;
+    if (!parse_count(&p, &m.depth) || *p || m.depth < 8 || (m.depth - 2) % 6) return false;
+  } else if (strncmp(name, "wrn-", 4) == 0) {
+    m.family = RP_MODEL_WRN;
+    p += 4;
+    if (!parse_count(&p, &m.depth) || *p++ != '-' || !parse_count(&p, &m.width) || *p ||
+        m.depth < 10 || (m.depth - 4) % 6)
+      return false;
+  } else {
+    return false;
+  }
+  if (out) *out = m;
+  return true;
+}
+
 rp_status rp_model_build(rp_context *ctx, const char *name, const rp_model_input *in, uint64_t seed,
                          rp_net *net) {
   rp_net_init(net, ctx, name, in->batch, in->classes);
   rp_status st = RP_OK;
   int x = rp_net_input(net, in->channels, in->height, in->width, &st);
   x = TRY(rp_net_normalize(net, x, in->mean, in->std, &st));
-  int depth = 0, width = 0, logits = -1;
-  char tail;
+  int logits = -1;
+  rp_model_spec m;
   if (x < 0) {
-  } else if (strcmp(name, "mnist_cnn") == 0) {
-    logits = mnist_cnn(net, x, &st);
-  } else if (strcmp(name, "allcnn_c") == 0) {
-    logits = allcnn_c(net, x, &st);
-  } else if (sscanf(name, "resnet%d%c", &depth, &tail) == 1 && depth >= 8 && (depth - 2) % 6 == 0) {
-    logits = resnet(net, x, depth, false, &st);
-  } else if (sscanf(name, "preresnet%d%c", &depth, &tail) == 1 && depth >= 8 &&
-             (depth - 2) % 6 == 0) {
-    logits = resnet(net, x, depth, true, &st);
-  } else if (sscanf(name, "wrn-%d-%d%c", &depth, &width, &tail) == 2 && depth >= 10 &&
-             (depth - 4) % 6 == 0 && width >= 1) {
-    logits = wrn(net, x, depth, width, &st);
-  } else {
+  } else if (!rp_model_parse(name, &m)) {
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "unknown model '%s' (models: %s)", name, rp_model_names);
+  } else {
+    switch (m.family) {
+    case RP_MODEL_MNIST_CNN: logits = mnist_cnn(net, x, &st); break;
+    case RP_MODEL_ALLCNN_C: logits = allcnn_c(net, x, &st); break;
+    case RP_MODEL_RESNET: logits = resnet(net, x, m.depth, false, &st); break;
+    case RP_MODEL_PRERESNET: logits = resnet(net, x, m.depth, true, &st); break;
+    case RP_MODEL_WRN: logits = wrn(net, x, m.depth, m.width, &st); break;
+    }
   }
   if (!st && logits < 0) st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: could not be built", name);
   if (!st) st = rp_net_allocate(net, seed);

@@ -418,9 +418,8 @@ static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const
   uint32_t groups[3] = {(npq + sg * LANES_TN - 1) / (sg * LANES_TN), (g->k + tm - 1) / tm, 1};
   char shader[32];
   snprintf(shader, sizeof shader, "conv2d_lanes_%s%ux%u", row ? "row_" : "", tm, LANES_TN);
-  if (row)
-    return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, row_push, sizeof row_push);
-  return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, push, sizeof push);
+  return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, row ? row_push : push,
+                       row ? sizeof row_push : sizeof push);
 }
 
 /* The weights as the lanes kernels read them, in scratch. For `g` (the convolution the kernel

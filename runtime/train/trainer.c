@@ -269,16 +269,13 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
   if (st) return st;
   /* A training loss can stay finite (if huge) while the weights have overflowed: the network's
    * outputs, and so the loss on held-out images, are then NaN. */
-  const char *held_out = t->val_batches && !isfinite(m->val_loss) ? "validation"
-                         : tested && !isfinite(m->test_loss)      ? "test"
-                                                                  : NULL;
-  if (held_out)
+  bool val_bad = t->val_batches && !isfinite(m->val_loss);
+  if (val_bad || (tested && !isfinite(m->test_loss)))
     return rp_fail(RP_ERR_DIVERGED,
                    "%s with %s diverged: the %s loss is %g at the end of epoch %d (the training "
                    "loss %g)",
-                   t->cfg.model, t->cfg.dataset, held_out,
-                   shown(strcmp(held_out, "test") == 0 ? m->test_loss : m->val_loss), epoch + 1,
-                   shown(m->train_loss));
+                   t->cfg.model, t->cfg.dataset, val_bad ? "validation" : "test",
+                   shown(val_bad ? m->val_loss : m->test_loss), epoch + 1, shown(m->train_loss));
   return RP_OK;
 }
 
