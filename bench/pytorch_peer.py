@@ -12,6 +12,10 @@ compared side by side on one machine:
 Timing: median over --repeats runs of --steps steps each after warm-up, synchronizing the
 device after every step (as repro waits for each step: the data of the next one is written
 between steps).
+
+Math on CUDA: full fp32, as repro's, unless --tf32 leaves PyTorch's default, under which cuDNN
+runs fp32 convolutions on TF32 tensor cores (bench/precision.py). The JSON's device block says
+which ("fp32_math"), as does each result's detail.
 """
 import argparse
 import datetime
@@ -26,6 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
+import precision  # noqa: E402
 
 DEFAULT = ["train_mnist_cnn", "train_allcnn_c", "train_resnet20"]
 
@@ -35,7 +40,7 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def bench(name, device, batch, steps, repeats):
+def bench(name, device, batch, steps, repeats, note):
     model_name = name[len("train_"):]
     mnist = model_name == "mnist_cnn"
     shape = (batch, 1, 28, 28) if mnist else (batch, 3, 32, 32)
@@ -64,7 +69,7 @@ def bench(name, device, batch, steps, repeats):
     median = statistics.median(times)
     return {"name": name, "value": batch * steps / (median * 1e-3), "unit": "images/s",
             "median_ms": median, "min_ms": times[0], "max_ms": times[-1], "repeats": repeats,
-            "detail": f"PyTorch {torch.__version__}, batch {batch}, {steps} steps per run"}
+            "detail": f"PyTorch {torch.__version__}, batch {batch}, {steps} steps per run{note}"}
 
 
 def main():
@@ -75,22 +80,28 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
+    p.add_argument("--tf32", action="store_true",
+                   help="PyTorch's default math (cuDNN may use TF32) instead of full fp32")
     p.add_argument("--json")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device(a.device)
+    note = ""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+        math = precision.set_fp32_math(strict=not a.tf32)
+        note = f", convolutions {math['conv']}, matmul {math['matmul']}"
         info = {"name": torch.cuda.get_device_name(0), "class": "gpu",
-                "driver": f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"}
+                "driver": f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}",
+                "fp32_math": math}
     else:
         info = {"name": "CPU", "class": "cpu", "threads": torch.get_num_threads()}
     root = {"peer": "pytorch", "torch_version": torch.__version__,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "device": info, "results": []}
     for name in a.names:
-        r = bench(name, device, a.batch, a.steps, a.repeats)
+        r = bench(name, device, a.batch, a.steps, a.repeats, note)
         print(f"{r['name']:<22} {r['value']:10.1f} images/s  median {r['median_ms']:.1f} ms "
               f"({r['repeats']} runs)", flush=True)
         root["results"].append(r)

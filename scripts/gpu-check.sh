@@ -4,7 +4,7 @@
 #
 #   part a (.devpack-a: repro, the test binaries, the validation layer, Fashion-MNIST):
 #     devices, the test suite under the validation layer, repro bench with the training steps,
-#     the PyTorch peer on the same GPU, Fashion-MNIST MNIST-CNN runs (cross-entropy and the two
+#     the PyTorch peer on the same GPU (full fp32, and PyTorch's default TF32 convolutions), Fashion-MNIST MNIST-CNN runs (cross-entropy and the two
 #     TaylorGLO losses) and their checkpoints evaluated again in PyTorch;
 #   part b (.devpack-b: repro, CIFAR-10 (JPEG-q75 copy) data_batch_1 and test_batch):
 #     ResNet-20 on CIFAR-10 for the time given, its checkpoint evaluated in PyTorch, and the
@@ -70,8 +70,11 @@ if [ "$part" = a ]; then
   unset VK_LAYER_PATH
   models="train_mnist_cnn train_allcnn_c train_resnet20 train_preresnet20 train_wrn-16-8"
   step bench 300 repro bench --json "$out/bench.json" peak copy gemm $models
+  # PyTorch in full fp32 as repro, then with its default TF32 convolutions (bench/precision.py)
   step pytorch_peer 300 $py bench/pytorch_peer.py --device cuda --steps 20 --repeats 5 \
     --json "$out/pytorch_peer.json" $models
+  step pytorch_peer_tf32 300 $py bench/pytorch_peer.py --device cuda --steps 20 --repeats 5 \
+    --tf32 --json "$out/pytorch_peer_tf32.json" $models
   # Fashion-MNIST, the recipe: batch 100, SGD lr 0.01 momentum 0.9, no augmentation.
   for loss in ce taylorglo:8.2896,0.2415,7.8726,8.9666,2.0184,7.0513,-10.9408,7.5216 \
               taylorglo:1.5742,-1.4446,2.3616,-0.6632,-2.8569,-1.1313,0.8439,1.4872; do
@@ -98,6 +101,8 @@ if [ "$part" = b ] && [ -z "${ONLY_EXPERIMENTS:-}" ]; then
   step bench 120 repro bench --json "$out/bench.json" peak copy gemm $models
   step pytorch_peer 120 $py bench/pytorch_peer.py --device cuda --steps 20 --repeats 5 \
     --json "$out/pytorch_peer.json" $models
+  step pytorch_peer_tf32 120 $py bench/pytorch_peer.py --device cuda --steps 20 --repeats 5 \
+    --tf32 --json "$out/pytorch_peer_tf32.json" $models
   # ResNet-20 on the part of CIFAR-10 that fits the transfer (data_batch_1: 10,000 images,
   # 1,000 held out for validation), a compressed schedule of the paper's (lr 0.1, x0.1 at
   # half and three quarters).

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Loads a checkpoint written by `repro train --save` into the PyTorch definition of its model
 (bench/models.py) with load_state_dict(strict=True) and computes the test accuracy and mean
-loss on the same data, for comparison with `repro eval`.
+loss on the same data, for comparison with `repro eval`, in full fp32 as repro computes
+(bench/precision.py: not PyTorch's default TF32 convolutions on NVIDIA GPUs).
 
     python3 tools/check_checkpoint.py CKPT --data DIR [--dataset NAME] [--device cpu|cuda]
 """
@@ -19,6 +20,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "bench"))
 sys.path.insert(0, here)
 import models  # noqa: E402
+import precision  # noqa: E402
 import safetensors_torch  # noqa: E402
 
 
@@ -60,6 +62,7 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch", type=int, default=500)
     a = p.parse_args()
+    math = precision.set_fp32_math(strict=True)
     tensors = safetensors_torch.load_file(a.checkpoint)
     meta = safetensors_torch.load_metadata(a.checkpoint)
     dataset = a.dataset or meta.get("dataset")
@@ -78,7 +81,7 @@ def main():
             loss += F.cross_entropy(logits, target, reduction="sum").item()
     out = {"checkpoint": a.checkpoint, "model": meta["model"], "dataset": dataset,
            "test_accuracy": correct / len(y), "test_loss_ce": loss / len(y),
-           "torch_version": torch.__version__}
+           "torch_version": torch.__version__, "fp32_math": math}
     print(json.dumps(out, indent=2))
 
 
