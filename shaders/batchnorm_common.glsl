@@ -17,6 +17,14 @@
 //
 // The push constants of every such shader start with:
 //   uint C, inner, M, chunk, chunks, in_magic, in_sh;
+//
+// The batch-norm shaders take four elements at a time (VEC4 = 1) where inner is a multiple of
+// 4, as in every convolution map of the paper's networks: the tensor is then [N, C, inner / 4]
+// of vec4s, and inner, M and chunk count vec4s. Else they read one float at a time. Their
+// tensor inputs are vec4 texel buffers either way in the texel variants (texel.glsl), which on
+// lavapipe read four floats as fast as one.
+layout(constant_id = 2) const uint VEC4 = 0;
+const uint WIDTH = 1u + 3u * VEC4; // elements per index
 
 // n / d, given magic = floor(2^(31+sh) / d) + 1 and sh = ceil(log2(d)).
 uint div_magic(uint n, uint magic, uint sh) {

@@ -15,10 +15,12 @@
 //
 // Deterministic: each invocation adds a fixed strided subset in order, then a fixed binary tree
 // combines the workgroup (a power of two).
+// variants: texel
 #include "common.glsl"
 #include "batchnorm_common.glsl"
+#include "texel.glsl"
 
-layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+INPUT4(0, x);
 layout(set = 0, binding = 1) writeonly buffer Partial { vec2 partial[]; };
 layout(push_constant) uniform Push { uint C, inner, M, chunk, chunks, in_magic, in_sh; } p;
 
@@ -29,12 +31,24 @@ void main() {
   uint c, k, begin, end;
   if (!channel_chunk(p.C, p.M, p.chunk, p.chunks, c, k, begin, end))
     return; // uniform across the workgroup: barriers stay legal
-  float shift = x[channel_element(begin, c, p.C, p.inner, p.in_magic, p.in_sh)];
+  uint first = channel_element(begin, c, p.C, p.inner, p.in_magic, p.in_sh);
+  float shift = VEC4 == 1u ? LOAD4(x, first).x : LOAD4_ONE(x, first);
   float s = 0.0, q = 0.0;
-  for (uint m = begin + gl_LocalInvocationID.x; m < end; m += gl_WorkGroupSize.x) {
-    float d = x[channel_element(m, c, p.C, p.inner, p.in_magic, p.in_sh)] - shift;
-    s += d;
-    q = fma(d, d, q);
+  if (VEC4 == 1u) {
+    vec4 s4 = vec4(0.0), q4 = vec4(0.0);
+    for (uint m = begin + gl_LocalInvocationID.x; m < end; m += gl_WorkGroupSize.x) {
+      vec4 d = LOAD4(x, channel_element(m, c, p.C, p.inner, p.in_magic, p.in_sh)) - shift;
+      s4 += d;
+      q4 = fma(d, d, q4);
+    }
+    s = (s4.x + s4.y) + (s4.z + s4.w);
+    q = (q4.x + q4.y) + (q4.z + q4.w);
+  } else {
+    for (uint m = begin + gl_LocalInvocationID.x; m < end; m += gl_WorkGroupSize.x) {
+      float d = LOAD4_ONE(x, channel_element(m, c, p.C, p.inner, p.in_magic, p.in_sh)) - shift;
+      s += d;
+      q = fma(d, d, q);
+    }
   }
   uint lid = gl_LocalInvocationID.x;
   s_sum[lid] = s;
@@ -48,7 +62,7 @@ void main() {
     barrier();
   }
   if (lid == 0u) {
-    float ds = s_sum[0] / float(end - begin); // chunk mean - shift
+    float ds = s_sum[0] / float((end - begin) * WIDTH); // chunk mean - shift
     partial[c * p.chunks + k] = vec2(shift + ds, max(s_sq[0] - ds * s_sum[0], 0.0));
   }
 }

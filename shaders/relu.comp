@@ -5,15 +5,15 @@
 //   1 backward: out = a > 0 ? b : 0               (a = y, the forward output; b = dy)
 // The forward keeps NaN, as PyTorch's relu does. The NaN test is on the bits: drivers may
 // compile `a < 0 ? 0 : a` to max(a, 0), which gives 0 for NaN (NVIDIA's does).
+// variants: texel
 #include "common.glsl"
+#include "texel.glsl"
 
 layout(constant_id = 1) const uint BACKWARD = 0;
 
-layout(set = 0, binding = 0) readonly buffer A { float a[]; };
-layout(set = 0, binding = 1) readonly buffer B { float b[]; };
+INPUT4(0, a4);
+INPUT4(1, b4);
 layout(set = 0, binding = 2) writeonly buffer Out { float result[]; };
-layout(set = 0, binding = 0) readonly buffer A4 { vec4 a4[]; };
-layout(set = 0, binding = 1) readonly buffer B4 { vec4 b4[]; };
 layout(set = 0, binding = 2) writeonly buffer Out4 { vec4 result4[]; };
 layout(push_constant) uniform Push { uint n; } p;
 
@@ -29,7 +29,9 @@ vec4 relu(vec4 v, vec4 g) {
 void main() {
   uint i = flat_invocation();
   uint whole = p.n / 4u;
-  if (i < whole) result4[i] = relu(a4[i], BACKWARD == 0u ? vec4(0.0) : b4[i]);
+  if (i < whole) result4[i] = relu(LOAD4(a4, i), BACKWARD == 0u ? vec4(0.0) : LOAD4(b4, i));
   uint tail = whole * 4u + i;
-  if (i < p.n % 4u) result[tail] = relu(vec4(a[tail]), vec4(BACKWARD == 0u ? 0.0 : b[tail])).x;
+  if (i < p.n % 4u)
+    result[tail] =
+        relu(vec4(LOAD4_ONE(a4, tail)), vec4(BACKWARD == 0u ? 0.0 : LOAD4_ONE(b4, tail))).x;
 }

@@ -1,6 +1,8 @@
 /* ReLU and dropout against the C references of tests/ref/activation_ref.c, with guard regions;
  * ReLU's backward also by finite differences; dropout's masks bit for bit against a plain-C
- * Philox-4x32-10 that is itself checked against Random123's known answers. */
+ * Philox-4x32-10 that is itself checked against Random123's known answers. ReLU reads its
+ * inputs from storage buffers (REPRO_TEXEL=0, as on GPUs) and from texel buffers (REPRO_TEXEL=1,
+ * as on CPU devices); the tests check both, and that the variant meant ran. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,19 @@ static uint32_t bits_of(float f) {
 
 /* ---- ReLU ---- */
 
+/* REPRO_TEXEL for `texel`; REPRO_PROFILE on, for test_ran_shader, before the first recorder. */
+static void use_texel(bool texel) {
+  setenv("REPRO_PROFILE", "1", 1);
+  setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
+}
+
+static void expect_relu(rp_recorder *rec, bool texel) {
+  const char *shader = texel ? "relu_texel" : "relu";
+  cr_assert(test_ran_shader(rec, shader), "%s did not run", shader);
+}
+
 /* forward (and backward of dy through it), out of place or in place */
-static void check_relu(int64_t n, bool in_place) {
+static void check_relu(int64_t n, bool in_place, bool texel) {
   float *x = malloc((size_t)n * sizeof *x), *dy = malloc((size_t)n * sizeof *dy);
   float *y = malloc((size_t)n * sizeof *y), *dx = malloc((size_t)n * sizeof *dx);
   fill_random(x, n, 1 + (uint32_t)n);
@@ -41,10 +54,12 @@ static void check_relu(int64_t n, bool in_place) {
   const rp_tensor *out = in_place ? &gx.view : &gy.view;
   const rp_tensor *grad = in_place ? &gdy.view : &gdx.view;
   rp_recorder *rec = test_recorder();
+  cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
   ASSERT_OK(rp_relu_forward(rec, &gx.view, out));
   ASSERT_OK(rp_relu_backward(rec, out, &gdy.view, grad));
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
+  expect_relu(rec, texel);
   guarded_download(in_place ? &gx : &gy, y);
   guarded_download(in_place ? &gdy : &gdx, dx);
 
@@ -66,30 +81,42 @@ static void check_relu(int64_t n, bool in_place) {
 }
 
 Test(activation, relu) {
-  for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], false);
+  for (int texel = 0; texel < 2; texel++) {
+    use_texel(texel);
+    for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], false, texel);
+  }
 }
 
 Test(activation, relu_in_place) {
-  for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], true);
+  for (int texel = 0; texel < 2; texel++) {
+    use_texel(texel);
+    for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], true, texel);
+  }
 }
 
 /* NaN in every position of a vec4 (relu.comp's four-at-a-time part) and in the tail. */
 Test(activation, relu_keeps_nan) {
   int64_t n = 11;
   float x[11] = {NAN, -2.0f, 2.0f, -NAN, -1.0f, NAN, 3.0f, NAN, -NAN, 1.0f, NAN}, y[11];
-  guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n);
-  guarded_upload(&gx, x);
-  guarded_upload(&gy, x);
-  rp_recorder *rec = test_recorder();
-  ASSERT_OK(rp_relu_forward(rec, &gx.view, &gy.view));
-  ASSERT_OK(rp_rec_end(rec));
-  ASSERT_OK(rp_rec_run(rec));
-  guarded_download(&gy, y);
-  for (int i = 0; i < 11; i++) {
-    float want = isnan(x[i]) ? x[i] : x[i] > 0.0f ? x[i] : 0.0f;
-    cr_assert(isnan(want) ? isnan(y[i]) : y[i] == want, "relu(%g) at [%d] = %g", x[i], i, y[i]);
+  for (int texel = 0; texel < 2; texel++) {
+    use_texel(texel);
+    guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n);
+    guarded_upload(&gx, x);
+    guarded_upload(&gy, x);
+    rp_recorder *rec = test_recorder();
+    cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+    ASSERT_OK(rp_relu_forward(rec, &gx.view, &gy.view));
+    ASSERT_OK(rp_rec_end(rec));
+    ASSERT_OK(rp_rec_run(rec));
+    expect_relu(rec, texel);
+    guarded_download(&gy, y);
+    for (int i = 0; i < 11; i++) {
+      float want = isnan(x[i]) ? x[i] : x[i] > 0.0f ? x[i] : 0.0f;
+      cr_assert(isnan(want) ? isnan(y[i]) : y[i] == want, "relu(%g) at [%d] = %g (texel %d)", x[i],
+                i, y[i], texel);
+    }
+    guarded_destroy(&gx), guarded_destroy(&gy);
   }
-  guarded_destroy(&gx), guarded_destroy(&gy);
 }
 
 /* ReLU's backward against central differences of L(x) = sum dy relu(x) in double, the inputs

@@ -4,9 +4,14 @@
  *
  * Tolerances are k * FLT_EPSILON times the magnitude of what was summed or multiplied (stated at
  * each check), k covering the depth of the fp32 arithmetic: a per-invocation run of 32 sums, a
- * tree of 8 levels and a merge of the chunks in order. */
+ * tree of 8 levels and a merge of the chunks in order.
+ *
+ * The batch-norm passes read their inputs from storage buffers (REPRO_TEXEL=0, as on GPUs) and
+ * from texel buffers (REPRO_TEXEL=1, as on CPU devices): both are checked, and that the variant
+ * meant ran. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +82,27 @@ static void check(const char *what, const bn_case *k, int64_t i, double got, dou
 
 #define CH(i) (((i) / d.inner) % d.c)
 
+/* REPRO_TEXEL for `texel`; REPRO_PROFILE on, for test_ran_shader, before the first recorder. */
+static void use_texel(bool texel) {
+  setenv("REPRO_PROFILE", "1", 1);
+  setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
+}
+
+/* A recorder whose profile starts with its recording. */
+static rp_recorder *profiled_recorder(void) {
+  rp_recorder *rec = test_recorder();
+  cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+  return rec;
+}
+
+static void expect_shaders(rp_recorder *rec, const char *const *shaders, bool texel) {
+  for (const char *const *s = shaders; *s; s++) {
+    char name[48];
+    snprintf(name, sizeof name, "%s%s", *s, texel ? "_texel" : "");
+    cr_assert(test_ran_shader(rec, name), "%s did not run", name);
+  }
+}
+
 /* Every shape family: N 1..5 and 128; C primes and 16; odd spatial sizes, 1x1 with N > 1;
  * 2-D and 3-D; channels of one chunk and of many (10368 and 131072 elements). */
 static const bn_case cases[] = {
@@ -115,7 +141,7 @@ static double numeric(double *v, int64_t j, double h, const double *x, const dou
   return (up - down) / (2 * h);
 }
 
-static void train_case(const bn_case *k, uint32_t seed) {
+static void train_case(const bn_case *k, uint32_t seed, bool texel) {
   dims d = dims_of(k);
   int64_t cs[] = {d.c};
   /* Two batches, x1 then x0, recorded once and submitted twice: four running updates. */
@@ -130,7 +156,7 @@ static void train_case(const bn_case *k, uint32_t seed) {
   guarded grm = make(1, cs, rm0), grv = make(1, cs, rv0), gsm = make(1, cs, NULL);
   guarded gsi = make(1, cs, NULL), gdg = make(1, cs, NULL), gdb = make(1, cs, NULL);
 
-  rp_recorder *rec = test_recorder();
+  rp_recorder *rec = profiled_recorder();
   ASSERT_OK(rp_batchnorm_forward_train(rec, &gx1.view, &gg.view, &gb.view, MOMENTUM, BN_EPS,
                                        &grm.view, &grv.view, &gsm.view, &gsi.view, &gy.view));
   ASSERT_OK(rp_batchnorm_forward_train(rec, &gx0.view, &gg.view, &gb.view, MOMENTUM, BN_EPS,
@@ -139,6 +165,10 @@ static void train_case(const bn_case *k, uint32_t seed) {
                                   &gdx.view, &gdg.view, &gdb.view));
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
+  expect_shaders(rec,
+                 (const char *const[]){"batchnorm_stats", "batchnorm_apply",
+                                       "batchnorm_grad_reduce", "batchnorm_dx", NULL},
+                 texel);
   float *y_first = download(&gy), *dx_first = download(&gdx);
   ASSERT_OK(rp_rec_run(rec));
   float *y = download(&gy), *sm = download(&gsm), *si = download(&gsi), *rm = download(&grm);
@@ -245,47 +275,56 @@ static void train_case(const bn_case *k, uint32_t seed) {
 }
 
 Test(batchnorm, train_forward_running_stats_backward) {
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-    train_case(&cases[i], 11 + 7 * (uint32_t)i);
+  for (int texel = 0; texel < 2; texel++) {
+    use_texel(texel);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+      train_case(&cases[i], 11 + 7 * (uint32_t)i, texel);
+  }
 }
 
 /* ---- eval forward ---- */
 
+static void eval_case(size_t j, bool texel) {
+  const bn_case *k = &cases[j];
+  dims d = dims_of(k);
+  int64_t cs[] = {d.c};
+  uint32_t seed = 300 + (uint32_t)j;
+  float *x = randoms(d.numel, seed, 1.0f, k->offset), *gamma = randoms(d.c, seed + 1, 1.0f, 0.0f);
+  float *beta = randoms(d.c, seed + 2, 1.0f, 0.0f), *rm = randoms(d.c, seed + 3, 1.0f, k->offset);
+  float *rv = randoms(d.c, seed + 4, 0.45f, 0.55f);
+  guarded gx = make(k->ndim, k->shape, x), gy = make(k->ndim, k->shape, NULL);
+  guarded gg = make(1, cs, gamma), gb = make(1, cs, beta), grm = make(1, cs, rm),
+          grv = make(1, cs, rv);
+  rp_recorder *rec = profiled_recorder();
+  ASSERT_OK(rp_batchnorm_forward_eval(rec, &gx.view, &gg.view, &gb.view, &grm.view, &grv.view,
+                                      BN_EPS, &gy.view));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  expect_shaders(rec, (const char *const[]){"batchnorm_apply", NULL}, texel);
+  float *y = download(&gy), *rm_after = download(&grm), *rv_after = download(&grv);
+  cr_assert(memcmp(rm_after, rm, (size_t)d.c * sizeof *rm) == 0 &&
+                memcmp(rv_after, rv, (size_t)d.c * sizeof *rv) == 0,
+            "eval mode changed the running statistics");
+  double *dxd = widen(x, d.numel), *dg = widen(gamma, d.c), *db = widen(beta, d.c);
+  double *drm = widen(rm, d.c), *drv = widen(rv, d.c), *ry = malloc((size_t)d.numel * sizeof *ry);
+  ref_batchnorm_eval(dxd, d.n, d.c, d.inner, dg, db, drm, drv, BN_EPS, ry);
+  for (int64_t i = 0; i < d.numel; i++) {
+    int64_t c = CH(i);
+    /* a handful of roundings of values of magnitude |gamma| * invstd * (|x| + |mean|) */
+    double scale =
+        fabs(gamma[c]) * (fabs(x[i]) + fabs(rm[c])) / sqrt(drv[c] + BN_EPS) + fabs(beta[c]);
+    check("eval y", k, i, y[i], ry[i], 8 * EPS32 * scale);
+  }
+  guarded *all[] = {&gx, &gy, &gg, &gb, &grm, &grv, NULL};
+  for (guarded **g = all; *g; g++) guarded_destroy(*g);
+  void *bufs[] = {x, gamma, beta, rm, rv, y, rm_after, rv_after, dxd, dg, db, drm, drv, ry};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+}
+
 Test(batchnorm, eval_forward) {
-  for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) {
-    const bn_case *k = &cases[j];
-    dims d = dims_of(k);
-    int64_t cs[] = {d.c};
-    uint32_t seed = 300 + (uint32_t)j;
-    float *x = randoms(d.numel, seed, 1.0f, k->offset), *gamma = randoms(d.c, seed + 1, 1.0f, 0.0f);
-    float *beta = randoms(d.c, seed + 2, 1.0f, 0.0f), *rm = randoms(d.c, seed + 3, 1.0f, k->offset);
-    float *rv = randoms(d.c, seed + 4, 0.45f, 0.55f);
-    guarded gx = make(k->ndim, k->shape, x), gy = make(k->ndim, k->shape, NULL);
-    guarded gg = make(1, cs, gamma), gb = make(1, cs, beta), grm = make(1, cs, rm),
-            grv = make(1, cs, rv);
-    rp_recorder *rec = test_recorder();
-    ASSERT_OK(rp_batchnorm_forward_eval(rec, &gx.view, &gg.view, &gb.view, &grm.view, &grv.view,
-                                        BN_EPS, &gy.view));
-    ASSERT_OK(rp_rec_end(rec));
-    ASSERT_OK(rp_rec_run(rec));
-    float *y = download(&gy), *rm_after = download(&grm), *rv_after = download(&grv);
-    cr_assert(memcmp(rm_after, rm, (size_t)d.c * sizeof *rm) == 0 &&
-                  memcmp(rv_after, rv, (size_t)d.c * sizeof *rv) == 0,
-              "eval mode changed the running statistics");
-    double *dxd = widen(x, d.numel), *dg = widen(gamma, d.c), *db = widen(beta, d.c);
-    double *drm = widen(rm, d.c), *drv = widen(rv, d.c), *ry = malloc((size_t)d.numel * sizeof *ry);
-    ref_batchnorm_eval(dxd, d.n, d.c, d.inner, dg, db, drm, drv, BN_EPS, ry);
-    for (int64_t i = 0; i < d.numel; i++) {
-      int64_t c = CH(i);
-      /* a handful of roundings of values of magnitude |gamma| * invstd * (|x| + |mean|) */
-      double scale =
-          fabs(gamma[c]) * (fabs(x[i]) + fabs(rm[c])) / sqrt(drv[c] + BN_EPS) + fabs(beta[c]);
-      check("eval y", k, i, y[i], ry[i], 8 * EPS32 * scale);
-    }
-    guarded *all[] = {&gx, &gy, &gg, &gb, &grm, &grv, NULL};
-    for (guarded **g = all; *g; g++) guarded_destroy(*g);
-    void *bufs[] = {x, gamma, beta, rm, rv, y, rm_after, rv_after, dxd, dg, db, drm, drv, ry};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  for (int texel = 0; texel < 2; texel++) {
+    use_texel(texel);
+    for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) eval_case(j, texel);
   }
 }
 

@@ -1,6 +1,9 @@
-/* fill, copy, add, mul, axpy and scale against plain C, with guard regions. */
+/* fill, copy, add, mul, axpy and scale against plain C, with guard regions, each reading its
+ * inputs from storage buffers (REPRO_TEXEL=0, as on GPUs) and from texel buffers
+ * (REPRO_TEXEL=1, as on CPU devices), checking that the variant meant ran. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "support/fixture.h"
@@ -13,8 +16,10 @@ static const int64_t sizes[] = {1, 2, 3, 4, 5, 6, 255, 256, 257, 1023, 4099, 700
 #define NSIZES (sizeof sizes / sizeof *sizes)
 
 enum { ADD, MUL, AXPY, SCALE, FILL, COPY };
+static const char *shaders[] = {"elementwise", "elementwise", "elementwise",
+                                "elementwise", "fill",        "copy"};
 
-static void check(int op, int64_t n) {
+static void check(int op, int64_t n, bool texel) {
   float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
   float *got = malloc((size_t)n * sizeof *got);
   fill_random(x, n, 11 + (uint32_t)n);
@@ -25,6 +30,7 @@ static void check(int op, int64_t n) {
   guarded_upload(&gy, y);
   guarded_upload(&gz, y);
   rp_recorder *rec = test_recorder();
+  cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
   switch (op) {
   case ADD: ASSERT_OK(rp_add(rec, &gx.view, &gy.view, &gz.view)); break;
   case MUL: ASSERT_OK(rp_mul(rec, &gx.view, &gy.view, &gz.view)); break;
@@ -35,6 +41,10 @@ static void check(int op, int64_t n) {
   }
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
+  char shader[48];
+  snprintf(shader, sizeof shader, "%s%s", shaders[op], texel && op != FILL ? "_texel" : "");
+  cr_assert(test_ran_shader(rec, shader), "op %d, n %lld: %s did not run", op, (long long)n,
+            shader);
   guarded_download(&gz, got);
   for (int64_t i = 0; i < n; i++) {
     /* Each result is one correctly rounded fp32 operation (fma for axpy), so compare
@@ -57,24 +67,21 @@ static void check(int op, int64_t n) {
   free(x), free(y), free(got);
 }
 
-Test(elementwise, add) {
-  for (size_t i = 0; i < NSIZES; i++) check(ADD, sizes[i]);
+/* Every size, reading storage buffers and then texel buffers. */
+static void check_all(int op) {
+  setenv("REPRO_PROFILE", "1", 1); /* before the first recorder, for test_ran_shader */
+  for (int texel = 0; texel < 2; texel++) {
+    setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
+    for (size_t i = 0; i < NSIZES; i++) check(op, sizes[i], texel);
+  }
 }
-Test(elementwise, mul) {
-  for (size_t i = 0; i < NSIZES; i++) check(MUL, sizes[i]);
-}
-Test(elementwise, axpy) {
-  for (size_t i = 0; i < NSIZES; i++) check(AXPY, sizes[i]);
-}
-Test(elementwise, scale) {
-  for (size_t i = 0; i < NSIZES; i++) check(SCALE, sizes[i]);
-}
-Test(elementwise, fill) {
-  for (size_t i = 0; i < NSIZES; i++) check(FILL, sizes[i]);
-}
-Test(elementwise, copy) {
-  for (size_t i = 0; i < NSIZES; i++) check(COPY, sizes[i]);
-}
+
+Test(elementwise, add) { check_all(ADD); }
+Test(elementwise, mul) { check_all(MUL); }
+Test(elementwise, axpy) { check_all(AXPY); }
+Test(elementwise, scale) { check_all(SCALE); }
+Test(elementwise, fill) { check_all(FILL); }
+Test(elementwise, copy) { check_all(COPY); }
 
 Test(elementwise, size_mismatch_is_refused) {
   rp_context *ctx = test_ctx();

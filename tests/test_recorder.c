@@ -2,7 +2,9 @@
  * timestamps, and the errors it reports. Synchronization validation (on in the tests) checks
  * that no barrier is missing; the counts below check that none is wasted. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "ops/dispatch.h"
 #include "support/fixture.h"
 
 TestSuite(recorder, .fini = test_teardown);
@@ -128,4 +130,54 @@ Test(recorder, refuses_misuse) {
   cr_assert_eq(rp_rec_submit(fresh), RP_ERR_INVALID_ARGUMENT); /* nothing recorded */
   rp_recorder_destroy(fresh);
   rp_tensor_destroy(test_ctx(), &x);
+}
+
+/* Texel bindings (vk/pipeline.h): a view at an offset of a buffer, its range rounded up to
+ * whole texels, read correctly; a view the device cannot make, a texel binding written, and a
+ * key whose vec4 bindings are not texel bindings are refused with an error saying so. */
+Test(recorder, texel_bindings) {
+  rp_context *ctx = test_ctx();
+  int64_t n = 64;
+  rp_tensor src = make(n), dst = make(n);
+  float host[64], back[64];
+  for (int i = 0; i < 64; i++) host[i] = (float)i + 0.25f;
+  ASSERT_OK(rp_tensor_upload(ctx, &src, host));
+  uint32_t spec[] = {RP_ELEMENTWISE_WORKGROUP};
+  const rp_pipeline *copy;
+  ASSERT_OK(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy_texel", 2, spec, 1, 1u, 1u}, &copy));
+
+  /* 7 floats from float 4 on (byte 16, aligned for a texel view on every device that allows
+   * 16): two whole vec4 texels read, the second only in part. */
+  uint32_t seven = 7, groups[3] = {1, 1, 1};
+  rp_arg args[] = {{&src.buffer, 16, 7 * sizeof(float), RP_READ},
+                   {&dst.buffer, 0, 7 * sizeof(float), RP_WRITE}};
+  const rp_caps *caps = rp_context_caps(ctx);
+  if (caps->min_texel_buffer_offset_alignment <= 16) {
+    rp_recorder *rec = test_recorder();
+    ASSERT_OK(rp_rec_dispatch(rec, copy, args, 2, &seven, sizeof seven, groups));
+    ASSERT_OK(rp_rec_end(rec));
+    ASSERT_OK(rp_rec_run(rec));
+    ASSERT_OK(rp_tensor_download(ctx, &dst, back));
+    for (int i = 0; i < 7; i++)
+      cr_assert_eq(back[i], host[4 + i], "[%d] = %g, want %g", i, back[i], host[4 + i]);
+  }
+
+  rp_recorder *rec = test_recorder();
+  args[0].offset = 4; /* not a whole vec4 texel from the start */
+  cr_assert_eq(rp_rec_dispatch(rec, copy, args, 2, &seven, sizeof seven, groups), RP_ERR_TOO_LARGE);
+  cr_assert(strstr(rp_error_message(), "does not fit a texel buffer") != NULL, "%s",
+            rp_error_message());
+  rec = test_recorder();
+  args[0].offset = 0;
+  args[0].access = RP_READ_WRITE;
+  cr_assert_eq(rp_rec_dispatch(rec, copy, args, 2, &seven, sizeof seven, groups),
+               RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "can only read") != NULL, "%s", rp_error_message());
+  ASSERT_OK(rp_rec_end(test_recorder()));
+
+  const rp_pipeline *bad;
+  cr_assert_eq(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy_texel", 2, spec, 1, 1u, 3u}, &bad),
+               RP_ERR_INVALID_ARGUMENT);
+  rp_tensor_destroy(ctx, &src);
+  rp_tensor_destroy(ctx, &dst);
 }

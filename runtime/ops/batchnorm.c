@@ -92,11 +92,17 @@ typedef struct channel_push {
 #define WORKGROUP 64u
 #define PER_INVOCATION 32u
 
-static channel_push channel_plan(const channels *v) {
-  int64_t m = v->n * v->inner;
-  uint32_t chunk = WORKGROUP * PER_INVOCATION;
+/* The batch-norm shaders take four elements at a time where inner allows (their VEC4); the
+ * bias and normalize shaders one. */
+static uint32_t batchnorm_width(const channels *v) { return v->inner % 4 == 0 ? 4 : 1; }
+
+/* The grid for `width` elements at a time: inner, M and the chunk then count groups of
+ * `width`, and a chunk is as many elements either way. */
+static channel_push channel_plan(const channels *v, uint32_t width) {
+  int64_t m = v->n * v->inner / width;
+  uint32_t chunk = WORKGROUP * PER_INVOCATION / width;
   channel_push p = {(uint32_t)v->c,
-                    (uint32_t)v->inner,
+                    (uint32_t)(v->inner / width),
                     (uint32_t)m,
                     chunk,
                     (uint32_t)((m + chunk - 1) / chunk),
@@ -106,16 +112,25 @@ static channel_push channel_plan(const channels *v) {
   return p;
 }
 
-/* One workgroup per (channel, chunk) of `shader`, its specialization constant 1 `op`; `push`
- * starts with channel_plan(). */
-static rp_status per_chunk(rp_recorder *rec, const char *shader, uint32_t op, const rp_arg *args,
-                           uint32_t nargs, const void *push, uint32_t push_bytes) {
+/* One workgroup per (channel, chunk) of `shader`, its specialization constant 1 `op` and 2
+ * whether it takes four elements at a time; `push` starts with channel_plan(v, width). The
+ * batch-norm shaders read their tensor inputs, the bindings `texel_bindings`, through vec4
+ * texel buffers where rp_texel_key() says (0 for the other shaders). */
+static rp_status per_chunk(rp_recorder *rec, const char *shader, uint32_t op, uint32_t width,
+                           uint32_t texel_bindings, const rp_arg *args, uint32_t nargs,
+                           const void *push, uint32_t push_bytes) {
   const channel_push *p = push;
+  const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
+  uint32_t spec[] = {WORKGROUP, op, width == 4};
+  char name[48];
+  rp_pipeline_key key = {shader, nargs, spec, 3};
+  if (texel_bindings)
+    key = rp_texel_key(caps, shader, name, sizeof name, nargs, spec, 3, args, texel_bindings,
+                       texel_bindings);
   const rp_pipeline *pipe;
   uint32_t groups[3];
-  rp_status st = pipeline(rec, shader, nargs, (uint32_t[]){WORKGROUP, op}, 2, &pipe);
-  if (st == RP_OK)
-    st = rp_grid_1d(rp_context_caps(rp_rec_context(rec)), (int64_t)p->c * p->chunks, 1, groups);
+  rp_status st = rp_pipeline_get(rp_rec_context(rec), &key, &pipe);
+  if (st == RP_OK) st = rp_grid_1d(caps, (int64_t)p->c * p->chunks, 1, groups);
   return st ? st : rp_rec_dispatch(rec, pipe, args, nargs, push, push_bytes, groups);
 }
 
@@ -148,10 +163,11 @@ static rp_status check_batchnorm(const char *op, const rp_tensor *x, const rp_te
 static rp_status apply(rp_recorder *rec, uint32_t eval, const channels *v, const rp_tensor *x,
                        const rp_tensor *mean, const rp_tensor *stat, const rp_tensor *gamma,
                        const rp_tensor *beta, float eps, const rp_tensor *y) {
+  uint32_t width = batchnorm_width(v);
   struct {
     channel_push e;
     float eps;
-  } push = {channel_plan(v), eps};
+  } push = {channel_plan(v, width), eps};
   uint64_t vec = (uint64_t)v->c * sizeof(float);
   rp_arg args[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&mean->buffer, 0, vec, RP_READ},
@@ -159,7 +175,7 @@ static rp_status apply(rp_recorder *rec, uint32_t eval, const channels *v, const
                    {&gamma->buffer, 0, vec, RP_READ},
                    {&beta->buffer, 0, vec, RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
-  return per_chunk(rec, "batchnorm_apply", eval, args, 6, &push, sizeof push);
+  return per_chunk(rec, "batchnorm_apply", eval, width, 1u, args, 6, &push, sizeof push);
 }
 
 rp_status rp_batchnorm_forward_train(rp_recorder *rec, const rp_tensor *x, const rp_tensor *gamma,
@@ -178,7 +194,8 @@ rp_status rp_batchnorm_forward_train(rp_recorder *rec, const rp_tensor *x, const
                    "%s: one value per channel (x [%lld, %lld]); training needs more", op,
                    (long long)v.n, (long long)v.c);
 
-  channel_push rp = channel_plan(&v);
+  uint32_t width = batchnorm_width(&v);
+  channel_push rp = channel_plan(&v, width);
   uint64_t partial_bytes = (uint64_t)rp.c * rp.chunks * 2 * sizeof(float);
   const rp_buffer *partial;
   st = rp_rec_scratch(rec, partial_bytes, &partial);
@@ -187,13 +204,13 @@ rp_status rp_batchnorm_forward_train(rp_recorder *rec, const rp_tensor *x, const
 
   rp_arg stats[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                     {partial, 0, partial_bytes, RP_WRITE}};
-  st = per_chunk(rec, "batchnorm_stats", 0, stats, 2, &rp, sizeof rp);
+  st = per_chunk(rec, "batchnorm_stats", 0, width, 1u, stats, 2, &rp, sizeof rp);
   if (st) return st;
 
   struct {
     uint32_t c, m, chunk, chunks;
     float momentum, eps;
-  } fin = {rp.c, rp.m, rp.chunk, rp.chunks, momentum, eps};
+  } fin = {rp.c, rp.m * width, rp.chunk * width, rp.chunks, momentum, eps}; /* in elements */
   rp_arg finalize[] = {{partial, 0, partial_bytes, RP_READ},
                        {&save_mean->buffer, 0, vec, RP_WRITE},
                        {&save_invstd->buffer, 0, vec, RP_WRITE},
@@ -230,7 +247,8 @@ rp_status rp_batchnorm_backward(rp_recorder *rec, const rp_tensor *x, const rp_t
   if (st == RP_OK) st = check_vector(op, "dbeta", dbeta, v.c);
   if (st) return st;
 
-  channel_push rp = channel_plan(&v);
+  uint32_t width = batchnorm_width(&v);
+  channel_push rp = channel_plan(&v, width);
   uint64_t partial_bytes = (uint64_t)rp.c * rp.chunks * 2 * sizeof(float);
   const rp_buffer *partial;
   st = rp_rec_scratch(rec, partial_bytes, &partial);
@@ -242,7 +260,7 @@ rp_status rp_batchnorm_backward(rp_recorder *rec, const rp_tensor *x, const rp_t
                    {&save_mean->buffer, 0, vec, RP_READ},
                    {&save_invstd->buffer, 0, vec, RP_READ},
                    {partial, 0, partial_bytes, RP_WRITE}};
-  st = per_chunk(rec, "batchnorm_grad_reduce", 0, sums, 5, &rp, sizeof rp);
+  st = per_chunk(rec, "batchnorm_grad_reduce", 0, width, 3u, sums, 5, &rp, sizeof rp);
   if (st) return st;
 
   struct {
@@ -257,12 +275,12 @@ rp_status rp_batchnorm_backward(rp_recorder *rec, const rp_tensor *x, const rp_t
   struct {
     channel_push e;
     float inv_m;
-  } push = {channel_plan(&v), (float)(1.0 / (double)(v.n * v.inner))};
+  } push = {rp, (float)(1.0 / (double)(v.n * v.inner))};
   rp_arg grad[] = {{&x->buffer, 0, bytes, RP_READ},       {&dy->buffer, 0, bytes, RP_READ},
                    {&save_mean->buffer, 0, vec, RP_READ}, {&save_invstd->buffer, 0, vec, RP_READ},
                    {&gamma->buffer, 0, vec, RP_READ},     {&dgamma->buffer, 0, vec, RP_READ},
                    {&dbeta->buffer, 0, vec, RP_READ},     {&dx->buffer, 0, bytes, RP_WRITE}};
-  return per_chunk(rec, "batchnorm_dx", 0, grad, 8, &push, sizeof push);
+  return per_chunk(rec, "batchnorm_dx", 0, width, 3u, grad, 8, &push, sizeof push);
 }
 
 /* ---- per-channel bias ---- */
@@ -272,10 +290,10 @@ rp_status rp_bias_add(rp_recorder *rec, const rp_tensor *bias, const rp_tensor *
   rp_status st = view("bias_add", "y", y, &v);
   if (st == RP_OK) st = check_vector("bias_add", "bias", bias, v.c);
   if (st) return st;
-  channel_push push = channel_plan(&v);
+  channel_push push = channel_plan(&v, 1);
   rp_arg args[] = {{&bias->buffer, 0, rp_tensor_bytes(bias), RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_READ_WRITE}};
-  return per_chunk(rec, "bias_add", 0, args, 2, &push, sizeof push);
+  return per_chunk(rec, "bias_add", 0, 1, 0, args, 2, &push, sizeof push);
 }
 
 rp_status rp_bias_grad(rp_recorder *rec, const rp_tensor *dy, const rp_tensor *dbias) {
@@ -283,11 +301,11 @@ rp_status rp_bias_grad(rp_recorder *rec, const rp_tensor *dy, const rp_tensor *d
   rp_status st = view("bias_grad", "dy", dy, &v);
   if (st == RP_OK) st = check_vector("bias_grad", "dbias", dbias, v.c);
   if (st) return st;
-  channel_push rp = channel_plan(&v);
+  channel_push rp = channel_plan(&v, 1);
   rp_arg args[] = {{&dy->buffer, 0, rp_tensor_bytes(dy), RP_READ},
                    {&dbias->buffer, 0, rp_tensor_bytes(dbias), RP_WRITE}};
   /* One chunk per channel: the chunk sums are the gradient. */
-  if (rp.chunks == 1) return per_chunk(rec, "bias_grad", 0, args, 2, &rp, sizeof rp);
+  if (rp.chunks == 1) return per_chunk(rec, "bias_grad", 0, 1, 0, args, 2, &rp, sizeof rp);
 
   /* Else chunk sums into scratch, then each channel's row of them summed by rp_sum_rows. */
   rp_tensor partial = {.dtype = RP_F32, .ndim = 1, .shape = {(int64_t)rp.c * rp.chunks}};
@@ -297,7 +315,7 @@ rp_status rp_bias_grad(rp_recorder *rec, const rp_tensor *dy, const rp_tensor *d
   partial.buffer = *scratch;
   partial.buffer.size = rp_tensor_bytes(&partial);
   args[1] = (rp_arg){scratch, 0, rp_tensor_bytes(&partial), RP_WRITE};
-  st = per_chunk(rec, "bias_grad", 0, args, 2, &rp, sizeof rp);
+  st = per_chunk(rec, "bias_grad", 0, 1, 0, args, 2, &rp, sizeof rp);
   return st ? st : rp_sum_rows(rec, &partial, v.c, dbias);
 }
 
@@ -314,7 +332,7 @@ static rp_status normalize(rp_recorder *rec, const char *op, uint32_t backward, 
   struct {
     channel_push e;
     float mean[4], std[4];
-  } push = {channel_plan(&v), {0}, {1, 1, 1, 1}};
+  } push = {channel_plan(&v, 1), {0}, {1, 1, 1, 1}};
   for (int64_t c = 0; c < v.c; c++) {
     if (!(std[c] != 0.0f) || std[c] - std[c] != 0.0f) /* zero, infinite or NaN */
       return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: std[%lld] = %g", op, (long long)c,
@@ -324,7 +342,7 @@ static rp_status normalize(rp_recorder *rec, const char *op, uint32_t backward, 
   }
   rp_arg args[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
-  return per_chunk(rec, "normalize", backward, args, 2, &push, sizeof push);
+  return per_chunk(rec, "normalize", backward, 1, 0, args, 2, &push, sizeof push);
 }
 
 rp_status rp_normalize_forward(rp_recorder *rec, const rp_tensor *x, const float *mean,

@@ -1,5 +1,9 @@
 #include "ops/dispatch.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgroup,
                      uint32_t groups[3]) {
   if (invocations > (int64_t)UINT32_MAX)
@@ -14,4 +18,26 @@ rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgrou
     return rp_fail(RP_ERR_TOO_LARGE, "%lld elements need more workgroups than the device allows",
                    (long long)invocations);
   return RP_OK;
+}
+
+bool rp_texel_reads(const rp_caps *caps) {
+  const char *force = getenv("REPRO_TEXEL");
+  if (force && (strcmp(force, "0") == 0 || strcmp(force, "1") == 0)) return force[0] == '1';
+  return caps->device_class == RP_CLASS_CPU;
+}
+
+rp_pipeline_key rp_texel_key(const rp_caps *caps, const char *shader, char *name, size_t name_size,
+                             uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
+                             const rp_arg *args, uint32_t texel_bindings, uint32_t texel_vec4) {
+  rp_pipeline_key plain = {shader, binding_count, spec, spec_count};
+  if (!rp_texel_reads(caps)) return plain;
+  for (uint32_t i = 0; i < binding_count; i++) {
+    if (!(texel_bindings >> i & 1u)) continue;
+    const rp_buffer *b = args[i].buffer;
+    uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
+    uint64_t texel = (texel_vec4 >> i & 1u) ? 16 : 4;
+    if (!rp_texel_view_fits(caps, b->offset + args[i].offset, bytes, texel)) return plain;
+  }
+  snprintf(name, name_size, "%s_texel", shader);
+  return (rp_pipeline_key){name, binding_count, spec, spec_count, texel_bindings, texel_vec4};
 }

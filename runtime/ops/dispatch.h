@@ -2,9 +2,13 @@
 #ifndef RP_DISPATCH_H
 #define RP_DISPATCH_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vk/caps.h"
+#include "vk/pipeline.h"
+#include "vk/recorder.h"
 #include "vk/status.h"
 
 #define RP_ELEMENTWISE_WORKGROUP 256u
@@ -17,5 +21,19 @@ rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgrou
 /* Invocations for `n` elements in kernels that take four per invocation and the n % 4 left
  * over one each (copy.comp, elementwise.comp, relu.comp). */
 static inline int64_t rp_vec4_invocations(int64_t n) { return n / 4 > n % 4 ? n / 4 : n % 4; }
+
+/* Whether ops read their inputs through uniform texel buffers, with the _texel variants of
+ * their shaders (shaders/texel.glsl): on CPU devices, where lavapipe (Mesa 22.3) reads a
+ * storage buffer one SIMD lane at a time, each with a bounds check, and a texel buffer with the
+ * CPU's vector gathers (a copy of 8 MiB measured 2.5-5 times as fast); not on GPUs, where it
+ * has not been measured. REPRO_TEXEL=0 or 1 overrides, read at each call (tests run both). */
+bool rp_texel_reads(const rp_caps *caps);
+
+/* The pipeline key of `shader`, or, where rp_texel_reads() and every argument of
+ * `texel_bindings` fits a texel view, of `shader`_texel (written to `name`, of `name_size`
+ * bytes) reading those bindings as texel buffers, of vec4s for the bindings in `texel_vec4`. */
+rp_pipeline_key rp_texel_key(const rp_caps *caps, const char *shader, char *name, size_t name_size,
+                             uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
+                             const rp_arg *args, uint32_t texel_bindings, uint32_t texel_vec4);
 
 #endif

@@ -16,20 +16,24 @@ static rp_status elementwise(rp_recorder *rec, uint32_t op, float alpha, const r
                    op_names[op], (long long)rp_tensor_numel(x), (long long)rp_tensor_numel(y),
                    (long long)n);
   rp_context *ctx = rp_rec_context(rec);
+  const rp_caps *caps = rp_context_caps(ctx);
   uint32_t spec[] = {RP_ELEMENTWISE_WORKGROUP, op};
+  uint64_t bytes = rp_tensor_bytes(out);
+  rp_arg args[] = {{&x->buffer, 0, bytes, RP_READ},
+                   {&y->buffer, 0, bytes, RP_READ},
+                   {&out->buffer, 0, bytes, RP_WRITE}};
+  char name[48];
+  rp_pipeline_key key =
+      rp_texel_key(caps, "elementwise", name, sizeof name, 3, spec, 2, args, 3u, 3u);
   const rp_pipeline *pipeline;
-  rp_status st = rp_pipeline_get(ctx, &(rp_pipeline_key){"elementwise", 3, spec, 2}, &pipeline);
+  rp_status st = rp_pipeline_get(ctx, &key, &pipeline);
   uint32_t groups[3];
-  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(ctx), rp_vec4_invocations(n), spec[0], groups);
+  if (st == RP_OK) st = rp_grid_1d(caps, rp_vec4_invocations(n), spec[0], groups);
   if (st) return st;
   struct {
     uint32_t n;
     float alpha;
   } push = {(uint32_t)n, alpha};
-  uint64_t bytes = rp_tensor_bytes(out);
-  rp_arg args[] = {{&x->buffer, 0, bytes, RP_READ},
-                   {&y->buffer, 0, bytes, RP_READ},
-                   {&out->buffer, 0, bytes, RP_WRITE}};
   return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
 }
 

@@ -97,6 +97,8 @@ void rp_caps_query(VkPhysicalDevice phys, uint32_t index, rp_caps *caps) {
   caps->max_storage_buffer_range = lim->maxStorageBufferRange;
   caps->max_allocation_bytes = maintenance3.maxMemoryAllocationSize;
   caps->min_storage_buffer_offset_alignment = lim->minStorageBufferOffsetAlignment;
+  caps->max_texel_buffer_elements = lim->maxTexelBufferElements;
+  caps->min_texel_buffer_offset_alignment = lim->minTexelBufferOffsetAlignment;
   caps->non_coherent_atom_size = lim->nonCoherentAtomSize;
 
   VkPhysicalDeviceMemoryProperties mem;

@@ -46,6 +46,8 @@ typedef struct rp_caps {
   uint64_t max_storage_buffer_range;
   uint64_t max_allocation_bytes;
   uint64_t min_storage_buffer_offset_alignment;
+  uint64_t max_texel_buffer_elements;         /* texels a uniform texel buffer view may span */
+  uint64_t min_texel_buffer_offset_alignment; /* where such a view may start */
   uint64_t non_coherent_atom_size;
 
   rp_heap heaps[RP_MAX_HEAPS];

@@ -49,6 +49,10 @@ cJSON *rp_caps_to_json(const rp_caps *caps) {
   cJSON_AddNumberToObject(lim, "max_allocation_bytes", (double)caps->max_allocation_bytes);
   cJSON_AddNumberToObject(lim, "min_storage_buffer_offset_alignment",
                           (double)caps->min_storage_buffer_offset_alignment);
+  cJSON_AddNumberToObject(lim, "max_texel_buffer_elements",
+                          (double)caps->max_texel_buffer_elements);
+  cJSON_AddNumberToObject(lim, "min_texel_buffer_offset_alignment",
+                          (double)caps->min_texel_buffer_offset_alignment);
 
   cJSON *heaps = cJSON_AddArrayToObject(j, "memory_heaps");
   for (uint32_t i = 0; i < caps->heap_count; i++) {

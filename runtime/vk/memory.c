@@ -22,9 +22,11 @@ static uint32_t find_memory_type(const rp_context *ctx, uint32_t allowed,
   return fallback;
 }
 
-static const VkBufferUsageFlags DEVICE_USAGE = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                                               VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+/* Storage buffers, and uniform texel buffers for the shaders that read through them
+ * (vk/pipeline.h). */
+static const VkBufferUsageFlags DEVICE_USAGE =
+    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
 /* Creates a VkBuffer and memory of `type_wanted` properties bound to it. */
 static rp_status create_bound_buffer(rp_context *ctx, uint64_t size, VkBufferUsageFlags usage,

@@ -24,13 +24,16 @@ typedef struct rp_buffer {
   void *mapped;
 } rp_buffer;
 
-/* Allocates `bytes` of device-local memory (aligned for storage-buffer binding). */
+/* Allocates `bytes` of device-local memory, aligned for storage-buffer binding and padded to
+ * that alignment (at least 256 bytes), so that a texel view may round its range up to whole
+ * texels of 16 bytes. */
 rp_status rp_buffer_create(rp_context *ctx, uint64_t bytes, rp_buffer *out);
 
-/* Allocates `bytes` of host-visible, coherent memory that shaders can bind like any buffer and
- * the host writes through `buffer->mapped` between submissions: the per-step inputs of a
- * recorded training step (the batch, its labels, the learning rate). A submission makes host
- * writes made before it visible to the device, so no upload or barrier is needed. */
+/* Allocates `bytes` of host-visible, coherent memory (padded likewise) that shaders can bind
+ * like any buffer and the host writes through `buffer->mapped` between submissions: the
+ * per-step inputs of a recorded training step (the batch, its labels, the learning rate). A
+ * submission makes host writes made before it visible to the device, so no upload or barrier
+ * is needed. */
 rp_status rp_buffer_create_mapped(rp_context *ctx, uint64_t bytes, rp_buffer *out);
 
 /* Returns the range to its block; a zeroed rp_buffer is ignored. */

@@ -120,44 +120,62 @@ void rp_pipelines_release(rp_context *ctx) {
     free(p->items[i]);
   }
   free(p->items);
-  for (uint32_t n = 0; n <= RP_MAX_BINDINGS; n++) {
-    if (p->layouts[n]) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layouts[n], NULL);
-    if (p->set_layouts[n])
-      ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layouts[n], NULL);
+  for (uint32_t n = 0; n < p->layout_count; n++) {
+    ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layouts[n].layout, NULL);
+    ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->layouts[n].set_layout, NULL);
   }
   memset(p, 0, sizeof *p);
 }
 
-/* ---- layouts: one per binding count, shared by every shader with that many buffers ---- */
+/* ---- layouts: one per (binding count, texel bindings), shared by the shaders that bind so ---- */
 
-static rp_status layout_for(rp_context *ctx, uint32_t bindings) {
+/* The layout, created on first use; NULL with *st set when that fails. */
+static const rp_layout *layout_for(rp_context *ctx, uint32_t bindings, uint32_t texel,
+                                   rp_status *st) {
   rp_pipelines *p = &ctx->pipelines;
-  if (p->layouts[bindings]) return RP_OK;
+  for (uint32_t i = 0; i < p->layout_count; i++)
+    if (p->layouts[i].binding_count == bindings && p->layouts[i].texel_bindings == texel)
+      return &p->layouts[i];
+  if (p->layout_count == RP_MAX_LAYOUTS) {
+    *st = rp_fail(RP_ERR_INVALID_ARGUMENT, "more than %d pipeline layouts", RP_MAX_LAYOUTS);
+    return NULL;
+  }
+  rp_layout *l = &p->layouts[p->layout_count];
+  *l = (rp_layout){.binding_count = bindings, .texel_bindings = texel};
   VkDescriptorSetLayoutBinding b[RP_MAX_BINDINGS];
   for (uint32_t i = 0; i < bindings; i++)
     b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
-                                          .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                          .descriptorType = rp_binding_type(texel, i),
                                           .descriptorCount = 1,
                                           .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
   VkDescriptorSetLayoutCreateInfo set_info = {
       .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
       .bindingCount = bindings,
       .pBindings = b};
-  VkResult r =
-      ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &set_info, NULL, &p->set_layouts[bindings]);
-  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateDescriptorSetLayout");
+  VkResult r = ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &set_info, NULL, &l->set_layout);
+  if (r != VK_SUCCESS) {
+    *st = rp_vk_fail(r, "vkCreateDescriptorSetLayout");
+    return NULL;
+  }
   VkPushConstantRange push = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = RP_PUSH_BYTES};
   VkPipelineLayoutCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
                                      .setLayoutCount = 1,
-                                     .pSetLayouts = &p->set_layouts[bindings],
+                                     .pSetLayouts = &l->set_layout,
                                      .pushConstantRangeCount = 1,
                                      .pPushConstantRanges = &push};
-  r = ctx->vk.vkCreatePipelineLayout(ctx->device, &info, NULL, &p->layouts[bindings]);
-  return r == VK_SUCCESS ? RP_OK : rp_vk_fail(r, "vkCreatePipelineLayout");
+  r = ctx->vk.vkCreatePipelineLayout(ctx->device, &info, NULL, &l->layout);
+  if (r != VK_SUCCESS) {
+    ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, l->set_layout, NULL);
+    *st = rp_vk_fail(r, "vkCreatePipelineLayout");
+    return NULL;
+  }
+  p->layout_count++;
+  return l;
 }
 
 static bool same_key(const rp_pipeline *p, const rp_pipeline_key *key) {
   return strcmp(p->shader, key->shader) == 0 && p->spec_count == key->spec_count &&
+         p->texel_bindings == key->texel_bindings && p->texel_vec4 == key->texel_vec4 &&
          memcmp(p->spec, key->spec, key->spec_count * sizeof *key->spec) == 0;
 }
 
@@ -173,10 +191,16 @@ rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_
       strlen(key->shader) >= sizeof p->items[0]->shader)
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "pipeline %s: too many bindings or constants",
                    key->shader);
+  if ((key->texel_bindings >> key->binding_count) != 0 ||
+      (key->texel_vec4 & ~key->texel_bindings) != 0)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "pipeline %s: texel bindings 0x%x (vec4 0x%x) for %u bindings", key->shader,
+                   key->texel_bindings, key->texel_vec4, key->binding_count);
   const rp_spirv *spirv = rp_spirv_find(key->shader);
   if (!spirv) return rp_fail(RP_ERR_INVALID_ARGUMENT, "no embedded shader named %s", key->shader);
-  rp_status st = layout_for(ctx, key->binding_count);
-  if (st) return st;
+  rp_status st = RP_OK;
+  const rp_layout *layout = layout_for(ctx, key->binding_count, key->texel_bindings, &st);
+  if (!layout) return st;
   if (p->count == p->capacity) {
     uint32_t cap = p->capacity ? 2 * p->capacity : 32;
     rp_pipeline **grown = realloc(p->items, cap * sizeof(rp_pipeline *));
@@ -190,8 +214,10 @@ rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_
   memcpy(pl->spec, key->spec, (size_t)key->spec_count * sizeof *key->spec);
   pl->spec_count = key->spec_count;
   pl->binding_count = key->binding_count;
-  pl->layout = p->layouts[key->binding_count];
-  pl->set_layout = p->set_layouts[key->binding_count];
+  pl->texel_bindings = key->texel_bindings;
+  pl->texel_vec4 = key->texel_vec4;
+  pl->layout = layout->layout;
+  pl->set_layout = layout->set_layout;
 
   VkShaderModuleCreateInfo module_info = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                           .codeSize = spirv->word_count * sizeof(uint32_t),

@@ -42,6 +42,10 @@ struct rp_recorder {
    * recorder is begun anew or destroyed, because the recording refers to them. */
   rp_buffer *scratch;
   uint32_t scratch_count, scratch_capacity;
+
+  /* The texel-buffer views of the recording's dispatches, which live as long. */
+  VkBufferView *views;
+  uint32_t view_count, view_capacity;
 };
 
 static bool push_range(range_list *list, range r) {
@@ -54,6 +58,12 @@ static bool push_range(range_list *list, range r) {
   }
   list->items[list->count++] = r;
   return true;
+}
+
+static void destroy_views(rp_recorder *rec) {
+  for (uint32_t i = 0; i < rec->view_count; i++)
+    rec->ctx->vk.vkDestroyBufferView(rec->ctx->device, rec->views[i], NULL);
+  rec->view_count = 0;
 }
 
 static bool overlaps_any(const range_list *list, range r) {
@@ -106,6 +116,8 @@ void rp_recorder_destroy(rp_recorder *rec) {
   if (rec->cmd) ctx->vk.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &rec->cmd);
   for (uint32_t i = 0; i < rec->scratch_count; i++) rp_buffer_destroy(ctx, &rec->scratch[i]);
   free(rec->scratch);
+  destroy_views(rec);
+  free(rec->views);
   free(rec->written.items);
   free(rec->read.items);
   free(rec);
@@ -161,6 +173,7 @@ rp_status rp_rec_begin(rp_recorder *rec) {
   rec->pool_used = 0;
   for (uint32_t i = 0; i < rec->scratch_count; i++) rp_buffer_destroy(ctx, &rec->scratch[i]);
   rec->scratch_count = 0;
+  destroy_views(rec);
   rec->dispatches = rec->barriers = rec->timestamp_count = 0;
   rec->error = RP_OK;
   rec->recorded = false;
@@ -185,12 +198,14 @@ static rp_status allocate_set(rp_recorder *rec, VkDescriptorSetLayout layout,
           realloc(rec->pools, (rec->pool_count + 1) * sizeof(VkDescriptorPool));
       if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
       rec->pools = grown;
-      VkDescriptorPoolSize size = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                   .descriptorCount = SETS_PER_POOL * RP_MAX_BINDINGS};
+      VkDescriptorPoolSize sizes[] = {{.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                       .descriptorCount = SETS_PER_POOL * RP_MAX_BINDINGS},
+                                      {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                       .descriptorCount = SETS_PER_POOL * RP_MAX_BINDINGS}};
       VkDescriptorPoolCreateInfo info = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                          .maxSets = SETS_PER_POOL,
-                                         .poolSizeCount = 1,
-                                         .pPoolSizes = &size};
+                                         .poolSizeCount = 2,
+                                         .pPoolSizes = sizes};
       VkResult r =
           ctx->vk.vkCreateDescriptorPool(ctx->device, &info, NULL, &rec->pools[rec->pool_count]);
       if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateDescriptorPool");
@@ -206,6 +221,42 @@ static rp_status allocate_set(rp_recorder *rec, VkDescriptorSetLayout layout,
       return rp_vk_fail(r, "vkAllocateDescriptorSets");
     rec->pool_used++; /* this pool is full: move on to the next, creating it if needed */
   }
+}
+
+static uint64_t texel_bytes(const rp_pipeline *pipeline, uint32_t binding) {
+  return (pipeline->texel_vec4 >> binding & 1u) ? 4 * sizeof(float) : sizeof(float);
+}
+
+bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes,
+                        uint64_t texel_bytes) {
+  uint64_t align =
+      caps->min_texel_buffer_offset_alignment ? caps->min_texel_buffer_offset_alignment : 1;
+  uint64_t texels = (bytes + texel_bytes - 1) / texel_bytes;
+  return offset % align == 0 && offset % texel_bytes == 0 && texels >= 1 &&
+         texels <= caps->max_texel_buffer_elements;
+}
+
+/* A view of `bytes` at `offset` of the buffer as whole texels: the range is rounded up to the
+ * texel, which stays inside the allocation (rp_buffer_create pads to at least 256 bytes). */
+static rp_status make_view(rp_recorder *rec, VkBuffer buffer, uint64_t offset, uint64_t bytes,
+                           uint64_t texel, VkBufferView *out) {
+  if (rec->view_count == rec->view_capacity) {
+    uint32_t cap = rec->view_capacity ? 2 * rec->view_capacity : 64;
+    VkBufferView *grown = realloc(rec->views, cap * sizeof(VkBufferView));
+    if (!grown) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+    rec->views = grown;
+    rec->view_capacity = cap;
+  }
+  VkBufferViewCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+                                 .buffer = buffer,
+                                 .format = texel == sizeof(float) ? VK_FORMAT_R32_SFLOAT
+                                                                  : VK_FORMAT_R32G32B32A32_SFLOAT,
+                                 .offset = offset,
+                                 .range = (bytes + texel - 1) / texel * texel};
+  VkResult r = rec->ctx->vk.vkCreateBufferView(rec->ctx->device, &info, NULL, out);
+  if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateBufferView");
+  rec->views[rec->view_count++] = *out;
+  return RP_OK;
 }
 
 static rp_status check_dispatch(const rp_recorder *rec, const rp_pipeline *pipeline,
@@ -234,6 +285,22 @@ static rp_status check_dispatch(const rp_recorder *rec, const rp_pipeline *pipel
     if (args[i].offset > b->size || bytes > b->size - args[i].offset)
       return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: argument %u overruns its buffer",
                      pipeline->shader, i);
+    if (pipeline->texel_bindings >> i & 1u) {
+      uint64_t texel = texel_bytes(pipeline, i);
+      if (args[i].access != RP_READ)
+        return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                       "%s: argument %u is a texel buffer, which a shader can only read",
+                       pipeline->shader, i);
+      uint64_t at = b->offset + args[i].offset;
+      if (!rp_texel_view_fits(caps, at, bytes, texel))
+        return rp_fail(RP_ERR_TOO_LARGE,
+                       "%s: argument %u (%llu bytes at offset %llu) does not fit a texel buffer "
+                       "on %s (at most %llu texels, offsets a multiple of %llu)",
+                       pipeline->shader, i, (unsigned long long)bytes, (unsigned long long)at,
+                       caps->name, (unsigned long long)caps->max_texel_buffer_elements,
+                       (unsigned long long)caps->min_texel_buffer_offset_alignment);
+      continue;
+    }
     if (bytes > caps->max_storage_buffer_range)
       return rp_fail(RP_ERR_TOO_LARGE,
                      "%s: argument %u binds %llu bytes, more than maxStorageBufferRange (%llu) "
@@ -259,6 +326,7 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
   if (groups[0] == 0 || groups[1] == 0 || groups[2] == 0) return RP_OK; /* nothing to do */
 
   VkDescriptorBufferInfo infos[RP_MAX_BINDINGS];
+  VkBufferView views[RP_MAX_BINDINGS];
   VkWriteDescriptorSet writes[RP_MAX_BINDINGS];
   range ranges[RP_MAX_BINDINGS];
   bool needs_barrier = rec->full_barriers && rec->dispatches > 0;
@@ -267,12 +335,19 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
     uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
     infos[i] = (VkDescriptorBufferInfo){
         .buffer = b->handle, .offset = b->offset + args[i].offset, .range = bytes};
-    writes[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                                       .dstSet = set,
-                                       .dstBinding = i,
-                                       .descriptorCount = 1,
-                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                       .pBufferInfo = &infos[i]};
+    writes[i] =
+        (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                               .dstSet = set,
+                               .dstBinding = i,
+                               .descriptorCount = 1,
+                               .descriptorType = rp_binding_type(pipeline->texel_bindings, i),
+                               .pBufferInfo = &infos[i]};
+    if (pipeline->texel_bindings >> i & 1u) {
+      st = make_view(rec, b->handle, infos[i].offset, bytes, texel_bytes(pipeline, i), &views[i]);
+      if (st) return rec->error = st;
+      writes[i].pBufferInfo = NULL;
+      writes[i].pTexelBufferView = &views[i];
+    }
     ranges[i] = (range){b->handle, infos[i].offset, infos[i].offset + bytes};
     /* read-after-write, write-after-write, write-after-read */
     if (overlaps_any(&rec->written, ranges[i]) ||

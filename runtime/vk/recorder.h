@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vk/caps.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
 
@@ -19,13 +20,18 @@ typedef struct rp_recorder rp_recorder;
 
 typedef enum rp_access { RP_READ = 1, RP_WRITE = 2, RP_READ_WRITE = 3 } rp_access;
 
-/* One storage-buffer argument of a dispatch: a byte range of a buffer and how it is used.
+/* One argument of a dispatch: a byte range of a buffer and how it is used, bound as a storage
+ * buffer or, where the pipeline says (rp_pipeline_key), as a uniform texel buffer, read-only.
  * `bytes` 0 means from `offset` to the end of the buffer. */
 typedef struct rp_arg {
   const rp_buffer *buffer;
   uint64_t offset, bytes;
   rp_access access;
 } rp_arg;
+
+/* Whether `bytes` at byte `offset` of a VkBuffer can be a texel buffer view of texels of
+ * `texel_bytes` on this device: the offset aligned, and few enough texels. */
+bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes, uint64_t texel_bytes);
 
 rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out);
 void rp_recorder_destroy(rp_recorder *rec);

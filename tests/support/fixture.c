@@ -25,6 +25,16 @@ rp_recorder *test_recorder(void) {
   return rec;
 }
 
+bool test_ran_shader(rp_recorder *r, const char *shader) {
+  for (uint32_t i = 0; i < rp_rec_profile_count(r); i++) {
+    const char *name;
+    double ms;
+    ASSERT_OK(rp_rec_profile_entry(r, i, &name, &ms));
+    if (strcmp(name, shader) == 0) return true;
+  }
+  return false;
+}
+
 void test_teardown(void) {
   if (!ctx) return;
   rp_recorder_destroy(rec);

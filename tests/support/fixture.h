@@ -9,6 +9,7 @@
 #define RP_TEST_FIXTURE_H
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ops/ops.h"
@@ -17,6 +18,11 @@
 rp_context *test_ctx(void);
 /* A fresh recorder on it, already begun. */
 rp_recorder *test_recorder(void);
+
+/* Whether the last run of `rec` dispatched `shader`, for tests of which kernel an op picks. The
+ * recorder must profile (REPRO_PROFILE=1 set before the test's first test_recorder()) and the
+ * recording start with a timestamp (rp_rec_timestamp right after test_recorder()). */
+bool test_ran_shader(rp_recorder *rec, const char *shader);
 
 /* Suite fini: fails the test if the validation layer reported anything, then frees. */
 void test_teardown(void);
