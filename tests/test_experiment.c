@@ -415,7 +415,7 @@ Test(experiment, defaults_come_from_the_recipe_and_the_schema) {
   cr_assert_eq(s->epochs, 3); /* the training epochs */
   cr_assert_eq(s->retry_below, 0.15);
   cr_assert_eq(s->retry_epoch, 10);
-  cr_assert_eq(s->retries, 3);
+  cr_assert_eq(s->retries, 2); /* three tries in all (taylorglo.md §5) */
   cr_assert(s->then_train_best);
 
   /* The resolved experiment is itself a valid file that resolves to the same thing. */
@@ -864,7 +864,8 @@ Test(experiment, run_records_summary_figures_and_resume) {
   run_synthetic(dir, synthetic5, &k, RP_ERR_INVALID_ARGUMENT);
   cr_assert_eq(k.calls, 0);
   cr_assert(strstr(rp_error_message(), "/runs/ce-s1.json was made with another training "
-                                       "configuration"),
+                                       "configuration than the experiment's now ($.config.epochs: "
+                                       "3 in the record, 5 now)"),
             "%s", rp_error_message());
   cr_assert_eq(count_entries(path), entries);
   snprintf(path, sizeof path, "%s/runs/ce-s1.json", dir);
@@ -882,6 +883,86 @@ Test(experiment, run_records_summary_figures_and_resume) {
   fake m = {0};
   run_synthetic(dir, synthetic4, &m, RP_OK);
   cr_assert_eq(m.calls, 3);
+
+  /* Fewer seeds again: the fourth seed's records would be mixed into the summary of three. An
+   * error before any training (ce-s3 is missing, and not trained). */
+  snprintf(path, sizeof path, "%s/runs/ce-s3.json", dir);
+  remove(path);
+  fake n = {0};
+  run_synthetic(dir, synthetic, &n, RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(n.calls, 0);
+  cr_assert(strstr(rp_error_message(), "-s4.json is not a run of synthetic as the file has it "
+                                       "now"),
+            "%s", rp_error_message());
+  snprintf(path, sizeof path, "%s/runs", dir);
+  DIR *d = opendir(path);
+  cr_assert(d);
+  for (struct dirent *ent; (ent = readdir(d));) {
+    char file[1400];
+    snprintf(file, sizeof file, "%s/%.255s", path, ent->d_name);
+    if (strstr(ent->d_name, "-s4.")) remove(file);
+  }
+  closedir(d);
+
+  /* A record of another experiment, and one damaged where only the report reads: errors
+   * before any training, from `repro report` too, naming the file and JSON path. */
+  snprintf(path, sizeof path, "%s/runs/ce-s1.json", dir);
+  char *kept = read_file(path);
+  cJSON *edited = cJSON_Parse(kept);
+  cJSON_ReplaceItemInObject(edited, "experiment", cJSON_CreateString("other"));
+  char *printed = cJSON_Print(edited);
+  write_file(path, printed);
+  cJSON_free(printed);
+  fake o = {0};
+  run_synthetic(dir, synthetic, &o, RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(o.calls, 0);
+  cr_assert(strstr(rp_error_message(), "ce-s1.json: $.experiment is \"other\", not "
+                                       "\"synthetic\": a record of another experiment"),
+            "%s", rp_error_message());
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_IO);
+  cr_assert(strstr(rp_error_message(), "a record of another experiment"), "%s", rp_error_message());
+  cJSON_ReplaceItemInObject(edited, "experiment", cJSON_CreateString("synthetic"));
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(edited, "final"), "test_accuracy",
+                            cJSON_CreateString("x"));
+  printed = cJSON_Print(edited);
+  write_file(path, printed);
+  cJSON_free(printed);
+  cJSON_Delete(edited);
+  fake q = {0};
+  run_synthetic(dir, synthetic, &q, RP_ERR_IO);
+  cr_assert_eq(q.calls, 0);
+  cr_assert(strstr(rp_error_message(), "ce-s1.json: $.final.test_accuracy: expected a number"),
+            "%s", rp_error_message());
+  write_file(path, kept);
+  free(kept);
+
+  /* What a report killed mid-write left, in the directory and in figures/: removed by the
+   * next report. */
+  char summary_tmp[700], figure_tmp[700];
+  snprintf(summary_tmp, sizeof summary_tmp, "%s/summary.md.999999999.tmp", dir);
+  snprintf(figure_tmp, sizeof figure_tmp, "%s/figures/accuracy.svg.999999999.tmp", dir);
+  write_file(summary_tmp, "#");
+  write_file(figure_tmp, "<");
+  fake s = {0};
+  run_synthetic(dir, synthetic, &s, RP_OK);
+  cr_assert_eq(s.calls, 1); /* ce-s3 */
+  cr_assert_neq(access(summary_tmp, F_OK), 0, "%s was left behind", summary_tmp);
+  cr_assert_neq(access(figure_tmp, F_OK), 0, "%s was left behind", figure_tmp);
+
+  /* A summary of fewer runs than the file lists says so. */
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *md = read_file(path);
+  cr_assert(!strstr(md, "Partial"), "%s", md);
+  free(md);
+  snprintf(path, sizeof path, "%s/runs/ls-s1.json", dir);
+  remove(path);
+  ASSERT_OK(rp_exp_report(dir));
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  md = read_file(path);
+  cr_assert(strstr(md, "**Partial: 8 of the 9 runs the file lists (losses × seeds) have "
+                       "finished.**"),
+            "%s", md);
+  free(md);
   remove_tree(root);
   free(root);
 }

@@ -82,6 +82,8 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
              st ? rp_error_message() : "", st ? ")" : "");
     printf("  %-*s  seed %16" PRIu64 "%s\n", width, r->id, r->seed, note);
   }
+  /* Records that are no run of the plan, or damaged beyond what the lines above show. */
+  if (rp_exp_check_runs(e, plan, out_dir)) printf("  in the way: %s\n", rp_error_message());
 }
 
 /* The searches: candidates, cost and progress so far, and what follows each. */
@@ -91,6 +93,7 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
     const rp_exp_search *s = &e->searches[i];
     int done = 0;
     rp_status st = rp_exp_search_done(e, i, out_dir, &done);
+    if (!st) st = rp_exp_search_check_best(e, i, out_dir);
     int64_t candidates = (int64_t)s->population * s->generations;
     int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
     int tries = rp_exp_search_retries(s) ? 1 + s->retries : 1; /* each to the end, at most */

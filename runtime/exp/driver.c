@@ -107,20 +107,26 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
   const cJSON *status = cJSON_GetObjectItemCaseSensitive(rec, "status");
   cJSON *config = rp_exp_config_json(e, &e->losses[run->loss_index], run->seed);
   cJSON *evaluation = evaluation_json(e);
-  bool same_config = cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "config"), config, true);
-  bool same_eval =
-      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "evaluation"), evaluation, true);
+  /* What changed, if anything: the first difference, configuration first. */
+  char where[512], was[96], now[96];
+  const cJSON *rec_config = cJSON_GetObjectItemCaseSensitive(rec, "config");
+  const cJSON *rec_eval = cJSON_GetObjectItemCaseSensitive(rec, "evaluation");
+  bool config_changed = rp_exp_json_difference(rec_config, config, "$.config", where, sizeof where,
+                                               was, now, sizeof was);
+  bool changed =
+      config_changed || rp_exp_json_difference(rec_eval, evaluation, "$.evaluation", where,
+                                               sizeof where, was, now, sizeof was);
   bool finished = cJSON_IsString(status) && (strcmp(status->valuestring, "done") == 0 ||
                                              strcmp(status->valuestring, "diverged") == 0);
   cJSON_Delete(config);
   cJSON_Delete(evaluation);
   cJSON_Delete(rec);
   if (!finished) return rp_fail(RP_ERR_IO, "%s is not a finished run record", path);
-  if (!same_config || !same_eval)
+  if (changed)
     return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                   "%s was made with another %s than the experiment's now: move it away or "
-                   "choose another output directory",
-                   path, same_config ? "evaluation" : "training configuration");
+                   "%s was made with another %s than the experiment's now (%s: %s in the record, "
+                   "%s now): move it away or choose another output directory",
+                   path, config_changed ? "training configuration" : "evaluation", where, was, now);
   *done = true;
   return RP_OK;
 }
@@ -160,6 +166,37 @@ static rp_status write_csv(const char *path, const rp_exp_result *r) {
   return st;
 }
 
+rp_status rp_exp_check_runs(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/runs", out_dir);
+  char **names;
+  int count;
+  rp_status st = rp_exp_list_json(path, &names, &count);
+  for (int i = 0; i < count && names && !st; i++) {
+    snprintf(path, sizeof path, "%s/runs/%s", out_dir, names[i]);
+    cJSON *rec;
+    if ((st = rp_exp_read_json(path, &rec))) break;
+    st = rp_exp_check_record(path, names[i], rec);
+    const char *experiment = rp_exp_json_string(rec, "experiment", "");
+    if (!st && strcmp(experiment, e->name) != 0)
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.experiment is \"%s\", not \"%s\": a record of another experiment; "
+                   "move it away or choose another output directory",
+                   path, experiment, e->name);
+    bool planned = false;
+    for (int k = 0; k < plan->run_count && !st && !planned; k++)
+      planned = strcmp(plan->runs[k].id, rp_exp_json_string(rec, "run_id", "")) == 0;
+    if (!st && !planned)
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s is not a run of %s as the file has it now (a loss or seed since "
+                   "removed?): move it away or choose another output directory",
+                   path, e->name);
+    cJSON_Delete(rec);
+  }
+  rp_exp_free_names(names, count);
+  return st;
+}
+
 rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir,
                          const rp_exp_backend *b, const char *git_commit) {
   char path[4096];
@@ -169,6 +206,8 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
   rp_file_remove_stale_temporaries(path); /* of a run killed while writing a record */
   /* Check every existing record before training anything: a mismatch found after hours of
    * training would be worse. */
+  st = rp_exp_check_runs(e, plan, out_dir);
+  if (st) return st;
   bool *done = calloc((size_t)plan->run_count, sizeof *done);
   if (!done) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   for (int i = 0; i < plan->run_count && !st; i++)

@@ -85,8 +85,15 @@ typedef struct rp_exp_backend {
 rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir,
                          const rp_exp_backend *backend, const char *git_commit);
 
+/* Checks every record in `out_dir`/runs before anything trains: readable, complete as the report
+ * reads it (rp_exp_check_record), of experiment `e`, and one of `plan`'s runs. A record of
+ * another experiment, or of a loss or seed the file no longer has, is an error (it would be
+ * mixed into the summary). */
+rp_status rp_exp_check_runs(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir);
+
 /* Whether `out_dir`/runs/<run id>.json holds this run, finished (or diverged) with this
- * configuration: 1 yes, 0 no record, or an error for a record of another configuration. */
+ * configuration: 1 yes, 0 no record, or an error for a record of another configuration that
+ * names the first difference (JSON path, recorded and current values). */
 rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
                           bool *done);
 
@@ -109,6 +116,11 @@ struct cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_s
 rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
                              int *generations);
 
+/* An error for records of best_<label> while search `index` is unfinished: the best loss they
+ * trained was the best of fewer generations (the search was extended), and the search may find
+ * another. Said before the extension trains, rather than after it. */
+rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir);
+
 /* Runs (or resumes) search `index` until its generations are done. `out` as rp_search_run's. */
 rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_dir,
                             const rp_exp_backend *backend, rp_search_result *out);
@@ -125,7 +137,12 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
 
 /* ---- reports: a pure function of DIR/runs/<id>.json (and DIR/experiment.json when present) */
 
-/* Writes DIR/summary.md, DIR/results.json and DIR/figures/<name>.svg. */
+/* Writes DIR/summary.md, DIR/results.json and DIR/figures/<name>.svg, first removing what
+ * writers killed mid-write left there (NAME.PID.tmp). */
 rp_status rp_exp_report(const char *dir);
+
+/* Checks the fields the report reads from run record `rec`, read from `path` (file `name` in
+ * runs/): an error naming the file and JSON path for a record damaged or edited by hand. */
+rp_status rp_exp_check_record(const char *path, const char *name, const struct cJSON *rec);
 
 #endif

@@ -123,3 +123,43 @@ const char *rp_exp_json_string(const cJSON *o, const char *key, const char *fall
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   return cJSON_IsString(v) ? v->valuestring : fallback;
 }
+
+static void json_text(const cJSON *v, char *out, size_t size) {
+  char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+  snprintf(out, size, "%s", v ? (text ? text : "?") : "absent");
+  if (text && strlen(text) >= size && size > 4) memcpy(out + size - 4, "...", 4);
+  cJSON_free(text);
+}
+
+bool rp_exp_json_difference(const cJSON *was, const cJSON *now, const char *root, char *path,
+                            size_t path_size, char *was_text, char *now_text, size_t text_size) {
+  if (was && now && cJSON_Compare(was, now, true)) return false;
+  char child[512];
+  if (cJSON_IsObject(was) && cJSON_IsObject(now)) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, was) { /* changed or removed keys, in the record's order */
+      snprintf(child, sizeof child, "%s.%s", root, item->string);
+      if (rp_exp_json_difference(item, cJSON_GetObjectItemCaseSensitive(now, item->string), child,
+                                 path, path_size, was_text, now_text, text_size))
+        return true;
+    }
+    cJSON_ArrayForEach(item, now) { /* added keys */
+      if (cJSON_GetObjectItemCaseSensitive(was, item->string)) continue;
+      snprintf(child, sizeof child, "%s.%s", root, item->string);
+      return rp_exp_json_difference(NULL, item, child, path, path_size, was_text, now_text,
+                                    text_size);
+    }
+  } else if (cJSON_IsArray(was) && cJSON_IsArray(now) &&
+             cJSON_GetArraySize(was) == cJSON_GetArraySize(now)) {
+    for (int i = 0; i < cJSON_GetArraySize(was); i++) {
+      snprintf(child, sizeof child, "%s[%d]", root, i);
+      if (rp_exp_json_difference(cJSON_GetArrayItem(was, i), cJSON_GetArrayItem(now, i), child,
+                                 path, path_size, was_text, now_text, text_size))
+        return true;
+    }
+  }
+  snprintf(path, path_size, "%s", root);
+  json_text(was, was_text, text_size);
+  json_text(now, now_text, text_size);
+  return true;
+}

@@ -29,4 +29,11 @@ rp_status rp_exp_read_json(const char *path, struct cJSON **out);
 rp_status rp_exp_list_json(const char *dir, char ***names, int *count);
 void rp_exp_free_names(char **names, int count);
 
+/* Where `was` and `now` first differ: the JSON path below `root` (e.g. "$.config.lr") and the
+ * two values as compact JSON ("absent" for a missing key), cut to fit, for an error that says
+ * what changed. False when they are equal. */
+bool rp_exp_json_difference(const struct cJSON *was, const struct cJSON *now, const char *root,
+                            char *path, size_t path_size, char *was_text, char *now_text,
+                            size_t text_size);
+
 #endif

@@ -17,6 +17,7 @@
 #include "exp/report_parts.h"
 #include "exp/stats.h"
 #include "exp/text.h"
+#include "io/file.h"
 
 /* ---- reading records */
 
@@ -90,7 +91,7 @@ static bool number_or_null(const cJSON *v, bool nullable) {
 /* Checks the fields the report reads from a run record `name` (runs/<name>), so that a record
  * edited by hand or damaged fails with its file and JSON path rather than dropping out of a
  * mean: what rp_exp_run_json writes. */
-static rp_status check_record(const char *path, const char *name, const cJSON *rec) {
+rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *rec) {
   char got[64];
   const char *key = NULL;
   const cJSON *v = NULL;
@@ -165,7 +166,15 @@ static rp_status load(report *r) {
     snprintf(path, sizeof path, "%s/runs/%s", r->dir, names[i]);
     cJSON *rec;
     if ((st = rp_exp_read_json(path, &rec))) break;
-    if ((st = check_record(path, names[i], rec))) {
+    st = rp_exp_check_record(path, names[i], rec);
+    /* A record of another experiment would be averaged in with this one's. */
+    const char *name = str(r->experiment, "name", NULL), *of = str(rec, "experiment", "");
+    if (!st && name && strcmp(of, name) != 0)
+      st = rp_fail(RP_ERR_IO,
+                   "%s: $.experiment is \"%s\", but %s/experiment.json is \"%s\": "
+                   "a record of another experiment",
+                   path, of, r->dir, name);
+    if (st) {
       cJSON_Delete(rec);
       break;
     }
@@ -383,12 +392,24 @@ static rp_status write_summary(const report *r, double *v, double *b) {
   } else {
     rp_text_put(&t, "No finished runs yet.\n");
   }
+  /* The runs the file lists (its losses times its seeds; a search's best_<label> come on
+   * top): a summary of fewer says so. */
+  const cJSON *losses = cJSON_GetObjectItemCaseSensitive(r->experiment, "losses");
+  const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(r->experiment, "seeds");
+  int listed = cJSON_GetArraySize(losses) * cJSON_GetArraySize(seeds), listed_done = 0;
+  for (int i = 0; i < r->run_count; i++)
+    listed_done += strncmp(str(r->runs[i], "run_id", ""), "best_", 5) != 0;
+  if (listed_done < listed)
+    rp_text_put(&t,
+                "\n**Partial: %d of the %d runs the file lists (losses × seeds) have finished.** "
+                "`repro run` resumes the rest.\n",
+                listed_done, listed);
   rp_text_put(&t, "\n## Test accuracy\n\n");
-  rp_text_put(
-      &t,
-      "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: Welch's "
-      "two-sided t-test against %s.\n\n",
-      r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none in this experiment)");
+  rp_text_put(&t,
+              "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: "
+              "Welch's two-sided t-test against %s.\n\n",
+              r->baseline >= 0 ? r->groups[r->baseline].label
+                               : "cross-entropy (no finished run of it yet, or none in the file)");
   rp_text_put(&t,
               "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
               "true-class probability |\n|---|---|---|---|---|---|---|\n",
@@ -605,6 +626,10 @@ static rp_status report_parts(report *r) {
 }
 
 rp_status rp_exp_report(const char *dir) {
+  char figures[4200];
+  snprintf(figures, sizeof figures, "%s/figures", dir);
+  rp_file_remove_stale_temporaries(dir); /* of a report killed while writing */
+  rp_file_remove_stale_temporaries(figures);
   report r = {.dir = dir, .plots = rp_plot_available()};
   rp_status st = load(&r);
   /* Scratch for one statistic's values over a group's runs and the baseline's. */

@@ -95,7 +95,7 @@ rp_status rp_exp_report_loss_shapes(const char *dir, const char *const *labels,
                   "With the target probability p and the other %d classes at (1-p)/%d: where "
                   "the loss is lowest; the stable fixed points p* where the target logit's "
                   "gradient vanishes (training pushes p towards them, below 1: a regularizer); "
-                  "D_end = f'(1,1) - f'(0,0); both invariants (taylorglo.md §4) with their two "
+                  "D_end = f'(1,1) - f'(0,0); both invariants (taylorglo.md §3) with their two "
                   "sides.\n\n"
                   "| loss | lowest at p | stable p* | D_end | code invariant | softmax "
                   "invariant |\n|---|---|---|---|---|---|\n",

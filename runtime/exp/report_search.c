@@ -70,6 +70,10 @@ static void generations_table(rp_text *md, const rp_search_result *r) {
 }
 
 static void best_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
+  if (r->generation_count == 0) {
+    rp_text_put(md, "\nNo generation has finished yet.\n");
+    return;
+  }
   if (!isfinite(r->accuracy)) {
     rp_text_put(md, "\nNo candidate trained: every one so far was pruned.\n");
     return;
@@ -86,10 +90,16 @@ static void best_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
               c->code_valid ? "holds" : "violated", c->code_lhs, c->code_valid ? "≥" : "<",
               c->code_rhs, c->softmax_valid ? "holds" : "violated", c->A,
               c->softmax_valid ? ">" : "≤", c->B);
-  if (flag(s, "then_train_best"))
+  bool finished = r->generation_count >= (int)rp_exp_json_number(s, "generations");
+  if (flag(s, "then_train_best") && finished)
     rp_text_put(md,
-                "Trained with the full schedule and every seed as `best_%s` once the search "
-                "has finished (tables above).\n",
+                "The search has finished: its best loss is trained with the full schedule and "
+                "every seed as `best_%s`, whose finished runs are in the tables above.\n",
+                str(s, "label", "?"));
+  else if (flag(s, "then_train_best"))
+    rp_text_put(md,
+                "Once the search has finished, its best loss is trained with the full schedule "
+                "and every seed as `best_%s`.\n",
                 str(s, "label", "?"));
 }
 

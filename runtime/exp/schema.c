@@ -501,7 +501,7 @@ static rp_status parse_search(const char *file, const char *path, const cJSON *v
                        .epochs = e->training.epochs,
                        .retry_below = 0.15,
                        .retry_epoch = 10,
-                       .retries = 3,
+                       .retries = 2, /* three tries in all, as the reference */
                        .then_train_best = true,
                        .seed = 1};
   int invariant = (int)s->invariant, fitness = (int)s->fitness;

@@ -83,16 +83,18 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
     if (st) return st;
     cJSON *now = rp_exp_search_training_json(e, s);
     cJSON *a = comparable(old), *b = comparable(now);
-    bool same = cJSON_Compare(a, b, true);
+    char where[512], was[96], is[96];
+    bool changed = rp_exp_json_difference(a, b, "$", where, sizeof where, was, is, sizeof was);
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(old);
     cJSON_Delete(now);
-    if (!same)
+    if (changed)
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "%s was made with another configuration than search \"%s\" of the "
-                     "experiment's now: move %s away or choose another output directory",
-                     path, s->label, dir);
+                     "experiment's now (%s: %s in the file, %s now): move %s away or choose "
+                     "another output directory",
+                     path, s->label, where, was, is, dir);
   }
   /* The state's own settings (CMA-ES's population, the invariant, the seed...) are checked
    * too: a state without its training.json must not slip through. */
@@ -200,10 +202,7 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
   return RP_OK;
 }
 
-/* Records of best_<label> while search `index` is unfinished: the best loss they trained was
- * the best of fewer generations (the search was extended), and the search may find another.
- * An error now, before the extension trains, rather than after it. */
-static rp_status check_stale_best(const rp_experiment *e, int index, const char *out_dir) {
+rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir) {
   const rp_exp_search *s = &e->searches[index];
   if (!s->then_train_best || rp_exp_found_loss(e, index) >= 0) return RP_OK; /* finished */
   for (int i = 0; i < e->seed_count; i++) {
@@ -226,7 +225,7 @@ static rp_status check_searches(const rp_experiment *e, const char *out_dir) {
   for (int i = 0; i < e->search_count && !st; i++) {
     int generations;
     st = rp_exp_search_done(e, i, out_dir, &generations);
-    if (!st) st = check_stale_best(e, i, out_dir);
+    if (!st) st = rp_exp_search_check_best(e, i, out_dir);
   }
   return st;
 }

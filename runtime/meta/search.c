@@ -108,7 +108,7 @@ void rp_search_config_defaults(rp_search_config *cfg) {
   cfg->attack_eps = 0.1;
   cfg->retry_epoch = 10;
   cfg->retry_below = 0.15;
-  cfg->retries = 3;
+  cfg->retries = 2; /* taylorglo.md §5: "up to 3 tries" in all */
 }
 
 static rp_status check_config(const rp_search_config *c) {

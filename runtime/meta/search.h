@@ -15,8 +15,9 @@
  *      at the last epoch, or FGSM accuracy on the validation split. A run that diverges (or
  *      reports a non-finite accuracy) gets accuracy 0 and is counted as failed. Retry rule: a
  *      run whose validation accuracy at epoch retry_epoch is below retry_below is trained again
- *      with a new seed, at most `retries` times (so at most 1 + retries trainings); the last
- *      allowed try is final whatever its accuracy. Off for adversarial fitness.
+ *      with a new seed, at most `retries` times (so at most 1 + retries trainings: 2 gives the
+ *      reference's "up to 3 tries", the official trainingAttempts = 3); the last allowed try is
+ *      final whatever its accuracy. Off for adversarial fitness.
  *   5. CMA-ES is told 1 - accuracy (minimized); the generation's record is appended, the whole
  *      state written atomically to the state file, and the per-generation callback called.
  *
@@ -140,7 +141,7 @@ typedef struct rp_search_config {
   bool attack_normalized; /* FGSM: eps in normalized units, the official code's quirk */
   int retry_epoch;        /* 10 (0: no retry rule) */
   double retry_below;     /* 0.15 */
-  int retries;            /* 3 */
+  int retries;            /* 2: three trainings at most */
   const char *state_path; /* NULL: nothing saved; an existing file is resumed */
   rp_search_train_fn train;
   void *train_user;

@@ -318,7 +318,10 @@ static rp_status record_attack(rp_trainer *t, const rp_attack *a, rp_recorder *r
   uint32_t valid = (uint32_t)net->batch;
   rp_status st = RP_OK;
   if (normalized) st = rp_net_record_forward_from(net, rec, RP_EVAL, 1);
-  int steps = a->eps <= 0 ? 0 : a->kind == RP_ATTACK_FGSM ? 1 : a->steps;
+  /* ε = 0 leaves pixel-space inputs as they are; the official quirk's step still clamps the
+   * normalized ones to [0, 1] (taylorglo.md §6), as one step of ε = 0 does. */
+  int steps = a->kind == RP_ATTACK_FGSM ? 1 : a->steps;
+  if (a->eps <= 0) steps = normalized ? 1 : 0;
   if (!st && steps > 0) st = rp_copy(rec, &x->y, x_orig);
   for (int s = 0; s < steps && !st; s++) {
     st = rp_net_record_forward_from(net, rec, RP_EVAL, attacked + 1);
