@@ -37,7 +37,7 @@ typedef struct rp_pipeline {
 
 typedef struct rp_pipeline_key {
   const char *shader;     /* file name under shaders/ without .comp */
-  uint32_t binding_count; /* storage buffers the shader declares */
+  uint32_t binding_count; /* buffers the shader declares */
   const uint32_t *spec;   /* values for constant_id 0..spec_count-1 */
   uint32_t spec_count;
   /* Bit i: binding i is a uniform texel buffer (read-only) of R32_SFLOAT texels, or of
