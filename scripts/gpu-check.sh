@@ -70,6 +70,8 @@ if [ "$part" = a ]; then
   unset VK_LAYER_PATH
   models="train_mnist_cnn train_allcnn_c train_resnet20 train_preresnet20 train_wrn-16-8"
   step bench 300 repro bench --json "$out/bench.json" peak copy gemm $models
+  # The texel-read variants, on CPU devices by default, measured here against the above
+  step bench_texel 300 env REPRO_TEXEL=1 repro bench --json "$out/bench-texel.json" copy $models
   # PyTorch in full fp32 as repro, then with its default TF32 convolutions (bench/precision.py)
   step pytorch_peer 300 $py bench/pytorch_peer.py --device cuda --steps 20 --repeats 5 \
     --json "$out/pytorch_peer.json" $models

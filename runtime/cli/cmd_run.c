@@ -5,9 +5,11 @@
  * first; a bad file writes nothing. docs/experiments.md describes files and outputs. */
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exp/driver.h"
@@ -242,6 +244,18 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
   fflush(stdout);
 }
 
+/* Interrupted (Ctrl-C, SIGTERM): every record is written whole, so what finished stays and the
+ * same command resumes; say so, with write(2), the one output a handler may do, then die of
+ * the signal as the process would have. */
+static void on_interrupt(int sig) {
+  static const char message[] = "\nrepro: interrupted; finished runs and search generations are "
+                                "kept: run the same command again to resume\n";
+  ssize_t written = write(STDERR_FILENO, message, sizeof message - 1);
+  (void)written;
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
 int rp_cmd_run(int argc, char **argv) {
   if (argc < 2) { /* a bare "repro run": the usage is the answer */
     usage(stderr);
@@ -320,6 +334,10 @@ int rp_cmd_run(int argc, char **argv) {
                               .search_event = on_search_event,
                               .user = &p};
       rp_exp_backend backend = rp_exp_trainer_backend(&runner);
+      struct sigaction interrupt = {.sa_handler = on_interrupt};
+      sigemptyset(&interrupt.sa_mask);
+      sigaction(SIGINT, &interrupt, NULL);
+      sigaction(SIGTERM, &interrupt, NULL);
       st = rp_exp_run_all(&e, out_dir, &backend, commit);
     }
     if (st)
