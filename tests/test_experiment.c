@@ -663,6 +663,16 @@ static void run_synthetic(const char *dir, const char *text, fake *f, rp_status 
   rp_exp_free(&e);
 }
 
+/* A run of `text` into `dir` refused with `status` before any training, its message holding
+ * `fragment`. */
+static void expect_refused(const char *dir, const char *text, rp_status status,
+                           const char *fragment) {
+  fake f = {0};
+  run_synthetic(dir, text, &f, status);
+  cr_assert_eq(f.calls, 0);
+  cr_assert(strstr(rp_error_message(), fragment), "%s", rp_error_message());
+}
+
 Test(experiment, run_records_summary_figures_and_resume) {
   char *root = temp_dir();
   char dir[512], path[1024];
@@ -888,12 +898,8 @@ Test(experiment, run_records_summary_figures_and_resume) {
    * error before any training (ce-s3 is missing, and not trained). */
   snprintf(path, sizeof path, "%s/runs/ce-s3.json", dir);
   remove(path);
-  fake n = {0};
-  run_synthetic(dir, synthetic, &n, RP_ERR_INVALID_ARGUMENT);
-  cr_assert_eq(n.calls, 0);
-  cr_assert(strstr(rp_error_message(), "-s4.json is not a run of synthetic as the file has it "
-                                       "now"),
-            "%s", rp_error_message());
+  expect_refused(dir, synthetic, RP_ERR_INVALID_ARGUMENT,
+                 "-s4.json is not a run of synthetic as the file has it now");
   snprintf(path, sizeof path, "%s/runs", dir);
   DIR *d = opendir(path);
   cr_assert(d);
@@ -913,12 +919,9 @@ Test(experiment, run_records_summary_figures_and_resume) {
   char *printed = cJSON_Print(edited);
   write_file(path, printed);
   cJSON_free(printed);
-  fake o = {0};
-  run_synthetic(dir, synthetic, &o, RP_ERR_INVALID_ARGUMENT);
-  cr_assert_eq(o.calls, 0);
-  cr_assert(strstr(rp_error_message(), "ce-s1.json: $.experiment is \"other\", not "
-                                       "\"synthetic\": a record of another experiment"),
-            "%s", rp_error_message());
+  expect_refused(dir, synthetic, RP_ERR_INVALID_ARGUMENT,
+                 "ce-s1.json: $.experiment is \"other\", not \"synthetic\": a record of "
+                 "another experiment");
   cr_assert_eq(rp_exp_report(dir), RP_ERR_IO);
   cr_assert(strstr(rp_error_message(), "a record of another experiment"), "%s", rp_error_message());
   cJSON_ReplaceItemInObject(edited, "experiment", cJSON_CreateString("synthetic"));
@@ -928,11 +931,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
   write_file(path, printed);
   cJSON_free(printed);
   cJSON_Delete(edited);
-  fake q = {0};
-  run_synthetic(dir, synthetic, &q, RP_ERR_IO);
-  cr_assert_eq(q.calls, 0);
-  cr_assert(strstr(rp_error_message(), "ce-s1.json: $.final.test_accuracy: expected a number"),
-            "%s", rp_error_message());
+  expect_refused(dir, synthetic, RP_ERR_IO, "ce-s1.json: $.final.test_accuracy: expected a number");
   write_file(path, kept);
   free(kept);
 

@@ -17,22 +17,13 @@ static rp_status relu(rp_recorder *rec, uint32_t direction, const rp_tensor *a, 
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "relu_%s: tensors of %lld, %lld and %lld elements",
                    direction == RELU_FORWARD ? "forward" : "backward",
                    (long long)rp_tensor_numel(a), (long long)rp_tensor_numel(b), (long long)n);
-  rp_context *ctx = rp_rec_context(rec);
-  const rp_caps *caps = rp_context_caps(ctx);
   uint32_t spec[] = {RP_ELEMENTWISE_WORKGROUP, direction};
   uint64_t bytes = rp_tensor_bytes(out);
   rp_arg args[] = {{&a->buffer, 0, bytes, RP_READ},
                    {&b->buffer, 0, bytes, RP_READ},
                    {&out->buffer, 0, bytes, RP_WRITE}};
-  char name[48];
-  rp_pipeline_key key = rp_texel_key(caps, "relu", name, sizeof name, 3, spec, 2, args, 3u, 3u);
-  const rp_pipeline *pipeline;
-  rp_status st = rp_pipeline_get(ctx, &key, &pipeline);
-  uint32_t groups[3];
-  if (st == RP_OK) st = rp_grid_1d(caps, rp_vec4_invocations(n), spec[0], groups);
-  if (st) return st;
   uint32_t push = (uint32_t)n;
-  return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
+  return rp_vec4_dispatch(rec, "relu", spec, 2, args, 3, 3u, n, &push, sizeof push);
 }
 
 rp_status rp_relu_forward(rp_recorder *rec, const rp_tensor *x, const rp_tensor *y) {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk/context.h"
+
 rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgroup,
                      uint32_t groups[3]) {
   if (invocations > (int64_t)UINT32_MAX)
@@ -40,4 +42,19 @@ rp_pipeline_key rp_texel_key(const rp_caps *caps, const char *shader, char *name
   }
   snprintf(name, name_size, "%s_texel", shader);
   return (rp_pipeline_key){name, binding_count, spec, spec_count, texel_bindings, texel_vec4};
+}
+
+rp_status rp_vec4_dispatch(rp_recorder *rec, const char *shader, const uint32_t *spec,
+                           uint32_t spec_count, const rp_arg *args, uint32_t nargs, uint32_t inputs,
+                           int64_t n, const void *push, uint32_t push_bytes) {
+  rp_context *ctx = rp_rec_context(rec);
+  const rp_caps *caps = rp_context_caps(ctx);
+  char name[48];
+  rp_pipeline_key key =
+      rp_texel_key(caps, shader, name, sizeof name, nargs, spec, spec_count, args, inputs, inputs);
+  const rp_pipeline *pipeline;
+  uint32_t groups[3];
+  rp_status st = rp_pipeline_get(ctx, &key, &pipeline);
+  if (st == RP_OK) st = rp_grid_1d(caps, rp_vec4_invocations(n), spec[0], groups);
+  return st ? st : rp_rec_dispatch(rec, pipeline, args, nargs, push, push_bytes, groups);
 }

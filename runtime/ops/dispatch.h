@@ -36,4 +36,11 @@ rp_pipeline_key rp_texel_key(const rp_caps *caps, const char *shader, char *name
                              uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
                              const rp_arg *args, uint32_t texel_bindings, uint32_t texel_vec4);
 
+/* One dispatch of a shader that takes four elements per invocation and the n % 4 left over
+ * one each (copy.comp, elementwise.comp, relu.comp; spec[0] its workgroup size), reading the
+ * bindings `inputs` as vec4 texel buffers where rp_texel_key() says. */
+rp_status rp_vec4_dispatch(rp_recorder *rec, const char *shader, const uint32_t *spec,
+                           uint32_t spec_count, const rp_arg *args, uint32_t nargs, uint32_t inputs,
+                           int64_t n, const void *push, uint32_t push_bytes);
+
 #endif

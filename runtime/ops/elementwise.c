@@ -15,26 +15,16 @@ static rp_status elementwise(rp_recorder *rec, uint32_t op, float alpha, const r
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: tensors of %lld, %lld and %lld elements",
                    op_names[op], (long long)rp_tensor_numel(x), (long long)rp_tensor_numel(y),
                    (long long)n);
-  rp_context *ctx = rp_rec_context(rec);
-  const rp_caps *caps = rp_context_caps(ctx);
   uint32_t spec[] = {RP_ELEMENTWISE_WORKGROUP, op};
   uint64_t bytes = rp_tensor_bytes(out);
   rp_arg args[] = {{&x->buffer, 0, bytes, RP_READ},
                    {&y->buffer, 0, bytes, RP_READ},
                    {&out->buffer, 0, bytes, RP_WRITE}};
-  char name[48];
-  rp_pipeline_key key =
-      rp_texel_key(caps, "elementwise", name, sizeof name, 3, spec, 2, args, 3u, 3u);
-  const rp_pipeline *pipeline;
-  rp_status st = rp_pipeline_get(ctx, &key, &pipeline);
-  uint32_t groups[3];
-  if (st == RP_OK) st = rp_grid_1d(caps, rp_vec4_invocations(n), spec[0], groups);
-  if (st) return st;
   struct {
     uint32_t n;
     float alpha;
   } push = {(uint32_t)n, alpha};
-  return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
+  return rp_vec4_dispatch(rec, "elementwise", spec, 2, args, 3, 3u, n, &push, sizeof push);
 }
 
 rp_status rp_add(rp_recorder *rec, const rp_tensor *x, const rp_tensor *y, const rp_tensor *out) {
