@@ -5,21 +5,16 @@
 // as fast (runtime/ops/dispatch.h: rp_texel_reads picks the variant). Outputs stay storage
 // buffers: writes through a storage texel buffer measured no faster.
 //
-//   INPUT(b, name)      binding b holds floats, read as LOAD(name, i)
 //   INPUT4(b, name)     binding b holds vec4s, read as LOAD4(name, i); LOAD4_ONE(name, i) is
-//                       float i of them (for a tail of fewer than four)
+//                       float i of them (a tail of fewer than four, or a shader's float path)
 #ifndef TEXEL_GLSL
 #define TEXEL_GLSL
 
 #if TEXEL
-#define INPUT(b, name) layout(set = 0, binding = b) uniform samplerBuffer name
-#define LOAD(name, i) texelFetch(name, int(i)).x
 #define INPUT4(b, name) layout(set = 0, binding = b) uniform samplerBuffer name
 #define LOAD4(name, i) texelFetch(name, int(i))
 #define LOAD4_ONE(name, i) texelFetch(name, int((i) / 4u))[(i) % 4u]
 #else
-#define INPUT(b, name) layout(set = 0, binding = b) readonly buffer name##_ { float name[]; }
-#define LOAD(name, i) name[i]
 #define INPUT4(b, name)                                                                          \
   layout(set = 0, binding = b) readonly buffer name##_ { vec4 name[]; };                         \
   layout(set = 0, binding = b) readonly buffer name##_one_ { float name##_one[]; }

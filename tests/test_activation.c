@@ -25,12 +25,6 @@ static uint32_t bits_of(float f) {
 
 /* ---- ReLU ---- */
 
-/* REPRO_TEXEL for `texel`; REPRO_PROFILE on, for test_ran_shader, before the first recorder. */
-static void use_texel(bool texel) {
-  setenv("REPRO_PROFILE", "1", 1);
-  setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
-}
-
 static void expect_relu(rp_recorder *rec, bool texel) {
   const char *shader = texel ? "relu_texel" : "relu";
   cr_assert(test_ran_shader(rec, shader), "%s did not run", shader);
@@ -53,8 +47,7 @@ static void check_relu(int64_t n, bool in_place, bool texel) {
   guarded_upload(&gdx, x);
   const rp_tensor *out = in_place ? &gx.view : &gy.view;
   const rp_tensor *grad = in_place ? &gdy.view : &gdx.view;
-  rp_recorder *rec = test_recorder();
-  cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+  rp_recorder *rec = test_profiled_recorder();
   ASSERT_OK(rp_relu_forward(rec, &gx.view, out));
   ASSERT_OK(rp_relu_backward(rec, out, &gdy.view, grad));
   ASSERT_OK(rp_rec_end(rec));
@@ -82,14 +75,14 @@ static void check_relu(int64_t n, bool in_place, bool texel) {
 
 Test(activation, relu) {
   for (int texel = 0; texel < 2; texel++) {
-    use_texel(texel);
+    test_use_texel(texel);
     for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], false, texel);
   }
 }
 
 Test(activation, relu_in_place) {
   for (int texel = 0; texel < 2; texel++) {
-    use_texel(texel);
+    test_use_texel(texel);
     for (size_t i = 0; i < NSIZES; i++) check_relu(sizes[i], true, texel);
   }
 }
@@ -99,12 +92,11 @@ Test(activation, relu_keeps_nan) {
   int64_t n = 11;
   float x[11] = {NAN, -2.0f, 2.0f, -NAN, -1.0f, NAN, 3.0f, NAN, -NAN, 1.0f, NAN}, y[11];
   for (int texel = 0; texel < 2; texel++) {
-    use_texel(texel);
+    test_use_texel(texel);
     guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n);
     guarded_upload(&gx, x);
     guarded_upload(&gy, x);
-    rp_recorder *rec = test_recorder();
-    cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+    rp_recorder *rec = test_profiled_recorder();
     ASSERT_OK(rp_relu_forward(rec, &gx.view, &gy.view));
     ASSERT_OK(rp_rec_end(rec));
     ASSERT_OK(rp_rec_run(rec));

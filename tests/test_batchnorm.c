@@ -82,19 +82,6 @@ static void check(const char *what, const bn_case *k, int64_t i, double got, dou
 
 #define CH(i) (((i) / d.inner) % d.c)
 
-/* REPRO_TEXEL for `texel`; REPRO_PROFILE on, for test_ran_shader, before the first recorder. */
-static void use_texel(bool texel) {
-  setenv("REPRO_PROFILE", "1", 1);
-  setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
-}
-
-/* A recorder whose profile starts with its recording. */
-static rp_recorder *profiled_recorder(void) {
-  rp_recorder *rec = test_recorder();
-  cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
-  return rec;
-}
-
 static void expect_shaders(rp_recorder *rec, const char *const *shaders, bool texel) {
   for (const char *const *s = shaders; *s; s++) {
     char name[48];
@@ -156,7 +143,7 @@ static void train_case(const bn_case *k, uint32_t seed, bool texel) {
   guarded grm = make(1, cs, rm0), grv = make(1, cs, rv0), gsm = make(1, cs, NULL);
   guarded gsi = make(1, cs, NULL), gdg = make(1, cs, NULL), gdb = make(1, cs, NULL);
 
-  rp_recorder *rec = profiled_recorder();
+  rp_recorder *rec = test_profiled_recorder();
   ASSERT_OK(rp_batchnorm_forward_train(rec, &gx1.view, &gg.view, &gb.view, MOMENTUM, BN_EPS,
                                        &grm.view, &grv.view, &gsm.view, &gsi.view, &gy.view));
   ASSERT_OK(rp_batchnorm_forward_train(rec, &gx0.view, &gg.view, &gb.view, MOMENTUM, BN_EPS,
@@ -276,7 +263,7 @@ static void train_case(const bn_case *k, uint32_t seed, bool texel) {
 
 Test(batchnorm, train_forward_running_stats_backward) {
   for (int texel = 0; texel < 2; texel++) {
-    use_texel(texel);
+    test_use_texel(texel);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
       train_case(&cases[i], 11 + 7 * (uint32_t)i, texel);
   }
@@ -295,7 +282,7 @@ static void eval_case(size_t j, bool texel) {
   guarded gx = make(k->ndim, k->shape, x), gy = make(k->ndim, k->shape, NULL);
   guarded gg = make(1, cs, gamma), gb = make(1, cs, beta), grm = make(1, cs, rm),
           grv = make(1, cs, rv);
-  rp_recorder *rec = profiled_recorder();
+  rp_recorder *rec = test_profiled_recorder();
   ASSERT_OK(rp_batchnorm_forward_eval(rec, &gx.view, &gg.view, &gb.view, &grm.view, &grv.view,
                                       BN_EPS, &gy.view));
   ASSERT_OK(rp_rec_end(rec));
@@ -323,7 +310,7 @@ static void eval_case(size_t j, bool texel) {
 
 Test(batchnorm, eval_forward) {
   for (int texel = 0; texel < 2; texel++) {
-    use_texel(texel);
+    test_use_texel(texel);
     for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) eval_case(j, texel);
   }
 }

@@ -29,8 +29,7 @@ static void check(int op, int64_t n, bool texel) {
   guarded_upload(&gx, x);
   guarded_upload(&gy, y);
   guarded_upload(&gz, y);
-  rp_recorder *rec = test_recorder();
-  cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+  rp_recorder *rec = test_profiled_recorder();
   switch (op) {
   case ADD: ASSERT_OK(rp_add(rec, &gx.view, &gy.view, &gz.view)); break;
   case MUL: ASSERT_OK(rp_mul(rec, &gx.view, &gy.view, &gz.view)); break;
@@ -69,9 +68,8 @@ static void check(int op, int64_t n, bool texel) {
 
 /* Every size, reading storage buffers and then texel buffers. */
 static void check_all(int op) {
-  setenv("REPRO_PROFILE", "1", 1); /* before the first recorder, for test_ran_shader */
   for (int texel = 0; texel < 2; texel++) {
-    setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
+    test_use_texel(texel);
     for (size_t i = 0; i < NSIZES; i++) check(op, sizes[i], texel);
   }
 }

@@ -123,10 +123,8 @@ static rp_status per_chunk(rp_recorder *rec, const char *shader, uint32_t op, ui
   const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   uint32_t spec[] = {WORKGROUP, op, width == 4};
   char name[48];
-  rp_pipeline_key key = {shader, nargs, spec, 3};
-  if (texel_bindings)
-    key = rp_texel_key(caps, shader, name, sizeof name, nargs, spec, 3, args, texel_bindings,
-                       texel_bindings);
+  rp_pipeline_key key = rp_texel_key(caps, shader, name, sizeof name, nargs, spec, 3, args,
+                                     texel_bindings, texel_bindings);
   const rp_pipeline *pipe;
   uint32_t groups[3];
   rp_status st = rp_pipeline_get(rp_rec_context(rec), &key, &pipe);

@@ -32,13 +32,12 @@ rp_pipeline_key rp_texel_key(const rp_caps *caps, const char *shader, char *name
                              uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
                              const rp_arg *args, uint32_t texel_bindings, uint32_t texel_vec4) {
   rp_pipeline_key plain = {shader, binding_count, spec, spec_count};
-  if (!rp_texel_reads(caps)) return plain;
+  if (!texel_bindings || !rp_texel_reads(caps)) return plain; /* no inputs to read so */
   for (uint32_t i = 0; i < binding_count; i++) {
     if (!(texel_bindings >> i & 1u)) continue;
-    const rp_buffer *b = args[i].buffer;
-    uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
-    uint64_t texel = (texel_vec4 >> i & 1u) ? 16 : 4;
-    if (!rp_texel_view_fits(caps, b->offset + args[i].offset, bytes, texel)) return plain;
+    uint64_t at = args[i].buffer->offset + args[i].offset;
+    if (!rp_texel_view_fits(caps, at, rp_arg_bytes(&args[i]), rp_texel_size(texel_vec4, i)))
+      return plain;
   }
   snprintf(name, name_size, "%s_texel", shader);
   return (rp_pipeline_key){name, binding_count, spec, spec_count, texel_bindings, texel_vec4};

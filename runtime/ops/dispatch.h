@@ -29,9 +29,10 @@ static inline int64_t rp_vec4_invocations(int64_t n) { return n / 4 > n % 4 ? n 
  * has not been measured. REPRO_TEXEL=0 or 1 overrides, read at each call (tests run both). */
 bool rp_texel_reads(const rp_caps *caps);
 
-/* The pipeline key of `shader`, or, where rp_texel_reads() and every argument of
- * `texel_bindings` fits a texel view, of `shader`_texel (written to `name`, of `name_size`
- * bytes) reading those bindings as texel buffers, of vec4s for the bindings in `texel_vec4`. */
+/* The pipeline key of `shader`, or, where `texel_bindings` names some, rp_texel_reads() and
+ * every argument of `texel_bindings` fits a texel view, of `shader`_texel (written to `name`, of
+ * `name_size` bytes) reading those bindings as texel buffers, of vec4s for the bindings in
+ * `texel_vec4`. */
 rp_pipeline_key rp_texel_key(const rp_caps *caps, const char *shader, char *name, size_t name_size,
                              uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
                              const rp_arg *args, uint32_t texel_bindings, uint32_t texel_vec4);

@@ -49,6 +49,11 @@ typedef struct rp_pipeline_key {
  * for the life of the context. */
 rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_pipeline **out);
 
+/* The bytes of a texel of texel binding i given a key's texel_vec4: four floats or one. */
+static inline uint64_t rp_texel_size(uint32_t texel_vec4, uint32_t i) {
+  return (texel_vec4 >> i & 1u) ? 4 * sizeof(float) : sizeof(float);
+}
+
 /* The descriptor type of binding i given a key's texel_bindings. */
 static inline VkDescriptorType rp_binding_type(uint32_t texel_bindings, uint32_t i) {
   return (texel_bindings >> i & 1u) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER

@@ -223,16 +223,11 @@ static rp_status allocate_set(rp_recorder *rec, VkDescriptorSetLayout layout,
   }
 }
 
-static uint64_t texel_bytes(const rp_pipeline *pipeline, uint32_t binding) {
-  return (pipeline->texel_vec4 >> binding & 1u) ? 4 * sizeof(float) : sizeof(float);
-}
-
-bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes,
-                        uint64_t texel_bytes) {
+bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes, uint64_t texel) {
   uint64_t align =
       caps->min_texel_buffer_offset_alignment ? caps->min_texel_buffer_offset_alignment : 1;
-  uint64_t texels = (bytes + texel_bytes - 1) / texel_bytes;
-  return offset % align == 0 && offset % texel_bytes == 0 && texels >= 1 &&
+  uint64_t texels = (bytes + texel - 1) / texel;
+  return offset % align == 0 && offset % texel == 0 && texels >= 1 &&
          texels <= caps->max_texel_buffer_elements;
 }
 
@@ -281,12 +276,12 @@ static rp_status check_dispatch(const rp_recorder *rec, const rp_pipeline *pipel
     if (!b || !b->handle)
       return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: argument %u is not allocated", pipeline->shader,
                      i);
-    uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
+    uint64_t bytes = rp_arg_bytes(&args[i]);
     if (args[i].offset > b->size || bytes > b->size - args[i].offset)
       return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: argument %u overruns its buffer",
                      pipeline->shader, i);
     if (pipeline->texel_bindings >> i & 1u) {
-      uint64_t texel = texel_bytes(pipeline, i);
+      uint64_t texel = rp_texel_size(pipeline->texel_vec4, i);
       if (args[i].access != RP_READ)
         return rp_fail(RP_ERR_INVALID_ARGUMENT,
                        "%s: argument %u is a texel buffer, which a shader can only read",
@@ -332,7 +327,7 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
   bool needs_barrier = rec->full_barriers && rec->dispatches > 0;
   for (uint32_t i = 0; i < nargs; i++) {
     const rp_buffer *b = args[i].buffer;
-    uint64_t bytes = args[i].bytes ? args[i].bytes : b->size - args[i].offset;
+    uint64_t bytes = rp_arg_bytes(&args[i]);
     infos[i] = (VkDescriptorBufferInfo){
         .buffer = b->handle, .offset = b->offset + args[i].offset, .range = bytes};
     writes[i] =
@@ -343,7 +338,8 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
                                .descriptorType = rp_binding_type(pipeline->texel_bindings, i),
                                .pBufferInfo = &infos[i]};
     if (pipeline->texel_bindings >> i & 1u) {
-      st = make_view(rec, b->handle, infos[i].offset, bytes, texel_bytes(pipeline, i), &views[i]);
+      st = make_view(rec, b->handle, infos[i].offset, bytes, rp_texel_size(pipeline->texel_vec4, i),
+                     &views[i]);
       if (st) return rec->error = st;
       writes[i].pBufferInfo = NULL;
       writes[i].pTexelBufferView = &views[i];

@@ -29,9 +29,14 @@ typedef struct rp_arg {
   rp_access access;
 } rp_arg;
 
+/* The bytes an argument binds: `bytes`, or from `offset` to the end of its buffer. */
+static inline uint64_t rp_arg_bytes(const rp_arg *arg) {
+  return arg->bytes ? arg->bytes : arg->buffer->size - arg->offset;
+}
+
 /* Whether `bytes` at byte `offset` of a VkBuffer can be a texel buffer view of texels of
  * `texel_bytes` on this device: the offset aligned, and few enough texels. */
-bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes, uint64_t texel_bytes);
+bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes, uint64_t texel);
 
 rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out);
 void rp_recorder_destroy(rp_recorder *rec);

@@ -25,6 +25,17 @@ rp_recorder *test_recorder(void) {
   return rec;
 }
 
+void test_use_texel(bool texel) {
+  setenv("REPRO_PROFILE", "1", 1);
+  setenv("REPRO_TEXEL", texel ? "1" : "0", 1);
+}
+
+rp_recorder *test_profiled_recorder(void) {
+  rp_recorder *r = test_recorder();
+  cr_assert_geq(rp_rec_timestamp(r), 0, "no timestamps on this device");
+  return r;
+}
+
 bool test_ran_shader(rp_recorder *r, const char *shader) {
   for (uint32_t i = 0; i < rp_rec_profile_count(r); i++) {
     const char *name;

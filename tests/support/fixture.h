@@ -19,9 +19,12 @@ rp_context *test_ctx(void);
 /* A fresh recorder on it, already begun. */
 rp_recorder *test_recorder(void);
 
-/* Whether the last run of `rec` dispatched `shader`, for tests of which kernel an op picks. The
- * recorder must profile (REPRO_PROFILE=1 set before the test's first test_recorder()) and the
- * recording start with a timestamp (rp_rec_timestamp right after test_recorder()). */
+/* For tests of which kernel an op picks: REPRO_TEXEL for `texel` (texel-buffer reads or
+ * storage-buffer ones), and REPRO_PROFILE on, which must precede the test's first recorder. */
+void test_use_texel(bool texel);
+/* test_recorder() with the timestamp a profile starts from. */
+rp_recorder *test_profiled_recorder(void);
+/* Whether the last run of a test_profiled_recorder() dispatched `shader`. */
 bool test_ran_shader(rp_recorder *rec, const char *shader);
 
 /* Suite fini: fails the test if the validation layer reported anything, then frees. */
