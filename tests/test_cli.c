@@ -433,6 +433,91 @@ Test(cli, checkpoint_metadata_errors_name_the_file) {
   free(dir);
 }
 
+/* ---- damaged files in an experiment's output directory */
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert(f, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* A refusal of `repro run`: status 2, the plan on stdout with `marked` in it (the file marked
+ * where it is in the way), and exactly `line` on stderr: no "device 0: ..." line before it, so
+ * the run stopped before it made a device. */
+static void expect_plan_then_error(const outcome *o, const char *marked, const char *line) {
+  char first[1200];
+  cr_expect_eq(o->status, 2, "exit status %d; stderr:\n%s", o->status, o->err);
+  cr_expect(strncmp(o->out, "experiment damaged: ", 20) == 0, "no plan on stdout:\n%s", o->out);
+  cr_expect(strstr(o->out, marked), "the plan does not mark the file:\n%s", o->out);
+  cr_expect_eq(count_lines(o->err), 1, "stderr has %d lines, not 1:\n%s", count_lines(o->err),
+               o->err);
+  cr_expect_str_eq(line_of(o->err, 0, first, sizeof first), line);
+}
+
+/* A damaged run record and a damaged search state are the same kind of bad input (status 2,
+ * as a malformed experiment file): `repro run` prints its plan, marks the file, then names it
+ * and the problem in one line, --dry-run or not, and the run stops before it makes a device. */
+Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
+  char *dir = make_tmpdir();
+  char file[300], out[300], record[400], state[400], line[1200], marked[1200];
+  snprintf(file, sizeof file, "%s/damaged.json", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  write_text(file, "{\"name\": \"damaged\", \"dataset\": {\"name\": \"fashion-mnist\", "
+                   "\"fraction\": 0.04, \"validation\": 100}, \"model\": \"mnist_cnn\", "
+                   "\"training\": {\"epochs\": 1}, \"losses\": [{\"label\": \"ce\", \"loss\": "
+                   "\"ce\"}], \"seeds\": 1, \"search\": [{\"label\": \"s\", \"population\": 4, "
+                   "\"generations\": 1, \"epochs\": 1}]}");
+  char runs[320], search[320];
+  snprintf(runs, sizeof runs, "%s/runs", out);
+  snprintf(search, sizeof search, "%s/search", out);
+  cr_assert(mkdir(out, 0755) == 0 && mkdir(runs, 0755) == 0 && mkdir(search, 0755) == 0);
+  snprintf(state, sizeof state, "%s/s", search);
+  cr_assert_eq(mkdir(state, 0755), 0);
+
+  /* A run record cut short. */
+  snprintf(record, sizeof record, "%s/ce-s1.json", runs);
+  write_text(record, "{\"schema\": \"repro-run-1\", ");
+  snprintf(line, sizeof line, "repro: %s is not a readable JSON file", record);
+  snprintf(marked, sizeof marked, "  in the way: %s is not a readable JSON file\n", record);
+  outcome o = RUN("run", file, "--out", out, "--dry-run");
+  expect_plan_then_error(&o, marked, line);
+  outcome_free(&o);
+  o = RUN_ENV("REPRO_DATA_DIR=/nonexistent", "run", file, "--out", out);
+  expect_plan_then_error(&o, marked, line);
+  cr_expect_lt(o.seconds, 5.0, "the refusal took %.1f s", o.seconds);
+  outcome_free(&o);
+  o = RUN("report", out);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  remove(record);
+
+  /* A search state cut short: the plan first (it used to stop before it), then the line. */
+  snprintf(state, sizeof state, "%s/s/state.json", search);
+  write_text(state, "{\"format\": ");
+  snprintf(line, sizeof line, "repro: search: state %s is not JSON", state);
+  snprintf(marked, sizeof marked, "  (in the way: search: state %s is not JSON)\n", state);
+  o = RUN("run", file, "--out", out, "--dry-run");
+  expect_plan_then_error(&o, marked, line);
+  outcome_free(&o);
+  o = RUN_ENV("REPRO_DATA_DIR=/nonexistent", "run", file, "--out", out);
+  expect_plan_then_error(&o, marked, line);
+  cr_expect_lt(o.seconds, 5.0, "the refusal took %.1f s", o.seconds);
+  outcome_free(&o);
+
+  /* Nothing in the way: the dry run's status is 0, and it wrote nothing. */
+  remove(state);
+  o = RUN("run", file, "--out", out, "--dry-run");
+  cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect_str_eq(o.err, "");
+  outcome_free(&o);
+  char cmd[800];
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)$(ls -A %s/s)\"", runs, search);
+  cr_expect_eq(system(cmd), 0, "the dry run wrote into %s", out);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- devices */
 
 Test(cli, device_errors_go_to_stderr) {

@@ -922,7 +922,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
   expect_refused(dir, synthetic, RP_ERR_INVALID_ARGUMENT,
                  "ce-s1.json: $.experiment is \"other\", not \"synthetic\": a record of "
                  "another experiment");
-  cr_assert_eq(rp_exp_report(dir), RP_ERR_IO);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT);
   cr_assert(strstr(rp_error_message(), "a record of another experiment"), "%s", rp_error_message());
   cJSON_ReplaceItemInObject(edited, "experiment", cJSON_CreateString("synthetic"));
   cJSON_ReplaceItemInObject(cJSON_GetObjectItem(edited, "final"), "test_accuracy",
@@ -931,7 +931,8 @@ Test(experiment, run_records_summary_figures_and_resume) {
   write_file(path, printed);
   cJSON_free(printed);
   cJSON_Delete(edited);
-  expect_refused(dir, synthetic, RP_ERR_IO, "ce-s1.json: $.final.test_accuracy: expected a number");
+  expect_refused(dir, synthetic, RP_ERR_INVALID_ARGUMENT,
+                 "ce-s1.json: $.final.test_accuracy: expected a number");
   write_file(path, kept);
   free(kept);
 
@@ -1168,6 +1169,70 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   cJSON_Delete(recorded);
   remove_tree(root);
   free(root);
+}
+
+/* A damaged run record and a damaged search state are the same kind of bad input
+ * (RP_ERR_INVALID_ARGUMENT, exit status 2 as a malformed experiment file), each named with its
+ * file before anything trains. */
+Test(experiment, damaged_records_and_states_are_bad_input_alike) {
+  char *dir = temp_dir();
+  fake f = {0};
+  ASSERT_OK(run_searched(dir, searched, &f));
+  char record[700], state[700];
+  snprintf(record, sizeof record, "%s/runs/ce-s1.json", dir);
+  snprintf(state, sizeof state, "%s/search/pruned/state.json", dir);
+  char *kept_record = read_file(record), *kept_state = read_file(state);
+  cr_assert(kept_record && kept_state);
+
+  /* Each cut short, as a full disk or a copy gone wrong leaves it. */
+  write_file(record, "{\"schema\": ");
+  fake a = {0};
+  cr_assert_eq(run_searched(dir, searched, &a), RP_ERR_INVALID_ARGUMENT, "%s", rp_error_message());
+  cr_assert(strstr(rp_error_message(), record), "%s", rp_error_message());
+  cr_assert_eq(a.calls + a.candidates, 0);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT, "%s", rp_error_message());
+  write_file(record, kept_record);
+  write_file(state, "{\"format\": ");
+  fake b = {0};
+  cr_assert_eq(run_searched(dir, searched, &b), RP_ERR_INVALID_ARGUMENT, "%s", rp_error_message());
+  cr_assert(strstr(rp_error_message(), state), "%s", rp_error_message());
+  cr_assert_eq(b.calls + b.candidates, 0);
+
+  /* The other search's found loss still joins (the dry run plans it beside the error), and the
+   * error is the damaged state's. */
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(searched, "searched.json", fake_recipe, &e));
+  cr_assert_eq(rp_exp_add_found_losses(&e, dir), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), state), "%s", rp_error_message());
+  cr_assert_lt(rp_exp_found_loss(&e, 0), 0);
+  cr_assert_geq(rp_exp_found_loss(&e, 1), 0, "best_recorded was left out of the plan");
+  rp_exp_free(&e);
+
+  /* Only CMA-ES's part damaged: found by the checks before anything trains too (ce-s1 removed,
+   * so that a check made only on resuming the search would train it first), naming the file. */
+  cJSON *j = cJSON_Parse(kept_state);
+  cJSON_ReplaceItemInObject(j, "cmaes", cJSON_CreateString("{"));
+  char *text = cJSON_Print(j);
+  write_file(state, text);
+  cJSON_free(text);
+  cJSON_Delete(j);
+  cr_assert_eq(remove(record), 0);
+  fake c = {0};
+  cr_assert_eq(run_searched(dir, searched, &c), RP_ERR_INVALID_ARGUMENT, "%s", rp_error_message());
+  cr_assert(strstr(rp_error_message(), state) && strstr(rp_error_message(), "\"cmaes\""), "%s",
+            rp_error_message());
+  cr_assert_eq(c.calls + c.candidates, 0);
+
+  /* Mended: the run goes on, training only the missing record. */
+  write_file(state, kept_state);
+  fake d = {0};
+  ASSERT_OK(run_searched(dir, searched, &d));
+  cr_assert_eq(d.calls, 1);
+  cr_assert_eq(d.candidates, 0);
+  free(kept_record);
+  free(kept_state);
+  remove_tree(dir);
+  free(dir);
 }
 
 Test(experiment, report_of_an_empty_directory) {

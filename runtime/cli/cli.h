@@ -1,10 +1,12 @@
 /* The `repro` command: one file per subcommand, each taking argc/argv after its name and
  * returning the process exit status. Only this layer prints and exits.
  *
- * Exit statuses: 0 success, 1 a failure while working (a device, a file, a diverged run), 2 a
- * bad command line, found before any work starts. Bad input gets one line on stderr naming the
- * option, file or value; the full usage goes out only for --help (to stdout) or a command given
- * no arguments at all. */
+ * Exit statuses: 0 success; 1 a failure while working (a device, a file that cannot be read or
+ * written, a diverged run); 2 bad input, found before any work starts: a bad command line, or a
+ * file whose contents are wrong (a malformed experiment file, a checkpoint without repro's
+ * metadata, a damaged or hand-edited run record or search state, one made with another
+ * configuration). Bad input gets one line on stderr naming the option, file or value; the full
+ * usage goes out only for --help (to stdout) or a command given no arguments at all. */
 #ifndef RP_CLI_H
 #define RP_CLI_H
 

@@ -2,7 +2,9 @@
  * seeds) that DIR does not hold yet, each trained, evaluated and written to DIR/runs/; then each
  * search (DIR/search/<label>/) and the best loss it found; the reports (summary.md,
  * results.json, figures/) regenerated after each run and search. The file is validated in full
- * first; a bad file writes nothing. docs/experiments.md describes files and outputs. */
+ * first; a bad file writes nothing. So are DIR's records and search states, after the plan is
+ * printed and before a device is made (--dry-run too): a damaged one, or one of another
+ * configuration, is bad input, exit status 2. docs/experiments.md describes files and outputs. */
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -21,7 +23,9 @@ static void usage(FILE *out) {
   fprintf(out, "usage: repro run FILE [--out DIR] [--device D] [--dry-run]\n"
                "  FILE       an experiment file (docs/experiments.md)\n"
                "  --out DIR  output directory (default results/<experiment name>)\n"
-               "  --dry-run  print the plan and its estimated cost; write nothing\n"
+               "  --dry-run  print the plan and its estimated cost; write nothing. Status 2\n"
+               "             when DIR holds a damaged record or search state, or one made\n"
+               "             with another configuration, as the run would refuse\n"
                "  Runs already in DIR/runs/ are skipped and searches resume from their last\n"
                "  finished generation (DIR/search/<label>/state.json).\n");
 }
@@ -303,21 +307,27 @@ int rp_cmd_run(int argc, char **argv) {
     snprintf(out_dir, sizeof out_dir, "%s", out);
   else
     snprintf(out_dir, sizeof out_dir, "results/%s", e.name);
-  /* Searches finished in an earlier run show their found losses in the plan. */
-  if (!st) st = rp_exp_add_found_losses(&e, out_dir);
-  if (!st) {
-    rp_exp_plan_free(&plan);
-    st = rp_exp_make_plan(&e, &plan);
-  }
-  if (st) {
+  /* Searches finished in an earlier run show their found losses in the plan. A state that
+   * cannot be read does not hold the plan back: its search's line marks it, and it is
+   * reported after the plan (its message kept until then). */
+  rp_status found = rp_exp_add_found_losses(&e, out_dir);
+  char found_error[1024];
+  snprintf(found_error, sizeof found_error, "%s", found ? rp_error_message() : "");
+  rp_exp_plan_free(&plan);
+  if ((st = rp_exp_make_plan(&e, &plan))) {
     rp_exp_plan_free(&plan);
     rp_exp_free(&e);
     return rp_cli_error(st);
   }
   print_plan(&e, &plan, out_dir);
   print_searches(&e, &plan, out_dir);
-  int code = 0;
-  if (!dry_run) {
+  /* What the run would refuse before training (a damaged record or state, one of another
+   * configuration): its first problem in one line after the plan, with the run's exit status,
+   * for a dry run too, so that a dry run is the check; a run stops here, before the device. */
+  st = found ? rp_fail(found, "%s", found_error) : rp_exp_check_resume(&e, &plan, out_dir);
+  fflush(stdout); /* the plan before the error, where both go to one file */
+  int code = st ? rp_cli_error(st) : 0;
+  if (!st && !dry_run) {
     rp_context *ctx = NULL;
     st = rp_context_create(&(rp_context_options){.device = device}, &ctx);
     if (!st) {

@@ -121,7 +121,7 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
   cJSON_Delete(config);
   cJSON_Delete(evaluation);
   cJSON_Delete(rec);
-  if (!finished) return rp_fail(RP_ERR_IO, "%s is not a finished run record", path);
+  if (!finished) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s is not a finished run record", path);
   if (changed)
     return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "%s was made with another %s than the experiment's now (%s: %s in the record, "

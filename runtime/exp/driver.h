@@ -126,8 +126,17 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
                             const rp_exp_backend *backend, rp_search_result *out);
 
 /* For every search with then_train_best whose state in `out_dir` has all its generations and
- * a trained best, appends its best loss to `e` (rp_exp_add_found_loss), once. */
+ * a trained best, appends its best loss to `e` (rp_exp_add_found_loss), once. A state that
+ * cannot be read fails it, but only after the other searches' losses are added. */
 rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir);
+
+/* What rp_exp_run_all checks in `out_dir` before it trains anything, in its order, without
+ * writing: each search's training.json and state (readable, made with this configuration),
+ * records of best losses of unfinished searches, then every run record (rp_exp_check_runs,
+ * rp_exp_run_done over `plan`, which holds the found losses). The first problem, as the run
+ * would refuse with it: RP_ERR_INVALID_ARGUMENT for a damaged file or one of another
+ * configuration, RP_ERR_IO for one that cannot be read. */
+rp_status rp_exp_check_resume(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir);
 
 /* The whole experiment: the listed losses' runs, then each search, then the best loss of each
  * search (then_train_best) with every seed. Resumes every part; checks every existing record
@@ -142,7 +151,8 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
 rp_status rp_exp_report(const char *dir);
 
 /* Checks the fields the report reads from run record `rec`, read from `path` (file `name` in
- * runs/): an error naming the file and JSON path for a record damaged or edited by hand. */
+ * runs/): RP_ERR_INVALID_ARGUMENT naming the file and JSON path for a record damaged or edited
+ * by hand. */
 rp_status rp_exp_check_record(const char *path, const char *name, const struct cJSON *rec);
 
 #endif

@@ -65,7 +65,9 @@ rp_status rp_exp_read_json(const char *path, cJSON **out) {
   if (st) return st;
   *out = cJSON_Parse(text);
   free(text);
-  if (!*out) return rp_fail(RP_ERR_IO, "%s is not a readable JSON file", path);
+  /* Read but not JSON: a damaged or hand-edited file, bad input as a malformed experiment
+   * file is (exit status 2), not a failure to read it. */
+  if (!*out) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s is not a readable JSON file", path);
   return RP_OK;
 }
 

@@ -21,7 +21,8 @@ rp_status rp_exp_write_json(const char *path, const struct cJSON *json);
 double rp_exp_json_number(const struct cJSON *o, const char *key);
 const char *rp_exp_json_string(const struct cJSON *o, const char *key, const char *fallback);
 
-/* Reads and parses a JSON file. */
+/* Reads and parses a JSON file: RP_ERR_IO when it cannot be read, RP_ERR_INVALID_ARGUMENT when
+ * what it holds is not JSON. */
 rp_status rp_exp_read_json(const char *path, struct cJSON **out);
 
 /* The names (without directory) of the run records "*.json" in `dir`, sorted; *count 0 when

@@ -90,7 +90,8 @@ static bool number_or_null(const cJSON *v, bool nullable) {
 
 /* Checks the fields the report reads from a run record `name` (runs/<name>), so that a record
  * edited by hand or damaged fails with its file and JSON path rather than dropping out of a
- * mean: what rp_exp_run_json writes. */
+ * mean: what rp_exp_run_json writes. Such a record is bad input (RP_ERR_INVALID_ARGUMENT, exit
+ * status 2), like a damaged search state or a malformed experiment file. */
 rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *rec) {
   char got[64];
   const char *key = NULL;
@@ -100,26 +101,27 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
     if (!cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(rec, strings[i]))) key = strings[i];
   if (key) {
     describe(v, got, sizeof got);
-    return rp_fail(RP_ERR_IO, "%s: $.%s: expected a string, got %s", path, key, got);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.%s: expected a string, got %s", path, key, got);
   }
   if (!number_or_null(cJSON_GetObjectItemCaseSensitive(rec, "seed_number"), false)) {
     describe(cJSON_GetObjectItemCaseSensitive(rec, "seed_number"), got, sizeof got);
-    return rp_fail(RP_ERR_IO, "%s: $.seed_number: expected a number, got %s", path, got);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.seed_number: expected a number, got %s", path,
+                   got);
   }
   const char *status = str(rec, "status", "");
   if (strcmp(status, "done") != 0 && strcmp(status, "diverged") != 0)
-    return rp_fail(RP_ERR_IO, "%s: $.status: expected \"done\" or \"diverged\", got \"%s\"", path,
-                   status);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.status: expected \"done\" or \"diverged\", got \"%s\"", path, status);
   /* The file's name is its run's id: a copy under another name would count a run twice. */
   const char *id = str(rec, "run_id", "");
   size_t id_len = strlen(id);
   if (strncmp(name, id, id_len) != 0 || strcmp(name + id_len, ".json") != 0)
-    return rp_fail(RP_ERR_IO, "%s: $.run_id is \"%s\", but the file is named %s: a copy?", path, id,
-                   name);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.run_id is \"%s\", but the file is named %s: a copy?", path, id, name);
   const cJSON *final = cJSON_GetObjectItemCaseSensitive(rec, "final");
   if (!cJSON_IsObject(final)) {
     describe(final, got, sizeof got);
-    return rp_fail(RP_ERR_IO, "%s: $.final: expected an object, got %s", path, got);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.final: expected an object, got %s", path, got);
   }
   static const char *const finals[] = {"test_accuracy", "test_loss", "val_accuracy",
                                        "train_true_class_probability"};
@@ -127,21 +129,23 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
     v = cJSON_GetObjectItemCaseSensitive(final, finals[i]);
     if (!number_or_null(v, i > 0)) {
       describe(v, got, sizeof got);
-      return rp_fail(RP_ERR_IO, "%s: $.final.%s: expected a number%s, got %s", path, finals[i],
-                     i > 0 ? " or null" : "", got);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.final.%s: expected a number%s, got %s", path,
+                     finals[i], i > 0 ? " or null" : "", got);
     }
   }
   const cJSON *attacks = cJSON_GetObjectItemCaseSensitive(rec, "attacks"), *a;
   if (attacks && !cJSON_IsArray(attacks))
-    return rp_fail(RP_ERR_IO, "%s: $.attacks: expected an array", path);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.attacks: expected an array", path);
   int i = 0;
   cJSON_ArrayForEach(a, attacks) {
     const char *kind = str(a, "attack", "");
     if (strcmp(kind, "fgsm") != 0 && strcmp(kind, "pgd") != 0)
-      return rp_fail(RP_ERR_IO, "%s: $.attacks[%d].attack: expected \"fgsm\" or \"pgd\"", path, i);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s: $.attacks[%d].attack: expected \"fgsm\" or \"pgd\"", path, i);
     if (!number_or_null(cJSON_GetObjectItemCaseSensitive(a, "eps"), false) ||
         !number_or_null(cJSON_GetObjectItemCaseSensitive(a, "accuracy"), true))
-      return rp_fail(RP_ERR_IO, "%s: $.attacks[%d]: expected a number eps and accuracy", path, i);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s: $.attacks[%d]: expected a number eps and accuracy", path, i);
     i++;
   }
   return RP_OK;
@@ -150,7 +154,10 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
 static rp_status load(report *r) {
   char path[4096];
   snprintf(path, sizeof path, "%s/experiment.json", r->dir);
-  if (rp_exp_exists(path) && rp_exp_read_json(path, &r->experiment)) return RP_ERR_IO;
+  if (rp_exp_exists(path)) {
+    rp_status st = rp_exp_read_json(path, &r->experiment);
+    if (st) return st;
+  }
   snprintf(path, sizeof path, "%s/runs", r->dir);
   char **names;
   int count;
@@ -170,7 +177,7 @@ static rp_status load(report *r) {
     /* A record of another experiment would be averaged in with this one's. */
     const char *name = str(r->experiment, "name", NULL), *of = str(rec, "experiment", "");
     if (!st && name && strcmp(of, name) != 0)
-      st = rp_fail(RP_ERR_IO,
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "%s: $.experiment is \"%s\", but %s/experiment.json is \"%s\": "
                    "a record of another experiment",
                    path, of, r->dir, name);

@@ -184,6 +184,10 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
 }
 
 rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
+  /* A state that cannot be read does not keep the other searches' losses out: the dry run's
+   * plan lists them all beside the error. The first failure is the one returned. */
+  rp_status first = RP_OK;
+  char first_message[1024] = "";
   for (int i = 0; i < e->search_count; i++) {
     const rp_exp_search *s = &e->searches[i];
     if (!s->then_train_best || rp_exp_found_loss(e, i) >= 0) continue;
@@ -197,9 +201,13 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
         !st && r.generation_count >= s->generations && isfinite(r.accuracy) && r.accuracy > 0;
     if (finished) st = rp_exp_add_found_loss(e, i, r.genome);
     rp_search_result_free(&r);
-    if (st) return st;
+    if (st && !first) {
+      first = st;
+      snprintf(first_message, sizeof first_message, "%s", rp_error_message());
+    }
   }
-  return RP_OK;
+  /* Said again: a later failure has replaced the first one's message. */
+  return first ? rp_fail(first, "%s", first_message) : RP_OK;
 }
 
 rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir) {
@@ -218,14 +226,19 @@ rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char
   return RP_OK;
 }
 
-/* Checks every search state in the way before anything trains (the run records are checked by
- * rp_exp_execute, before it trains anything, over the same plan). */
-static rp_status check_searches(const rp_experiment *e, const char *out_dir) {
+rp_status rp_exp_check_resume(const rp_experiment *e, const rp_exp_plan *plan,
+                              const char *out_dir) {
   rp_status st = RP_OK;
   for (int i = 0; i < e->search_count && !st; i++) {
     int generations;
     st = rp_exp_search_done(e, i, out_dir, &generations);
     if (!st) st = rp_exp_search_check_best(e, i, out_dir);
+  }
+  /* Then the run records, as rp_exp_execute checks them before it trains. */
+  if (!st) st = rp_exp_check_runs(e, plan, out_dir);
+  for (int i = 0; i < plan->run_count && !st; i++) {
+    bool done;
+    st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done);
   }
   return st;
 }
@@ -234,12 +247,13 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
                          const char *git_commit) {
   /* Losses of searches finished earlier join now, so that their records are checked too. */
   rp_status st = rp_exp_add_found_losses(e, out_dir);
-  if (!st) st = check_searches(e, out_dir);
   if (!st && e->search_count && !b->train_candidate)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: has searches, and this backend cannot run them",
                  e->name);
   rp_exp_plan plan = {0};
   if (!st) st = rp_exp_make_plan(e, &plan);
+  /* Everything in the way, before anything trains: what `repro run --dry-run` checks too. */
+  if (!st) st = rp_exp_check_resume(e, &plan, out_dir);
   if (!st) st = rp_exp_execute(e, &plan, out_dir, b, git_commit);
   rp_exp_plan_free(&plan);
   int listed = e->loss_count;

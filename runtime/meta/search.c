@@ -618,6 +618,12 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
                  path, r->best_generation, r->best_index);
   if (!st && cmaes_out) {
     st = rp_cmaes_load(cm->valuestring, cmaes_out);
+    /* rp_cmaes_load's message knows no file: name it, as every other error here does. */
+    if (st) {
+      char why[768];
+      snprintf(why, sizeof why, "%s", rp_error_message());
+      st = rp_fail(st, "search: state %s: \"cmaes\": %s", path, why);
+    }
     if (!st && (rp_cmaes_generation(*cmaes_out) != done || rp_cmaes_lambda(*cmaes_out) != lambda ||
                 rp_cmaes_dim(*cmaes_out) != N)) {
       rp_cmaes_destroy(*cmaes_out);
@@ -643,8 +649,12 @@ rp_status rp_search_check_state(const rp_search_config *cfg, int *generations) {
   rp_search_result r;
   result_init(&r);
   int lambda = cfg->lambda ? cfg->lambda : rp_search_default_lambda();
-  rp_status st = load_state(cfg->state_path, cfg, lambda, &r, NULL);
+  /* CMA-ES's state too: a damaged one would otherwise be found only on resuming, after the
+   * trainings that come before the search. */
+  rp_cmaes *cmaes = NULL;
+  rp_status st = load_state(cfg->state_path, cfg, lambda, &r, &cmaes);
   if (!st) *generations = r.generation_count;
+  rp_cmaes_destroy(cmaes);
   rp_search_result_free(&r);
   return st;
 }
