@@ -6,7 +6,12 @@
  * Reference counts: tools/cmaes_reference.py, Hansen's tutorial CMA-ES written in numpy (its
  * own random stream and numpy.linalg.eigh), 101 runs per problem; the medians it printed are
  * in `problems` below. This file's medians over SEEDS seeds must lie within BAND of them.
- * Outside anchor: the evaluation count printed by the doctest of Hansen's purecma.py. */
+ * Outside anchor: the evaluation count printed by the doctest of Hansen's purecma.py.
+ *
+ * The counts are blunt (a constant a few percent off hides in their scatter), so the strategy
+ * constants and the update equations are also checked value by value, generation by generation,
+ * against a transcription of the tutorial in this file (update_matches_tutorial). */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -442,4 +447,403 @@ Test(cmaes, stop_helper) {
   cr_assert(best < 1e-12, "stopped by %s at f = %g", why, best);
   cr_assert_null(rp_cmaes_stop(c, 0, 0), "all tests off, yet %s", rp_cmaes_stop(c, 0, 0));
   rp_cmaes_destroy(c);
+}
+
+/* ---- the update equations, value by value
+ *
+ * A second, plain transcription of Hansen's tutorial (arXiv:1604.00772, Table 1 and the
+ * algorithm summary of Appendix A, positive weights only, as in purecmaes.m), in double with
+ * libm, fed the same candidates and fitnesses as the runtime; after every tell the runtime's
+ * whole state (the getters, and rp_cmaes_save's JSON for p_sigma, p_c, C, B, D, the decay and
+ * the eigendecomposition schedule) must match it. It is written from the tutorial, not from
+ * cmaes.c: its own ranking (qsort), its own C^-1/2 (Jacobi rotations, where the runtime calls
+ * LAPACK's dsyev), the C update in the tutorial's grouping and the h_sigma decay as a pow of
+ * the generation count, where the runtime keeps a running product. */
+
+/* Relative to the largest entry of the quantity compared. The two sides round differently: the
+ * runtime's own log and exp (about 1 ulp from libm's), dsyev against Jacobi, other summation
+ * orders, a running product against pow; a few generations of that stay within 2e-14 here
+ * (the worst: D^2 in 60-D). A wrong constant or term moves some value by 1e-5 or more (of those
+ * tried, the least: chi_N's 21 n^2 as 20 n^2 moves sigma by 2.5e-5, c1's 1.3 as 1.2 C by 5e-3),
+ * so 1e-12 is far from both. */
+#define UPDATE_TOL 1e-12
+
+/* Eigendecomposition of the symmetric n x n A (row-major) by cyclic Jacobi rotations (Golub
+ * and Van Loan, "Matrix Computations", sym.schur2 and the cyclic Jacobi algorithm):
+ * A = V diag(lam) V^T, eigenvector k in column k of V, the eigenvalues unsorted. */
+static void jacobi_eigen(int n, const double *A, double *V, double *lam) {
+  const size_t nn = (size_t)n * (size_t)n;
+  double *a = malloc(sizeof *a * nn);
+  memcpy(a, A, sizeof *a * nn);
+  for (size_t i = 0; i < nn; i++) V[i] = i % ((size_t)n + 1) == 0 ? 1.0 : 0.0;
+  int rotated = 1;
+  for (int sweep = 0; sweep < 100 && rotated; sweep++) {
+    rotated = 0;
+    for (int p = 0; p < n - 1; p++)
+      for (int q = p + 1; q < n; q++) {
+        const double apq = a[p * n + q], app = a[p * n + p], aqq = a[q * n + q];
+        /* below the diagonal's rounding: a rotation would not change the eigenvalues */
+        if (fabs(apq) <= 1e-18 * (fabs(app) + fabs(aqq))) continue;
+        rotated = 1;
+        /* the rotation J = [c s; -s c] in the (p, q) plane with (J^T A J)_pq = 0 */
+        const double tau = (aqq - app) / (2 * apq);
+        const double t = (tau >= 0 ? 1.0 : -1.0) / (fabs(tau) + sqrt(1 + tau * tau));
+        const double cs = 1 / sqrt(1 + t * t), sn = t * cs;
+        for (int k = 0; k < n; k++) { /* A J */
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = cs * akp - sn * akq;
+          a[k * n + q] = sn * akp + cs * akq;
+        }
+        for (int k = 0; k < n; k++) { /* J^T (A J) */
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = cs * apk - sn * aqk;
+          a[q * n + k] = sn * apk + cs * aqk;
+        }
+        a[p * n + q] = a[q * n + p] = 0;
+        for (int k = 0; k < n; k++) { /* V J */
+          const double vkp = V[k * n + p], vkq = V[k * n + q];
+          V[k * n + p] = cs * vkp - sn * vkq;
+          V[k * n + q] = sn * vkp + cs * vkq;
+        }
+      }
+  }
+  cr_assert(!rotated, "jacobi_eigen: no convergence in 100 sweeps (n = %d)", n);
+  for (int k = 0; k < n; k++) lam[k] = a[k * n + k];
+  free(a);
+  /* The helper checks itself: V diag(lam) V^T gives A back. */
+  double scale = 0;
+  for (size_t i = 0; i < nn; i++) scale = fmax(scale, fabs(A[i]));
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      double s = 0;
+      for (int k = 0; k < n; k++) s += V[i * n + k] * lam[k] * V[j * n + k];
+      cr_assert(fabs(s - A[i * n + j]) <= 1e-13 * scale, "jacobi_eigen: A[%d][%d] %.17g vs %.17g",
+                i, j, s, A[i * n + j]);
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The tutorial's CMA-ES: its strategy parameters and state. */
+typedef struct tutorial {
+  int n, lambda, mu;
+  double *w, mueff, cc, cs, c1, cmu, ds, chin;
+  double gap; /* evaluations between eigendecompositions: lambda / (c1 + cmu) / n / 10 */
+  int g;      /* generations told */
+  long long evals, eigen_evals;
+  double sigma, *m, *ps, *pc, *C;
+  double *invsqrt, *eig, *eig_C; /* C^-1/2, the eigenvalues (ascending) and C, all as of the
+                                    last eigendecomposition */
+  int hsig;                      /* h_sigma of the last tell */
+  double hsig_ratio;             /* and its test statistic over its threshold */
+} tutorial;
+
+static void tutorial_init(tutorial *t, int n, int lambda, double x0, double sigma0) {
+  const size_t nn = (size_t)n * (size_t)n;
+  memset(t, 0, sizeof *t);
+  t->n = n;
+  t->lambda = lambda ? lambda : 4 + (int)floor(3 * log(n)); /* Table 1 */
+  t->mu = t->lambda / 2;
+  t->w = malloc(sizeof *t->w * (size_t)t->mu);
+  double sum = 0, sum2 = 0;
+  for (int i = 0; i < t->mu; i++) sum += t->w[i] = log((t->lambda + 1) / 2.0) - log(i + 1.0);
+  for (int i = 0; i < t->mu; i++) t->w[i] /= sum, sum2 += t->w[i] * t->w[i];
+  const double mueff = t->mueff = 1 / sum2, dn = n;
+  /* Table 1 with alpha_cov = 2 (the tutorial's c1 and c_mu, written out) */
+  t->cc = (4 + mueff / dn) / (dn + 4 + 2 * mueff / dn);
+  t->cs = (mueff + 2) / (dn + mueff + 5);
+  t->c1 = 2 / (pow(dn + 1.3, 2) + mueff);
+  t->cmu = fmin(1 - t->c1, 2 * (mueff - 2 + 1 / mueff) / (pow(dn + 2, 2) + mueff));
+  t->ds = 1 + 2 * fmax(0, sqrt((mueff - 1) / (dn + 1)) - 1) + t->cs;
+  t->chin = sqrt(dn) * (1 - 1 / (4 * dn) + 1 / (21 * dn * dn));
+  t->gap = t->lambda / (t->c1 + t->cmu) / dn / 10; /* purecmaes.m */
+  t->sigma = sigma0;
+  t->m = calloc((size_t)n, sizeof *t->m);
+  t->ps = calloc((size_t)n, sizeof *t->ps);
+  t->pc = calloc((size_t)n, sizeof *t->pc);
+  t->eig = calloc((size_t)n, sizeof *t->eig);
+  t->C = calloc(nn, sizeof *t->C);
+  t->invsqrt = calloc(nn, sizeof *t->invsqrt);
+  t->eig_C = calloc(nn, sizeof *t->eig_C);
+  for (int i = 0; i < n; i++) {
+    t->m[i] = x0;
+    t->eig[i] = 1;
+    t->C[i * n + i] = t->invsqrt[i * n + i] = t->eig_C[i * n + i] = 1;
+  }
+}
+
+static void tutorial_free(tutorial *t) {
+  free(t->w), free(t->m), free(t->ps), free(t->pc), free(t->eig);
+  free(t->C), free(t->invsqrt), free(t->eig_C);
+}
+
+typedef struct ranked {
+  double f; /* NaN already replaced by +inf */
+  int k;
+} ranked;
+
+/* By fitness, equal fitnesses by candidate index (the runtime's documented stable order). */
+static int cmp_ranked(const void *a, const void *b) {
+  const ranked *x = a, *y = b;
+  if (x->f != y->f) return x->f < y->f ? -1 : 1;
+  return (x->k > y->k) - (x->k < y->k);
+}
+
+/* Selection: y_i:lambda = (x_i:lambda - m) / sigma for the mu best (y: mu x n) and
+ * <y>_w = sum_i w_i y_i:lambda (yw: n, zeroed by the caller). */
+static void tutorial_select(const tutorial *t, const double *x, const double *fit, double *y,
+                            double *yw) {
+  const int n = t->n, lam = t->lambda;
+  ranked *r = malloc(sizeof *r * (size_t)lam);
+  for (int k = 0; k < lam; k++) r[k] = (ranked){isnan(fit[k]) ? INFINITY : fit[k], k};
+  qsort(r, (size_t)lam, sizeof *r, cmp_ranked);
+  for (int i = 0; i < t->mu; i++)
+    for (int j = 0; j < n; j++) {
+      y[i * n + j] = (x[(size_t)r[i].k * n + j] - t->m[j]) / t->sigma;
+      yw[j] += t->w[i] * y[i * n + j];
+    }
+  free(r);
+}
+
+/* One tell: Appendix A's update, step by step. */
+static void tutorial_tell(tutorial *t, const double *x, const double *fit) {
+  const int n = t->n, lam = t->lambda, mu = t->mu;
+  const size_t nn = (size_t)n * (size_t)n;
+  double *y = malloc(sizeof *y * (size_t)mu * (size_t)n), *yw = calloc((size_t)n, sizeof *yw);
+  tutorial_select(t, x, fit, y, yw);
+  /* selection and recombination, c_m = 1: m <- m + sigma <y>_w */
+  for (int j = 0; j < n; j++) t->m[j] += t->sigma * yw[j];
+  /* cumulation for sigma: p_s <- (1 - c_s) p_s + sqrt(c_s (2 - c_s) mu_eff) C^-1/2 <y>_w, with
+   * the C^-1/2 of the last eigendecomposition (purecmaes.m's lazy update) */
+  double ps2 = 0;
+  for (int i = 0; i < n; i++) {
+    double s = 0;
+    for (int j = 0; j < n; j++) s += t->invsqrt[i * n + j] * yw[j];
+    t->ps[i] = (1 - t->cs) * t->ps[i] + sqrt(t->cs * (2 - t->cs) * t->mueff) * s;
+    ps2 += t->ps[i] * t->ps[i];
+  }
+  const double psn = sqrt(ps2);
+  /* h_sigma = 1 iff ||p_s|| / sqrt(1 - (1 - c_s)^(2 (g + 1))) < (1.4 + 2 / (n + 1)) E||N(0,I)||,
+   * g counted from 0 for the first update */
+  const double lhs = psn / sqrt(1 - pow(1 - t->cs, 2.0 * (t->g + 1)));
+  const double rhs = (1.4 + 2.0 / (n + 1)) * t->chin;
+  /* The two implementations round differently: the case must not sit on the threshold. */
+  cr_assert(fabs(lhs / rhs - 1) > 1e-9, "h_sigma too close to call: %.17g vs %.17g", lhs, rhs);
+  t->hsig_ratio = lhs / rhs;
+  const int hsig = t->hsig = lhs < rhs;
+  /* cumulation for C: p_c <- (1 - c_c) p_c + h_sigma sqrt(c_c (2 - c_c) mu_eff) <y>_w */
+  for (int i = 0; i < n; i++)
+    t->pc[i] = (1 - t->cc) * t->pc[i] + hsig * sqrt(t->cc * (2 - t->cc) * t->mueff) * yw[i];
+  /* C <- (1 + c1 delta(h_sigma) - c1 - c_mu sum w_j) C + c1 p_c p_c^T
+   *      + c_mu sum_i w_i y_i:lambda y_i:lambda^T,   delta(h_sigma) = (1 - h_sigma) c_c (2 - c_c)
+   */
+  double sumw = 0;
+  for (int i = 0; i < mu; i++) sumw += t->w[i];
+  const double delta = (1 - hsig) * t->cc * (2 - t->cc);
+  const double keep = 1 + t->c1 * delta - t->c1 - t->cmu * sumw;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      double rank_mu = 0;
+      for (int k = 0; k < mu; k++) rank_mu += t->w[k] * y[k * n + i] * y[k * n + j];
+      t->C[i * n + j] = keep * t->C[i * n + j] + t->c1 * t->pc[i] * t->pc[j] + t->cmu * rank_mu;
+    }
+  /* step size: sigma <- sigma exp((c_s / d_s) (||p_s|| / E||N(0,I)|| - 1)) */
+  t->sigma *= exp(t->cs / t->ds * (psn / t->chin - 1));
+  t->g++;
+  t->evals += lam;
+  /* purecmaes.m: if counteval - eigeneval > lambda / (c1 + cmu) / N / 10, decompose */
+  const double since = (double)(t->evals - t->eigen_evals);
+  cr_assert(fabs(since - t->gap) > 1e-9 * t->gap, "eigendecomposition too close to call");
+  if (since > t->gap) {
+    t->eigen_evals = t->evals;
+    double *V = malloc(sizeof *V * nn);
+    jacobi_eigen(n, t->C, V, t->eig);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        for (int k = 0; k < n; k++) s += V[i * n + k] * V[j * n + k] / sqrt(t->eig[k]);
+        t->invsqrt[i * n + j] = s;
+      }
+    qsort(t->eig, (size_t)n, sizeof *t->eig, cmp_double);
+    memcpy(t->eig_C, t->C, sizeof *t->C * nn);
+    free(V);
+  }
+  free(y), free(yw);
+}
+
+/* The step p (in units of sigma) that, added to the first coordinate of every candidate, puts
+ * h_sigma's test statistic ||p_s|| / sqrt(1 - (1 - c_s)^(2 (g + 1))) at `aim` times its
+ * threshold in this tell; so h_sigma's threshold is checked from either side. Every y_i:lambda
+ * and so <y>_w gain p e_1 (the weights sum to 1), so the new p_s is a + p b with
+ * a = (1 - c_s) p_s + k C^-1/2 <y>_w, b = k C^-1/2 e_1 (k = sqrt(c_s (2 - c_s) mu_eff)):
+ * ||a + p b|| = T is a quadratic in p; the larger root. */
+static double tutorial_push(const tutorial *t, const double *x, const double *fit, double aim) {
+  const int n = t->n;
+  double *y = malloc(sizeof *y * (size_t)t->mu * (size_t)n), *yw = calloc((size_t)n, sizeof *yw);
+  tutorial_select(t, x, fit, y, yw);
+  const double k = sqrt(t->cs * (2 - t->cs) * t->mueff);
+  const double T =
+      aim * (1.4 + 2.0 / (n + 1)) * t->chin * sqrt(1 - pow(1 - t->cs, 2.0 * (t->g + 1)));
+  double aa = 0, ab = 0, bb = 0;
+  for (int i = 0; i < n; i++) {
+    double s = 0;
+    for (int j = 0; j < n; j++) s += t->invsqrt[i * n + j] * yw[j];
+    const double a = (1 - t->cs) * t->ps[i] + k * s, b = k * t->invsqrt[(size_t)i * n];
+    aa += a * a, ab += a * b, bb += b * b;
+  }
+  free(y), free(yw);
+  const double disc = ab * ab - bb * (aa - T * T);
+  cr_assert(disc >= 0, "no step reaches %g times the h_sigma threshold", aim);
+  return (-ab + sqrt(disc)) / bb;
+}
+
+/* |got_i - want_i| <= UPDATE_TOL max_j |want_j|: entries near 0 carry the rounding of the
+ * larger ones they were computed from, so the scale is the largest. */
+static void assert_near(const double *got, const double *want, size_t len, const char *what,
+                        int dim, int g) {
+  double scale = 0;
+  for (size_t i = 0; i < len; i++) scale = fmax(scale, fabs(want[i]));
+  for (size_t i = 0; i < len; i++)
+    cr_assert(fabs(got[i] - want[i]) <= UPDATE_TOL * scale,
+              "%d-D, generation %d: %s[%zu] = %.17g, the tutorial %.17g (rel. error %.2g)", dim, g,
+              what, i, got[i], want[i], fabs(got[i] - want[i]) / scale);
+}
+
+/* A number or a numeric array of rp_cmaes_save's JSON (all finite here). */
+static double json_num(const cJSON *o, const char *name) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
+  cr_assert(cJSON_IsNumber(item), "saved state: no number \"%s\"", name);
+  return item->valuedouble;
+}
+
+static void json_array(const cJSON *o, const char *name, double *v, size_t len) {
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name);
+  cr_assert(cJSON_IsArray(a) && (size_t)cJSON_GetArraySize(a) == len,
+            "saved state: no array \"%s\" of %zu", name, len);
+  size_t i = 0;
+  const cJSON *item;
+  cJSON_ArrayForEach(item, a) {
+    cr_assert(cJSON_IsNumber(item), "saved state: %s[%zu] is not a number", name, i);
+    v[i++] = item->valuedouble;
+  }
+}
+
+/* The runtime's state against the tutorial's, after the same tells. */
+static void assert_matches(const rp_cmaes *c, const tutorial *t) {
+  const int n = t->n, g = t->g;
+  const size_t nn = (size_t)n * (size_t)n;
+  char *text = rp_cmaes_save(c);
+  cr_assert(text);
+  cJSON *o = cJSON_Parse(text);
+  free(text);
+  cr_assert(o);
+  cr_assert_eq(rp_cmaes_generation(c), g);
+  cr_assert_eq(rp_cmaes_evaluations(c), t->evals);
+  cr_assert(
+      json_num(o, "eigen_evaluations") == (double)t->eigen_evals,
+      "%d-D, generation %d: last eigendecomposition at %g evaluations, the tutorial's at %lld", n,
+      g, json_num(o, "eigen_evaluations"), t->eigen_evals);
+  /* decay = (1 - c_s)^(2 g), the running product behind h_sigma's (1 - c_s)^(2 (g + 1)) */
+  const double decay = json_num(o, "decay"), want_decay = pow(1 - t->cs, 2.0 * g);
+  assert_near(&decay, &want_decay, 1, "decay", n, g);
+  const double sigma = rp_cmaes_sigma(c);
+  assert_near(&sigma, &t->sigma, 1, "sigma", n, g);
+  assert_near(rp_cmaes_mean(c), t->m, (size_t)n, "mean", n, g);
+  double *v = calloc(nn, sizeof *v), *B = calloc(nn, sizeof *B), *D = calloc((size_t)n, sizeof *D);
+  json_array(o, "ps", v, (size_t)n);
+  assert_near(v, t->ps, (size_t)n, "p_sigma", n, g);
+  json_array(o, "pc", v, (size_t)n);
+  assert_near(v, t->pc, (size_t)n, "p_c", n, g);
+  json_array(o, "C", v, nn);
+  assert_near(v, t->C, nn, "C", n, g);
+  /* B and D, from which ask samples: D^2 the eigenvalues of C as of the last decomposition, and
+   * B diag(D^2) B^T that C again */
+  json_array(o, "B", B, nn);
+  json_array(o, "D", D, (size_t)n);
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < n; j++) {
+      double s = 0;
+      for (int k = 0; k < n; k++) s += B[i * n + k] * D[k] * D[k] * B[j * n + k];
+      v[i * n + j] = s;
+    }
+  }
+  assert_near(v, t->eig_C, nn, "B diag(D^2) B^T", n, g);
+  for (int k = 0; k < n; k++) D[k] *= D[k];
+  qsort(D, (size_t)n, sizeof *D, cmp_double);
+  assert_near(D, t->eig, (size_t)n, "D^2", n, g);
+  const double cond = rp_cmaes_condition(c), want_cond = t->eig[n - 1] / t->eig[0];
+  assert_near(&cond, &want_cond, 1, "condition", n, g);
+  free(v), free(B), free(D);
+  cJSON_Delete(o);
+}
+
+typedef struct update_case {
+  int dim, lambda; /* lambda 0: the default */
+  double x0, sigma0;
+  uint64_t seed;
+  int gens;
+  int nans;    /* candidates 0..nans-1 get a NaN fitness (ranked last, among them by index) */
+  int aim_gen; /* in this generation (-1: none) every candidate is moved along the first axis (as
+                  a caller's repair may) so that h_sigma's test statistic is aim times its
+                  threshold: just below (h_sigma = 1), just above or far above (h_sigma = 0) */
+  double aim;
+} update_case;
+
+/* 3-D and 1-D with the default lambda (7, 4), 10-D with lambda 16: C^-1/2 refreshed every
+ * generation (gap 1.6, 1.2 and 2.9 evaluations). 60-D with lambda 4: gap 11 evaluations, so
+ * generations 2 and 3 still use the C^-1/2 = I of generation 0 although C != I, and generation 4
+ * the one decomposed after generation 3. The aims put h_sigma's test 1% either side of its
+ * threshold in a generation where C != I (a threshold 1% off fails), and far above it in 1-D. */
+static const update_case update_cases[] = {
+    {3, 0, 0.5, 0.3, 1, 3, 1, 1, 0.99},
+    {10, 16, -0.2, 0.5, 2, 3, 2, 1, 1.01},
+    {1, 0, 1.0, 2.0, 3, 3, 3, 0, 3.0},
+    {60, 4, 0.0, 1.0, 4, 4, 0, -1, 0},
+};
+
+Test(cmaes, update_matches_tutorial) {
+  int saw_stall = 0, saw_no_stall = 0, saw_stale = 0, saw_invsqrt = 0;
+  for (size_t u = 0; u < sizeof update_cases / sizeof *update_cases; u++) {
+    const update_case *q = &update_cases[u];
+    rp_cmaes *c = make(q->dim, q->lambda, q->x0, q->sigma0, q->seed);
+    tutorial t;
+    tutorial_init(&t, q->dim, q->lambda, q->x0, q->sigma0);
+    const int n = q->dim, lam = t.lambda;
+    cr_assert_eq(rp_cmaes_lambda(c), lam);
+    cr_assert_eq(rp_cmaes_mu(c), t.mu);
+    double *x = malloc(sizeof *x * (size_t)lam * n), *fit = malloc(sizeof *fit * (size_t)lam);
+    for (int g = 0; g < q->gens; g++) {
+      ASSERT_OK(rp_cmaes_ask(c, x));
+      /* A fixed ranking with ties: (5 k + 3 g) mod lambda runs through 0..lambda-1 (5 and
+       * lambda coprime) in an order that changes with g, and halving it ties pairs. */
+      for (int k = 0; k < lam; k++)
+        fit[k] = k < q->nans ? NAN : floor((double)((5 * k + 3 * g) % lam) / 2);
+      if (g == q->aim_gen) {
+        const double p = tutorial_push(&t, x, fit, q->aim) * rp_cmaes_sigma(c);
+        for (int k = 0; k < lam; k++) x[(size_t)k * n] += p;
+      }
+      saw_invsqrt |= t.eigen_evals > 0;
+      saw_stale |= t.eigen_evals < t.evals && t.g > 0;
+      ASSERT_OK(rp_cmaes_tell(c, x, fit));
+      tutorial_tell(&t, x, fit);
+      if (g == q->aim_gen)
+        cr_assert(fabs(t.hsig_ratio - q->aim) < 1e-9 && t.hsig == (q->aim < 1),
+                  "%d-D: h_sigma's test at %.17g times the threshold, aimed at %g", n, t.hsig_ratio,
+                  q->aim);
+      saw_stall |= !t.hsig;
+      saw_no_stall |= t.hsig;
+      assert_matches(c, &t);
+    }
+    free(x), free(fit);
+    tutorial_free(&t);
+    rp_cmaes_destroy(c);
+  }
+  /* The cases reached every branch: h_sigma both ways, a p_sigma through a C^-1/2 != I, and one
+   * through a C^-1/2 older than C. */
+  cr_assert(saw_stall && saw_no_stall, "h_sigma: stalled %d, not stalled %d", saw_stall,
+            saw_no_stall);
+  cr_assert(saw_invsqrt && saw_stale, "C^-1/2: decomposed %d, stale %d", saw_invsqrt, saw_stale);
 }
