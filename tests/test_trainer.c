@@ -14,64 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "exp/driver.h"
 #include "exp/files.h"
 #include "exp/runner.h"
 #include "meta/search_train.h"
 #include "support/fixture.h"
+#include "support/synthetic.h"
 #include "support/tmpfiles.h"
 #include "train/trainer.h"
 
 TestSuite(trainer, .fini = test_teardown);
-
-enum { TRAIN_IMAGES = 200, TEST_IMAGES = 50, SIDE = 28, SQUARE = 7 };
-
-/* ---- the synthetic dataset */
-
-static void put_be32(FILE *f, uint32_t v) {
-  uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-  fwrite(b, 1, 4, f);
-}
-
-/* n images of class i % 10: noise below 64, and a square of 200..255 at the class's place. */
-static void write_split(const char *dir, const char *images, const char *labels, int n,
-                        uint32_t seed) {
-  char path[600];
-  snprintf(path, sizeof path, "%s/%s", dir, images);
-  FILE *fi = fopen(path, "wb");
-  snprintf(path, sizeof path, "%s/%s", dir, labels);
-  FILE *fl = fopen(path, "wb");
-  cr_assert(fi && fl, "cannot write the synthetic dataset in %s", dir);
-  put_be32(fi, 2051), put_be32(fi, (uint32_t)n), put_be32(fi, SIDE), put_be32(fi, SIDE);
-  put_be32(fl, 2049), put_be32(fl, (uint32_t)n);
-  uint32_t state = seed;
-  for (int i = 0; i < n; i++) {
-    int label = i % 10, top = 2 + (label / 5) * 12, left = 1 + (label % 5) * 5;
-    uint8_t image[SIDE * SIDE];
-    for (int p = 0; p < SIDE * SIDE; p++) {
-      state = state * 1664525u + 1013904223u;
-      int y = p / SIDE, x = p % SIDE;
-      bool in = y >= top && y < top + SQUARE && x >= left && x < left + SQUARE;
-      image[p] = (uint8_t)(in ? 200 + (state >> 26) : (state >> 26));
-    }
-    fwrite(image, 1, sizeof image, fi);
-    uint8_t l = (uint8_t)label;
-    fwrite(&l, 1, 1, fl);
-  }
-  fclose(fi);
-  fclose(fl);
-}
-
-static char *make_dataset(void) {
-  char *dir = strdup("/tmp/rp_test_trainer_XXXXXX");
-  cr_assert(mkdtemp(dir), "mkdtemp");
-  write_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", TRAIN_IMAGES, 1);
-  write_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TEST_IMAGES, 2);
-  return dir;
-}
 
 /* The MNIST CNN on it: 150 training images in 3 batches of 50, 50 held out for validation. */
 static rp_train_config small_config(const char *dir) {
@@ -102,7 +55,7 @@ static rp_status train(const rp_train_config *c, rp_epoch_metrics *history, int 
 }
 
 Test(trainer, learns_repeats_and_skipping_the_test_pass_changes_nothing_else) {
-  char *dir = make_dataset();
+  char *dir = synthetic_dataset();
   rp_train_config c = small_config(dir);
   rp_epoch_metrics a[2], b[2], s[2];
   int na, nb, ns;
@@ -148,7 +101,7 @@ static double direct_fitness(const rp_train_config *base, const double *genome, 
 }
 
 Test(trainer, a_search_candidate_scores_what_the_trainer_gives) {
-  char *dir = make_dataset();
+  char *dir = synthetic_dataset();
   rp_search_trainer st = {.ctx = test_ctx(), .base = small_config(dir)};
   st.base.epochs = 1;
   st.base.skip_epoch_test = true;
@@ -180,7 +133,7 @@ static rp_status run_experiment(const char *text, const char *out_dir) {
 }
 
 Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
-  char *dir = make_dataset();
+  char *dir = synthetic_dataset();
   char out[600], text[2048];
   snprintf(out, sizeof out, "%s/out", dir);
   snprintf(text, sizeof text,
@@ -232,10 +185,10 @@ Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
  * loss is of the weights before its update), but the network's outputs on held-out images NaN:
  * that too is divergence. One step an epoch, at a rate no schema would allow, makes it so. */
 Test(trainer, weights_that_overflow_in_the_last_step_are_divergence) {
-  char *dir = make_dataset();
+  char *dir = synthetic_dataset();
   rp_train_config c = small_config(dir);
   c.epochs = 1;
-  c.batch = TRAIN_IMAGES - 50; /* one step */
+  c.batch = SYNTH_TRAIN_IMAGES - 50; /* one step */
   c.lr = 1e30;
   rp_epoch_metrics h[1];
   int n;
@@ -251,7 +204,7 @@ Test(trainer, weights_that_overflow_in_the_last_step_are_divergence) {
 }
 
 Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
-  char *dir = make_dataset();
+  char *dir = synthetic_dataset();
   char out[600], text[2048];
   snprintf(out, sizeof out, "%s/out", dir);
   /* At rate 100, cross-entropy's logits overflow within a few steps (its loss is unbounded);
