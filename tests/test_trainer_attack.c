@@ -12,11 +12,7 @@
  * a rounding error decides: a gradient element so small that its sign is uncertain, or final
  * logits whose top two are nearly equal. The reference counts the images where that can
  * happen, and the device's count of correct predictions must be the reference's within that
- * many (at most one of the 12 images, so far, and the counts have always been equal).
- *
- * Not covered: eps = 0 in normalized mode clamps the normalized image to [0, 1], and the
- * reference does the same, but on these images the clamp changes no prediction, so a trainer
- * that skipped it would pass too. */
+ * many (at most one of the 12 images, so far, and the counts have always been equal). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +28,9 @@
 
 TestSuite(trainer_attack, .fini = test_teardown);
 
-/* 12 test images in batches of 8: one full batch and one with 4 real rows. */
-enum { BATCH = 8, IMAGES = 12, PIXELS = REF_CNN_PIXELS, CLASSES = REF_CNN_CLASSES };
+/* 12 test images in batches of 8: one full batch and one with 4 real rows. Every other one
+ * has a decoy square of brightness DECOY (tests/support/synthetic.h). */
+enum { BATCH = 8, IMAGES = 12, DECOY = 170, PIXELS = REF_CNN_PIXELS, CLASSES = REF_CNN_CLASSES };
 
 /* A gradient element smaller than this fraction of the sum of its terms' magnitudes may have
  * the other sign in float; final logits whose top two are closer than this fraction of the
@@ -216,7 +213,10 @@ static double check_attack(rp_trainer *t, const reference *r, const rp_loss *los
 Test(trainer_attack, matches_a_plain_c_reference) {
   char *dir = synthetic_dataset();
   test_images *images = malloc(sizeof *images);
-  synthetic_split(SYNTH_TEST_IMAGES, 2, images->pixels, images->labels);
+  /* Test images with decoys: the input clamp of normalized mode makes a decoy as bright as the
+   * class's own square, which changes predictions (see below). */
+  synthetic_write_split(dir, true, SYNTH_TEST_IMAGES, 2, DECOY);
+  synthetic_split(SYNTH_TEST_IMAGES, 2, DECOY, images->pixels, images->labels);
   /* Trained in batches of 50 (quick), then attacked in batches of 8 */
   rp_train_config c = config(dir);
   rp_trainer *t = NULL;
@@ -237,19 +237,23 @@ Test(trainer_attack, matches_a_plain_c_reference) {
       check_attack(t, &r, &c.loss, images, &(rp_attack){.kind = RP_ATTACK_FGSM}, "clean");
   cr_assert_gt(clean, 0.75, "the network did not learn: clean accuracy %g", clean);
   double fgsm = check_attack(t, &r, &c.loss, images,
-                             &(rp_attack){.kind = RP_ATTACK_FGSM, .eps = 0.3}, "FGSM eps 0.3");
+                             &(rp_attack){.kind = RP_ATTACK_FGSM, .eps = 0.1}, "FGSM eps 0.1");
   cr_assert_lt(fgsm, clean, "FGSM took nothing away (%g, clean %g)", fgsm, clean);
   rp_attack pgd = {.kind = RP_ATTACK_PGD, .eps = 0.25, .steps = 3};
   pgd.step_size = rp_pgd_default_step(pgd.eps, pgd.steps);
   check_attack(t, &r, &c.loss, images, &pgd, "PGD eps 0.25, 3 steps");
   /* Normalized space, the official quirk: eps in normalized units, clamped to [0, 1] there,
-   * which changes the image even at eps 0. */
+   * that is pixels to [mean, mean + std], which changes the image even at eps 0. */
   check_attack(t, &r, &c.loss, images,
-               &(rp_attack){.kind = RP_ATTACK_FGSM, .eps = 1, .normalized_space = true},
-               "FGSM normalized eps 1");
-  check_attack(t, &r, &c.loss, images,
-               &(rp_attack){.kind = RP_ATTACK_FGSM, .normalized_space = true},
-               "FGSM normalized eps 0");
+               &(rp_attack){.kind = RP_ATTACK_FGSM, .eps = 0.5, .normalized_space = true},
+               "FGSM normalized eps 0.5");
+  double clamped = check_attack(t, &r, &c.loss, images,
+                                &(rp_attack){.kind = RP_ATTACK_FGSM, .normalized_space = true},
+                                "FGSM normalized eps 0");
+  cr_assert_lt(clamped, clean,
+               "the clamp changed no prediction (%g, clean %g): a trainer that skipped it at "
+               "eps 0 would pass",
+               clamped, clean);
   rp_trainer_destroy(t);
 
   /* The same weights judged by a TaylorGLO loss: the attack follows that loss's gradient. */

@@ -8,16 +8,27 @@
 
 enum { SQUARE = 7, PIXELS = SYNTH_SIDE * SYNTH_SIDE };
 
-void synthetic_split(int n, uint32_t seed, uint8_t *images, uint8_t *labels) {
+/* Whether pixel (y, x) lies in the square of class `label`. */
+static bool in_square(int label, int y, int x) {
+  int top = 2 + (label / 5) * 12, left = 1 + (label % 5) * 5;
+  return y >= top && y < top + SQUARE && x >= left && x < left + SQUARE;
+}
+
+void synthetic_split(int n, uint32_t seed, int decoy, uint8_t *images, uint8_t *labels) {
   uint32_t state = seed;
   for (int i = 0; i < n; i++) {
-    int label = i % 10, top = 2 + (label / 5) * 12, left = 1 + (label % 5) * 5;
+    int label = i % 10;
+    bool decoyed = decoy > 0 && i % 2 == 1;
     uint8_t *image = images + (size_t)i * PIXELS;
     for (int p = 0; p < PIXELS; p++) {
       state = state * 1664525u + 1013904223u; /* an LCG: the same bytes everywhere */
-      int y = p / SYNTH_SIDE, x = p % SYNTH_SIDE;
-      bool in = y >= top && y < top + SQUARE && x >= left && x < left + SQUARE;
-      image[p] = (uint8_t)(in ? 200 + (state >> 26) : (state >> 26));
+      int y = p / SYNTH_SIDE, x = p % SYNTH_SIDE, noise = (int)(state >> 26);
+      if (in_square(label, y, x))
+        image[p] = (uint8_t)(200 + noise);
+      else if (decoyed && in_square((label + 3) % 10, y, x))
+        image[p] = (uint8_t)decoy;
+      else
+        image[p] = (uint8_t)noise;
     }
     labels[i] = (uint8_t)label;
   }
@@ -28,11 +39,12 @@ static void put_be32(FILE *f, uint32_t v) {
   fwrite(b, 1, 4, f);
 }
 
-static void write_split(const char *dir, const char *images, const char *labels, int n,
-                        uint32_t seed) {
+void synthetic_write_split(const char *dir, bool test, int n, uint32_t seed, int decoy) {
+  const char *images = test ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte";
+  const char *labels = test ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte";
   uint8_t *pixels = malloc((size_t)n * PIXELS), *classes = malloc((size_t)n);
   cr_assert(pixels && classes, "out of memory");
-  synthetic_split(n, seed, pixels, classes);
+  synthetic_split(n, seed, decoy, pixels, classes);
   char path[600];
   snprintf(path, sizeof path, "%s/%s", dir, images);
   FILE *fi = fopen(path, "wb");
@@ -50,7 +62,7 @@ static void write_split(const char *dir, const char *images, const char *labels,
 char *synthetic_dataset(void) {
   char *dir = strdup("/tmp/rp_test_synthetic_XXXXXX");
   cr_assert(dir && mkdtemp(dir), "mkdtemp");
-  write_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", SYNTH_TRAIN_IMAGES, 1);
-  write_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", SYNTH_TEST_IMAGES, 2);
+  synthetic_write_split(dir, false, SYNTH_TRAIN_IMAGES, 1, 0);
+  synthetic_write_split(dir, true, SYNTH_TEST_IMAGES, 2, 0);
   return dir;
 }
