@@ -455,6 +455,19 @@ static void expect_plan_then_error(const outcome *o, const char *marked, const c
   cr_expect_str_eq(line_of(o->err, 0, first, sizeof first), line);
 }
 
+/* `repro run FILE --out OUT` refuses the same way with --dry-run and without (then quickly:
+ * before a device or the data, which REPRO_DATA_DIR hides). */
+static void expect_run_refused(const char *file, const char *out, const char *marked,
+                               const char *line) {
+  outcome o = RUN("run", file, "--out", out, "--dry-run");
+  expect_plan_then_error(&o, marked, line);
+  outcome_free(&o);
+  o = RUN_ENV("REPRO_DATA_DIR=/nonexistent", "run", file, "--out", out);
+  expect_plan_then_error(&o, marked, line);
+  cr_expect_lt(o.seconds, 5.0, "the refusal took %.1f s", o.seconds);
+  outcome_free(&o);
+}
+
 /* A damaged run record and a damaged search state are the same kind of bad input (status 2,
  * as a malformed experiment file): `repro run` prints its plan, marks the file, then names it
  * and the problem in one line, --dry-run or not, and the run stops before it makes a device. */
@@ -480,14 +493,8 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   write_text(record, "{\"schema\": \"repro-run-1\", ");
   snprintf(line, sizeof line, "repro: %s is not a readable JSON file", record);
   snprintf(marked, sizeof marked, "  in the way: %s is not a readable JSON file\n", record);
-  outcome o = RUN("run", file, "--out", out, "--dry-run");
-  expect_plan_then_error(&o, marked, line);
-  outcome_free(&o);
-  o = RUN_ENV("REPRO_DATA_DIR=/nonexistent", "run", file, "--out", out);
-  expect_plan_then_error(&o, marked, line);
-  cr_expect_lt(o.seconds, 5.0, "the refusal took %.1f s", o.seconds);
-  outcome_free(&o);
-  o = RUN("report", out);
+  expect_run_refused(file, out, marked, line);
+  outcome o = RUN("report", out);
   expect_error(&o, 2, line);
   outcome_free(&o);
   remove(record);
@@ -497,13 +504,7 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   write_text(state, "{\"format\": ");
   snprintf(line, sizeof line, "repro: search: state %s is not JSON", state);
   snprintf(marked, sizeof marked, "  (in the way: search: state %s is not JSON)\n", state);
-  o = RUN("run", file, "--out", out, "--dry-run");
-  expect_plan_then_error(&o, marked, line);
-  outcome_free(&o);
-  o = RUN_ENV("REPRO_DATA_DIR=/nonexistent", "run", file, "--out", out);
-  expect_plan_then_error(&o, marked, line);
-  cr_expect_lt(o.seconds, 5.0, "the refusal took %.1f s", o.seconds);
-  outcome_free(&o);
+  expect_run_refused(file, out, marked, line);
 
   /* Nothing in the way: the dry run's status is 0, and it wrote nothing. */
   remove(state);

@@ -28,13 +28,9 @@ TestSuite(trainer, .fini = test_teardown);
 
 /* The MNIST CNN on it: 150 training images in 3 batches of 50, 50 held out for validation. */
 static rp_train_config small_config(const char *dir) {
-  rp_train_config c;
-  rp_train_config_defaults(&c, "mnist_cnn", "fashion-mnist");
-  c.data_dir = dir;
+  rp_train_config c = synthetic_config(dir);
   c.epochs = 2;
-  c.batch = 50;
   c.lr = 0.01;
-  c.validation = 50;
   c.seed = 7;
   c.split_seed = 11;
   return c;

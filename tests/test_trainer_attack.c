@@ -169,13 +169,9 @@ static void ref_cnn_free(ref_cnn *m) {
 /* The MNIST CNN on the synthetic set: 150 training images, 50 held out, the first IMAGES test
  * images evaluated. */
 static rp_train_config config(const char *dir) {
-  rp_train_config c;
-  rp_train_config_defaults(&c, "mnist_cnn", "fashion-mnist");
-  c.data_dir = dir;
+  rp_train_config c = synthetic_config(dir);
   c.epochs = 3;
-  c.batch = 50;
   c.lr = 0.03;
-  c.validation = 50;
   c.seed = 3;
   c.split_seed = 5;
   c.test_images = IMAGES;

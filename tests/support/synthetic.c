@@ -66,3 +66,12 @@ char *synthetic_dataset(void) {
   synthetic_write_split(dir, true, SYNTH_TEST_IMAGES, 2, 0);
   return dir;
 }
+
+rp_train_config synthetic_config(const char *dir) {
+  rp_train_config c;
+  rp_train_config_defaults(&c, "mnist_cnn", "fashion-mnist");
+  c.data_dir = dir;
+  c.batch = 50;
+  c.validation = 50;
+  return c;
+}

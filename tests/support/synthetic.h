@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "train/trainer.h"
+
 enum { SYNTH_TRAIN_IMAGES = 200, SYNTH_TEST_IMAGES = 50, SYNTH_SIDE = 28 };
 
 /* The n images (n * SYNTH_SIDE^2 bytes) and labels of a split drawn from `seed`: the files
@@ -22,5 +24,9 @@ void synthetic_write_split(const char *dir, bool test, int n, uint32_t seed, int
 /* A new directory with the dataset in Fashion-MNIST's IDX files (malloc'd path; remove_tree
  * and free it). */
 char *synthetic_dataset(void);
+
+/* The MNIST CNN on the dataset in `dir`: batches of 50, 50 of the 200 training images held
+ * out for validation, the rest as rp_train_config_defaults gives it. */
+rp_train_config synthetic_config(const char *dir);
 
 #endif
