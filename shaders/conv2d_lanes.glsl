@@ -13,9 +13,10 @@
 // The block is written out by lanes_block.glsl; TM_ and TN_ come from the including shader
 // (conv2d_lanes_<TM>x<TN>.comp).
 #include "conv2d_lanes_common.glsl"
+#include "texel.glsl"
 
-layout(set = 0, binding = 0) readonly buffer Wt { vec4 wt[]; };
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
+INPUT4(0, wt);
+INPUT1(1, x);
 layout(set = 0, binding = 2) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 3) writeonly buffer Y { float y[]; };
 layout(set = 0, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
@@ -64,15 +65,15 @@ void main() {
   for (uint d = 0u; d < p.CRS; d += 4u) {
     vec4 mine[AV];
     for (uint q = 0u; q < AV; q++)
-      mine[q] = wt[min(row0 + q * SG + lane, p.K - 1u) * p.lda4 + d / 4u];
+      mine[q] = LOAD4(wt, min(row0 + q * SG + lane, p.K - 1u) * p.lda4 + d / 4u);
     float bb[4][TN_];
     for (uint kk = 0u; kk < 4u; kk++) {
       uint dd = d + kk;
       uint c = dd / RS, r = (dd % RS) / S, s = dd % S;
       for (uint j = 0u; j < TN; j++) {
         int h = h0[j] + int(r), w = w0[j] + int(s);
-        bb[kk][j] = dd < p.CRS && h >= 0 && w >= 0 && h < int(H) && w < int(W)
-                        ? x[in_base[j] + c * HW + uint(h) * W + uint(w)] : 0.0;
+        bb[kk][j] = LOAD1_IF(x, dd < p.CRS && h >= 0 && w >= 0 && h < int(H) && w < int(W),
+                             in_base[j] + c * HW + uint(h) * W + uint(w));
       }
     }
     LANES_ACCUMULATE

@@ -37,8 +37,8 @@ void main() {
         int h0 = int((pq / Q) * STRIDE), w0 = int((pq % Q) * STRIDE);
         for (uint j = 0u; j < TN; j++) {
           int h = h0 + dr[j], w = w0 + ds[j];
-          bb[kk][j] = (valid[j] && h >= 0 && w >= 0 && h < int(H) && w < int(W))
-                          ? x[image + plane[j] + uint(h) * W + uint(w)] : 0.0;
+          bb[kk][j] = LOAD1_IF(x, valid[j] && h >= 0 && w >= 0 && h < int(H) && w < int(W),
+                               image + plane[j] + uint(h) * W + uint(w));
         }
       }
       LANES_ACCUMULATE

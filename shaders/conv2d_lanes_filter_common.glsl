@@ -2,9 +2,10 @@
 // conv2d_lanes_filter_row.glsl) share besides conv2d_lanes_common.glsl: their bindings, the
 // split's partial dW they store, and the load of dY's rows.
 #include "conv2d_lanes_common.glsl"
+#include "texel.glsl"
 
-layout(set = 0, binding = 0) readonly buffer Dy { vec4 dy[]; };
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
+INPUT4(0, dy);
+INPUT1(1, x);
 layout(set = 0, binding = 2) writeonly buffer Part { float part[]; }; // [splits, K, CRS]
 layout(push_constant) uniform Push {
   uint N, C, K, CRS, images_per_split;
@@ -21,7 +22,7 @@ layout(push_constant) uniform Push {
 #define LOAD_DY_STEP(n, pq4)                                                          \
   vec4 mine[AV];                                                                      \
   for (uint q = 0u; q < AV; q++)                                                      \
-    mine[q] = dy[(((n) * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + (pq4)) / 4u];
+    mine[q] = LOAD4(dy, (((n) * p.K + min(row0 + q * SG + lane, p.K - 1u)) * PQ + (pq4)) / 4u);
 
 // The subgroup's place: its lane, first output channel row0 and first column col0, and this
 // split's images [n_begin, n_end).

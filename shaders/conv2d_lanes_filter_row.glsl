@@ -39,7 +39,7 @@ void main() {
         float v[6];
         for (uint u = 0u; u < 6u; u++) {
           int w = w0 + int(u);
-          v[u] = row_in && w >= 0 && w < int(W) ? x[at + uint(w)] : 0.0;
+          v[u] = LOAD1_IF(x, row_in && w >= 0 && w < int(W), at + uint(w));
         }
         for (uint kk = 0u; kk < 4u; kk++)
           for (uint s = 0u; s < 3u; s++) bb[kk][t * 3u + s] = v[kk + s];

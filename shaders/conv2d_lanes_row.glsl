@@ -9,12 +9,15 @@
 // loaded once. The weights come as w [K, C*R*4], each (c, r)'s three taps padded to a vec4
 // (conv2d_taps.comp), so that one step of the depth loop is one (c, r): its vec4 of weights,
 // shared across lanes by shuffles as in gemm_lanes.glsl, and its 10 inputs. The padding tap
-// costs no FMA (LANES_ACCUMULATE3).
+// costs no FMA (LANES_ACCUMULATE3). The weights and inputs come through texel buffers in the
+// _texel variant (texel.glsl), which lavapipe reads with vector gathers: through storage
+// buffers, a lane at a time, those reads took about two thirds of the kernel's time.
 // TM_ and TN_ (8) come from the including shader (conv2d_lanes_row_<TM>x8.comp).
 #include "conv2d_lanes_common.glsl"
+#include "texel.glsl"
 
-layout(set = 0, binding = 0) readonly buffer Wt { vec4 wt[]; };
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
+INPUT4(0, wt);
+INPUT1(1, x);
 layout(set = 0, binding = 2) readonly buffer Bias { float bias[]; };
 layout(set = 0, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
 layout(push_constant) uniform Push {
@@ -47,7 +50,7 @@ void main() {
   for (uint d = 0u; d < p.CR; d++) {
     vec4 mine[AV];
     for (uint q = 0u; q < AV; q++)
-      mine[q] = wt[min(row0 + q * SG + lane, p.K - 1u) * p.CR + d];
+      mine[q] = LOAD4(wt, min(row0 + q * SG + lane, p.K - 1u) * p.CR + d);
     uint c = d / R, r = d % R;
     int h = h0 + int(r);
     bool row_in = h >= 0 && h < int(H);
@@ -55,7 +58,7 @@ void main() {
     float v[ROW_INPUTS];
     for (uint t = 0u; t < ROW_INPUTS; t++) {
       int w = w0 + int(t);
-      v[t] = row_in && w >= 0 && w < int(W) ? x[at + uint(w)] : 0.0;
+      v[t] = LOAD1_IF(x, row_in && w >= 0 && w < int(W), at + uint(w));
     }
     float bb[3][TN_];
     for (uint s = 0u; s < 3u; s++)

@@ -82,6 +82,8 @@ static void run(rp_recorder *rec) {
  * are checked there, the others being im2col's, checked in its own test: each pipeline
  * compiles slowly on lavapipe. */
 static bool lanes_only;
+/* And whether they read their inputs through texel buffers (REPRO_TEXEL: both are tested). */
+static bool lanes_texel;
 
 enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER };
 
@@ -110,10 +112,12 @@ static void expect_kernel(rp_recorder *rec, const ref_conv_shape *sh, int pass) 
     ASSERT_OK(rp_rec_profile_entry(rec, i, &shader, &ms));
     /* the family and, with a digit next, not the row form (or, for "_row_", the row form) */
     found = strncmp(shader, want, strlen(want)) == 0 &&
-            (row || (shader[strlen(want)] >= '0' && shader[strlen(want)] <= '9'));
+            (row || (shader[strlen(want)] >= '0' && shader[strlen(want)] <= '9')) &&
+            (strstr(shader, "_texel") != NULL) == lanes_texel;
   }
-  cr_assert(found, "pass %d of n%d c%d %dx%d k%d %dx%d stride %d pad %d: no %s* kernel ran", pass,
-            sh->n, sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad, want);
+  cr_assert(found, "pass %d of n%d c%d %dx%d k%d %dx%d stride %d pad %d: no %s*%s kernel ran", pass,
+            sh->n, sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad, want,
+            lanes_texel ? "_texel" : " (storage-buffer)");
 }
 
 /* The recorder of one pass; in the lanes test with the timestamp a profile starts from. */
@@ -214,9 +218,14 @@ Test(conv2d, lanes) {
                  "%u..%u",
                  caps->min_subgroup_size, caps->max_subgroup_size);
   lanes_only = true;
-  setenv("REPRO_PROFILE", "1", 1); /* for expect_kernel */
-  check_path("lanes");
-  unsetenv("REPRO_PROFILE");
+  /* Each variant of the kernels: reading through texel buffers (CPU devices' default) and
+   * through storage buffers (GPUs'); test_use_texel also turns on the profile expect_kernel
+   * reads. */
+  for (int texel = 1; texel >= 0; texel--) {
+    lanes_texel = texel;
+    test_use_texel(lanes_texel);
+    check_path("lanes");
+  }
 }
 Test(conv2d, im2col) {
   check_path("im2col");

@@ -16,7 +16,11 @@
  *     for backward-filter where P*Q % 4 == 0. For 3-wide kernels at stride 1 (most of a
  *     ResNet's), their row forms conv2d_lanes_row.glsl and conv2d_lanes_filter_row.glsl load
  *     a row of inputs once for the three taps (forward where Q % 8 == 0, backward-filter
- *     where Q % 4 == 0): gathers, not FMAs, bound the lanes kernels on lavapipe.
+ *     where Q % 4 == 0): gathers, not FMAs, bound the lanes kernels on lavapipe. All of them
+ *     read their inputs (weights or dy, and x) through uniform texel buffers where
+ *     rp_texel_reads() says (texel.glsl): lavapipe reads a storage buffer a lane at a time
+ *     with a bounds check each, a texel buffer with vector gathers, and these reads, not the
+ *     FMAs or shuffles, were most of the kernels' time (the ResNet-20 step ran 1.8x faster).
  *   - elsewhere (and always with REPRO_CONV=im2col[,CHUNK_BYTES]) im2col + rp_gemm on chunks
  *     of images: the im2col matrix col [C*R*S, images*P*Q] (rows and columns padded with
  *     zeros) goes to scratch, one rp_gemm does the arithmetic, and small layout kernels move
@@ -142,22 +146,30 @@ static rp_status dispatch_1d(rp_recorder *rec, const char *shader, uint32_t bind
   return rp_rec_dispatch(rec, pipeline, args, binding_count, push, push_bytes, groups);
 }
 
-/* A dispatch of `groups` workgroups of the size spec[0], checked against the device's limits. */
-static rp_status dispatch_grid(rp_recorder *rec, int pass, const char *shader,
-                               uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
-                               const uint32_t groups[3], const rp_arg *args, const void *push,
-                               uint32_t push_bytes) {
+/* A dispatch of `groups` workgroups of `key`'s pipeline, checked against the device's limits. */
+static rp_status dispatch_key(rp_recorder *rec, int pass, const rp_pipeline_key *key,
+                              const uint32_t groups[3], const rp_arg *args, const void *push,
+                              uint32_t push_bytes) {
   rp_context *ctx = rp_rec_context(rec);
   const rp_caps *caps = rp_context_caps(ctx);
+  const char *shader = key->shader;
   for (int i = 0; i < 3; i++)
     if (groups[i] > caps->max_workgroup_count[i])
       return rp_fail(RP_ERR_TOO_LARGE, "%s: %s needs %u workgroups along %c, the device allows %u",
                      pass_names[pass], shader, groups[i], "xyz"[i], caps -> max_workgroup_count[i]);
   const rp_pipeline *pipeline;
-  rp_status st =
-      rp_pipeline_get(ctx, &(rp_pipeline_key){shader, binding_count, spec, spec_count}, &pipeline);
+  rp_status st = rp_pipeline_get(ctx, key, &pipeline);
   if (st) return st;
-  return rp_rec_dispatch(rec, pipeline, args, binding_count, push, push_bytes, groups);
+  return rp_rec_dispatch(rec, pipeline, args, key->binding_count, push, push_bytes, groups);
+}
+
+/* dispatch_key for a pipeline of storage buffers alone: workgroups of the size spec[0]. */
+static rp_status dispatch_grid(rp_recorder *rec, int pass, const char *shader,
+                               uint32_t binding_count, const uint32_t *spec, uint32_t spec_count,
+                               const uint32_t groups[3], const rp_arg *args, const void *push,
+                               uint32_t push_bytes) {
+  rp_pipeline_key key = {shader, binding_count, spec, spec_count};
+  return dispatch_key(rec, pass, &key, groups, args, push, push_bytes);
 }
 
 #define GRID_WORKGROUP 64u /* the 2-D and 3-D grids of the im2col path's kernels */
@@ -418,8 +430,10 @@ static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const
   uint32_t groups[3] = {(npq + sg * LANES_TN - 1) / (sg * LANES_TN), (g->k + tm - 1) / tm, 1};
   char shader[32];
   snprintf(shader, sizeof shader, "conv2d_lanes_%s%ux%u", row ? "row_" : "", tm, LANES_TN);
-  return dispatch_grid(rec, pass, shader, 4, spec, 5, groups, args, row ? row_push : push,
-                       row ? sizeof row_push : sizeof push);
+  char name[48];
+  rp_pipeline_key key = rp_texel_key(caps, shader, name, sizeof name, 4, spec, 5, args, 3u, 1u);
+  return dispatch_key(rec, pass, &key, groups, args, row ? row_push : push,
+                      row ? sizeof row_push : sizeof push);
 }
 
 /* The weights as the lanes kernels read them, in scratch. For `g` (the convolution the kernel
@@ -510,8 +524,9 @@ static rp_status lanes_backward_filter(rp_recorder *rec, const geom *g, const rp
                    {part, 0, part_bytes, RP_WRITE}};
   char shader[40];
   snprintf(shader, sizeof shader, "conv2d_lanes_filter_%s%ux%u", row ? "row_" : "", tm, tn);
-  rp_status st =
-      dispatch_grid(rec, PASS_BACKWARD_FILTER, shader, 3, spec, 5, groups, args, push, sizeof push);
+  char name[48];
+  rp_pipeline_key key = rp_texel_key(caps, shader, name, sizeof name, 3, spec, 5, args, 3u, 1u);
+  rp_status st = dispatch_key(rec, PASS_BACKWARD_FILTER, &key, groups, args, push, sizeof push);
   if (st || splits == 1) return st;
   uint32_t sum_push[] = {count, splits};
   rp_arg sum_args[] = {{part, 0, part_bytes, RP_READ},
