@@ -106,12 +106,12 @@ static bool attacked_correct(const reference *r, const rp_attack *at, const rp_l
     largest = fmax(largest, fabs(a->logits[j]));
   }
   /* How far the uncertain elements could move the gap z_top - z_second. */
+  bool any_unsure = false;
+  for (int i = 0; i < PIXELS; i++) any_unsure |= unsure_sign[i];
   double reach = 0;
-  for (int i = 0; i < PIXELS && !reach; i++) reach = unsure_sign[i];
-  if (reach) {
+  if (any_unsure) { /* (one more backward pass, only where it can matter) */
     for (int j = 0; j < CLASSES; j++) d_logits[j] = j == top ? 1 : j == second ? -1 : 0;
     ref_cnn_backward(&r->net, a, d_logits, grad);
-    reach = 0;
     for (int i = 0; i < PIXELS; i++)
       if (unsure_sign[i]) reach += fabs(grad[i]) * to_attacked * 2 * at->eps;
   }
