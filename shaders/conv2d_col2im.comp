@@ -3,11 +3,15 @@
 // owns dx[n0 + nl, c, h, w] and adds, in a fixed order, the entries
 // dcol[(c,r,s), nl*P*Q + p*Q + q] of every (r, s) whose output pixel (p, q) covers (h, w).
 // No scatter, so no atomics: deterministic.
+// On CPU devices dcol is a float texel buffer (texel.glsl): these are gathers, which lavapipe
+// runs a lane at a time from a storage buffer.
+// variants: texel
 #include "common.glsl"
 #define GEOM_ID 1
 #include "conv2d_geom.glsl"
+#include "texel.glsl"
 
-layout(set = 0, binding = 0) readonly buffer Dcol { float dcol[]; };
+INPUT1(0, dcol);
 layout(set = 0, binding = 1) writeonly buffer Dx { float dx[]; };
 layout(push_constant) uniform Push {
   uint C;
@@ -28,7 +32,7 @@ void main() {
       int qw = int(w + PAD) - int(s);
       if (qw < 0 || uint(qw) % STRIDE != 0u || uint(qw) / STRIDE >= Q) continue;
       uint qq = uint(qw) / STRIDE;
-      acc += dcol[((c * R + r) * S + s) * p.cols_p + nl * PQ + pp * Q + qq];
+      acc += LOAD1(dcol, ((c * R + r) * S + s) * p.cols_p + nl * PQ + pp * Q + qq);
     }
   }
   dx[((p.n0 + nl) * p.C + c) * HW + hw] = acc;

@@ -16,7 +16,10 @@
 //     minutes to compile them, against about 11 s for 96x8.
 // (3) The block is written out statement by statement (lanes_block.glsl), not as loops.
 // Rows past M and lanes past N load clamped (valid) addresses and are not stored.
+// A and B are vec4 texel buffers in the texel variants (texel.glsl), which lavapipe reads with
+// vector gathers instead of a lane at a time; C stays a storage buffer (beta reads it).
 #include "common.glsl"
+#include "texel.glsl"
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 
@@ -27,8 +30,8 @@ layout(constant_id = 3) const uint SG = 8; // the subgroup size (fixed on CPU de
 const uint TM = TM_; // multiple of SG (of 4 * SG when TRANS_A), <= 128
 const uint TN = TN_; // multiple of 4, <= 16
 
-layout(set = 0, binding = 0) readonly buffer A { vec4 a[]; };
-layout(set = 0, binding = 1) readonly buffer B { vec4 b[]; };
+INPUT4(0, a);
+INPUT4(1, b);
 layout(set = 0, binding = 2) buffer C { vec4 c[]; };
 layout(push_constant) uniform Push {
   uint M, N, K;
@@ -68,23 +71,23 @@ void main() {
     vec4 mine_t[4][TM_ / 16]; // [kk][TM / (4 * SG)]
     if (TRANS_A == 0u) {
       for (uint q = 0u; q < TM / SG; q++)
-        mine[q] = a[min(row0 + q * SG + lane, p.M - 1u) * lda4 + k / 4u];
+        mine[q] = LOAD4(a, min(row0 + q * SG + lane, p.M - 1u) * lda4 + k / 4u);
     } else {
       for (uint kk = 0u; kk < 4u; kk++)
         for (uint q = 0u; q < TM / (4u * SG); q++)
-          mine_t[kk][q] = a[(k + kk) * lda4 + min(row0 + 4u * (q * SG + lane), p.M - 4u) / 4u];
+          mine_t[kk][q] = LOAD4(a, (k + kk) * lda4 + min(row0 + 4u * (q * SG + lane), p.M - 4u) / 4u);
     }
     // op(B)[k + kk, col0 + j]
     float bb[4][TN_];
     if (TRANS_B == 0u) {
       for (uint kk = 0u; kk < 4u; kk++)
         for (uint j = 0u; j < TN; j += 4u) {
-          vec4 v = b[(k + kk) * ldb4 + (col_load + j) / 4u];
+          vec4 v = LOAD4(b, (k + kk) * ldb4 + (col_load + j) / 4u);
           bb[kk][j] = v.x, bb[kk][j + 1u] = v.y, bb[kk][j + 2u] = v.z, bb[kk][j + 3u] = v.w;
         }
     } else {
       for (uint j = 0u; j < TN; j++) {
-        vec4 v = b[(col_load + j) * ldb4 + k / 4u];
+        vec4 v = LOAD4(b, (col_load + j) * ldb4 + k / 4u);
         bb[0][j] = v.x, bb[1][j] = v.y, bb[2][j] = v.z, bb[3][j] = v.w;
       }
     }

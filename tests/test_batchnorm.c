@@ -91,13 +91,16 @@ static void expect_shaders(rp_recorder *rec, const char *const *shaders, bool te
 }
 
 /* Every shape family: N 1..5 and 128; C primes and 16; odd spatial sizes, 1x1 with N > 1;
- * 2-D and 3-D; channels of one chunk and of many (10368 and 131072 elements). */
+ * 2-D and 3-D; channels of one chunk and of many (10368 and 131072 elements), and, for CPU
+ * devices' chunks of 32768 elements, channels of two with a partial second (36000 elements four
+ * at a time, 32805 one at a time). */
 static const bn_case cases[] = {
-    {4, {2, 3, 5, 7}, 0},   {4, {1, 5, 3, 3}, 0},    {4, {3, 7, 1, 1}, 0},
-    {4, {2, 2, 1, 1}, 0},   {4, {5, 13, 4, 6}, 0},   {4, {4, 16, 8, 8}, 0},
-    {2, {5, 11}, 0},        {2, {2, 3}, 0},          {2, {128, 37}, 0},
-    {3, {3, 5, 17}, 0},     {4, {3, 2, 3, 5}, 30},   {2, {64, 7}, -100},
-    {4, {128, 3, 9, 9}, 0}, {4, {8, 5, 33, 31}, 50}, {4, {128, 16, 32, 32}, 0},
+    {4, {2, 3, 5, 7}, 0},     {4, {1, 5, 3, 3}, 0},    {4, {3, 7, 1, 1}, 0},
+    {4, {2, 2, 1, 1}, 0},     {4, {5, 13, 4, 6}, 0},   {4, {4, 16, 8, 8}, 0},
+    {2, {5, 11}, 0},          {2, {2, 3}, 0},          {2, {128, 37}, 0},
+    {3, {3, 5, 17}, 0},       {4, {3, 2, 3, 5}, 30},   {2, {64, 7}, -100},
+    {4, {128, 3, 9, 9}, 0},   {4, {8, 5, 33, 31}, 50}, {4, {128, 16, 32, 32}, 0},
+    {4, {40, 3, 30, 30}, 20}, {4, {5, 2, 81, 81}, 0},
 };
 
 /* ---- training forward, running statistics and backward ---- */

@@ -84,6 +84,9 @@ static void run(rp_recorder *rec) {
 static bool lanes_only;
 /* And whether they read their inputs through texel buffers (REPRO_TEXEL: both are tested). */
 static bool lanes_texel;
+/* For the im2col test: whether col2im reads dcol through a texel buffer (both are tested), -1
+ * where not checked. */
+static int im2col_texel = -1;
 
 enum { FORWARD, BACKWARD_DATA, BACKWARD_FILTER };
 
@@ -123,7 +126,8 @@ static void expect_kernel(rp_recorder *rec, const ref_conv_shape *sh, int pass) 
 /* The recorder of one pass; in the lanes test with the timestamp a profile starts from. */
 static rp_recorder *pass_recorder(void) {
   rp_recorder *rec = test_recorder();
-  if (lanes_only) cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
+  if (lanes_only || im2col_texel >= 0)
+    cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
   return rec;
 }
 
@@ -173,6 +177,11 @@ static void check_shape(const ref_conv_shape *sh, const char *path, int variant)
     ASSERT_OK(rp_conv2d_backward_data(rec, &tdy, &tw, sh->stride, sh->pad, &gdx.view));
     run(rec);
     expect_kernel(rec, sh, BACKWARD_DATA);
+    if (im2col_texel >= 0)
+      cr_assert(test_ran_shader(rec, im2col_texel ? "conv2d_col2im_texel" : "conv2d_col2im"),
+                "backward data of n%d c%d %dx%d k%d %dx%d stride %d pad %d: no conv2d_col2im%s ran",
+                sh->n, sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad,
+                im2col_texel ? "_texel" : " (storage-buffer)");
     compare("backward data", sh, path, &gdx, want, mag, nx, (long)sh->k * sh->r * sh->s);
     guarded_destroy(&gdx);
   }
@@ -228,7 +237,13 @@ Test(conv2d, lanes) {
   }
 }
 Test(conv2d, im2col) {
-  check_path("im2col");
+  /* col2im reading dcol through a storage buffer (GPUs') and a texel buffer (CPU devices'
+   * default), checking which ran */
+  for (int texel = 0; texel < 2; texel++) {
+    im2col_texel = texel;
+    test_use_texel(texel);
+    check_path("im2col");
+  }
   /* Chunks of a few KiB: several images per chunk, or one, and dw accumulated over chunks
    * (the same pipelines, so in the same process). */
   check_path("im2col,20000");

@@ -2,6 +2,7 @@
  * shapes, alpha and beta, with guard regions around C. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ref/ref.h"
@@ -20,6 +21,23 @@ static const shape shapes[] = {{1, 1, 1},     {1, 8, 4},     {7, 13, 5},   {31, 
                                {4, 8, 12},    {37, 64, 36},  {64, 64, 64}, {33, 65, 127},
                                {100, 24, 8},  {128, 96, 64}, {5, 200, 3},  {96, 40, 132},
                                {260, 272, 20}};
+
+/* In the lanes tests, which variant of the lanes kernel must run (texel-buffer reads or
+ * storage-buffer ones: REPRO_TEXEL, both tested), -1 elsewhere. */
+static int lanes_texel = -1;
+
+/* The shader rp_gemm_tuned runs for a lanes tuning: the lanes kernel where it fits
+ * (runtime/ops/gemm.c: lanes_fits), else its regblock fallback. */
+static void expect_lanes_kernel(rp_recorder *rec, const rp_gemm_tuning *t, shape s, bool ta) {
+  const rp_caps *caps = rp_context_caps(test_ctx());
+  bool fits = caps->min_subgroup_size == caps->max_subgroup_size && t->workgroup >= 4 &&
+              t->tm % (ta ? 4 * t->workgroup : t->workgroup) == 0 && s.k % 4 == 0 &&
+              s.n % (int)t->tn == 0 && (!ta || s.m % 4 == 0);
+  char want[48];
+  snprintf(want, sizeof want, "gemm_lanes_%ux%u%s", t->tm, t->tn, lanes_texel ? "_texel" : "");
+  if (!fits) snprintf(want, sizeof want, "gemm_regblock");
+  cr_assert(test_ran_shader(rec, want), "%dx%dx%d ta=%d: %s did not run", s.m, s.n, s.k, ta, want);
+}
 
 /* tuning NULL: rp_gemm's own choice */
 static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, float alpha,
@@ -45,7 +63,7 @@ static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, 
   guarded gc = guarded_create(2, c_shape);
   guarded_upload(&gc, c);
 
-  rp_recorder *rec = test_recorder();
+  rp_recorder *rec = lanes_texel >= 0 ? test_profiled_recorder() : test_recorder();
   if (tuning)
     ASSERT_OK(rp_gemm_tuned(rec, tuning, ta, tb, alpha, &ta_t, &tb_t, beta, &gc.view));
   else
@@ -53,6 +71,7 @@ static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, 
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
   guarded_download(&gc, got);
+  if (lanes_texel >= 0 && tuning) expect_lanes_kernel(rec, tuning, s, ta);
 
   /* fp32 accumulation over k terms: error grows with k and the terms' magnitude */
   for (size_t i = 0; i < nc; i++) {
@@ -83,17 +102,22 @@ Test(gemm, regblock) {
   check_kernel(&wide);
 }
 
-Test(gemm, lanes) {
+/* The lanes kernel reading A and B through texel buffers (CPU devices' default) and through
+ * storage buffers (GPUs'), checking which ran. */
+static void check_lanes(uint32_t tm) {
   const rp_caps *caps = rp_context_caps(test_ctx());
-  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 32, .tn = 8};
-  check_kernel(&t);
+  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = tm, .tn = 8};
+  for (int texel = 1; texel >= 0; texel--) {
+    lanes_texel = texel;
+    test_use_texel(texel);
+    check_kernel(&t);
+  }
+  lanes_texel = -1;
 }
 
-Test(gemm, lanes_big) {
-  const rp_caps *caps = rp_context_caps(test_ctx());
-  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
-  check_kernel(&t);
-}
+Test(gemm, lanes) { check_lanes(32); }
+
+Test(gemm, lanes_big) { check_lanes(96); }
 
 Test(gemm, tiled) {
   rp_gemm_tuning t = {

@@ -92,15 +92,23 @@ typedef struct channel_push {
 #define WORKGROUP 64u
 #define PER_INVOCATION 32u
 
+/* The batch-norm passes' elements per invocation. On CPU devices 512: there the reductions'
+ * barriers, not their loads, bounded batchnorm_stats and batchnorm_grad_reduce at 32 (in the
+ * ResNet-20 step at batch 128 they ran 2-3x faster at 512, 128 was between), and two cores need
+ * few workgroups. GPUs keep 32, for enough workgroups to fill them. */
+static uint32_t batchnorm_per_invocation(rp_recorder *rec) {
+  return rp_context_caps(rp_rec_context(rec))->device_class == RP_CLASS_CPU ? 512u : PER_INVOCATION;
+}
+
 /* The batch-norm shaders take four elements at a time where inner allows (their VEC4); the
  * bias and normalize shaders one. */
 static uint32_t batchnorm_width(const channels *v) { return v->inner % 4 == 0 ? 4 : 1; }
 
-/* The grid for `width` elements at a time: inner, M and the chunk then count groups of
- * `width`, and a chunk is as many elements either way. */
-static channel_push channel_plan(const channels *v, uint32_t width) {
+/* The grid for `width` elements at a time, `per_invocation` elements each: inner, M and the
+ * chunk then count groups of `width`, and a chunk is as many elements either way. */
+static channel_push channel_plan(const channels *v, uint32_t width, uint32_t per_invocation) {
   int64_t m = v->n * v->inner / width;
-  uint32_t chunk = WORKGROUP * PER_INVOCATION / width;
+  uint32_t chunk = WORKGROUP * per_invocation / width;
   channel_push p = {(uint32_t)v->c,
                     (uint32_t)(v->inner / width),
                     (uint32_t)m,
@@ -113,7 +121,7 @@ static channel_push channel_plan(const channels *v, uint32_t width) {
 }
 
 /* One workgroup per (channel, chunk) of `shader`, its specialization constant 1 `op` and 2
- * whether it takes four elements at a time; `push` starts with channel_plan(v, width). The
+ * whether it takes four elements at a time; `push` starts with channel_plan(v, width, ...). The
  * batch-norm shaders read their tensor inputs, the bindings `texel_bindings`, through vec4
  * texel buffers where rp_texel_key() says (0 for the other shaders). */
 static rp_status per_chunk(rp_recorder *rec, const char *shader, uint32_t op, uint32_t width,
@@ -165,7 +173,7 @@ static rp_status apply(rp_recorder *rec, uint32_t eval, const channels *v, const
   struct {
     channel_push e;
     float eps;
-  } push = {channel_plan(v, width), eps};
+  } push = {channel_plan(v, width, batchnorm_per_invocation(rec)), eps};
   uint64_t vec = (uint64_t)v->c * sizeof(float);
   rp_arg args[] = {{&x->buffer, 0, rp_tensor_bytes(x), RP_READ},
                    {&mean->buffer, 0, vec, RP_READ},
@@ -193,7 +201,7 @@ rp_status rp_batchnorm_forward_train(rp_recorder *rec, const rp_tensor *x, const
                    (long long)v.n, (long long)v.c);
 
   uint32_t width = batchnorm_width(&v);
-  channel_push rp = channel_plan(&v, width);
+  channel_push rp = channel_plan(&v, width, batchnorm_per_invocation(rec));
   uint64_t partial_bytes = (uint64_t)rp.c * rp.chunks * 2 * sizeof(float);
   const rp_buffer *partial;
   st = rp_rec_scratch(rec, partial_bytes, &partial);
@@ -246,7 +254,7 @@ rp_status rp_batchnorm_backward(rp_recorder *rec, const rp_tensor *x, const rp_t
   if (st) return st;
 
   uint32_t width = batchnorm_width(&v);
-  channel_push rp = channel_plan(&v, width);
+  channel_push rp = channel_plan(&v, width, batchnorm_per_invocation(rec));
   uint64_t partial_bytes = (uint64_t)rp.c * rp.chunks * 2 * sizeof(float);
   const rp_buffer *partial;
   st = rp_rec_scratch(rec, partial_bytes, &partial);
@@ -288,7 +296,7 @@ rp_status rp_bias_add(rp_recorder *rec, const rp_tensor *bias, const rp_tensor *
   rp_status st = view("bias_add", "y", y, &v);
   if (st == RP_OK) st = check_vector("bias_add", "bias", bias, v.c);
   if (st) return st;
-  channel_push push = channel_plan(&v, 1);
+  channel_push push = channel_plan(&v, 1, PER_INVOCATION);
   rp_arg args[] = {{&bias->buffer, 0, rp_tensor_bytes(bias), RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_READ_WRITE}};
   return per_chunk(rec, "bias_add", 0, 1, 0, args, 2, &push, sizeof push);
@@ -299,7 +307,7 @@ rp_status rp_bias_grad(rp_recorder *rec, const rp_tensor *dy, const rp_tensor *d
   rp_status st = view("bias_grad", "dy", dy, &v);
   if (st == RP_OK) st = check_vector("bias_grad", "dbias", dbias, v.c);
   if (st) return st;
-  channel_push rp = channel_plan(&v, 1);
+  channel_push rp = channel_plan(&v, 1, PER_INVOCATION);
   rp_arg args[] = {{&dy->buffer, 0, rp_tensor_bytes(dy), RP_READ},
                    {&dbias->buffer, 0, rp_tensor_bytes(dbias), RP_WRITE}};
   /* One chunk per channel: the chunk sums are the gradient. */
@@ -330,7 +338,7 @@ static rp_status normalize(rp_recorder *rec, const char *op, uint32_t backward, 
   struct {
     channel_push e;
     float mean[4], std[4];
-  } push = {channel_plan(&v, 1), {0}, {1, 1, 1, 1}};
+  } push = {channel_plan(&v, 1, PER_INVOCATION), {0}, {1, 1, 1, 1}};
   for (int64_t c = 0; c < v.c; c++) {
     if (!(std[c] != 0.0f) || std[c] - std[c] != 0.0f) /* zero, infinite or NaN */
       return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: std[%lld] = %g", op, (long long)c,

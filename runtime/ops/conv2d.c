@@ -346,8 +346,11 @@ static rp_status col2im(rp_recorder *rec, const geom *g, const rp_tensor *dcol, 
   uint32_t spec[4] = {GRID_WORKGROUP};
   geom_spec(g, spec + 1);
   uint32_t groups[3] = {(g->h * g->w + GRID_WORKGROUP - 1) / GRID_WORKGROUP, g->c, images};
-  return dispatch_grid(rec, PASS_BACKWARD_DATA, "conv2d_col2im", 2, spec, 4, groups, args, push,
-                       sizeof push);
+  /* dcol through a float texel buffer where rp_texel_reads() says: the gathers are the cost */
+  char name[48];
+  rp_pipeline_key key = rp_texel_key(rp_context_caps(rp_rec_context(rec)), "conv2d_col2im", name,
+                                     sizeof name, 2, spec, 4, args, 1u, 0u);
+  return dispatch_key(rec, PASS_BACKWARD_DATA, &key, groups, args, push, sizeof push);
 }
 
 static rp_status im2col_pass(rp_recorder *rec, int pass, const geom *g, uint64_t budget,

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 /* REPRO_GEMM=KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]] */
@@ -97,12 +98,18 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
   rp_pipeline_key key = {"gemm_regblock", 3, spec, 5};
   uint32_t groups[3] = {(n + t->workgroup * t->tn - 1) / (t->workgroup * t->tn),
                         (m + t->tm - 1) / t->tm, 1};
-  char lanes_name[32];
+  rp_arg args[] = {{&a->buffer, 0, rp_tensor_bytes(a), RP_READ},
+                   {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
+                   {&c->buffer, 0, rp_tensor_bytes(c), beta == 0.0f ? RP_WRITE : RP_READ_WRITE}};
+  char lanes_name[32], texel_name[48];
   if (t->kernel == RP_GEMM_LANES) {
-    /* The block is fixed per shader; constant 3 is SG: the workgroup is one subgroup. */
+    /* The block is fixed per shader; constant 3 is SG: the workgroup is one subgroup. A and B
+     * are vec4 texel buffers where rp_texel_reads() says: loads, not FMAs, bound this kernel
+     * on lavapipe (gemm_lanes.glsl). */
     snprintf(lanes_name, sizeof lanes_name, "gemm_lanes_%ux%u", t->tm, t->tn);
     spec[3] = t->workgroup;
-    key = (rp_pipeline_key){lanes_name, 3, spec, 4};
+    key = rp_texel_key(rp_context_caps(rp_rec_context(rec)), lanes_name, texel_name,
+                       sizeof texel_name, 3, spec, 4, args, 3u, 3u);
   }
   if (t->kernel == RP_GEMM_TILED) {
     if (t->workgroup != (t->bm / t->tm) * (t->bn / t->tn))
@@ -119,9 +126,6 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
     uint32_t m, n, k, lda, ldb, ldc;
     float alpha, beta;
   } push = {m, n, k, (uint32_t)a->shape[1], (uint32_t)b->shape[1], n, alpha, beta};
-  rp_arg args[] = {{&a->buffer, 0, rp_tensor_bytes(a), RP_READ},
-                   {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
-                   {&c->buffer, 0, rp_tensor_bytes(c), beta == 0.0f ? RP_WRITE : RP_READ_WRITE}};
   return rp_rec_dispatch(rec, pipeline, args, 3, &push, sizeof push, groups);
 }
 
