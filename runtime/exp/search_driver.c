@@ -226,14 +226,21 @@ rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char
   return RP_OK;
 }
 
-rp_status rp_exp_check_resume(const rp_experiment *e, const rp_exp_plan *plan,
-                              const char *out_dir) {
+/* Each search's training.json and state, and the records of best losses of unfinished searches:
+ * the part of rp_exp_check_resume that rp_exp_execute does not check itself. */
+static rp_status check_searches(const rp_experiment *e, const char *out_dir) {
   rp_status st = RP_OK;
   for (int i = 0; i < e->search_count && !st; i++) {
     int generations;
     st = rp_exp_search_done(e, i, out_dir, &generations);
     if (!st) st = rp_exp_search_check_best(e, i, out_dir);
   }
+  return st;
+}
+
+rp_status rp_exp_check_resume(const rp_experiment *e, const rp_exp_plan *plan,
+                              const char *out_dir) {
+  rp_status st = check_searches(e, out_dir);
   /* Then the run records, as rp_exp_execute checks them before it trains. */
   if (!st) st = rp_exp_check_runs(e, plan, out_dir);
   for (int i = 0; i < plan->run_count && !st; i++) {
@@ -252,8 +259,10 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
                  e->name);
   rp_exp_plan plan = {0};
   if (!st) st = rp_exp_make_plan(e, &plan);
-  /* Everything in the way, before anything trains: what `repro run --dry-run` checks too. */
-  if (!st) st = rp_exp_check_resume(e, &plan, out_dir);
+  /* Everything in the way, before anything trains (rp_exp_check_resume, what `repro run
+   * --dry-run` checks): the searches' files here, the run records in rp_exp_execute, before its
+   * first training, so that they are read once. */
+  if (!st) st = check_searches(e, out_dir);
   if (!st) st = rp_exp_execute(e, &plan, out_dir, b, git_commit);
   rp_exp_plan_free(&plan);
   int listed = e->loss_count;
