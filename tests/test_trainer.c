@@ -81,6 +81,42 @@ Test(trainer, learns_repeats_and_skipping_the_test_pass_changes_nothing_else) {
   free(dir);
 }
 
+static void keep_last_progress(const rp_progress *p, void *user) {
+  rp_progress *all = user;
+  all[all[0].step < 15 ? ++all[0].step : 15] = *p; /* all[0].step counts them */
+}
+
+/* The progress line reports every epoch's last step and the run's last one, and its time
+ * estimate counts the steps --max-steps leaves, not the rest of the schedule: 0 at the end. */
+Test(trainer, progress_ends_at_the_last_step_with_no_time_left) {
+  char *dir = synthetic_dataset();
+  rp_train_config c = small_config(dir);
+  c.epochs = 50;
+  c.max_steps = 4; /* 3 batches per epoch: all of epoch 1 and one step of epoch 2 */
+  rp_progress reports[16] = {0};
+  rp_train_callbacks cb = {.progress = keep_last_progress, .user = reports};
+  rp_trainer *t = NULL;
+  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+  ASSERT_OK(rp_trainer_run(t, &cb));
+  rp_trainer_destroy(t);
+  int n = reports[0].step;
+  cr_assert_geq(n, 2, "%d progress reports", n);
+  const rp_progress *end_of_1 = NULL, *last = &reports[n];
+  for (int i = 1; i <= n; i++)
+    if (reports[i].epoch == 1 && reports[i].step == 3) end_of_1 = &reports[i];
+  cr_assert(end_of_1, "no report of epoch 1's last step");
+  /* One step left, not 49 more epochs: the estimate is the mean step time (images per second
+   * over the batch) times the steps left. */
+  double steps_left = end_of_1->seconds_left * end_of_1->images_per_second / c.batch;
+  cr_assert_float_eq(steps_left, 1.0, 1e-9, "%g steps left after epoch 1", steps_left);
+  cr_assert_eq(last->epoch, 2);
+  cr_assert_eq(last->step, 1);
+  cr_assert_eq(last->steps, 3);
+  cr_assert_eq(last->seconds_left, 0);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* The earlier TaylorGLO vector of taylorglo.md §8 (code convention). */
 static const double early[8] = {1.5742, -1.4446, 2.3616, -0.6632, -2.8569, -1.1313, 0.8439, 1.4872};
 

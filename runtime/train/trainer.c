@@ -205,6 +205,15 @@ rp_status rp_trainer_evaluate(rp_trainer *t, rp_split_kind split, double *accura
  * device's arithmetic gives varies; every NaN is "nan" in repro's messages. */
 static double shown(double v) { return isnan(v) ? NAN : v; }
 
+/* Training steps left in the run after `done` steps of epoch `epoch`, for the progress line's
+ * time estimate: the rest of the schedule, or fewer where --max-steps stops it earlier. */
+static int64_t steps_left(const rp_trainer *t, int epoch, int64_t steps, int64_t done) {
+  int64_t left = steps - done + steps * (t->cfg.epochs - epoch - 1);
+  if (t->cfg.max_steps && t->cfg.max_steps - t->global_step < left)
+    left = t->cfg.max_steps - t->global_step;
+  return left;
+}
+
 /* One epoch over the training batches. */
 static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks *cb,
                              rp_epoch_metrics *m) {
@@ -239,7 +248,8 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
       return rp_fail(
           RP_ERR_DIVERGED, "%s with %s diverged: the training loss is %g at epoch %d, step %lld",
           t->cfg.model, t->cfg.dataset, shown(s[RP_STAT_LOSS]), epoch + 1, (long long)done);
-    if (cb && cb->progress && (elapsed - last_report > 0.5 || done == steps)) {
+    int64_t left = steps_left(t, epoch, steps, done);
+    if (cb && cb->progress && (elapsed - last_report > 0.5 || done == steps || left == 0)) {
       last_report = elapsed;
       rp_progress p = {epoch + 1,
                        t->cfg.epochs,
@@ -248,8 +258,7 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
                        s[RP_STAT_LOSS] / images,
                        s[RP_STAT_CORRECT] / images,
                        images / elapsed,
-                       elapsed / (double)done *
-                           ((double)(steps - done) + (double)steps * (t->cfg.epochs - epoch - 1))};
+                       elapsed / (double)done * (double)left};
       cb->progress(&p, cb->user);
     }
   }
