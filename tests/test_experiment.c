@@ -564,6 +564,9 @@ typedef struct fake {
 } fake;
 
 static double fake_accuracy(const char *label, int seed) {
+  /* "stuck": two seeds below the at-chance bound of 10 classes (15%), one above it. */
+  static const double stuck[] = {0.10, 0.1499, 0.1501};
+  if (strcmp(label, "stuck") == 0) return stuck[(seed - 1) % 3];
   return (strcmp(label, "ce") == 0 ? 0.89 : 0.91) + 0.01 * seed;
 }
 
@@ -1024,6 +1027,44 @@ static int state_sum(const cJSON *state, const char *key) {
     n += cJSON_GetObjectItem(g, key)->valueint;
   }
   return n;
+}
+
+/* A loss whose runs finish at chance is named under the test-accuracy table, with how many of
+ * its runs did; a diverged run (accuracy 0, counted as diverged) and a run just above the bound
+ * are not counted. */
+Test(experiment, runs_at_chance_are_named_in_the_summary) {
+  char *root = temp_dir();
+  char dir[512], path[1024];
+  snprintf(dir, sizeof dir, "%s/out/stuck", root);
+  static const char text[] =
+      "{\"name\": \"stuck\", \"dataset\": {\"name\": \"fashion-mnist\"}, \"model\": "
+      "\"mnist_cnn\", \"training\": {\"epochs\": 2}, \"losses\": [{\"label\": \"ce\", "
+      "\"loss\": \"ce\"}, {\"label\": \"stuck\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,8\"}, "
+      "{\"label\": \"boom\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,9\"}], \"seeds\": 3}";
+  fake f = {0};
+  run_synthetic(dir, text, &f, RP_OK);
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *summary = read_file(path);
+  cr_assert(summary, "no summary.md");
+  cr_assert(strstr(summary, "\n**stuck: 2 of 3 runs ended at chance** (test accuracy below "
+                            "1.5 / classes)"),
+            "%s", summary);
+  cr_assert(!strstr(summary, "**ce:") && !strstr(summary, "**boom:"), "%s", summary);
+  free(summary);
+  cJSON *res = read_json_in(dir, "results.json");
+  static const int expected[] = {0, 2, 0}; /* ce, stuck, boom */
+  for (int i = 0; i < 3; i++) {
+    const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), i);
+    cr_assert_eq(cJSON_GetObjectItem(g, "at_chance")->valuedouble, expected[i], "%s",
+                 cJSON_GetObjectItem(g, "label")->valuestring);
+  }
+  cr_assert_eq(
+      cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), 2), "diverged")
+          ->valuedouble,
+      3);
+  cJSON_Delete(res);
+  remove_tree(root);
+  free(root);
 }
 
 Test(experiment, searches_run_resume_and_train_their_best) {

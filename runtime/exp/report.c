@@ -286,6 +286,22 @@ static int diverged_count(const report *r, const group *g) {
   return n;
 }
 
+/* Runs that finished (did not diverge) no better than chance: their final test accuracy is
+ * below 1.5 / classes, 15% for 10 classes, the accuracy below which the official trainer
+ * retries a run (taylorglo.md §5). Such a loss stayed finite but did not train the network,
+ * and a reader of a mean of 10% should not have to guess whether repro failed. */
+static int at_chance_count(const report *r, const group *g) {
+  int n = 0;
+  for (int i = 0; i < g->n; i++) {
+    const cJSON *run = r->runs[g->runs[i]];
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(run, "config");
+    double chance = 1.0 / rp_exp_dataset_classes(str(c, "dataset", ""));
+    double acc = num(cJSON_GetObjectItemCaseSensitive(run, "final"), "test_accuracy");
+    n += strcmp(str(run, "status", ""), "done") == 0 && acc < 1.5 * chance;
+  }
+  return n;
+}
+
 /* ---- formatting */
 
 static void eps_text(double eps, char *out, size_t size) {
@@ -379,6 +395,21 @@ static void summary_attack_table(rp_text *t, const report *r, int kind, double *
   }
 }
 
+/* A line under the test-accuracy table for each loss with runs that ended at chance. */
+static void summary_at_chance(rp_text *t, const report *r) {
+  for (int gi = 0; gi < r->group_count; gi++) {
+    const group *g = &r->groups[gi];
+    int n = at_chance_count(r, g);
+    if (n)
+      rp_text_put(
+          t,
+          "\n**%s: %d of %d runs ended at chance** (test accuracy below 1.5 / classes): "
+          "the loss stayed finite but did not train the network (repro's docs/experiments.md, "
+          "*A loss that ends at chance*).\n",
+          g->label, n, g->n);
+  }
+}
+
 static const char *first_string(const report *r, const char *key, const char *fallback) {
   return r->run_count ? str(r->runs[0], key, fallback) : fallback;
 }
@@ -435,9 +466,10 @@ static rp_status write_summary(const report *r, double *v, double *b) {
     rp_text_put(&t, "| %s | `%s` | %d | %d | %s | %s | %s |\n", g->label, g->loss, n,
                 diverged_count(r, g), acc, p, prob);
   }
-  for (int kind = 0; kind < 2; kind++) summary_attack_table(&t, r, kind, v, b);
   rp_text_put(
       &t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
+  summary_at_chance(&t, r);
+  for (int kind = 0; kind < 2; kind++) summary_attack_table(&t, r, kind, v, b);
   if (r->searches_md.s) rp_text_put(&t, "%s", r->searches_md.s);
   if (r->shapes_md.s) rp_text_put(&t, "%s", r->shapes_md.s);
   rp_text_put(&t, "\n## Figures\n\n");
@@ -499,6 +531,7 @@ static rp_status write_results(const report *r, double *v, double *b) {
     cJSON_AddStringToObject(s, "loss", g->loss);
     cJSON_AddNumberToObject(s, "runs", g->n);
     cJSON_AddNumberToObject(s, "diverged", diverged_count(r, g));
+    cJSON_AddNumberToObject(s, "at_chance", at_chance_count(r, g));
     static const char *const finals[] = {"test_accuracy", "val_accuracy", "test_loss",
                                          "train_true_class_probability"};
     for (int k = 0; k < 4; k++) {
