@@ -584,7 +584,8 @@ static rp_status fake_train(void *user, const rp_experiment *e, const rp_exp_run
     out->epochs[i] = (rp_exp_epoch){
         .epoch = i + 1,
         .lr = 0.01,
-        .train_loss = 2.0 / (i + 1) + run->loss_index,
+        /* "stuck" stands for a TaylorGLO loss whose values are thousands of times larger. */
+        .train_loss = 2.0 / (i + 1) + run->loss_index + (strcmp(label, "stuck") ? 0 : 9e4),
         .train_accuracy = 0.5 + 0.1 * i,
         .train_true_prob = (ce ? 0.95 : 0.80) + 0.01 * run->seed_number - 0.1 * (epochs - 1 - i),
         .val_loss = NAN,
@@ -753,6 +754,8 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert(strstr(summary, "| ls | 93.00 ± 1.00 (p 0.0705) | 56.00 ± 4.58 (p 0.0200) |\n"), "%s",
             summary);
   cr_assert(strstr(summary, "## PGD accuracy (%) by ε"), "%s", summary);
+  /* Training losses within 10 times of each other: drawn as they are. */
+  cr_assert(strstr(summary, "- [training loss](figures/train_loss.svg)\n"), "%s", summary);
   cr_assert(strstr(summary, "| loss | ε = 8/255 |\n"), "%s", summary);
 
   /* results.json: every run, and the summary with its statistics. */
@@ -793,6 +796,17 @@ Test(experiment, run_records_summary_figures_and_resume) {
     cr_assert(strstr(svg, "<polyline"), "%s has no lines", path);
     free(svg);
   }
+  /* The attack figures' ε axis: one tick per ε, labelled as in the tables (a linear axis
+   * would label 0.00, 0.05, 0.10, and never 8/255). */
+  snprintf(path, sizeof path, "%s/figures/fgsm_accuracy.svg", dir);
+  char *svg = svg_text(path);
+  cr_assert(strstr(svg, ">0</tspan>") && strstr(svg, ">0.1</tspan>"), "%s", path);
+  cr_assert(!strstr(svg, ">0.05</tspan>") && !strstr(svg, ">0.10</tspan>"), "%s", path);
+  free(svg);
+  snprintf(path, sizeof path, "%s/figures/pgd_accuracy.svg", dir);
+  svg = svg_text(path);
+  cr_assert(strstr(svg, ">8/255</tspan>"), "%s", path);
+  free(svg);
 
   /* The reports are a pure function of the run records: regenerated, they are the same. */
   snprintf(path, sizeof path, "%s/summary.md", dir);
@@ -1029,6 +1043,26 @@ static int state_sum(const cJSON *state, const char *key) {
   return n;
 }
 
+/* The figures' scaling of lines on unrelated scales. */
+Test(experiment, series_scale_to_unit_and_tell_scales_apart) {
+  double y[] = {2, 4, NAN, 6, -INFINITY}, flat[] = {3, 3};
+  rp_series_scale_to_unit(y, 5);
+  cr_assert_float_eq(y[0], 0, 1e-15);
+  cr_assert_float_eq(y[1], 0.5, 1e-15);
+  cr_assert(isnan(y[2]));
+  cr_assert_float_eq(y[3], 1, 1e-15);
+  cr_assert(isinf(y[4]), "a non-finite value is left as it is");
+  rp_series_scale_to_unit(flat, 2);
+  cr_assert(flat[0] == 0 && flat[1] == 0);
+  /* Largest magnitudes 2 (from -2) and 30: apart by more than 10 times; 2 and 19 not. */
+  double a[] = {1, -2}, b[] = {30, 5}, c[] = {19, NAN}, zero[] = {0, 0};
+  rp_series s[] = {{"a", a, a, 2}, {"b", b, b, 2}, {"c", c, c, 2}, {"zero", zero, zero, 2}};
+  cr_assert(rp_series_scales_differ(s, 2, 10));
+  cr_assert(!rp_series_scales_differ((rp_series[]){s[0], s[2]}, 2, 10));
+  cr_assert(!rp_series_scales_differ((rp_series[]){s[0], s[3]}, 2, 10), "zeros have no scale");
+  cr_assert(!rp_series_scales_differ(s, 1, 10));
+}
+
 /* A loss whose runs finish at chance is named under the test-accuracy table, with how many of
  * its runs did; a diverged run (accuracy 0, counted as diverged) and a run just above the bound
  * are not counted. */
@@ -1050,7 +1084,17 @@ Test(experiment, runs_at_chance_are_named_in_the_summary) {
                             "1.5 / classes)"),
             "%s", summary);
   cr_assert(!strstr(summary, "**ce:") && !strstr(summary, "**boom:"), "%s", summary);
+  /* Its training loss is 9e4 where the others' are near 2: each is drawn scaled to [0, 1]. */
+  cr_assert(strstr(summary, "- [training loss](figures/train_loss.svg) (each loss scaled to "
+                            "[0, 1] over its epochs: their values differ by more than 10 times)\n"),
+            "%s", summary);
   free(summary);
+  if (rp_plot_available()) {
+    snprintf(path, sizeof path, "%s/figures/train_loss.svg", dir);
+    char *svg = svg_text(path);
+    cr_assert(strstr(svg, "Training loss per epoch (each scaled to [0, 1])"), "%s", path);
+    free(svg);
+  }
   cJSON *res = read_json_in(dir, "results.json");
   static const int expected[] = {0, 2, 0}; /* ce, stuck, boom */
   for (int i = 0; i < 3; i++) {

@@ -30,8 +30,43 @@ bool rp_plot_available(void) {
   return false;
 }
 
-rp_status rp_plot_lines(const char *path, const char *title, const char *x_label,
-                        const char *y_label, const rp_series *series, int count) {
+void rp_series_scale_to_unit(double *y, int n) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < n; i++)
+    if (isfinite(y[i])) lo = fmin(lo, y[i]), hi = fmax(hi, y[i]);
+  for (int i = 0; i < n; i++)
+    if (isfinite(y[i])) y[i] = hi > lo ? (y[i] - lo) / (hi - lo) : 0;
+}
+
+bool rp_series_scales_differ(const rp_series *series, int count, double ratio) {
+  double smallest = INFINITY, largest = 0;
+  for (int s = 0; s < count; s++) {
+    double m = 0;
+    for (int i = 0; i < series[s].n; i++)
+      if (isfinite(series[s].y[i])) m = fmax(m, fabs(series[s].y[i]));
+    if (m > 0) smallest = fmin(smallest, m), largest = fmax(largest, m);
+  }
+  return largest > ratio * smallest;
+}
+
+/* The x axis's labels of a categorical chart: the text of category round(value). */
+typedef struct x_ticks {
+  const char *const *labels;
+  int count;
+} x_ticks;
+
+static void tick_label(PLINT axis, PLFLT value, char *label, PLINT length, PLPointer data) {
+  const x_ticks *ticks = data;
+  double i = round(value);
+  bool on_tick = axis == PL_X_AXIS && fabs(value - i) < 1e-6 && i >= 0 && i < ticks->count;
+  snprintf(label, (size_t)length, "%s", on_tick ? ticks->labels[(int)i] : "");
+}
+
+/* The chart of rp_plot_lines; with ticks, x is a category's index and the x axis shows the
+ * categories' labels at 0, 1, ... */
+static rp_status plot_lines(const char *path, const char *title, const char *x_label,
+                            const char *y_label, const rp_series *series, int count,
+                            const x_ticks *ticks) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   /* PLplot gives no error back for a file it cannot open: check first. */
@@ -52,6 +87,7 @@ rp_status rp_plot_lines(const char *path, const char *title, const char *x_label
       x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
   if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1; /* nothing to draw: empty axes */
+  if (ticks) x0 = -0.3, x1 = ticks->count - 0.7;   /* every category, with a margin */
   /* A flat range gets some height, relative to its magnitude (a loss of 5e23 minus 0.05 is
    * still 5e23, and PLplot refuses an empty window). */
   if (x1 - x0 <= 1e-12 * fmax(1, fabs(x0))) {
@@ -79,10 +115,13 @@ rp_status rp_plot_lines(const char *path, const char *title, const char *x_label
   pladv(0);
   plvpor(0.10, 0.68, 0.12, 0.90);
   plwind(x0, x1, y0, y1);
+  /* Categories: a tick, grid line and label at each index ("o": the labels of tick_label). */
+  if (ticks) plslabelfunc(tick_label, (PLPointer)ticks);
   plcol0(2);
-  plbox("g", 0, 0, "g", 0, 0);
+  plbox("g", ticks ? 1 : 0, ticks ? 1 : 0, "g", 0, 0);
   plcol0(1);
-  plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+  plbox(ticks ? "bcnsto" : "bcnst", ticks ? 1 : 0, ticks ? 1 : 0, "bcnstv", 0, 0);
+  if (ticks) plslabelfunc(NULL, NULL);
   pllab(x_label, y_label, title);
 
   PLINT opt[MAX_LEGEND], colors[MAX_LEGEND], styles[MAX_LEGEND], text_colors[MAX_LEGEND];
@@ -127,4 +166,16 @@ rp_status rp_plot_lines(const char *path, const char *title, const char *x_label
     return rp_fail(RP_ERR_IO, "cannot write %s", path);
   }
   return RP_OK;
+}
+
+rp_status rp_plot_lines(const char *path, const char *title, const char *x_label,
+                        const char *y_label, const rp_series *series, int count) {
+  return plot_lines(path, title, x_label, y_label, series, count, NULL);
+}
+
+rp_status rp_plot_lines_categorical(const char *path, const char *title, const char *x_label,
+                                    const char *y_label, const rp_series *series, int count,
+                                    const char *const *x_labels, int label_count) {
+  x_ticks ticks = {x_labels, label_count};
+  return plot_lines(path, title, x_label, y_label, series, count, &ticks);
 }

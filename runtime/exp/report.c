@@ -279,6 +279,40 @@ static double epoch_mean(const report *r, const group *g, int epoch, const char 
   return n ? s / n : NAN;
 }
 
+/* Per loss, the seed-mean of `key` at every epoch into ys (r->max_epoch values per loss), as
+ * series over the epochs xs. */
+static void epoch_series(const report *r, const char *key, double *xs, double *ys,
+                         rp_series *series) {
+  for (int e = 0; e < r->max_epoch; e++) xs[e] = e + 1;
+  for (int gi = 0; gi < r->group_count; gi++) {
+    double *y = ys + (size_t)gi * (size_t)r->max_epoch;
+    for (int e = 0; e < r->max_epoch; e++) y[e] = epoch_mean(r, &r->groups[gi], e, key);
+    series[gi] = (rp_series){r->groups[gi].label, xs, y, r->max_epoch};
+  }
+}
+
+/* The training losses of different loss functions are not on one scale (cross-entropy near 1,
+ * the TaylorGLO losses of taylorglo.md §8 near 68 and 91,700): where their magnitudes differ by
+ * more than this factor, one axis would flatten all but the largest, and the figure draws each
+ * scaled to [0, 1] over its epochs instead, which keeps what compares, its course. */
+#define LOSS_SCALES_APART 10.0
+
+static bool train_losses_scaled(const report *r) {
+  size_t per_group = (size_t)(r->max_epoch ? r->max_epoch : 1);
+  size_t groups = (size_t)(r->group_count ? r->group_count : 1);
+  double *xs = calloc(per_group, sizeof *xs), *ys = calloc(per_group * groups, sizeof *ys);
+  rp_series *series = calloc(groups, sizeof *series);
+  bool scaled = false;
+  if (xs && ys && series) {
+    epoch_series(r, "train_loss", xs, ys, series);
+    scaled = rp_series_scales_differ(series, r->group_count, LOSS_SCALES_APART);
+  }
+  free(xs);
+  free(ys);
+  free(series);
+  return scaled;
+}
+
 static int diverged_count(const report *r, const group *g) {
   int n = 0;
   for (int i = 0; i < g->n; i++)
@@ -477,7 +511,13 @@ static rp_status write_summary(const report *r, double *v, double *b) {
     rp_text_put(&t,
                 "Not drawn on this machine (PLplot has no SVG driver here): run `repro report DIR` "
                 "where it has one.\n\n");
-  rp_text_put(&t, "- [training loss](figures/train_loss.svg)\n");
+  if (train_losses_scaled(r))
+    rp_text_put(&t,
+                "- [training loss](figures/train_loss.svg) (each loss scaled to [0, 1] over its "
+                "epochs: their values differ by more than %g times)\n",
+                LOSS_SCALES_APART);
+  else
+    rp_text_put(&t, "- [training loss](figures/train_loss.svg)\n");
   rp_text_put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
   rp_text_put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
   rp_text_put(&t, "- [mean true-class probability](figures/true_class_probability.svg)\n");
@@ -573,38 +613,53 @@ static rp_status write_results(const report *r, double *v, double *b) {
 
 /* ---- figures */
 
+/* A figure of `key` per epoch, one line per loss; `scaled`: each line scaled to [0, 1]. */
 static rp_status curve_figure(const report *r, const char *file, const char *key, const char *title,
-                              const char *y_label, double *xs, double *ys) {
+                              const char *y_label, bool scaled, double *xs, double *ys) {
   rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
   if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  for (int e = 0; e < r->max_epoch; e++) xs[e] = e + 1;
-  for (int gi = 0; gi < r->group_count; gi++) {
-    double *y = ys + (size_t)gi * (size_t)r->max_epoch;
-    for (int e = 0; e < r->max_epoch; e++) y[e] = epoch_mean(r, &r->groups[gi], e, key);
-    series[gi] = (rp_series){r->groups[gi].label, xs, y, r->max_epoch};
+  epoch_series(r, key, xs, ys, series);
+  char path[4096], scaled_title[256], scaled_label[64];
+  if (scaled) {
+    for (int gi = 0; gi < r->group_count; gi++)
+      rp_series_scale_to_unit(ys + (size_t)gi * (size_t)r->max_epoch, r->max_epoch);
+    snprintf(scaled_title, sizeof scaled_title, "%s (each scaled to [0, 1])", title);
+    snprintf(scaled_label, sizeof scaled_label, "scaled %s", y_label);
+    title = scaled_title, y_label = scaled_label;
   }
-  char path[4096];
   snprintf(path, sizeof path, "%s/figures/%s", r->dir, file);
   rp_status st = rp_plot_lines(path, title, "epoch", y_label, series, r->group_count);
   free(series);
   return st;
 }
 
+/* Accuracy under an attack per ε, one line per loss. The ε are evenly spaced, labelled as in
+ * the tables: the grids mix 1/255 steps with the paper's 0.05 ... 0.3, and on a linear axis
+ * the small ε, where the losses differ most, would share its first tenth. */
 static rp_status attack_figure(const report *r, int kind, double *v, double *ys) {
   rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
   if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  double index[RP_EXP_MAX_ATTACKS];
+  char texts[RP_EXP_MAX_ATTACKS][32];
+  const char *labels[RP_EXP_MAX_ATTACKS];
+  for (int k = 0; k < r->eps_count[kind]; k++) {
+    index[k] = k;
+    eps_text(r->eps[kind][k], texts[k], sizeof texts[k]);
+    labels[k] = texts[k];
+  }
   for (int gi = 0; gi < r->group_count; gi++) {
     double *y = ys + (size_t)gi * (size_t)RP_EXP_MAX_ATTACKS;
     for (int k = 0; k < r->eps_count[kind]; k++) {
       int n = attack_values(r, &r->groups[gi], kind, r->eps[kind][k], v);
       y[k] = n ? 100 * rp_mean(v, n) : NAN;
     }
-    series[gi] = (rp_series){r->groups[gi].label, r->eps[kind], y, r->eps_count[kind]};
+    series[gi] = (rp_series){r->groups[gi].label, index, y, r->eps_count[kind]};
   }
   char path[4096], title[64];
   snprintf(path, sizeof path, "%s/figures/%s_accuracy.svg", r->dir, attack_names[kind]);
   snprintf(title, sizeof title, "%s test accuracy vs epsilon", kind ? "PGD" : "FGSM");
-  rp_status st = rp_plot_lines(path, title, "epsilon", "accuracy (%)", series, r->group_count);
+  rp_status st = rp_plot_lines_categorical(path, title, "epsilon (evenly spaced)", "accuracy (%)",
+                                           series, r->group_count, labels, r->eps_count[kind]);
   free(series);
   return st;
 }
@@ -623,16 +678,17 @@ static rp_status write_figures(const report *r, double *v) {
     free(ys);
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   }
-  st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss", xs, ys);
+  st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss",
+                    train_losses_scaled(r), xs, ys);
   if (!st)
     st = curve_figure(r, "val_accuracy.svg", "val_accuracy", "Validation accuracy per epoch",
-                      "accuracy", xs, ys);
+                      "accuracy", false, xs, ys);
   if (!st)
     st = curve_figure(r, "test_accuracy.svg", "test_accuracy", "Test accuracy per epoch",
-                      "accuracy", xs, ys);
+                      "accuracy", false, xs, ys);
   if (!st)
     st = curve_figure(r, "true_class_probability.svg", "train_true_class_probability",
-                      "Mean true-class probability per epoch", "probability", xs, ys);
+                      "Mean true-class probability per epoch", "probability", false, xs, ys);
   for (int kind = 0; kind < 2 && !st; kind++)
     if (r->eps_count[kind]) st = attack_figure(r, kind, v, ys);
   free(xs);

@@ -77,16 +77,14 @@ rp_status rp_exp_report_loss_shapes(const char *dir, const char *const *labels,
     rp_taylorglo t = {0};
     if (rp_loss_parse(losses[k], false, &loss) != RP_OK) continue; /* not drawable: skip */
     if (loss.kind == RP_LOSS_TAYLORGLO && parse_taylorglo(losses[k], &t) != RP_OK) continue;
-    double *y = ys + (size_t)lines * POINTS, lo = INFINITY, hi = -INFINITY, lowest = NAN;
+    double *y = ys + (size_t)lines * POINTS, lo = INFINITY, lowest = NAN;
     for (int i = 0; i < POINTS; i++) {
       y[i] = loss_at(&loss, &t, classes, grid_p(i));
-      if (!isfinite(y[i])) continue;
-      if (y[i] < lo) lo = y[i], lowest = grid_p(i);
-      hi = fmax(hi, y[i]);
+      if (isfinite(y[i]) && y[i] < lo) lo = y[i], lowest = grid_p(i);
     }
     /* Scaled to [0, 1]: TaylorGLO losses span from 1e-2 to 1e5, and the shape (where the
      * minimum is) is what compares. */
-    for (int i = 0; i < POINTS; i++) y[i] = hi > lo ? (y[i] - lo) / (hi - lo) : 0;
+    rp_series_scale_to_unit(y, POINTS);
     series[lines++] = (rp_series){labels[k], xs, y, POINTS};
     if (loss.kind != RP_LOSS_TAYLORGLO) continue;
     if (!tglo++)
