@@ -796,6 +796,11 @@ Test(experiment, run_records_summary_figures_and_resume) {
     cr_assert(strstr(svg, "<polyline"), "%s has no lines", path);
     free(svg);
   }
+  /* Three epochs: a tick at each whole epoch, none at 1.5 or 2.5. */
+  snprintf(path, sizeof path, "%s/figures/train_loss.svg", dir);
+  char *loss_svg = svg_text(path);
+  cr_assert(strstr(loss_svg, ">2</tspan>") && !strstr(loss_svg, ">1.5</tspan>"), "%s", path);
+  free(loss_svg);
   /* The attack figures' ε axis: one tick per ε, labelled as in the tables (a linear axis
    * would label 0.00, 0.05, 0.10, and never 8/255). */
   snprintf(path, sizeof path, "%s/figures/fgsm_accuracy.svg", dir);

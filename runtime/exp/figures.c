@@ -80,11 +80,13 @@ static rp_status plot_lines(const char *path, const char *title, const char *x_l
   }
 
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  bool whole_x = true; /* every x a whole number: epochs, generations */
   for (int s = 0; s < count; s++)
     for (int i = 0; i < series[s].n; i++) {
       double x = series[s].x[i], y = series[s].y[i];
       if (!isfinite(x) || !isfinite(y)) continue;
       x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
+      whole_x = whole_x && x == round(x);
     }
   if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1; /* nothing to draw: empty axes */
   if (ticks) x0 = -0.3, x1 = ticks->count - 0.7;   /* every category, with a margin */
@@ -111,16 +113,25 @@ static rp_status plot_lines(const char *path, const char *title, const char *x_l
     plscol0(FIRST_LINE_COLOR + i, palette[i][0], palette[i][1], palette[i][2]);
   plinit();
   plcol0(1);
-  /* The plot on the left two thirds, the legend to its right. */
+  /* The plot on the left, the legend to its right. The legend takes the line sample and the
+   * longest label (up to 0.012 of the page per character at its text size): a plot up to
+   * 0.68 of the page wide leaves room for 16 characters, and longer labels narrow the plot
+   * rather than run off the page. */
+  size_t longest = 0;
+  for (int s = 0; s < count; s++)
+    if (series[s].label && strlen(series[s].label) > longest) longest = strlen(series[s].label);
+  double right = fmax(0.45, fmin(0.68, 0.96 - (0.08 + 0.012 * (double)longest)));
   pladv(0);
-  plvpor(0.10, 0.68, 0.12, 0.90);
+  plvpor(0.10, right, 0.12, 0.90);
   plwind(x0, x1, y0, y1);
-  /* Categories: a tick, grid line and label at each index ("o": the labels of tick_label). */
+  /* Categories: a tick, grid line and label at each index ("o": the labels of tick_label).
+   * Whole numbers over a short range: a tick at each, not at 1.5 and 2.5. */
+  double step = ticks || (whole_x && x1 - x0 <= 8) ? 1 : 0;
   if (ticks) plslabelfunc(tick_label, (PLPointer)ticks);
   plcol0(2);
-  plbox("g", ticks ? 1 : 0, ticks ? 1 : 0, "g", 0, 0);
+  plbox("g", step, step > 0, "g", 0, 0);
   plcol0(1);
-  plbox(ticks ? "bcnsto" : "bcnst", ticks ? 1 : 0, ticks ? 1 : 0, "bcnstv", 0, 0);
+  plbox(ticks ? "bcnsto" : "bcnst", step, step > 0, "bcnstv", 0, 0);
   if (ticks) plslabelfunc(NULL, NULL);
   pllab(x_label, y_label, title);
 
