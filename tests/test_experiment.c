@@ -797,10 +797,10 @@ Test(experiment, run_records_summary_figures_and_resume) {
     free(svg);
   }
   /* Three epochs: a tick at each whole epoch, none at 1.5 or 2.5. */
-  snprintf(path, sizeof path, "%s/figures/train_loss.svg", dir);
-  char *loss_svg = svg_text(path);
-  cr_assert(strstr(loss_svg, ">2</tspan>") && !strstr(loss_svg, ">1.5</tspan>"), "%s", path);
-  free(loss_svg);
+  snprintf(path, sizeof path, "%s/figures/test_accuracy.svg", dir); /* y: 0.8 ... 0.95 */
+  char *epochs_svg = svg_text(path);
+  cr_assert(strstr(epochs_svg, ">2</tspan>") && !strstr(epochs_svg, ">1.5</tspan>"), "%s", path);
+  free(epochs_svg);
   /* The attack figures' ε axis: one tick per ε, labelled as in the tables (a linear axis
    * would label 0.00, 0.05, 0.10, and never 8/255). */
   snprintf(path, sizeof path, "%s/figures/fgsm_accuracy.svg", dir);
@@ -1073,45 +1073,53 @@ Test(experiment, series_scale_to_unit_and_tell_scales_apart) {
  * are not counted. */
 Test(experiment, runs_at_chance_are_named_in_the_summary) {
   char *root = temp_dir();
-  char dir[512], path[1024];
-  snprintf(dir, sizeof dir, "%s/out/stuck", root);
-  static const char text[] =
-      "{\"name\": \"stuck\", \"dataset\": {\"name\": \"fashion-mnist\"}, \"model\": "
-      "\"mnist_cnn\", \"training\": {\"epochs\": 2}, \"losses\": [{\"label\": \"ce\", "
-      "\"loss\": \"ce\"}, {\"label\": \"stuck\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,8\"}, "
-      "{\"label\": \"boom\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,9\"}], \"seeds\": 3}";
-  fake f = {0};
-  run_synthetic(dir, text, &f, RP_OK);
-  snprintf(path, sizeof path, "%s/summary.md", dir);
-  char *summary = read_file(path);
-  cr_assert(summary, "no summary.md");
-  cr_assert(strstr(summary, "\n**stuck: 2 of 3 runs ended at chance** (test accuracy below "
-                            "1.5 / classes)"),
-            "%s", summary);
-  cr_assert(!strstr(summary, "**ce:") && !strstr(summary, "**boom:"), "%s", summary);
-  /* Its training loss is 9e4 where the others' are near 2: each is drawn scaled to [0, 1]. */
-  cr_assert(strstr(summary, "- [training loss](figures/train_loss.svg) (each loss scaled to "
-                            "[0, 1] over its epochs: their values differ by more than 10 times)\n"),
-            "%s", summary);
-  free(summary);
-  if (rp_plot_available()) {
+  char dir[512], path[1024], text[1024];
+  /* 3 epochs, then 2 (too few for a scaled training-loss figure). */
+  for (int epochs = 3; epochs >= 2; epochs--) {
+    snprintf(dir, sizeof dir, "%s/out/stuck%d", root, epochs);
+    snprintf(text, sizeof text,
+             "{\"name\": \"stuck\", \"dataset\": {\"name\": \"fashion-mnist\"}, \"model\": "
+             "\"mnist_cnn\", \"training\": {\"epochs\": %d}, \"losses\": [{\"label\": \"ce\", "
+             "\"loss\": \"ce\"}, {\"label\": \"stuck\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,8\"}, "
+             "{\"label\": \"boom\", \"loss\": \"taylorglo:1,2,3,4,5,6,7,9\"}], \"seeds\": 3}",
+             epochs);
+    fake f = {0};
+    run_synthetic(dir, text, &f, RP_OK);
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    char *summary = read_file(path);
+    cr_assert(summary, "no summary.md");
+    cr_assert(strstr(summary, "\n**stuck: 2 of 3 runs ended at chance** (test accuracy below "
+                              "1.5 / classes)"),
+              "%s", summary);
+    cr_assert(!strstr(summary, "**ce:") && !strstr(summary, "**boom:"), "%s", summary);
+    /* Its training loss is 9e4 where the others' are near 2: with 3 epochs each is drawn scaled
+     * to [0, 1], its legend naming its first and last value; with 2, as they are. */
+    bool scaled = strstr(summary, "- [training loss](figures/train_loss.svg) (each loss scaled "
+                                  "to [0, 1] over its epochs: their values differ by more than "
+                                  "10 times)\n");
+    cr_assert_eq(scaled, epochs == 3, "%s", summary);
+    cr_assert_eq(!strstr(summary, "- [training loss](figures/train_loss.svg)\n"), epochs == 3);
+    free(summary);
     snprintf(path, sizeof path, "%s/figures/train_loss.svg", dir);
     char *svg = svg_text(path);
-    cr_assert(strstr(svg, "Training loss per epoch (each scaled to [0, 1])"), "%s", path);
+    cr_assert_eq(!!strstr(svg, "Training loss per epoch (each scaled to [0, 1])"), epochs == 3);
+    if (epochs == 3) /* 2/(e+1) + the loss's index, and 9e4 for "stuck" */
+      cr_assert(strstr(svg, ">ce: 2 to 0.6667<") && strstr(svg, ">stuck: 90003 to 90002<"), "%s",
+                path);
     free(svg);
+    cJSON *res = read_json_in(dir, "results.json");
+    static const int expected[] = {0, 2, 0}; /* ce, stuck, boom */
+    for (int i = 0; i < 3; i++) {
+      const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), i);
+      cr_assert_eq(cJSON_GetObjectItem(g, "at_chance")->valuedouble, expected[i], "%s",
+                   cJSON_GetObjectItem(g, "label")->valuestring);
+    }
+    cr_assert_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), 2), "diverged")
+            ->valuedouble,
+        3);
+    cJSON_Delete(res);
   }
-  cJSON *res = read_json_in(dir, "results.json");
-  static const int expected[] = {0, 2, 0}; /* ce, stuck, boom */
-  for (int i = 0; i < 3; i++) {
-    const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), i);
-    cr_assert_eq(cJSON_GetObjectItem(g, "at_chance")->valuedouble, expected[i], "%s",
-                 cJSON_GetObjectItem(g, "label")->valuestring);
-  }
-  cr_assert_eq(
-      cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "summary"), 2), "diverged")
-          ->valuedouble,
-      3);
-  cJSON_Delete(res);
   remove_tree(root);
   free(root);
 }

@@ -62,6 +62,13 @@ static void tick_label(PLINT axis, PLFLT value, char *label, PLINT length, PLPoi
   snprintf(label, (size_t)length, "%s", on_tick ? ticks->labels[(int)i] : "");
 }
 
+/* Characters of a UTF-8 string (ε is one, not two bytes' worth of legend). */
+static size_t characters(const char *s) {
+  size_t n = 0;
+  for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
 /* The chart of rp_plot_lines; with ticks, x is a category's index and the x axis shows the
  * categories' labels at 0, 1, ... */
 static rp_status plot_lines(const char *path, const char *title, const char *x_label,
@@ -119,7 +126,8 @@ static rp_status plot_lines(const char *path, const char *title, const char *x_l
    * rather than run off the page. */
   size_t longest = 0;
   for (int s = 0; s < count; s++)
-    if (series[s].label && strlen(series[s].label) > longest) longest = strlen(series[s].label);
+    if (series[s].label && characters(series[s].label) > longest)
+      longest = characters(series[s].label);
   double right = fmax(0.45, fmin(0.68, 0.96 - (0.08 + 0.012 * (double)longest)));
   pladv(0);
   plvpor(0.10, right, 0.12, 0.90);

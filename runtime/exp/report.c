@@ -294,10 +294,15 @@ static void epoch_series(const report *r, const char *key, double *xs, double *y
 /* The training losses of different loss functions are not on one scale (cross-entropy near 1,
  * the TaylorGLO losses of taylorglo.md §8 near 68 and 91,700): where their magnitudes differ by
  * more than this factor, one axis would flatten all but the largest, and the figure draws each
- * scaled to [0, 1] over its epochs instead, which keeps what compares, its course. */
+ * scaled to [0, 1] over its epochs instead, which keeps what compares, its course (its legend
+ * gives each loss's first and last value, so that a loss that barely moved shows as such). With
+ * fewer epochs than SCALE_MIN_EPOCHS there is no course to show: a scaled line would only join
+ * 0 and 1. */
 #define LOSS_SCALES_APART 10.0
+#define SCALE_MIN_EPOCHS 3
 
 static bool train_losses_scaled(const report *r) {
+  if (r->max_epoch < SCALE_MIN_EPOCHS) return false;
   size_t per_group = (size_t)(r->max_epoch ? r->max_epoch : 1);
   size_t groups = (size_t)(r->group_count ? r->group_count : 1);
   double *xs = calloc(per_group, sizeof *xs), *ys = calloc(per_group * groups, sizeof *ys);
@@ -321,8 +326,8 @@ static int diverged_count(const report *r, const group *g) {
 }
 
 /* Runs that finished (did not diverge) no better than chance: their final test accuracy is
- * below 1.5 / classes, 15% for 10 classes, the accuracy below which the official trainer
- * retries a run (taylorglo.md §5). Such a loss stayed finite but did not train the network,
+ * below 1.5 × chance, 1.5 / classes (for 10 classes the official trainer's 0.15, below which
+ * it retries a run, taylorglo.md §5). Such a loss stayed finite but did not train the network,
  * and a reader of a mean of 10% should not have to guess whether repro failed. */
 static int at_chance_count(const report *r, const group *g) {
   int n = 0;
@@ -613,16 +618,42 @@ static rp_status write_results(const report *r, double *v, double *b) {
 
 /* ---- figures */
 
+/* A value for a legend: whole numbers from 10,000 up (91702, not 9.17e+04), else 4 digits. */
+static void legend_value(double v, char *out, size_t size) {
+  snprintf(out, size, fabs(v) >= 1e4 ? "%.0f" : "%.4g", v);
+}
+
+/* Scales each series to [0, 1] and names its first and last finite raw values in its legend
+ * label ("ce: 2.062 to 0.6131"), in labels[gi]. */
+static void scale_with_legend(rp_series *series, int count, char (*labels)[160]) {
+  for (int gi = 0; gi < count; gi++) {
+    double *y = (double *)series[gi].y, first = NAN, last = NAN;
+    for (int e = 0; e < series[gi].n; e++)
+      if (isfinite(y[e])) last = y[e], first = isnan(first) ? y[e] : first;
+    char a[32], b[32];
+    legend_value(first, a, sizeof a);
+    legend_value(last, b, sizeof b);
+    snprintf(labels[gi], sizeof labels[gi], "%s: %s to %s", series[gi].label, a, b);
+    series[gi].label = labels[gi];
+    rp_series_scale_to_unit(y, series[gi].n);
+  }
+}
+
 /* A figure of `key` per epoch, one line per loss; `scaled`: each line scaled to [0, 1]. */
 static rp_status curve_figure(const report *r, const char *file, const char *key, const char *title,
                               const char *y_label, bool scaled, double *xs, double *ys) {
-  rp_series *series = calloc((size_t)(r->group_count ? r->group_count : 1), sizeof *series);
-  if (!series) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  size_t groups = (size_t)(r->group_count ? r->group_count : 1);
+  rp_series *series = calloc(groups, sizeof *series);
+  char(*labels)[160] = scaled ? calloc(groups, sizeof *labels) : NULL;
+  if (!series || (scaled && !labels)) {
+    free(series);
+    free(labels);
+    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  }
   epoch_series(r, key, xs, ys, series);
   char path[4096], scaled_title[256], scaled_label[64];
   if (scaled) {
-    for (int gi = 0; gi < r->group_count; gi++)
-      rp_series_scale_to_unit(ys + (size_t)gi * (size_t)r->max_epoch, r->max_epoch);
+    scale_with_legend(series, r->group_count, labels);
     snprintf(scaled_title, sizeof scaled_title, "%s (each scaled to [0, 1])", title);
     snprintf(scaled_label, sizeof scaled_label, "scaled %s", y_label);
     title = scaled_title, y_label = scaled_label;
@@ -630,6 +661,7 @@ static rp_status curve_figure(const report *r, const char *file, const char *key
   snprintf(path, sizeof path, "%s/figures/%s", r->dir, file);
   rp_status st = rp_plot_lines(path, title, "epoch", y_label, series, r->group_count);
   free(series);
+  free(labels);
   return st;
 }
 
