@@ -50,6 +50,7 @@ typedef struct report {
   rp_text searches_md, shapes_md;
   cJSON *searches;
   bool search_figure, shapes_figure;
+  bool losses_scaled; /* the training-loss figure draws each loss scaled (train_losses_scaled) */
 } report;
 
 static const char *const attack_names[2] = {"fgsm", "pgd"};
@@ -516,7 +517,7 @@ static rp_status write_summary(const report *r, double *v, double *b) {
     rp_text_put(&t,
                 "Not drawn on this machine (PLplot has no SVG driver here): run `repro report DIR` "
                 "where it has one.\n\n");
-  if (train_losses_scaled(r))
+  if (r->losses_scaled)
     rp_text_put(&t,
                 "- [training loss](figures/train_loss.svg) (each loss scaled to [0, 1] over its "
                 "epochs: their values differ by more than %g times)\n",
@@ -711,7 +712,7 @@ static rp_status write_figures(const report *r, double *v) {
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   }
   st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss",
-                    train_losses_scaled(r), xs, ys);
+                    r->losses_scaled, xs, ys);
   if (!st)
     st = curve_figure(r, "val_accuracy.svg", "val_accuracy", "Validation accuracy per epoch",
                       "accuracy", false, xs, ys);
@@ -764,6 +765,7 @@ rp_status rp_exp_report(const char *dir) {
   double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
   double *b = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *b);
   if (!st && v && b) {
+    r.losses_scaled = train_losses_scaled(&r);
     st = report_parts(&r);
     if (!st) st = write_summary(&r, v, b);
     if (!st) st = write_results(&r, v, b);
