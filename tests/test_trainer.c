@@ -87,8 +87,9 @@ static void keep_last_progress(const rp_progress *p, void *user) {
 }
 
 /* The progress line reports every epoch's last step and the run's last one, and its time
- * estimate counts the steps --max-steps leaves, not the rest of the schedule: 0 at the end. */
-Test(trainer, progress_ends_at_the_last_step_with_no_time_left) {
+ * estimate counts the steps --max-steps leaves, not the rest of the schedule, and the
+ * evaluations still to come, each as long as the last: at the end, only the last epoch's. */
+Test(trainer, progress_counts_the_steps_and_evaluations_left) {
   char *dir = synthetic_dataset();
   rp_train_config c = small_config(dir);
   c.epochs = 50;
@@ -98,21 +99,31 @@ Test(trainer, progress_ends_at_the_last_step_with_no_time_left) {
   rp_trainer *t = NULL;
   ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
   ASSERT_OK(rp_trainer_run(t, &cb));
+  int epochs;
+  rp_epoch_metrics first = rp_trainer_history(t, &epochs)[0];
   rp_trainer_destroy(t);
+  cr_assert_eq(epochs, 2);
   int n = reports[0].step;
   cr_assert_geq(n, 2, "%d progress reports", n);
   const rp_progress *end_of_1 = NULL, *last = &reports[n];
   for (int i = 1; i <= n; i++)
     if (reports[i].epoch == 1 && reports[i].step == 3) end_of_1 = &reports[i];
   cr_assert(end_of_1, "no report of epoch 1's last step");
-  /* One step left, not 49 more epochs: the estimate is the mean step time (images per second
-   * over the batch) times the steps left. */
+  /* No evaluation measured yet: one step left, not 49 more epochs, at the mean step time
+   * (images per second over the batch). */
   double steps_left = end_of_1->seconds_left * end_of_1->images_per_second / c.batch;
   cr_assert_float_eq(steps_left, 1.0, 1e-9, "%g steps left after epoch 1", steps_left);
   cr_assert_eq(last->epoch, 2);
   cr_assert_eq(last->step, 1);
   cr_assert_eq(last->steps, 3);
-  cr_assert_eq(last->seconds_left, 0);
+  /* At the last step only epoch 2's evaluation is left, estimated as epoch 1's took: its
+   * seconds less its training time. */
+  double eval_1 = first.seconds - 3.0 * c.batch / first.images_per_second;
+  cr_assert_gt(eval_1, 0);
+  cr_assert_float_eq(last->seconds_left, eval_1, 1e-3,
+                     "%g s left at the end, epoch 1's "
+                     "evaluation took %g s",
+                     last->seconds_left, eval_1);
   remove_tree(dir);
   free(dir);
 }

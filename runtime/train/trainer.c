@@ -25,6 +25,7 @@ struct rp_trainer {
   rp_epoch_metrics *history;
   int epochs_done;
   int64_t global_step;
+  double eval_seconds; /* the last epoch's validation and test passes (0 before the first) */
   bool stop_requested;
 };
 
@@ -214,6 +215,16 @@ static int64_t steps_left(const rp_trainer *t, int epoch, int64_t steps, int64_t
   return left;
 }
 
+/* Seconds left in the run, for the progress line: the steps left at this epoch's mean step
+ * time, and an evaluation (as long as the last one) at the end of this epoch and of every
+ * epoch the steps left reach into. On CPU devices evaluation is much of an epoch. */
+static double seconds_left(const rp_trainer *t, int epoch, int64_t steps, int64_t done,
+                           double elapsed) {
+  int64_t left = steps_left(t, epoch, steps, done), beyond = left - (steps - done);
+  int64_t evaluations = 1 + (beyond > 0 ? (beyond + steps - 1) / steps : 0);
+  return elapsed / (double)done * (double)left + (double)evaluations * t->eval_seconds;
+}
+
 /* One epoch over the training batches. */
 static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks *cb,
                              rp_epoch_metrics *m) {
@@ -258,7 +269,7 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
                        s[RP_STAT_LOSS] / images,
                        s[RP_STAT_CORRECT] / images,
                        images / elapsed,
-                       elapsed / (double)done * (double)left};
+                       seconds_left(t, epoch, steps, done, elapsed)};
       cb->progress(&p, cb->user);
     }
   }
@@ -270,11 +281,14 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
   m->train_true_prob = s[RP_STAT_TRUE_PROB] / images;
   double train_seconds = now_seconds() - start;
   m->images_per_second = train_seconds > 0 ? (double)done * net->batch / train_seconds : 0;
+  double eval_start = now_seconds();
   st = evaluate(t, t->val_batches, &m->val_accuracy, &m->val_loss);
   m->test_accuracy = m->test_loss = NAN;
   bool tested = !st && !t->cfg.skip_epoch_test && t->test_batches;
   if (tested) st = evaluate(t, t->test_batches, &m->test_accuracy, &m->test_loss);
-  m->seconds = now_seconds() - start;
+  double end = now_seconds();
+  t->eval_seconds = end - eval_start;
+  m->seconds = end - start;
   if (st) return st;
   /* A training loss can stay finite (if huge) while the weights have overflowed: the network's
    * outputs, and so the loss on held-out images, are then NaN. */
