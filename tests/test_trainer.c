@@ -81,9 +81,15 @@ Test(trainer, learns_repeats_and_skipping_the_test_pass_changes_nothing_else) {
   free(dir);
 }
 
-static void keep_last_progress(const rp_progress *p, void *user) {
-  rp_progress *all = user;
-  all[all[0].step < 15 ? ++all[0].step : 15] = *p; /* all[0].step counts them */
+/* The progress reports of a run: the first 15, and the latest in the last place. */
+typedef struct progress_log {
+  rp_progress report[16];
+  int count;
+} progress_log;
+
+static void log_progress(const rp_progress *p, void *user) {
+  progress_log *log = user;
+  log->report[log->count < 16 ? log->count++ : 15] = *p;
 }
 
 /* The progress line reports every epoch's last step and the run's last one, and its time
@@ -94,8 +100,8 @@ Test(trainer, progress_counts_the_steps_and_evaluations_left) {
   rp_train_config c = small_config(dir);
   c.epochs = 50;
   c.max_steps = 4; /* 3 batches per epoch: all of epoch 1 and one step of epoch 2 */
-  rp_progress reports[16] = {0};
-  rp_train_callbacks cb = {.progress = keep_last_progress, .user = reports};
+  progress_log log = {0};
+  rp_train_callbacks cb = {.progress = log_progress, .user = &log};
   rp_trainer *t = NULL;
   ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
   ASSERT_OK(rp_trainer_run(t, &cb));
@@ -103,11 +109,11 @@ Test(trainer, progress_counts_the_steps_and_evaluations_left) {
   rp_epoch_metrics first = rp_trainer_history(t, &epochs)[0];
   rp_trainer_destroy(t);
   cr_assert_eq(epochs, 2);
-  int n = reports[0].step;
+  int n = log.count;
   cr_assert_geq(n, 2, "%d progress reports", n);
-  const rp_progress *end_of_1 = NULL, *last = &reports[n];
-  for (int i = 1; i <= n; i++)
-    if (reports[i].epoch == 1 && reports[i].step == 3) end_of_1 = &reports[i];
+  const rp_progress *end_of_1 = NULL, *last = &log.report[n - 1];
+  for (int i = 0; i < n; i++)
+    if (log.report[i].epoch == 1 && log.report[i].step == 3) end_of_1 = &log.report[i];
   cr_assert(end_of_1, "no report of epoch 1's last step");
   /* No evaluation measured yet: one step left, not 49 more epochs, at the mean step time
    * (images per second over the batch). */
@@ -121,9 +127,8 @@ Test(trainer, progress_counts_the_steps_and_evaluations_left) {
   double eval_1 = first.seconds - 3.0 * c.batch / first.images_per_second;
   cr_assert_gt(eval_1, 0);
   cr_assert_float_eq(last->seconds_left, eval_1, 1e-3,
-                     "%g s left at the end, epoch 1's "
-                     "evaluation took %g s",
-                     last->seconds_left, eval_1);
+                     "%g s left at the end, epoch 1's evaluation took %g s", last->seconds_left,
+                     eval_1);
   remove_tree(dir);
   free(dir);
 }

@@ -41,17 +41,26 @@ def find(directory, stem):
     raise FileNotFoundError(f"{stem}[.gz] not in {directory}")
 
 
+def read_cifar(paths, dataset):
+    """CIFAR binary files as float images in [0, 1] and labels: a label byte per image for
+    CIFAR-10, a coarse and a fine one (the class) for CIFAR-100, then 3,072 pixel bytes."""
+    record = 3074 if dataset == "cifar100" else 3073
+    raws = []
+    for path in paths:
+        with open(path, "rb") as f:
+            raws.append(torch.frombuffer(bytearray(f.read()), dtype=torch.uint8))
+    raw = torch.cat(raws).reshape(-1, record)
+    y = raw[:, record - 3073].long()
+    return raw[:, record - 3072:].reshape(-1, 3, 32, 32).float() / 255, y
+
+
 def test_set(dataset, directory):
     if dataset in ("mnist", "fashion-mnist"):
         x = read_idx(find(directory, "t10k-images-idx3-ubyte")).unsqueeze(1)
         y = read_idx(find(directory, "t10k-labels-idx1-ubyte")).long()
         return x.float() / 255, y
-    record = 3073 if dataset == "cifar10" else 3074
-    with open(os.path.join(directory, "test_batch.bin" if dataset == "cifar10" else "test.bin"),
-              "rb") as f:
-        raw = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8).reshape(-1, record)
-    y = raw[:, record - 3073].long()
-    return raw[:, record - 3072:].reshape(-1, 3, 32, 32).float() / 255, y
+    name = "test_batch.bin" if dataset == "cifar10" else "test.bin"
+    return read_cifar([os.path.join(directory, name)], dataset)
 
 
 def main():

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(here, "..", "bench"))
 sys.path.insert(0, here)
 import models  # noqa: E402
 import precision  # noqa: E402
-from check_checkpoint import find, read_idx  # noqa: E402
+from check_checkpoint import find, read_cifar, read_idx  # noqa: E402
 
 
 def recipe(model):
@@ -50,20 +50,12 @@ def train_set(dataset, directory):
         x = read_idx(find(directory, "train-images-idx3-ubyte")).unsqueeze(1)
         y = read_idx(find(directory, "train-labels-idx1-ubyte")).long()
         return x.float() / 255, y
-    # CIFAR's binary layout: CIFAR-10 a label byte per image in data_batch_1..5.bin, CIFAR-100
-    # a coarse and a fine label byte in train.bin (the fine one is the class).
     names = ["train.bin"] if dataset == "cifar100" else [f"data_batch_{i}.bin" for i in range(1, 6)]
-    record = 3074 if dataset == "cifar100" else 3073
-    raws = []
-    for name in names:
-        path = os.path.join(directory, name)
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                raws.append(torch.frombuffer(bytearray(f.read()), dtype=torch.uint8))
-    if not raws:
+    paths = [os.path.join(directory, n) for n in names]
+    paths = [p for p in paths if os.path.exists(p)]
+    if not paths:
         raise FileNotFoundError(f"none of {', '.join(names)} in {directory}")
-    raw = torch.cat(raws).reshape(-1, record)
-    return raw[:, record - 3072:].reshape(-1, 3, 32, 32).float() / 255, raw[:, record - 3073].long()
+    return read_cifar(paths, dataset)
 
 
 def make_loss(spec, classes):

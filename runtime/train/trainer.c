@@ -215,12 +215,12 @@ static int64_t steps_left(const rp_trainer *t, int epoch, int64_t steps, int64_t
   return left;
 }
 
-/* Seconds left in the run, for the progress line: the steps left at this epoch's mean step
- * time, and an evaluation (as long as the last one) at the end of this epoch and of every
- * epoch the steps left reach into. On CPU devices evaluation is much of an epoch. */
-static double seconds_left(const rp_trainer *t, int epoch, int64_t steps, int64_t done,
+/* Seconds left in the run, for the progress line: the `left` steps (steps_left) at this
+ * epoch's mean step time, and an evaluation (as long as the last one) at the end of this epoch
+ * and of every epoch they reach into. On CPU devices evaluation is much of an epoch. */
+static double seconds_left(const rp_trainer *t, int64_t steps, int64_t done, int64_t left,
                            double elapsed) {
-  int64_t left = steps_left(t, epoch, steps, done), beyond = left - (steps - done);
+  int64_t beyond = left - (steps - done);
   int64_t evaluations = 1 + (beyond > 0 ? (beyond + steps - 1) / steps : 0);
   return elapsed / (double)done * (double)left + (double)evaluations * t->eval_seconds;
 }
@@ -269,7 +269,7 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
                        s[RP_STAT_LOSS] / images,
                        s[RP_STAT_CORRECT] / images,
                        images / elapsed,
-                       seconds_left(t, epoch, steps, done, elapsed)};
+                       seconds_left(t, steps, done, left, elapsed)};
       cb->progress(&p, cb->user);
     }
   }
