@@ -563,20 +563,24 @@ static const char *fashion_dir(void) {
 
 /* `src` rewritten to `dst` with conv1.weight's shape changed to [32,1,25,1] (same bytes), as
  * a checkpoint of another network with the same names would be. */
-static void reshape_conv1(const char *src, const char *dst) {
+/* Copies a checkpoint with conv1's weight reshaped from 5x5 to 25x1 where asked, and with the
+ * loss its metadata names replaced by `loss`. */
+static void copy_checkpoint(const char *src, const char *dst, bool reshape_conv1,
+                            const char *loss) {
   rp_safetensors *f;
   cr_assert_eq(rp_safetensors_open(src, &f), RP_OK, "%s", rp_error_message());
   int n = rp_safetensors_count(f);
   rp_named_tensor *t = calloc((size_t)n, sizeof *t);
   for (int i = 0; i < n; i++) t[i] = *rp_safetensors_at(f, i);
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n && reshape_conv1; i++)
     if (strcmp(t[i].name, "conv1.weight") == 0) {
       cr_assert_eq(t[i].ndim, 4);
       t[i].shape[2] = 25, t[i].shape[3] = 1;
     }
-  const char *keys[] = {"model", "dataset"};
-  const char *values[] = {rp_safetensors_meta(f, "model"), rp_safetensors_meta(f, "dataset")};
-  cr_assert_eq(rp_safetensors_write(dst, t, n, keys, values, 2), RP_OK, "%s", rp_error_message());
+  const char *keys[] = {"model", "dataset", "loss"};
+  const char *values[] = {rp_safetensors_meta(f, "model"), rp_safetensors_meta(f, "dataset"),
+                          loss};
+  cr_assert_eq(rp_safetensors_write(dst, t, n, keys, values, 3), RP_OK, "%s", rp_error_message());
   free(t);
   rp_safetensors_close(f);
 }
@@ -596,7 +600,8 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   /* A progress interval of 0 s: the plain (not-a-terminal) progress line appears at once. */
   outcome o = RUN_ENV("REPRO_PROGRESS_INTERVAL=0", "train", "--model", "mnist_cnn", "--dataset",
                       "fashion-mnist", "--data-dir", fashion, "--fraction", "0.002",
-                      "--test-images", "10", "--max-steps", "1", "--json", json, "--save", save);
+                      "--test-images", "10", "--max-steps", "1", "--loss", "ls:0.1", "--json",
+                      json, "--save", save);
   char line[1024], expected[600];
   cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   /* stderr: the device, the run, one progress line; no "\r" rewriting off a terminal. */
@@ -624,18 +629,35 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_assert_eq(stat(save, &s), 0, "%s was not written", save);
   cr_expect_gt(s.st_size, 1000000, "%s holds %lld bytes", save, (long long)s.st_size);
 
-  /* The checkpoint evaluates; one whose conv1 has another shape names both shapes. */
+  /* The checkpoint evaluates, with the loss it was trained with unless --loss says otherwise
+   * (the attacks follow it); one whose conv1 has another shape names both shapes. */
   o = RUN("eval", "--checkpoint", save, "--data-dir", fashion, "--test-images", "10");
   cr_expect_eq(o.status, 0, "eval: exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect(strncmp(o.out, "mnist_cnn on fashion-mnist test set: accuracy ", 46) == 0,
             "stdout:\n%s", o.out);
+  cr_expect(strstr(o.out, " (ls:0.1)\n") != NULL, "not the training loss:\n%s", o.out);
   outcome_free(&o);
-  reshape_conv1(save, reshaped);
+  o = RUN("eval", "--checkpoint", save, "--data-dir", fashion, "--test-images", "10", "--loss",
+          "ce");
+  cr_expect_eq(o.status, 0, "eval --loss ce: exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strstr(o.out, " (ce)\n") != NULL, "not --loss:\n%s", o.out);
+  outcome_free(&o);
+  copy_checkpoint(save, reshaped, true, "ls:0.1");
   o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
   snprintf(expected, sizeof expected,
            "repro: %s: 'conv1.weight' is F32 [32,1,25,1], the mnist_cnn expects F32 [32,1,5,5]",
            reshaped);
   expect_error(&o, 2, expected);
+  outcome_free(&o);
+  /* A training loss repro cannot read is named, before anything runs. */
+  copy_checkpoint(save, reshaped, false, "ls:2");
+  o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
+  snprintf(expected, sizeof expected,
+           "repro: %s: its metadata names the loss 'ls:2', which repro cannot read (", reshaped);
+  cr_expect_eq(o.status, 2, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strncmp(o.err, expected, strlen(expected)) == 0, "stderr:\n%s", o.err);
+  cr_expect(strstr(o.err, "): give --loss\n") != NULL, "stderr:\n%s", o.err);
+  cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
   outcome_free(&o);
   remove_tree(dir);
   free(dir);

@@ -1,7 +1,9 @@
 /* repro eval --checkpoint CKPT [--dataset D] [--loss L] [--fgsm E1,E2,..] [--pgd E1,..]
  *            [--json FILE]
  * Test accuracy and loss of a checkpoint in eval mode (running batch-norm statistics, no
- * dropout), and its accuracy under FGSM and PGD attacks driven by the gradient of --loss. */
+ * dropout), and its accuracy under FGSM and PGD attacks driven by the gradient of --loss, by
+ * default the loss the checkpoint was trained with (taylorglo.md section 6: the attack follows
+ * the model's own training loss). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "data/dataset.h"
 #include "nn/models.h"
 #include "train/checkpoint.h"
+#include "train/loss_spec.h"
 #include "train/trainer.h"
 #include "vk/caps_json.h"
 
@@ -24,7 +27,8 @@ static void usage(FILE *out) {
           "                  [--pgd-step-size A] [--eps-mode pixel|normalized]\n"
           "                  [--data-dir DIR] [--device D] [--json FILE]\n"
           "  The model comes from the checkpoint, and the dataset too unless given.\n"
-          "  --loss drives the attacks and is the loss reported (default ce).\n"
+          "  --loss drives the attacks and is the loss reported (default: the loss the\n"
+          "  checkpoint was trained with, from its metadata; ce if it names none).\n"
           "  eps is on the [0, 1] pixel scale; 'normalized' reproduces the official code\n"
           "  (eps in normalized units, clamp to [0, 1] there). PGD: 10 steps of 2.5 eps/steps.\n");
 }
@@ -71,9 +75,9 @@ int rp_cmd_eval(int argc, char **argv) {
   int fgsm_count = 0, pgd_count = 0, pgd_steps = 10;
   bool normalized = false;
   /* --checkpoint and the attack options are ours; everything else is a training option (the
-   * model comes from the checkpoint), checked by rp_train_args_parse. Room for the model and
-   * dataset taken from the checkpoint is kept at the end. */
-  char **rest = calloc((size_t)argc + 4, sizeof *rest);
+   * model comes from the checkpoint), checked by rp_train_args_parse. Room for the model,
+   * dataset and loss taken from the checkpoint is kept at the end. */
+  char **rest = calloc((size_t)argc + 6, sizeof *rest);
   if (!rest) return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
   int nrest = 0;
   rest[nrest++] = argv[0];
@@ -112,14 +116,18 @@ int rp_cmd_eval(int argc, char **argv) {
     free(rest);
     return code;
   }
-  char model[64], dataset[64];
-  rp_status st = rp_checkpoint_model(ckpt, model, sizeof model, dataset, sizeof dataset);
+  rp_checkpoint_meta meta;
+  rp_status st = rp_checkpoint_read_meta(ckpt, &meta);
+  const char *model = meta.model, *dataset = meta.dataset;
   if (!st && !rp_model_parse(model, NULL))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: its metadata names the model '%s', which repro does not build (models: %s)",
                  ckpt, model, rp_model_names);
-  bool has_dataset = false;
-  for (int i = 1; i < nrest; i++) has_dataset |= strcmp(rest[i], "--dataset") == 0;
+  bool has_dataset = false, has_loss = false;
+  for (int i = 1; i < nrest; i++) {
+    has_dataset |= strcmp(rest[i], "--dataset") == 0;
+    has_loss |= strcmp(rest[i], "--loss") == 0;
+  }
   if (!st && !has_dataset && !dataset[0])
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no 'dataset' in its metadata: give --dataset", ckpt);
   else if (!st && !has_dataset && !rp_dataset_known(dataset))
@@ -127,14 +135,25 @@ int rp_cmd_eval(int argc, char **argv) {
                  "%s: its metadata names the dataset '%s', which repro does not know: give "
                  "--dataset",
                  ckpt, dataset);
+  rp_loss trained_with;
+  if (!st && !has_loss && meta.loss[0] && rp_loss_parse(meta.loss, false, &trained_with)) {
+    char why[512]; /* rp_fail writes over the message it would read */
+    snprintf(why, sizeof why, "%s", rp_error_message());
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s: its metadata names the loss '%s', which repro cannot read (%s): give --loss",
+                 ckpt, meta.loss, why);
+  }
   if (st) {
     free(rest);
     return rp_cli_error(st);
   }
-  char *model_arg[] = {"--model", model};
+  char *model_arg[] = {"--model", meta.model};
   rest[nrest++] = model_arg[0], rest[nrest++] = model_arg[1];
-  char *dataset_arg[] = {"--dataset", dataset};
+  char *dataset_arg[] = {"--dataset", meta.dataset};
   if (!has_dataset) rest[nrest++] = dataset_arg[0], rest[nrest++] = dataset_arg[1];
+  /* The training loss (written by rp_loss_format, in the code convention --loss reads). */
+  char *loss_arg[] = {"--loss", meta.loss};
+  if (!has_loss && meta.loss[0]) rest[nrest++] = loss_arg[0], rest[nrest++] = loss_arg[1];
   rp_train_args a;
   code = rp_train_args_parse(nrest, rest, &a, NULL, &json_path);
   free(rest);

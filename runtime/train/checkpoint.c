@@ -128,12 +128,13 @@ rp_status rp_checkpoint_load(rp_net *net, const char *path) {
   return st;
 }
 
-rp_status rp_checkpoint_model(const char *path, char *model, size_t size, char *dataset,
-                              size_t dataset_size) {
+rp_status rp_checkpoint_read_meta(const char *path, rp_checkpoint_meta *meta) {
+  memset(meta, 0, sizeof *meta);
   rp_safetensors *f;
   rp_status st = rp_safetensors_open(path, &f);
   if (st) return st;
-  const char *m = rp_safetensors_meta(f, "model"), *d = rp_safetensors_meta(f, "dataset");
+  const char *m = rp_safetensors_meta(f, "model"), *d = rp_safetensors_meta(f, "dataset"),
+             *l = rp_safetensors_meta(f, "loss");
   /* A state_dict saved by PyTorch's safetensors has no such metadata: say what to add rather
    * than go on with a model named "". */
   if (!m || !*m)
@@ -142,8 +143,9 @@ rp_status rp_checkpoint_model(const char *path, char *model, size_t size, char *
                  "file saved elsewhere needs metadata like {\"model\": \"resnet20\", "
                  "\"dataset\": \"cifar10\"})",
                  path);
-  snprintf(model, size, "%s", m ? m : "");
-  snprintf(dataset, dataset_size, "%s", d ? d : "");
+  snprintf(meta->model, sizeof meta->model, "%s", m ? m : "");
+  snprintf(meta->dataset, sizeof meta->dataset, "%s", d ? d : "");
+  snprintf(meta->loss, sizeof meta->loss, "%s", l ? l : "");
   rp_safetensors_close(f);
   return st;
 }

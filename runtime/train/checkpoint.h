@@ -22,10 +22,16 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
  * must be there with the same shape, and nothing else (strict). */
 rp_status rp_checkpoint_load(rp_net *net, const char *path);
 
-/* The model and dataset names stored in a checkpoint's metadata (`dataset` "" if absent). A
- * checkpoint without a model name (one saved by PyTorch without repro's metadata) is an
- * error naming the file. */
-rp_status rp_checkpoint_model(const char *path, char *model, size_t size, char *dataset,
-                              size_t dataset_size);
+/* What a checkpoint's metadata says it is: the model, and the dataset and loss it was trained
+ * with ("" where absent). */
+typedef struct rp_checkpoint_meta {
+  char model[64];
+  char dataset[64];
+  char loss[512];
+} rp_checkpoint_meta;
+
+/* Reads a checkpoint's metadata. One without a model name (a state_dict saved by PyTorch
+ * without repro's metadata) is an error naming the file. */
+rp_status rp_checkpoint_read_meta(const char *path, rp_checkpoint_meta *meta);
 
 #endif
