@@ -3,8 +3,11 @@
 A checkpoint written by `repro train --save` loads into these with
 load_state_dict(strict=True) (see tools/safetensors_torch.py). Inputs are images on the
 [0, 1] pixel scale: each model normalizes them itself (Normalize below), as repro does, so
-that adversarial attacks work in pixel space. Initialization is PyTorch's default.
+that adversarial attacks work in pixel space. Initialization is PyTorch's default, except
+where the official TaylorGLO models set it, as repro does (official_init below).
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -199,6 +202,19 @@ class WideResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+def official_init(model, zero_linear_bias=False):
+    """The official models/cifar/{resnet,preresnet,wrn}.py initialization: conv weights normal
+    with std sqrt(2 / (k*k*out_channels)) (He et al. 2015, fan-out), and in wrn.py linear
+    biases 0; the rest keeps PyTorch's defaults."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
+            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / n))
+        elif isinstance(m, nn.Linear) and zero_linear_bias:
+            nn.init.zeros_(m.bias)
+    return model
+
+
 def build(name, mean, std, classes=10, in_channels=3):
     """The model repro calls `name` (mnist_cnn, allcnn_c, resnetN, preresnetN, wrn-D-K)."""
     if name == "mnist_cnn":
@@ -206,12 +222,12 @@ def build(name, mean, std, classes=10, in_channels=3):
     if name == "allcnn_c":
         return AllCNNC(mean, std, classes, in_channels)
     if name.startswith("preresnet"):
-        return CifarResNet(int(name[9:]), mean, std, classes, preact=True)
+        return official_init(CifarResNet(int(name[9:]), mean, std, classes, preact=True))
     if name.startswith("resnet"):
-        return CifarResNet(int(name[6:]), mean, std, classes)
+        return official_init(CifarResNet(int(name[6:]), mean, std, classes))
     if name.startswith("wrn-"):
         depth, k = name[4:].split("-")
-        return WideResNet(int(depth), int(k), mean, std, classes)
+        return official_init(WideResNet(int(depth), int(k), mean, std, classes), True)
     raise ValueError(f"unknown model {name}")
 
 

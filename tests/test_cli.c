@@ -578,8 +578,7 @@ static void copy_checkpoint(const char *src, const char *dst, bool reshape_conv1
       t[i].shape[2] = 25, t[i].shape[3] = 1;
     }
   const char *keys[] = {"model", "dataset", "loss"};
-  const char *values[] = {rp_safetensors_meta(f, "model"), rp_safetensors_meta(f, "dataset"),
-                          loss};
+  const char *values[] = {rp_safetensors_meta(f, "model"), rp_safetensors_meta(f, "dataset"), loss};
   cr_assert_eq(rp_safetensors_write(dst, t, n, keys, values, 3), RP_OK, "%s", rp_error_message());
   free(t);
   rp_safetensors_close(f);
@@ -598,10 +597,10 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   snprintf(save, sizeof save, "%s/x.safetensors", dir);
   snprintf(reshaped, sizeof reshaped, "%s/reshaped.safetensors", dir);
   /* A progress interval of 0 s: the plain (not-a-terminal) progress line appears at once. */
-  outcome o = RUN_ENV("REPRO_PROGRESS_INTERVAL=0", "train", "--model", "mnist_cnn", "--dataset",
-                      "fashion-mnist", "--data-dir", fashion, "--fraction", "0.002",
-                      "--test-images", "10", "--max-steps", "1", "--loss", "ls:0.1", "--json",
-                      json, "--save", save);
+  outcome o =
+      RUN_ENV("REPRO_PROGRESS_INTERVAL=0", "train", "--model", "mnist_cnn", "--dataset",
+              "fashion-mnist", "--data-dir", fashion, "--fraction", "0.002", "--test-images", "10",
+              "--max-steps", "1", "--loss", "ls:0.1", "--json", json, "--save", save);
   char line[1024], expected[600];
   cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   /* stderr: the device, the run, one progress line; no "\r" rewriting off a terminal. */

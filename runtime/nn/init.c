@@ -13,6 +13,25 @@ static uint64_t splitmix64(uint64_t *state) {
   return z ^ (z >> 31);
 }
 
+/* 53 random bits to a double in [0, 1). */
+static double uniform01(uint64_t *state) { return (double)(splitmix64(state) >> 11) * 0x1.0p-53; }
+
+/* One value of `init`'s distribution. The normal is Box-Muller's cosine branch, 1 - u keeping
+ * the logarithm's argument in (0, 1]. */
+static float draw(const rp_init *init, uint64_t *state) {
+  switch (init->kind) {
+  case RP_INIT_CONSTANT: return (float)init->scale;
+  case RP_INIT_UNIFORM: return (float)((2.0 * uniform01(state) - 1.0) * init->scale);
+  case RP_INIT_NORMAL: {
+    const double two_pi = 6.283185307179586;
+    double r = sqrt(-2.0 * log(1.0 - uniform01(state)));
+    double angle = two_pi * uniform01(state);
+    return (float)(r * cos(angle) * init->scale);
+  }
+  }
+  return 0.0f;
+}
+
 uint64_t rp_seed_mix(uint64_t seed, uint64_t stream) {
   uint64_t s = seed ^ (stream * 0xd1b54a32d192ed03ull);
   return splitmix64(&s);
@@ -26,12 +45,7 @@ rp_status rp_net_init_params(rp_net *net, uint64_t seed) {
     float *host = malloc((size_t)n * sizeof *host);
     if (!host) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
     uint64_t state = rp_seed_mix(seed, (uint64_t)i);
-    double bound = p->fan_in > 0 ? 1.0 / sqrt((double)p->fan_in) : 0.0;
-    for (int64_t k = 0; k < n; k++) {
-      /* 53 random bits to a double in [0, 1), then to [-bound, bound) */
-      double u = (double)(splitmix64(&state) >> 11) * 0x1.0p-53;
-      host[k] = p->fan_in > 0 ? (float)((2.0 * u - 1.0) * bound) : p->init;
-    }
+    for (int64_t k = 0; k < n; k++) host[k] = draw(&p->init, &state);
     st = rp_tensor_upload(net->ctx, &p->value, host);
     if (!st && p->trainable) {
       for (int64_t k = 0; k < n; k++) host[k] = 0.0f;

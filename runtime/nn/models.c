@@ -27,9 +27,11 @@ static int mnist_cnn(rp_net *net, int x, rp_status *st) {
   return TRY(rp_net_linear(net, x, "fc2", net->classes, st));
 }
 
-/* AllCNN-C (Springenberg et al.) as in the official TaylorGLO code: 3x3 convs 96, 96, 96/2,
+/* AllCNN-C (Springenberg et al.) as taylorglo.md section 7 describes it: 3x3 convs 96, 96, 96/2,
  * dropout 0.5, 192, 192, 192/2, dropout 0.5, 3x3 192, 1x1 192, 1x1 classes, ReLU after every
- * conv (the last one too), global average pool; no batch norm. */
+ * conv (the last one too), global average pool; no batch norm. The official TaylorGLO code
+ * (fumanchu/models/cifar/allcnnc.py) differs in two places: no ReLU after the two stride-2
+ * convs, and AvgPool2d(6, 10), which on the final 8x8 map averages only its top-left 6x6. */
 static int allcnn_c(rp_net *net, int x, rp_status *st) {
   static const struct {
     int channels, kernel, stride, pad;
@@ -107,6 +109,7 @@ static int preact_block(rp_net *net, int x, const char *prefix, int64_t planes, 
 /* CIFAR ResNet-(6n+2) and PreResNet-(6n+2): 16, 32, 64 channels in three stages of n blocks. */
 static int resnet(rp_net *net, int x, int depth, bool preact, rp_status *st) {
   int n = (depth - 2) / 6;
+  net->conv_init = RP_CONV_INIT_HE_FAN_OUT; /* as the official resnet.py and preresnet.py */
   x = TRY(rp_net_conv(net, x, "conv1", 16, 3, 1, 1, false, st));
   if (!preact) {
     x = TRY(rp_net_batchnorm(net, x, "bn1", st));
@@ -133,6 +136,8 @@ static int resnet(rp_net *net, int x, int depth, bool preact, rp_status *st) {
  * pre-activation blocks with dropout 0.3 between the convs and "convShortcut" projections. */
 static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
   int n = (depth - 4) / 6;
+  net->conv_init = RP_CONV_INIT_HE_FAN_OUT; /* as the official wrn.py, which zeroes fc.bias too */
+  net->linear_bias_zero = true;
   x = TRY(rp_net_conv(net, x, "conv1", 16, 3, 1, 1, false, st));
   for (int stage = 0; stage < 3; stage++)
     for (int b = 0; b < n; b++) {

@@ -60,8 +60,7 @@ static int add_node(rp_net *net, rp_node_kind kind, int a, int b, rp_status *st)
 }
 
 static int add_param(rp_net *net, const char *layer, const char *what, int ndim,
-                     const int64_t *shape, bool trainable, int64_t fan_in, float init,
-                     rp_status *st) {
+                     const int64_t *shape, bool trainable, rp_init init, rp_status *st) {
   if (net->param_count == net->param_capacity) {
     int cap = net->param_capacity ? 2 * net->param_capacity : 32;
     rp_param *grown = realloc(net->params, (size_t)cap * sizeof *grown);
@@ -78,7 +77,6 @@ static int add_param(rp_net *net, const char *layer, const char *what, int ndim,
   p->ndim = ndim;
   memcpy(p->shape, shape, (size_t)ndim * sizeof *shape);
   p->trainable = trainable;
-  p->fan_in = fan_in;
   p->init = init;
   return net->param_count++;
 }
@@ -88,6 +86,13 @@ static bool is_4d(const rp_net *net, int in, const char *layer, rp_status *st) {
   *st =
       rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s needs a 4-D [N, C, H, W] input", net->model, layer);
   return false;
+}
+
+static rp_init constant(double value) { return (rp_init){RP_INIT_CONSTANT, value}; }
+
+/* PyTorch's reset_parameters for conv and linear layers, weights and biases alike. */
+static rp_init pytorch_default(int64_t fan_in) {
+  return (rp_init){RP_INIT_UNIFORM, 1.0 / sqrt((double)fan_in)};
 }
 
 int rp_net_input(rp_net *net, int channels, int height, int width, rp_status *st) {
@@ -141,11 +146,14 @@ int rp_net_conv(rp_net *net, int in, const char *name, int64_t out_channels, int
   n->shape[1] = out_channels;
   n->shape[2] = p;
   n->shape[3] = q;
-  int64_t fan_in = c * kernel * kernel;
+  int64_t fan_in = c * kernel * kernel, fan_out = out_channels * kernel * kernel;
   int64_t wshape[4] = {out_channels, c, kernel, kernel};
-  n->weight = add_param(net, name, "weight", 4, wshape, true, fan_in, 0, st);
+  rp_init w = net->conv_init == RP_CONV_INIT_HE_FAN_OUT
+                  ? (rp_init){RP_INIT_NORMAL, sqrt(2.0 / (double)fan_out)}
+                  : pytorch_default(fan_in);
+  n->weight = add_param(net, name, "weight", 4, wshape, true, w, st);
   if (n->weight >= 0 && bias)
-    n->bias = add_param(net, name, "bias", 1, wshape, true, fan_in, 0, st);
+    n->bias = add_param(net, name, "bias", 1, wshape, true, pytorch_default(fan_in), st);
   return *st ? -1 : i;
 }
 
@@ -156,10 +164,10 @@ int rp_net_batchnorm(rp_net *net, int in, const char *name, rp_status *st) {
   rp_node *n = node_at(net, i);
   snprintf(n->name, sizeof n->name, "%s", name);
   int64_t c[1] = {n->shape[1]};
-  n->weight = add_param(net, name, "weight", 1, c, true, 0, 1.0f, st);
-  if (!*st) n->bias = add_param(net, name, "bias", 1, c, true, 0, 0.0f, st);
-  if (!*st) n->running_mean = add_param(net, name, "running_mean", 1, c, false, 0, 0.0f, st);
-  if (!*st) n->running_var = add_param(net, name, "running_var", 1, c, false, 0, 1.0f, st);
+  n->weight = add_param(net, name, "weight", 1, c, true, constant(1), st);
+  if (!*st) n->bias = add_param(net, name, "bias", 1, c, true, constant(0), st);
+  if (!*st) n->running_mean = add_param(net, name, "running_mean", 1, c, false, constant(0), st);
+  if (!*st) n->running_var = add_param(net, name, "running_var", 1, c, false, constant(1), st);
   n = node_at(net, i);
   n->bn_index = net->bn_count++;
   return *st ? -1 : i;
@@ -236,8 +244,9 @@ int rp_net_linear(rp_net *net, int in, const char *name, int64_t out_features, r
   snprintf(n->name, sizeof n->name, "%s", name);
   n->shape[1] = out_features;
   int64_t wshape[2] = {out_features, features};
-  n->weight = add_param(net, name, "weight", 2, wshape, true, features, 0, st);
-  if (n->weight >= 0) n->bias = add_param(net, name, "bias", 1, wshape, true, features, 0, st);
+  n->weight = add_param(net, name, "weight", 2, wshape, true, pytorch_default(features), st);
+  rp_init b = net->linear_bias_zero ? constant(0) : pytorch_default(features);
+  if (n->weight >= 0) n->bias = add_param(net, name, "bias", 1, wshape, true, b, st);
   return *st ? -1 : i;
 }
 

@@ -54,14 +54,32 @@ typedef struct rp_node {
   rp_tensor aux, aux2; /* maxpool indices / dropout mask / batch-norm saved mean and invstd */
 } rp_node;
 
+/* How a parameter's initial values are drawn (nn/init.c). */
+typedef enum rp_init_kind {
+  RP_INIT_CONSTANT, /* every element `scale` */
+  RP_INIT_UNIFORM,  /* uniform in ±scale */
+  RP_INIT_NORMAL,   /* normal, mean 0, standard deviation `scale` */
+} rp_init_kind;
+
+typedef struct rp_init {
+  rp_init_kind kind;
+  double scale;
+} rp_init;
+
+/* How a network's convolution weights and linear biases start: PyTorch's defaults unless
+ * the model's official code sets them (models.c). */
+typedef enum rp_conv_init {
+  RP_CONV_INIT_PYTORCH,    /* uniform in ±1/sqrt(fan_in), kaiming_uniform with a = sqrt(5) */
+  RP_CONV_INIT_HE_FAN_OUT, /* normal with std sqrt(2 / (k*k*out_channels)), He et al. 2015 */
+} rp_conv_init;
+
 /* A parameter or a persistent buffer (running statistics), with its PyTorch name. */
 typedef struct rp_param {
   char name[96];
   int ndim;
   int64_t shape[RP_MAX_DIMS];
   bool trainable; /* false for running statistics */
-  int64_t fan_in; /* for PyTorch's default initialization; 0 = constant init */
-  float init;     /* the constant when fan_in is 0 */
+  rp_init init;
   rp_tensor value, grad, momentum;
 } rp_param;
 
@@ -78,6 +96,9 @@ typedef struct rp_net {
   int64_t *bn_batches; /* num_batches_tracked of each batch-norm layer, counted on the host */
   int bn_count;
   uint32_t dropout_streams;
+  /* Initialization rules, set before the layers they govern are added. */
+  rp_conv_init conv_init;
+  bool linear_bias_zero; /* linear biases 0 instead of PyTorch's uniform */
 
   /* Per-step inputs the host rewrites between submissions (mapped memory). */
   rp_tensor labels; /* RP_U32 [B] */
@@ -108,9 +129,10 @@ int rp_net_flatten(rp_net *net, int in, rp_status *st);
 int rp_net_linear(rp_net *net, int in, const char *name, int64_t out_features, rp_status *st);
 int rp_net_add(rp_net *net, int a, int b, rp_status *st);
 
-/* Allocates every buffer (after the last node is added) and initializes the parameters as
- * PyTorch's defaults do (conv and linear: weights and biases uniform in ±1/sqrt(fan_in);
- * batch norm: 1 and 0; running mean 0, variance 1), from `seed`. */
+/* Allocates every buffer (after the last node is added) and initializes the parameters from
+ * `seed` by the rules each was added with: PyTorch's defaults (conv and linear weights and
+ * biases uniform in ±1/sqrt(fan_in); batch norm 1 and 0; running mean 0, variance 1) unless
+ * conv_init or linear_bias_zero said otherwise. */
 rp_status rp_net_allocate(rp_net *net, uint64_t seed);
 void rp_net_destroy(rp_net *net);
 
