@@ -199,6 +199,13 @@ static const bad_case bad_cases[] = {
      "$.losses[1].loss: unknown loss 'mse' (ce, ls:ALPHA or taylorglo:a1,a2,a3,a4,a5,a6,t0,t1)"},
     {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls:1.5\"}]}",
      "$.losses[0].loss: loss 'ls:1.5': alpha must be in [0, 1)"},
+    {"{" BASE ", \"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1e308,0,0,0,0,0,0,0\"}]}",
+     "$.losses[0].loss: loss 'taylorglo:1e308,0,0,0,0,0,0,0': '1e308' is beyond the range of a "
+     "float (magnitude at most 3.4e38)"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls:1e-320\"}]}",
+     "$.losses[0].loss: loss 'ls:1e-320': '1e-320' is too close to 0 to represent"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls:nan\"}]}",
+     "$.losses[0].loss: loss 'ls:nan': 'nan' is not a number"},
     {"{" BASE ", \"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1,2,3\"}]}",
      "$.losses[0].loss: loss 'taylorglo:1,2,3': a TaylorGLO loss has 8 parameters a1..a6,t0,t1"},
     {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": 1}]}",

@@ -461,8 +461,13 @@ Test(taylorglo, parse_genome) {
   expect_bad_genome("1,2,abc,4,5,6,7,8", "value 3 (a3) 'abc'");
   expect_bad_genome("1,2,3,4,5,6,7,8x", "value 8 (t1) '8x'");
   expect_bad_genome("1,2,3,4,5,,7,8", "value 6 (a6) ''");
-  expect_bad_genome("1,2,3,4,5,6,nan,8", "'nan' is not finite");
-  expect_bad_genome("1,2,3,4,5,6,7,1e999", "'1e999' is not finite");
+  expect_bad_genome("1,2,3,4,5,6,nan,8", "value 7 (t0) 'nan' is not a number");
+  expect_bad_genome("1,2,3,4,5,6,7,1e999", "value 8 (t1) '1e999' is beyond the range of a float");
+  expect_bad_genome("1e308,2,3,4,5,6,7,8", "value 1 (a1) '1e308' is beyond the range of a float");
+  expect_bad_genome("1,-3.5e38,3,4,5,6,7,8", "'-3.5e38' is beyond the range of a float");
+  expect_bad_genome("1,2,1e-320,4,5,6,7,8", "value 3 (a3) '1e-320' is too close to 0");
+  ASSERT_OK(rp_taylorglo_parse_genome("3.4e38,-3.4e38,1e-30,0,0,0,0,0", g));
+  cr_assert(g[0] == 3.4e38 && g[2] == 1e-30);
   expect_bad_genome("1,2,3,4,5,6,7", "7 comma-separated values, expected 8");
   expect_bad_genome("1,2,3,4,5,6,7,8,9", "9 comma-separated values");
   expect_bad_genome("", "1 comma-separated values");

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +62,19 @@ rp_status rp_taylorglo_parse_genome(const char *text, double g[RP_TGLO_GENOME]) 
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "TaylorGLO genome: value %d (%s) '%s' is not a number", i + 1, names[i],
                      token);
-    if (!isfinite(v) || errno == ERANGE)
-      return rp_fail(RP_ERR_INVALID_ARGUMENT, "TaylorGLO genome: value %d (%s) '%s' is not finite",
+    /* Losses train in fp32: a value beyond a float's range would be inf there. */
+    if (isnan(v))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "TaylorGLO genome: value %d (%s) '%s' is not a number", i + 1, names[i],
+                     token);
+    if (errno == ERANGE && fabs(v) < 1)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "TaylorGLO genome: value %d (%s) '%s' is too close to 0 to represent", i + 1,
+                     names[i], token);
+    if (errno == ERANGE || !(fabs(v) <= FLT_MAX))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "TaylorGLO genome: value %d (%s) '%s' is beyond the range of a float "
+                     "(magnitude at most 3.4e38)",
                      i + 1, names[i], token);
     g[i] = v;
     p = comma ? comma + 1 : p + len;

@@ -1,12 +1,14 @@
 #include "train/loss_spec.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A finite number filling the whole of [text, end), or an error naming it. */
+/* A number a float holds filling the whole of [text, end), or an error naming it. The loss runs
+ * in fp32, where anything beyond FLT_MAX would be inf: refused here, before any training. */
 static rp_status parse_number(const char *spec, const char *text, size_t len, float *out) {
   char buf[64];
   if (len == 0 || len >= sizeof buf)
@@ -16,8 +18,15 @@ static rp_status parse_number(const char *spec, const char *text, size_t len, fl
   char *end;
   errno = 0;
   double v = strtod(buf, &end);
-  if (*end != '\0' || errno || !isfinite(v))
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is not a finite number", spec, buf);
+  if (end == buf || *end != '\0' || isnan(v))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is not a number", spec, buf);
+  if (errno == ERANGE && fabs(v) < 1)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is too close to 0 to represent", spec,
+                   buf);
+  if (errno == ERANGE || !(fabs(v) <= FLT_MAX))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "loss '%s': '%s' is beyond the range of a float (magnitude at most 3.4e38)",
+                   spec, buf);
   *out = (float)v;
   return RP_OK;
 }
