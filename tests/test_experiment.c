@@ -7,9 +7,11 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1073,6 +1075,37 @@ Test(experiment, series_scale_to_unit_and_tell_scales_apart) {
   cr_assert(!rp_series_scales_differ((rp_series[]){s[0], s[2]}, 2, 10));
   cr_assert(!rp_series_scales_differ((rp_series[]){s[0], s[3]}, 2, 10), "zeros have no scale");
   cr_assert(!rp_series_scales_differ(s, 1, 10));
+}
+
+/* A figure is replaced only by a whole one. PLplot reports no write error, so a disk that
+ * fills up mid-figure (here: a file-size limit of 2 KiB, its signal ignored so that writes fail
+ * instead) would leave an SVG cut short; the plot must fail instead, naming the file, and
+ * leave the figure that was there as it was. */
+Test(experiment, figures_are_replaced_only_by_whole_ones) {
+  if (!rp_plot_available()) cr_skip_test("PLplot has no SVG driver here");
+  char *root = temp_dir(), path[600];
+  snprintf(path, sizeof path, "%s/figure.svg", root);
+  double x[] = {1, 2, 3}, y[] = {0.5, 0.25, 0.125};
+  rp_series s = {"ce", x, y, 3};
+  ASSERT_OK(rp_plot_lines(path, "Before", "epoch", "loss", &s, 1));
+  char *before = read_file(path);
+  cr_assert(before && strlen(before) > 4096, "the figure holds %zu bytes",
+            before ? strlen(before) : 0);
+
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = {2048, 2048};
+  cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  rp_status st = rp_plot_lines(path, "After", "epoch", "loss", &s, 1);
+  cr_assert_eq(st, RP_ERR_IO);
+  char expected[700];
+  snprintf(expected, sizeof expected, "cannot write %s: PLplot's SVG came out incomplete", path);
+  cr_assert(strncmp(rp_error_message(), expected, strlen(expected)) == 0, "%s", rp_error_message());
+  char *after = read_file(path);
+  cr_assert_str_eq(after, before, "the figure changed");
+  free(before);
+  free(after);
+  remove_tree(root);
+  free(root);
 }
 
 /* A loss whose runs finish at chance is named under the test-accuracy table, with how many of

@@ -1,5 +1,6 @@
 #include "exp/figures.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <plplot/plplot.h>
 #include <stdbool.h>
@@ -7,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "io/file.h"
 
 /* Colour map 0: white background, black frame and text, light grey grid, then ten
  * distinguishable line colours (matplotlib's "tab10"). */
@@ -67,6 +70,30 @@ static size_t characters(const char *s) {
   size_t n = 0;
   for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
   return n;
+}
+
+/* Moves PLplot's output `tmp` to `path` once it is known whole. PLplot reports no write error
+ * (a full disk leaves a file cut short), so the SVG must end with its closing tag; it is then
+ * written again through rp_file_write_atomic, which flushes it to disk before the rename, so
+ * that a figure already there is replaced only by a complete one. */
+static rp_status publish(const char *tmp, const char *path) {
+  char *svg = NULL;
+  size_t size = 0;
+  rp_status st = rp_file_read(tmp, &svg, &size);
+  remove(tmp);
+  if (st) return rp_fail(RP_ERR_IO, "cannot write %s: its figure could not be read back", path);
+  while (size > 0 && isspace((unsigned char)svg[size - 1])) size--;
+  static const char closing[] = "</svg>";
+  size_t n = sizeof closing - 1;
+  if (size < n || memcmp(svg + size - n, closing, n) != 0)
+    st = rp_fail(RP_ERR_IO,
+                 "cannot write %s: PLplot's SVG came out incomplete (%zu bytes; disk "
+                 "full?)",
+                 path, size);
+  else
+    st = rp_file_write_atomic(path, svg, strlen(svg));
+  free(svg);
+  return st;
 }
 
 /* The chart of rp_plot_lines; with ticks, x is a category's index and the x axis shows the
@@ -180,11 +207,7 @@ static rp_status plot_lines(const char *path, const char *title, const char *x_l
              NULL, NULL, NULL, NULL);
   }
   plend();
-  if (rename(tmp, path) != 0) {
-    remove(tmp);
-    return rp_fail(RP_ERR_IO, "cannot write %s", path);
-  }
-  return RP_OK;
+  return publish(tmp, path);
 }
 
 rp_status rp_plot_lines(const char *path, const char *title, const char *x_label,
