@@ -570,6 +570,8 @@ typedef struct fake {
   int events[3];
   /* Searches: candidate trainings in all and per search, and the one that fails (0: none). */
   int candidates, per_search[4], fail_at;
+  /* Runs of this seed find part of the training set (0: none do). */
+  int partial_seed;
 } fake;
 
 static double fake_accuracy(const char *label, int seed) {
@@ -622,6 +624,9 @@ static rp_status fake_train(void *user, const rp_experiment *e, const rp_exp_run
   out->seconds = 3;
   out->data = cJSON_CreateObject();
   cJSON_AddStringToObject(out->data, "dir", "/fake");
+  bool partial = run->seed_number == ((fake *)user)->partial_seed;
+  cJSON_AddNumberToObject(out->data, "train_images", partial ? 200 : 1000);
+  cJSON_AddBoolToObject(out->data, "partial", partial);
   return RP_OK;
 }
 
@@ -1160,6 +1165,36 @@ Test(experiment, runs_at_chance_are_named_in_the_summary) {
         3);
     cJSON_Delete(res);
   }
+  remove_tree(root);
+  free(root);
+}
+
+/* Runs that found only part of the training set are counted and named, in summary.md and
+ * results.json, and their different image counts said to be mixed into the means. */
+Test(experiment, runs_on_part_of_the_training_set_are_named) {
+  char *root = temp_dir(), dir[512];
+  snprintf(dir, sizeof dir, "%s/out", root);
+  fake f = {.partial_seed = 2};
+  run_synthetic(dir, synthetic, &f, RP_OK);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *summary = read_file(path);
+  cr_assert(summary, "no summary.md");
+  /* boom's runs diverge before they report their data */
+  cr_assert(strstr(summary, "\n**Part of the training set: 2 of 9 runs** found only some of the "
+                            "dataset's training files"),
+            "%s", summary);
+  cr_assert(strstr(summary, "\n**Runs trained on different data.** Training images an epoch: "
+                            "1000 (ce-s1, ce-s3, ls-s1, ls-s3); 200 (ce-s2, ls-s2). The data "
+                            "changed between runs; the means below mix them.\n"),
+            "%s", summary);
+  free(summary);
+  cJSON *res = read_json_in(dir, "results.json");
+  const cJSON *partial = cJSON_GetObjectItem(res, "runs_on_part_of_the_training_set");
+  cr_assert_eq(cJSON_GetArraySize(partial), 2);
+  cr_assert_str_eq(cJSON_GetArrayItem(partial, 0)->valuestring, "ce-s2");
+  cr_assert_str_eq(cJSON_GetArrayItem(partial, 1)->valuestring, "ls-s2");
+  cJSON_Delete(res);
   remove_tree(root);
   free(root);
 }

@@ -5,6 +5,7 @@
  * first; a bad file writes nothing. So are DIR's records and search states, after the plan is
  * printed and before a device is made (--dry-run too): a damaged one, or one of another
  * configuration, is bad input, exit status 2. docs/experiments.md describes files and outputs. */
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "cli/cli.h"
 #include "exp/driver.h"
 #include "exp/experiment.h"
+#include "exp/files.h"
 #include "exp/runner.h"
 #include "train/trainer.h"
 
@@ -245,6 +247,12 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
              r->attacks[i].eps, 100 * r->attacks[i].accuracy);
     printf("  (%.0f s)\n", r->seconds);
   }
+  /* A data directory with only some of the training files (the GPU machine gets one CIFAR
+   * batch): said for each run, as summary.md says it. */
+  const cJSON *data = r ? r->data : NULL;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "partial")))
+    printf("    note: only part of the training set is in %s (%.0f training images an epoch)\n",
+           rp_exp_json_string(data, "dir", "?"), rp_exp_json_number(data, "train_images"));
   fflush(stdout);
 }
 

@@ -450,6 +450,55 @@ static void summary_at_chance(rp_text *t, const report *r) {
   }
 }
 
+/* The training images an epoch of run i (its record's data.train_images; NaN if absent), and
+ * whether its data directory held only part of the training set (data.partial). */
+static double run_train_images(const report *r, int i) {
+  return num(cJSON_GetObjectItemCaseSensitive(r->runs[i], "data"), "train_images");
+}
+
+static bool run_partial(const report *r, int i) {
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(r->runs[i], "data");
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "partial"));
+}
+
+/* Lines under the header where the runs' data is not what the file asks for, or not the same
+ * for every run: runs trained on part of the training set (the data directory held only some
+ * of its files), and runs whose epochs had different numbers of images (the data changed
+ * between runs, and the means below mix them). */
+static void summary_data(rp_text *t, const report *r) {
+  int partial = 0;
+  for (int i = 0; i < r->run_count; i++) partial += run_partial(r, i);
+  if (partial)
+    rp_text_put(t,
+                "\n**Part of the training set: %d of %d runs** found only some of the dataset's "
+                "training files (their records' `data`), and trained on fewer images than the "
+                "experiment describes.\n",
+                partial, r->run_count);
+  /* Each distinct image count once, with the runs that had it (records without one, such as
+   * older ones, are left out). */
+  int distinct = 0;
+  for (int i = 0; i < r->run_count; i++) {
+    double n = run_train_images(r, i);
+    bool first = isfinite(n);
+    for (int k = 0; k < i && first; k++) first = run_train_images(r, k) != n;
+    distinct += first;
+  }
+  if (distinct < 2) return;
+  rp_text_put(t, "\n**Runs trained on different data.** Training images an epoch:");
+  for (int i = 0, listed = 0; i < r->run_count; i++) {
+    double n = run_train_images(r, i);
+    bool first = isfinite(n);
+    for (int k = 0; k < i && first; k++) first = run_train_images(r, k) != n;
+    if (!first) continue;
+    rp_text_put(t, "%s %.0f (", listed++ ? ";" : "", n);
+    for (int k = i, in_list = 0; k < r->run_count; k++)
+      if (run_train_images(r, k) == n)
+        rp_text_put(t, "%s%s", in_list++ ? ", " : "", str(r->runs[k], "run_id", "?"));
+    rp_text_put(t, ")");
+  }
+  rp_text_put(t, ". The data changed between runs; the means below mix them.\n");
+}
+
 static const char *first_string(const report *r, const char *key, const char *fallback) {
   return r->run_count ? str(r->runs[0], key, fallback) : fallback;
 }
@@ -482,6 +531,7 @@ static rp_status write_summary(const report *r, double *v, double *b) {
                 "\n**Partial: %d of the %d runs the file lists (losses × seeds) have finished.** "
                 "`repro run` resumes the rest.\n",
                 listed_done, listed);
+  summary_data(&t, r);
   rp_text_put(&t, "\n## Test accuracy\n\n");
   rp_text_put(&t,
               "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: "
@@ -566,6 +616,11 @@ static rp_status write_results(const report *r, double *v, double *b) {
     if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(r->runs[i], "device"), dev, true) ||
         strcmp(str(r->runs[i], "git_commit", ""), first_string(r, "git_commit", "")) != 0)
       cJSON_AddItemToArray(others, cJSON_CreateString(str(r->runs[i], "run_id", "?")));
+  /* Runs on part of the training set (summary_data). */
+  cJSON *partial = cJSON_AddArrayToObject(j, "runs_on_part_of_the_training_set");
+  for (int i = 0; i < r->run_count; i++)
+    if (run_partial(r, i))
+      cJSON_AddItemToArray(partial, cJSON_CreateString(str(r->runs[i], "run_id", "?")));
   cJSON_AddStringToObject(j, "baseline", r->baseline >= 0 ? r->groups[r->baseline].label : "");
   cJSON *summary = cJSON_AddArrayToObject(j, "summary");
   for (int gi = 0; gi < r->group_count; gi++) {
