@@ -1320,11 +1320,12 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   cr_assert(strstr(rp_error_message(), "search/pruned/training.json was made with another"), "%s",
             rp_error_message());
   cr_assert_eq(refused.calls + refused.candidates, 0);
-  /* The same without training.json: the state's own settings still refuse it. */
+  /* The same without training.json: refused for want of it. */
   snprintf(path, sizeof path, "%s/search/pruned/training.json", a);
   cr_assert_eq(remove(path), 0);
   cr_assert_eq(run_searched(a, changed, &refused), RP_ERR_INVALID_ARGUMENT);
-  cr_assert(strstr(rp_error_message(), "was made with other settings"), "%s", rp_error_message());
+  cr_assert(strstr(rp_error_message(), "state.json has no training.json beside it"), "%s",
+            rp_error_message());
   cr_assert_eq(refused.calls + refused.candidates, 0);
   free(changed);
 
@@ -1396,8 +1397,27 @@ Test(experiment, damaged_records_and_states_are_bad_input_alike) {
             rp_error_message());
   cr_assert_eq(c.calls + c.candidates, 0);
 
-  /* Mended: the run goes on, training only the missing record. */
+  /* The state whole but its training.json gone: how its candidates were trained is unknown,
+   * so nothing trains (the state would otherwise resume under whatever the file says now). */
   write_file(state, kept_state);
+  char training[700];
+  snprintf(training, sizeof training, "%s/search/pruned/training.json", dir);
+  char *kept_training = read_file(training);
+  cr_assert(kept_training);
+  cr_assert_eq(remove(training), 0);
+  fake g = {0};
+  cr_assert_eq(run_searched(dir, searched, &g), RP_ERR_INVALID_ARGUMENT, "%s", rp_error_message());
+  char expected[1600];
+  snprintf(expected, sizeof expected,
+           "%s has no training.json beside it, which says how its candidates were trained: "
+           "restore it, or move %s/search/pruned away to start search \"pruned\" again",
+           state, dir);
+  cr_assert_str_eq(rp_error_message(), expected);
+  cr_assert_eq(g.calls + g.candidates, 0);
+  write_file(training, kept_training);
+  free(kept_training);
+
+  /* Mended: the run goes on, training only the missing record. */
   fake d = {0};
   ASSERT_OK(run_searched(dir, searched, &d));
   cr_assert_eq(d.calls, 1);

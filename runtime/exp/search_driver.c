@@ -77,6 +77,16 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
   char dir[4096], path[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
   search_file(out_dir, s, "training.json", path, sizeof path);
+  char state[4200];
+  search_file(out_dir, s, "state.json", state, sizeof state);
+  /* The state's own settings cover CMA-ES, not how candidates were trained (learning rate,
+   * epochs, data): without training.json a changed recipe would go unnoticed, and the
+   * generations to come would be trained otherwise than those done. */
+  if (!rp_exp_exists(path) && rp_exp_exists(state))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s has no training.json beside it, which says how its candidates were "
+                   "trained: restore it, or move %s away to start search \"%s\" again",
+                   state, dir, s->label);
   if (rp_exp_exists(path)) {
     cJSON *old;
     rp_status st = rp_exp_read_json(path, &old);
@@ -97,10 +107,9 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
                      path, s->label, where, was, is, dir);
   }
   /* The state's own settings (CMA-ES's population, the invariant, the seed...) are checked
-   * too: a state without its training.json must not slip through. */
-  search_file(out_dir, s, "state.json", path, sizeof path);
+   * too. */
   rp_search_config c;
-  search_config(e, s, path, &c);
+  search_config(e, s, state, &c);
   return rp_search_check_state(&c, generations);
 }
 
