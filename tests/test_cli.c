@@ -521,6 +521,45 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
 
 /* ---- devices */
 
+/* The device and kernel-choice variables a command reads, when wrong: one line naming the
+ * variable and its value, status 2, before any work (here a benchmark that would take
+ * seconds). REPRO_GEMM=regblock,0,0,0 divided by zero, and REPRO_TEXEL=7 and an unknown
+ * REPRO_CONV were ignored. */
+Test(cli, wrong_device_and_kernel_variables_are_named) {
+  static const char *const cases[][2] = {
+      {"REPRO_GEMM=regblock,0,0,0",
+       "repro: REPRO_GEMM=regblock,0,0,0: expected KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]], KERNEL "
+       "regblock, lanes or tiled, each number a whole number in 1..65536"},
+      {"REPRO_GEMM=fast", "repro: REPRO_GEMM=fast: expected KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]], "
+                          "KERNEL regblock, lanes or tiled"},
+      {"REPRO_GEMM=lanes,8,16,8", "repro: REPRO_GEMM=lanes,8,16,8: lanes has 32x8 and 96x8 "
+                                  "blocks, not 16x8"},
+      {"REPRO_GEMM=tiled,64,4,4", "repro: REPRO_GEMM=tiled,64,4,4: tiled needs BM, BN and BK, "
+                                  "with WORKGROUP = (BM/TM) * (BN/TN)"},
+      {"REPRO_CONV=winograd", "repro: REPRO_CONV=winograd: expected implicit, lanes, im2col or "
+                              "im2col,CHUNK_BYTES (at least 4096)"},
+      {"REPRO_TEXEL=7", "repro: REPRO_TEXEL=7: expected 0 or 1"},
+      {"REPRO_DEVICE=nosuch", "repro: REPRO_DEVICE=nosuch: no device whose name contains "
+                              "\"nosuch\" (see `repro devices`)"},
+      {"REPRO_DEVICE=99999999999999999999",
+       "repro: REPRO_DEVICE=99999999999999999999: device 99999999999999999999 requested, but "
+       "there "},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    outcome o = RUN_ENV(cases[i][0], "bench", "--repeats", "1", "gemm256");
+    cr_expect_eq(o.status, i < 6 ? 2 : 1, "%s: status %d; stderr:\n%s", cases[i][0], o.status,
+                 o.err);
+    cr_expect(strncmp(o.err, cases[i][1], strlen(cases[i][1])) == 0, "%s: stderr:\n%s", cases[i][0],
+              o.err);
+    cr_expect_eq(count_lines(o.err), 1, "%s: stderr:\n%s", cases[i][0], o.err);
+    outcome_free(&o);
+  }
+  /* A well-formed value is taken. */
+  outcome o = RUN_ENV("REPRO_GEMM=regblock,16,3,5", "bench", "--repeats", "1", "gemm256");
+  cr_expect_eq(o.status, 0, "stderr:\n%s", o.err);
+  outcome_free(&o);
+}
+
 Test(cli, device_errors_go_to_stderr) {
   /* REPRO_DEVICE naming no device: the list (what one needs to fix it) on stdout, the error on
    * stderr, a failing status. */

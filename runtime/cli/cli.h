@@ -29,6 +29,12 @@ int rp_cmd_report(int argc, char **argv);
 /* Prints "repro: <message>" for the last failure and returns the exit status for it. */
 int rp_cli_error(rp_status status);
 
+/* The device a command works on: `device` (its --device), else REPRO_DEVICE, else repro's
+ * choice. A request that matches no device names where it came from; the kernel-choice
+ * variables (REPRO_GEMM, REPRO_CONV, REPRO_TEXEL) are checked before any work. */
+struct rp_context;
+rp_status rp_cli_open_device(const char *device, struct rp_context **ctx);
+
 /* The usage, where it is the answer: for a bare command (argc < 2) to stderr with status 2,
  * for --help or -h anywhere among its arguments to stdout with status 0. Returns that status,
  * or -1 when neither applies. */

@@ -11,11 +11,29 @@
 
 #include "cli/cli.h"
 #include "io/file.h"
+#include "ops/dispatch.h"
 #include "train/trainer.h"
+#include "vk/context.h"
 
 int rp_cli_error(rp_status status) {
   fprintf(stderr, "repro: %s\n", rp_error_message());
   return status == RP_ERR_INVALID_ARGUMENT ? 2 : 1;
+}
+
+rp_status rp_cli_open_device(const char *device, rp_context **ctx) {
+  *ctx = NULL;
+  rp_status st = rp_context_create(&(rp_context_options){.device = device}, ctx);
+  const char *request = rp_device_request(device);
+  if (st == RP_ERR_NO_DEVICE && request) {
+    char why[512]; /* rp_fail writes over the message it would read */
+    snprintf(why, sizeof why, "%s", rp_error_message());
+    return rp_fail(st, "%s%s: %s", device ? "--device " : "REPRO_DEVICE=", request, why);
+  }
+  if (!st && (st = rp_check_environment(rp_context_caps(*ctx)))) {
+    rp_context_destroy(*ctx);
+    *ctx = NULL;
+  }
+  return st;
 }
 
 int rp_cli_usage_if_asked(int argc, char **argv, void (*usage)(FILE *out)) {

@@ -186,7 +186,7 @@ int rp_cmd_bench(int argc, char **argv) {
   if (profile) setenv("REPRO_PROFILE", "1", 1);
 
   rp_context *ctx;
-  rp_status st = rp_context_create(&(rp_context_options){.device = device}, &ctx);
+  rp_status st = rp_cli_open_device(device, &ctx);
   if (st) {
     free(names);
     return rp_cli_error(st);

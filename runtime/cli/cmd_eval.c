@@ -164,7 +164,7 @@ int rp_cmd_eval(int argc, char **argv) {
   a.cfg.validation = 0;
 
   rp_context *ctx;
-  st = rp_context_create(&(rp_context_options){.device = a.device}, &ctx);
+  st = rp_cli_open_device(a.device, &ctx);
   if (st) return rp_cli_error(st);
   rp_trainer *t = NULL;
   st = rp_trainer_create(ctx, &a.cfg, &t);

@@ -337,7 +337,7 @@ int rp_cmd_run(int argc, char **argv) {
   int code = st ? rp_cli_error(st) : 0;
   if (!st && !dry_run) {
     rp_context *ctx = NULL;
-    st = rp_context_create(&(rp_context_options){.device = device}, &ctx);
+    st = rp_cli_open_device(device, &ctx);
     if (!st) {
       const rp_caps *caps = rp_context_caps(ctx);
       fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);

@@ -73,7 +73,7 @@ int rp_cmd_train(int argc, char **argv) {
   if (save && !rp_cli_check_writable("train", "--save", save)) return 2;
   if (json_path && !rp_cli_check_writable("train", "--json", json_path)) return 2;
   rp_context *ctx;
-  rp_status st = rp_context_create(&(rp_context_options){.device = a.device}, &ctx);
+  rp_status st = rp_cli_open_device(a.device, &ctx);
   if (st) return rp_cli_error(st);
   const rp_caps *caps = rp_context_caps(ctx);
   fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);

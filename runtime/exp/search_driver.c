@@ -79,14 +79,6 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
   search_file(out_dir, s, "training.json", path, sizeof path);
   char state[4200];
   search_file(out_dir, s, "state.json", state, sizeof state);
-  /* The state's own settings cover CMA-ES, not how candidates were trained (learning rate,
-   * epochs, data): without training.json a changed recipe would go unnoticed, and the
-   * generations to come would be trained otherwise than those done. */
-  if (!rp_exp_exists(path) && rp_exp_exists(state))
-    return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                   "%s has no training.json beside it, which says how its candidates were "
-                   "trained: restore it, or move %s away to start search \"%s\" again",
-                   state, dir, s->label);
   if (rp_exp_exists(path)) {
     cJSON *old;
     rp_status st = rp_exp_read_json(path, &old);
@@ -107,10 +99,18 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
                      path, s->label, where, was, is, dir);
   }
   /* The state's own settings (CMA-ES's population, the invariant, the seed...) are checked
-   * too. */
+   * too. They do not cover how candidates were trained (learning rate, epochs, data): without
+   * training.json a changed recipe would go unnoticed, and the generations to come would be
+   * trained otherwise than those done. */
   rp_search_config c;
   search_config(e, s, state, &c);
-  return rp_search_check_state(&c, generations);
+  rp_status st = rp_search_check_state(&c, generations);
+  if (!st && !rp_exp_exists(path) && rp_exp_exists(state))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s has no training.json beside it, which says how its candidates were "
+                 "trained: restore it, or move %s away to start search \"%s\" again",
+                 state, dir, s->label);
+  return st;
 }
 
 /* ---- the search's callbacks, relayed to the backend */

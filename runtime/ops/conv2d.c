@@ -33,6 +33,8 @@
  * (conv2d_geom.glsl): one set of pipelines per convolution shape. */
 #include "ops/conv2d.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,16 +119,38 @@ static void geom_spec(const geom *g, uint32_t out[3]) {
  * tests run each, and small chunks. */
 typedef enum conv_path { PATH_IMPLICIT, PATH_IM2COL, PATH_LANES } conv_path;
 
+/* A REPRO_CONV value: implicit, lanes, im2col or im2col,CHUNK_BYTES (at least 4 KiB). */
+static bool parse_path(const char *text, conv_path *path, uint64_t *chunk_bytes) {
+  *chunk_bytes = CHUNK_BYTES;
+  if (strcmp(text, "implicit") == 0 || strcmp(text, "lanes") == 0) {
+    *path = text[0] == 'i' ? PATH_IMPLICIT : PATH_LANES;
+    return true;
+  }
+  if (strncmp(text, "im2col", 6) != 0) return false;
+  *path = PATH_IM2COL;
+  if (text[6] == '\0') return true;
+  char *end;
+  errno = 0;
+  unsigned long long bytes =
+      text[6] == ',' && isdigit((unsigned char)text[7]) ? strtoull(text + 7, &end, 10) : 0;
+  if (bytes < 4096 || errno || *end != '\0') return false;
+  *chunk_bytes = bytes;
+  return true;
+}
+
+rp_status rp_conv2d_check_override(const char *text) {
+  conv_path path;
+  uint64_t chunk;
+  if (parse_path(text, &path, &chunk)) return RP_OK;
+  return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "expected implicit, lanes, im2col or im2col,CHUNK_BYTES (at least 4096)");
+}
+
 static conv_path choose_path(const rp_caps *caps, uint64_t *chunk_bytes) {
   const char *force = getenv("REPRO_CONV");
+  conv_path path;
+  if (force && parse_path(force, &path, chunk_bytes)) return path;
   *chunk_bytes = CHUNK_BYTES;
-  if (force && strncmp(force, "im2col", 6) == 0) {
-    unsigned long long bytes;
-    if (sscanf(force + 6, ",%llu", &bytes) == 1) *chunk_bytes = bytes;
-    return PATH_IM2COL;
-  }
-  if (force && strcmp(force, "implicit") == 0) return PATH_IMPLICIT;
-  if (force && strcmp(force, "lanes") == 0) return PATH_LANES;
   return caps->device_class == RP_CLASS_CPU ? PATH_LANES : PATH_IMPLICIT;
 }
 

@@ -14,6 +14,10 @@
 
 #include "ops/tensor.h"
 
+/* Whether `text` is a REPRO_CONV value (implicit, lanes, im2col[,CHUNK_BYTES]); an error
+ * saying what is expected otherwise. */
+rp_status rp_conv2d_check_override(const char *text);
+
 /* (in + 2 pad - kernel) / stride + 1, or 0 when the kernel does not fit. */
 int64_t rp_conv2d_out_size(int64_t in, int64_t kernel, int stride, int pad);
 

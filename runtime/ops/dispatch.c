@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/conv2d.h"
+#include "ops/ops.h"
 #include "vk/context.h"
 
 rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgroup,
@@ -20,6 +22,24 @@ rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgrou
     return rp_fail(RP_ERR_TOO_LARGE, "%lld elements need more workgroups than the device allows",
                    (long long)invocations);
   return RP_OK;
+}
+
+rp_status rp_check_environment(const rp_caps *caps) {
+  const char *gemm = getenv("REPRO_GEMM"), *conv = getenv("REPRO_CONV");
+  const char *texel = getenv("REPRO_TEXEL");
+  rp_gemm_tuning t = {0};
+  const char *name = NULL, *value = NULL;
+  rp_status st = RP_OK;
+  if (gemm && (st = rp_gemm_parse_override(caps, gemm, &t)))
+    name = "REPRO_GEMM", value = gemm;
+  else if (conv && (st = rp_conv2d_check_override(conv)))
+    name = "REPRO_CONV", value = conv;
+  else if (texel && strcmp(texel, "0") != 0 && strcmp(texel, "1") != 0)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "expected 0 or 1"), name = "REPRO_TEXEL", value = texel;
+  if (!st) return RP_OK;
+  char why[512]; /* rp_fail writes over the message it would read */
+  snprintf(why, sizeof why, "%s", rp_error_message());
+  return rp_fail(st, "%s=%s: %s", name, value, why);
 }
 
 bool rp_texel_reads(const rp_caps *caps) {

@@ -29,6 +29,11 @@ static inline int64_t rp_vec4_invocations(int64_t n) { return n / 4 > n % 4 ? n 
  * has not been measured. REPRO_TEXEL=0 or 1 overrides, read at each call (tests run both). */
 bool rp_texel_reads(const rp_caps *caps);
 
+/* Checks the kernel-choice switches a user may set (REPRO_GEMM, REPRO_CONV, REPRO_TEXEL): a
+ * value the ops would ignore, or one that would crash a kernel, is an error naming the
+ * variable. The ops themselves read only valid values; commands call this first. */
+rp_status rp_check_environment(const rp_caps *caps);
+
 /* The pipeline key of `shader`, or, where `texel_bindings` names some, rp_texel_reads() and
  * every argument of `texel_bindings` fits a texel view, of `shader`_texel (written to `name`, of
  * `name_size` bytes) reading those bindings as texel buffers, of vec4s for the bindings in

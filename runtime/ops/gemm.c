@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,16 +6,69 @@
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 
-/* REPRO_GEMM=KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]] */
-static void apply_override(const char *text, rp_gemm_tuning *t) {
+/* The lanes kernel comes in these blocks (rows x columns per lane), one shader each:
+ * gemm_lanes_<tm>x<tn>.comp. */
+static const uint32_t lanes_blocks[][2] = {{32, 8}, {96, 8}};
+
+rp_status rp_gemm_parse_override(const rp_caps *caps, const char *text, rp_gemm_tuning *t) {
   static const char *kernels[] = {"regblock", "lanes", "tiled"};
-  for (int k = 0; k < 3; k++) {
-    size_t n = strlen(kernels[k]);
-    if (strncmp(text, kernels[k], n) == 0 && (text[n] == ',' || text[n] == '\0')) {
-      t->kernel = (rp_gemm_kernel)k;
-      sscanf(text + n, ",%u,%u,%u,%u,%u,%u", &t->workgroup, &t->tm, &t->tn, &t->bm, &t->bn, &t->bk);
-    }
+  static const char syntax[] = "expected KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]], KERNEL regblock, "
+                               "lanes or tiled";
+  int kernel = -1;
+  size_t n = 0;
+  for (int k = 0; k < 3 && kernel < 0; k++) {
+    n = strlen(kernels[k]);
+    if (strncmp(text, kernels[k], n) == 0 && (text[n] == ',' || text[n] == '\0')) kernel = k;
   }
+  if (kernel < 0) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s", syntax);
+  rp_gemm_tuning v = *t;
+  v.kernel = (rp_gemm_kernel)kernel;
+  uint32_t *fields[] = {&v.workgroup, &v.tm, &v.tn, &v.bm, &v.bn, &v.bk};
+  int count = 0;
+  for (const char *p = text + n; *p; count++) {
+    char *end;
+    errno = 0;
+    unsigned long x = *p == ',' && p[1] >= '0' && p[1] <= '9' ? strtoul(p + 1, &end, 10) : 0;
+    if (count == 6 || x == 0 || x > 65536 || errno || (*end != ',' && *end != '\0'))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s, each number a whole number in 1..65536", syntax);
+    *fields[count] = (uint32_t)x;
+    p = end;
+  }
+  if (count != 0 && count != 3 && count != 6)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d numbers, not 0, 3 or 6", syntax, count);
+  /* What the kernels can run: a workgroup the device allows, a register block of reasonable
+   * size, for lanes a block that has a shader, for tiled tiles the workgroup covers exactly
+   * and that fit shared memory. */
+  if (v.workgroup > caps->max_workgroup_invocations || v.workgroup > caps->max_workgroup_size[0])
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "workgroup %u is more than the device's %u",
+                   v.workgroup,
+                   caps->max_workgroup_invocations < caps->max_workgroup_size[0]
+                       ? caps->max_workgroup_invocations
+                       : caps->max_workgroup_size[0]);
+  if ((uint64_t)v.tm * v.tn > 1024)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "a %ux%u block per invocation is more than 1024 "
+                   "registers",
+                   v.tm, v.tn);
+  bool built = false;
+  for (size_t i = 0; i < sizeof lanes_blocks / sizeof *lanes_blocks; i++)
+    built |= v.tm == lanes_blocks[i][0] && v.tn == lanes_blocks[i][1];
+  if (v.kernel == RP_GEMM_LANES && !built)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "lanes has %ux%u and %ux%u blocks, not %ux%u",
+                   lanes_blocks[0][0], lanes_blocks[0][1], lanes_blocks[1][0], lanes_blocks[1][1],
+                   v.tm, v.tn);
+  if (v.kernel == RP_GEMM_TILED &&
+      (count == 3 || v.bm % v.tm || v.bn % v.tn || v.workgroup != (v.bm / v.tm) * (v.bn / v.tn)))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "tiled needs BM, BN and BK, with WORKGROUP = (BM/TM) * (BN/TN)");
+  if (v.kernel == RP_GEMM_TILED &&
+      (uint64_t)(v.bm + v.bn) * v.bk * sizeof(float) > caps->shared_memory_bytes)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "tiles of %ux%u and %ux%u need more than the "
+                   "device's %u bytes of shared memory",
+                   v.bm, v.bk, v.bk, v.bn, caps->shared_memory_bytes);
+  *t = v;
+  return RP_OK;
 }
 
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
@@ -30,8 +84,11 @@ rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
     if (caps->max_workgroup_invocations < 256) t.bm = t.bn = 32; /* 64 invocations */
     t.workgroup = (t.bm / t.tm) * (t.bn / t.tn);
   }
+  /* A value that does not parse is ignored here; the command line refuses it first
+   * (rp_check_environment). */
   const char *force = getenv("REPRO_GEMM");
-  if (force) apply_override(force, &t);
+  rp_gemm_tuning forced = t;
+  if (force && rp_gemm_parse_override(caps, force, &forced) == RP_OK) t = forced;
   return t;
 }
 
@@ -51,10 +108,6 @@ static rp_status check_shapes(bool trans_a, bool trans_b, const rp_tensor *a, co
   }
   return RP_OK;
 }
-
-/* The lanes kernel comes in these blocks (rows x columns per lane), one shader each:
- * gemm_lanes_<tm>x<tn>.comp. */
-static const uint32_t lanes_blocks[][2] = {{32, 8}, {96, 8}};
 
 /* The lanes kernel reads whole vec4s and whole column blocks, and is written for one
  * subgroup per workgroup of a fixed size, at least 4. */

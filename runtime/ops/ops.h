@@ -55,6 +55,10 @@ typedef struct rp_gemm_tuning {
  * REPRO_GEMM is set). */
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps);
 
+/* A REPRO_GEMM value applied to *t, strictly: a known kernel, whole numbers, and sizes the
+ * kernel can run on this device; otherwise an error saying what is wrong, *t untouched. */
+rp_status rp_gemm_parse_override(const rp_caps *caps, const char *text, rp_gemm_tuning *t);
+
 /* C = alpha * op(A) * op(B) + beta * C with op(X) = X or its transpose: A is [M, K] (or
  * [K, M] when trans_a), B is [K, N] (or [N, K] when trans_b), C is [M, N], all 2-D. */
 rp_status rp_gemm(rp_recorder *rec, bool trans_a, bool trans_b, float alpha, const rp_tensor *a,

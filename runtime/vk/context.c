@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,13 +184,14 @@ rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *r
   if (count == 0 || !devices) return rp_fail(RP_ERR_NO_DEVICE, "no Vulkan device found");
   if (request && *request) {
     char *end;
+    errno = 0;
     long index = strtol(request, &end, 10);
     if (*end == '\0') {
-      if (index < 0 || index >= (long)count)
+      if (index < 0 || index >= (long)count || errno == ERANGE)
         return rp_fail(RP_ERR_NO_DEVICE,
-                       "device %ld requested, but there %s %u (see `repro "
+                       "device %s requested, but there %s %u (see `repro "
                        "devices`)",
-                       index, count == 1 ? "is" : "are", count);
+                       request, count == 1 ? "is" : "are", count);
       *chosen = (uint32_t)index;
       return RP_OK;
     }
