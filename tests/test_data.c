@@ -95,6 +95,18 @@ static void check_cifar(const rp_dataset *ds, int first_id, int n, int classes) 
 
 /* The tests' CIFAR files are small: REPRO_DATA_ANY_SIZE=1 lets them pass the check that a
  * file holds the official number of records (tested in cifar_files_cut_short). */
+/* The normalization constants, every channel: the training sets' per-channel pixel mean and
+ * standard deviation as torchvision-based CIFAR code publishes them (and bench/models.py
+ * writes them), so that a typo in any one shifts no input unnoticed. */
+static void expect_constants(const rp_dataset *ds, const float mean[3], const float std[3]) {
+  for (int c = 0; c < 3; c++) {
+    cr_expect_float_eq(ds->mean[c], mean[c], 1e-6f, "%s mean[%d] %.4f, not %.4f", ds->name, c,
+                       ds->mean[c], mean[c]);
+    cr_expect_float_eq(ds->std[c], std[c], 1e-6f, "%s std[%d] %.4f, not %.4f", ds->name, c,
+                       ds->std[c], std[c]);
+  }
+}
+
 Test(data, cifar10_parses_exactly) {
   make_tmpdir();
   setenv("REPRO_DATA_ANY_SIZE", "1", 1);
@@ -113,8 +125,8 @@ Test(data, cifar10_parses_exactly) {
   cr_assert(!ds.partial);
   cr_assert_str_eq(ds.name, "cifar10");
   cr_assert_str_eq(ds.dir, tmpdir);
-  cr_assert_float_eq(ds.mean[0], 0.4914f, 1e-6f);
-  cr_assert_float_eq(ds.std[2], 0.2616f, 1e-6f);
+  expect_constants(&ds, (const float[]){0.4914f, 0.4822f, 0.4465f},
+                   (const float[]){0.2470f, 0.2435f, 0.2616f});
   rp_dataset_free(&ds);
   ASSERT_OK(rp_dataset_load("cifar10", tmpdir, false, &ds));
   check_cifar(&ds, 100, 5, 10);
@@ -149,6 +161,8 @@ Test(data, cifar100_parses_fine_labels) {
   ASSERT_OK(rp_dataset_load("cifar100", tmpdir, true, &ds));
   check_cifar(&ds, 0, 7, 100);
   cr_assert_str_eq(ds.dir, sub);
+  expect_constants(&ds, (const float[]){0.5071f, 0.4865f, 0.4409f},
+                   (const float[]){0.2673f, 0.2564f, 0.2762f});
   rp_dataset_free(&ds);
   ASSERT_OK(rp_dataset_load("cifar100", tmpdir, false, &ds));
   check_cifar(&ds, 50, 3, 100);

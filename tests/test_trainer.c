@@ -81,6 +81,56 @@ Test(trainer, learns_repeats_and_skipping_the_test_pass_changes_nothing_else) {
   free(dir);
 }
 
+/* The schedule: the rate is multiplied by gamma at the start of each named epoch (0-based, as
+ * the official trainer's `epoch in schedule`), in the history and in the updates themselves: a
+ * rate stepped to 0 leaves the weights (no batch norm here) and so the validation loss exactly
+ * as they were. Each model's defaults are taylorglo.md section 7's table. */
+Test(trainer, the_learning_rate_steps_at_the_named_epochs) {
+  char *dir = synthetic_dataset();
+  rp_train_config c = small_config(dir);
+  c.epochs = 3;
+  c.lr_steps[0] = 1, c.lr_steps[1] = 2, c.lr_step_count = 2;
+  rp_epoch_metrics h[3];
+  int n;
+  ASSERT_OK(train(&c, h, &n, NULL));
+  cr_assert_eq(n, 3);
+  cr_assert_eq(h[0].lr, 0.01);
+  cr_assert_eq(h[1].lr, 0.01 * 0.1);
+  cr_assert_eq(h[2].lr, 0.01 * 0.1 * 0.1);
+  c.lr_steps[0] = 2, c.lr_step_count = 1, c.lr_gamma = 0;
+  ASSERT_OK(train(&c, h, &n, NULL));
+  cr_assert_eq(h[2].lr, 0.0);
+  cr_assert_neq(h[1].val_loss, h[0].val_loss, "epoch 2 did not train");
+  cr_assert_eq(h[2].val_loss, h[1].val_loss, "epoch 3 trained at rate 0");
+
+  static const struct {
+    const char *model;
+    int epochs, batch, steps[3], step_count;
+    double lr, gamma, weight_decay;
+  } recipes[] = {
+      {"mnist_cnn", 40, 100, {0}, 0, 0.01, 0.1, 0},
+      {"allcnn_c", 350, 128, {200, 250, 300}, 3, 0.01, 0.1, 1e-3},
+      {"resnet20", 200, 128, {100, 150}, 2, 0.1, 0.1, 1e-4},
+      {"preresnet20", 200, 128, {100, 150}, 2, 0.1, 0.1, 1e-4},
+      {"wrn-16-8", 200, 128, {60, 120, 160}, 3, 0.1, 0.2, 5e-4},
+  };
+  for (size_t i = 0; i < sizeof recipes / sizeof *recipes; i++) {
+    rp_train_config d;
+    rp_train_config_defaults(&d, recipes[i].model, "cifar10");
+    cr_expect(d.epochs == recipes[i].epochs && d.batch == recipes[i].batch &&
+                  d.lr == recipes[i].lr && d.lr_gamma == recipes[i].gamma &&
+                  d.weight_decay == recipes[i].weight_decay && d.momentum == 0.9 &&
+                  d.lr_step_count == recipes[i].step_count,
+              "%s: %d epochs, batch %d, lr %g x %g, weight decay %g, momentum %g, %d steps",
+              recipes[i].model, d.epochs, d.batch, d.lr, d.lr_gamma, d.weight_decay, d.momentum,
+              d.lr_step_count);
+    for (int k = 0; k < recipes[i].step_count; k++)
+      cr_expect_eq(d.lr_steps[k], recipes[i].steps[k], "%s: step %d", recipes[i].model, k);
+  }
+  remove_tree(dir);
+  free(dir);
+}
+
 /* The progress reports of a run: the first 15, and the latest in the last place. */
 typedef struct progress_log {
   rp_progress report[16];

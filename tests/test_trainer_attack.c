@@ -228,6 +228,27 @@ Test(trainer_attack, matches_a_plain_c_reference) {
   ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
   reference r = reference_of(t);
 
+  /* The clean evaluation, a loop of its own: the 4 padding rows of the last batch count for
+   * nothing in the accuracy or the mean loss. */
+  static ref_cnn_pass pass;
+  int correct = 0, uncertain = 0;
+  double loss_sum = 0;
+  for (int i = 0; i < IMAGES; i++) {
+    bool unsure;
+    correct +=
+        attacked_correct(&r, &(rp_attack){.kind = RP_ATTACK_FGSM}, &c.loss,
+                         images->pixels + (size_t)i * PIXELS, images->labels[i], &pass, &unsure);
+    uncertain += unsure;
+    loss_sum += ref_loss_row(&c.loss, pass.logits, CLASSES, images->labels[i], NULL, NULL, NULL);
+  }
+  double accuracy, loss;
+  ASSERT_OK(rp_trainer_evaluate(t, RP_SPLIT_TEST, &accuracy, &loss));
+  cr_assert(fabs(accuracy * IMAGES - correct) <= uncertain + 1e-9,
+            "evaluation: %g of %d correct, the reference %d (%d uncertain)", accuracy * IMAGES,
+            IMAGES, correct, uncertain);
+  cr_assert(fabs(loss - loss_sum / IMAGES) <= 1e-5 * fabs(loss_sum / IMAGES),
+            "evaluation: mean loss %.8g, the reference %.8g", loss, loss_sum / IMAGES);
+
   /* Clean (eps 0 in pixel space): learned, so that an attack has something to take away. */
   double clean =
       check_attack(t, &r, &c.loss, images, &(rp_attack){.kind = RP_ATTACK_FGSM}, "clean");
@@ -235,8 +256,9 @@ Test(trainer_attack, matches_a_plain_c_reference) {
   double fgsm = check_attack(t, &r, &c.loss, images,
                              &(rp_attack){.kind = RP_ATTACK_FGSM, .eps = 0.1}, "FGSM eps 0.1");
   cr_assert_lt(fgsm, clean, "FGSM took nothing away (%g, clean %g)", fgsm, clean);
-  rp_attack pgd = {.kind = RP_ATTACK_PGD, .eps = 0.25, .steps = 3};
-  pgd.step_size = rp_pgd_default_step(pgd.eps, pgd.steps);
+  /* PGD with the documented default step, 2.5 eps / steps. */
+  rp_attack pgd = {.kind = RP_ATTACK_PGD, .eps = 0.25, .steps = 3, .step_size = 2.5 * 0.25 / 3};
+  cr_assert_eq(rp_pgd_default_step(0.25, 3), pgd.step_size);
   check_attack(t, &r, &c.loss, images, &pgd, "PGD eps 0.25, 3 steps");
   /* Normalized space, the official quirk: eps in normalized units, clamped to [0, 1] there,
    * that is pixels to [mean, mean + std], which changes the image even at eps 0. */
