@@ -518,14 +518,36 @@ Test(experiment, seeds_follow_identity_not_order) {
   cr_assert_eq(matched, 6);
   /* Cost: mnist, 60000 images, batch 64 -> 938 batches x 7 epochs x 64 x 6 runs. */
   cr_assert_eq(p1.train_images, 60000);
-  cr_assert_eq(p1.image_steps, (int64_t)938 * 7 * 64 * 6);
+  cr_assert_eq(p1.image_steps, 938.0 * 7 * 64 * 6);
   cr_assert_eq(p1.epochs, 42);
   /* per run: 7 epochs x 10000 test images + 10000 clean. */
-  cr_assert_eq(p1.eval_images, (int64_t)(7 * 10000 + 10000) * 6);
+  cr_assert_eq(p1.eval_images, (7.0 * 10000 + 10000) * 6);
   rp_exp_plan_free(&p1);
   rp_exp_plan_free(&p2);
   rp_exp_free(&e1);
   rp_exp_free(&e2);
+
+  /* The schema's largest counts multiplied: 256 losses x 1000 seeds x 2^31 - 1 epochs of
+   * 60,000 single-image steps, 3.3e22 image-steps, beyond 64 bits. */
+  static char text[16384];
+  int n = snprintf(text, sizeof text,
+                   "{\"name\": \"huge\", \"dataset\": {\"name\": \"mnist\"}, \"model\": "
+                   "\"mnist_cnn\", \"training\": {\"epochs\": 2147483647, \"batch\": 1}, "
+                   "\"seeds\": 1000, \"losses\": [");
+  for (int l = 0; l < 256; l++)
+    n += snprintf(text + n, sizeof text - (size_t)n, "%s{\"label\": \"l%d\", \"loss\": \"ce\"}",
+                  l ? ", " : "", l);
+  snprintf(text + n, sizeof text - (size_t)n, "]}");
+  rp_experiment huge;
+  ASSERT_OK(rp_exp_parse(text, "huge.json", fake_recipe, &huge));
+  rp_exp_plan p3;
+  ASSERT_OK(rp_exp_make_plan(&huge, &p3));
+  double expected = 60000.0 * 2147483647.0 * 256000.0;
+  cr_assert(fabs(p3.image_steps - expected) <= 1e-12 * expected, "%g image-steps, not %g",
+            p3.image_steps, expected);
+  cr_assert_eq(p3.epochs, 2147483647.0 * 256000.0);
+  rp_exp_plan_free(&p3);
+  rp_exp_free(&huge);
 }
 
 /* ---- Welch's t-test */

@@ -63,10 +63,10 @@ static void human(double v, char *out, size_t size) {
 
 static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
   char steps[32], evals[32];
-  human((double)plan->image_steps, steps, sizeof steps);
-  human((double)plan->eval_images, evals, sizeof evals);
-  printf("experiment %s: %s on %s, %d losses x %d seeds = %d runs (trainings), %" PRId64
-         " epochs in all\n",
+  human(plan->image_steps, steps, sizeof steps);
+  human(plan->eval_images, evals, sizeof evals);
+  printf("experiment %s: %s on %s, %d losses x %d seeds = %d runs (trainings), %.0f epochs in "
+         "all\n",
          e->name, e->model, e->dataset, e->loss_count, e->seed_count, plan->run_count,
          plan->epochs);
   printf("estimated cost: %s image-steps of training (%" PRId64 " images an epoch), %s images "

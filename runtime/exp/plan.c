@@ -65,15 +65,15 @@ rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
       int64_t needed = (t->max_steps + batches - 1) / batches;
       if (needed < epochs) epochs = (int)needed;
     }
-    int64_t per_run_eval = (int64_t)epochs * (e->validation + test);
-    if (e->eval.clean) per_run_eval += test;
-    per_run_eval += (int64_t)e->eval.fgsm_count * test;
-    per_run_eval += (int64_t)e->eval.pgd_count * test * e->eval.pgd_steps;
+    double per_run_eval = (double)epochs * (double)(e->validation + test);
+    if (e->eval.clean) per_run_eval += (double)test;
+    per_run_eval += (double)e->eval.fgsm_count * (double)test;
+    per_run_eval += (double)e->eval.pgd_count * (double)test * e->eval.pgd_steps;
     out->train_images = images;
-    out->image_steps = steps * t->batch * out->run_count;
+    out->image_steps = (double)steps * t->batch * out->run_count;
     out->eval_images = per_run_eval * out->run_count;
   }
-  out->epochs = (int64_t)e->training.epochs * out->run_count;
+  out->epochs = (double)e->training.epochs * out->run_count;
   return RP_OK;
 }
 
