@@ -602,20 +602,27 @@ static const char *fashion_dir(void) {
 
 /* `src` rewritten to `dst` with conv1.weight's shape changed to [32,1,25,1] (same bytes), as
  * a checkpoint of another network with the same names would be. */
-/* Copies a checkpoint with conv1's weight reshaped from 5x5 to 25x1 where asked, and with the
- * loss its metadata names replaced by `loss`. */
-static void copy_checkpoint(const char *src, const char *dst, bool reshape_conv1,
+/* Copies a checkpoint with conv1's weight reshaped from 5x5 to 25x1 where asked, fc2's bias
+ * NaN where asked, and the loss its metadata names replaced by `loss`. */
+static void copy_checkpoint(const char *src, const char *dst, bool reshape_conv1, bool nan_bias,
                             const char *loss) {
   rp_safetensors *f;
   cr_assert_eq(rp_safetensors_open(src, &f), RP_OK, "%s", rp_error_message());
   int n = rp_safetensors_count(f);
   rp_named_tensor *t = calloc((size_t)n, sizeof *t);
+  float nan_values[10];
+  for (int i = 0; i < 10; i++) nan_values[i] = NAN;
   for (int i = 0; i < n; i++) t[i] = *rp_safetensors_at(f, i);
-  for (int i = 0; i < n && reshape_conv1; i++)
-    if (strcmp(t[i].name, "conv1.weight") == 0) {
+  for (int i = 0; i < n; i++) {
+    if (reshape_conv1 && strcmp(t[i].name, "conv1.weight") == 0) {
       cr_assert_eq(t[i].ndim, 4);
       t[i].shape[2] = 25, t[i].shape[3] = 1;
     }
+    if (nan_bias && strcmp(t[i].name, "fc2.bias") == 0) {
+      cr_assert(t[i].ndim == 1 && t[i].shape[0] == 10);
+      t[i].data = nan_values;
+    }
+  }
   const char *keys[] = {"model", "dataset", "loss"};
   const char *values[] = {rp_safetensors_meta(f, "model"), rp_safetensors_meta(f, "dataset"), loss};
   cr_assert_eq(rp_safetensors_write(dst, t, n, keys, values, 3), RP_OK, "%s", rp_error_message());
@@ -680,7 +687,7 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_expect_eq(o.status, 0, "eval --loss ce: exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect(strstr(o.out, " (ce)\n") != NULL, "not --loss:\n%s", o.out);
   outcome_free(&o);
-  copy_checkpoint(save, reshaped, true, "ls:0.1");
+  copy_checkpoint(save, reshaped, true, false, "ls:0.1");
   o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
   snprintf(expected, sizeof expected,
            "repro: %s: 'conv1.weight' is F32 [32,1,25,1], the mnist_cnn expects F32 [32,1,5,5]",
@@ -688,7 +695,7 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   expect_error(&o, 2, expected);
   outcome_free(&o);
   /* A training loss repro cannot read is named, before anything runs. */
-  copy_checkpoint(save, reshaped, false, "ls:2");
+  copy_checkpoint(save, reshaped, false, false, "ls:2");
   o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
   snprintf(expected, sizeof expected,
            "repro: %s: its metadata names the loss 'ls:2', which repro cannot read (", reshaped);
@@ -696,6 +703,15 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_expect(strncmp(o.err, expected, strlen(expected)) == 0, "stderr:\n%s", o.err);
   cr_expect(strstr(o.err, "): give --loss\n") != NULL, "stderr:\n%s", o.err);
   cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+  outcome_free(&o);
+  /* Weights holding NaN: a failure, not an accuracy of 0%. */
+  copy_checkpoint(save, reshaped, false, true, "ce");
+  o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
+  snprintf(expected, sizeof expected,
+           "repro: %s: its test loss is NaN: the weights hold NaN or infinity (saved from a "
+           "diverged run?)",
+           reshaped);
+  expect_error(&o, 1, expected);
   outcome_free(&o);
   remove_tree(dir);
   free(dir);

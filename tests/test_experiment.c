@@ -159,6 +159,9 @@ static const bad_case bad_cases[] = {
     {"{" BASE ", " LOSSES ", \"training\": {\"epoch\": 10}}",
      "$.training.epoch: unknown key (expected one of: epochs, batch, lr, lr_steps, lr_gamma, "
      "momentum, weight_decay, nesterov, augment, max_steps)"},
+    {"{" BASE ", " LOSSES ", \"training\": {\"fo\\no\": 10}}",
+     "$.training[\"fo\\no\"]: unknown key (expected one of: epochs, batch, lr, lr_steps, "
+     "lr_gamma, momentum, weight_decay, nesterov, augment, max_steps)"},
     {"{" BASE ", " LOSSES ", \"training\": []}", "$.training: expected an object, got []"},
     {"{" BASE ", " LOSSES ", \"training\": {\"batch\": 0}}",
      "$.training.batch: expected an integer in 1..4096, got 0"},

@@ -170,6 +170,12 @@ int rp_cmd_eval(int argc, char **argv) {
   st = rp_trainer_create(ctx, &a.cfg, &t);
   double accuracy = 0, loss = 0;
   if (!st) st = rp_trainer_evaluate(t, RP_SPLIT_TEST, &accuracy, &loss);
+  /* NaN logits count as no correct prediction: say what they are rather than "0%". */
+  if (!st && isnan(loss))
+    st = rp_fail(RP_ERR_DIVERGED,
+                 "%s: its test loss is NaN: the weights hold NaN or infinity (saved from a "
+                 "diverged run?)",
+                 ckpt);
   if (!st)
     printf("%s on %s test set: accuracy %.2f%%, loss %.4f (%s)\n", model, a.cfg.dataset,
            100 * accuracy, loss, a.loss_text);

@@ -79,7 +79,8 @@ rp_status rp_exp_list_json(const char *dir, char ***names, int *count) {
   *names = NULL;
   *count = 0;
   DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT ? RP_OK : rp_fail(RP_ERR_IO, "cannot list %s", dir);
+  if (!d)
+    return errno == ENOENT ? RP_OK : rp_fail(RP_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
   int cap = 0;
   bool oom = false;
   for (struct dirent *e; !oom && (e = readdir(d));) {
