@@ -717,6 +717,35 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   free(dir);
 }
 
+/* A diverging run (learning rate 30): status 1 and one line saying where, and the metrics file
+ * written all the same, saying how the run ended. */
+Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
+  const char *fashion = fashion_dir();
+  char probe[600], plain[600];
+  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
+  snprintf(plain, sizeof plain, "%s/train-images-idx3-ubyte", fashion);
+  if (access(probe, R_OK) != 0 && access(plain, R_OK) != 0)
+    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
+  char *dir = make_tmpdir(), json[300];
+  snprintf(json, sizeof json, "%s/x.json", dir);
+  outcome o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--data-dir",
+                  fashion, "--fraction", "0.01", "--test-images", "10", "--epochs", "3", "--lr",
+                  "30", "--json", json);
+  cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
+  char line[1024];
+  const char *diverged = "repro: mnist_cnn with fashion-mnist diverged: the training loss is ";
+  cr_expect(strncmp(line_of(o.err, 2, line, sizeof line), diverged, strlen(diverged)) == 0,
+            "stderr:\n%s", o.err);
+  outcome_free(&o);
+  cJSON *j = read_json_in(dir, "x.json");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "status")->valuestring, "diverged");
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "error")->valuestring, line + strlen("repro: "));
+  cr_expect(cJSON_IsArray(cJSON_GetObjectItem(j, "epochs")));
+  cJSON_Delete(j);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- repro bench --profile */
 
 /* One profiled training step: the table by kernel is the per-dispatch list summed (recomputed

@@ -1194,6 +1194,24 @@ Test(experiment, runs_at_chance_are_named_in_the_summary) {
   free(root);
 }
 
+/* A report that cannot be written (here summary.md is a directory) stops no training: every
+ * run is trained and recorded, and the error comes at the end. */
+Test(experiment, a_failing_report_stops_no_training) {
+  char *root = temp_dir(), dir[512], blocker[600];
+  snprintf(dir, sizeof dir, "%s/out", root);
+  snprintf(blocker, sizeof blocker, "%s/summary.md", dir);
+  cr_assert(mkdir(dir, 0755) == 0 && mkdir(blocker, 0755) == 0);
+  fake f = {0};
+  run_synthetic(dir, synthetic, &f, RP_ERR_IO);
+  cr_assert_eq(f.calls, 9, "%d of 9 runs trained", f.calls);
+  cr_assert(strstr(rp_error_message(), "summary.md"), "%s", rp_error_message());
+  char record[700];
+  snprintf(record, sizeof record, "%s/runs/boom-s3.json", dir);
+  cr_assert(access(record, R_OK) == 0, "the last run's record is missing");
+  remove_tree(root);
+  free(root);
+}
+
 /* Runs that found only part of the training set are counted and named, in summary.md and
  * results.json, and their different image counts said to be mixed into the means. */
 Test(experiment, runs_on_part_of_the_training_set_are_named) {

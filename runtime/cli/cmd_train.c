@@ -112,19 +112,26 @@ int rp_cmd_train(int argc, char **argv) {
   st = rp_trainer_run(t, &cb);
   rp_cli_progress_clear(&log.progress);
   code = st ? rp_cli_error(st) : 0;
+  /* The metrics file says how the run ended: a diverged run's keeps the epochs it finished and
+   * the divergence (the epoch it diverged in has no line of its own). */
+  cJSON_AddStringToObject(log.root, "status",
+                          !st                     ? "done"
+                          : st == RP_ERR_DIVERGED ? "diverged"
+                                                  : "failed");
+  if (st) cJSON_AddStringToObject(log.root, "error", rp_error_message());
   /* The weights are saved even when the metrics file failed: they cost the most to redo. */
   if (!st && save) {
     rp_checkpoint_info info = {a.cfg.dataset, a.loss_text, a.cfg.epochs, a.cfg.seed};
-    st = rp_checkpoint_save(rp_trainer_net(t), save, &info);
-    if (st)
-      code = rp_cli_error(st);
+    rp_status saved = rp_checkpoint_save(rp_trainer_net(t), save, &info);
+    if (saved)
+      code = rp_cli_error(saved);
     else
       printf("wrote %s\n", save);
   }
-  if (json_path && log.json_failed) {
-    fprintf(stderr, "repro: --json %s was not written (error above)\n", json_path);
+  if (json_path && rp_write_json_file(json_path, log.root) != RP_OK) {
+    if (!log.json_failed) fprintf(stderr, "repro: --json: %s\n", rp_error_message());
     code = code ? code : 1;
-  } else if (json_path && !code) {
+  } else if (json_path) {
     printf("wrote %s\n", json_path);
   }
   cJSON_Delete(log.root);

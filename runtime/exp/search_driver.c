@@ -279,12 +279,14 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
     rp_search_result r;
     st = rp_exp_run_search(e, i, out_dir, b, &r);
     rp_search_result_free(&r);
-    if (!st) st = rp_exp_report(out_dir);
+    if (!st) (void)rp_exp_report(out_dir); /* as after a run: made again at the end */
   }
   if (!st) st = rp_exp_add_found_losses(e, out_dir);
   if (!st && e->loss_count > listed) {
     if (!(st = rp_exp_make_plan(e, &plan))) st = rp_exp_execute(e, &plan, out_dir, b, git_commit);
     rp_exp_plan_free(&plan);
+  } else if (!st && e->search_count) {
+    st = rp_exp_report(out_dir); /* the last report, whose error is the command's */
   }
   return st;
 }
