@@ -1194,6 +1194,29 @@ Test(experiment, runs_at_chance_are_named_in_the_summary) {
   free(root);
 }
 
+/* One run per output directory: a second lock names the first's pid; after unlocking, the
+ * lock is free again and its file gone. */
+Test(experiment, one_run_per_output_directory) {
+  char *root = temp_dir(), dir[512];
+  snprintf(dir, sizeof dir, "%s/out", root);
+  rp_exp_lock first, second;
+  ASSERT_OK(rp_exp_lock_dir(dir, &first));
+  cr_assert_eq(rp_exp_lock_dir(dir, &second), RP_ERR_INVALID_ARGUMENT);
+  char expected[700];
+  snprintf(expected, sizeof expected,
+           "%s is in use by another repro run (pid %ld): wait for it to end, or choose another "
+           "output directory",
+           dir, (long)getpid());
+  cr_assert_str_eq(rp_error_message(), expected);
+  cr_assert_eq(second.fd, -1);
+  rp_exp_unlock_dir(&first);
+  cr_assert(!rp_exp_exists(first.path), "%s is left behind", first.path);
+  ASSERT_OK(rp_exp_lock_dir(dir, &second));
+  rp_exp_unlock_dir(&second);
+  remove_tree(root);
+  free(root);
+}
+
 /* A report that cannot be written (here summary.md is a directory) stops no training: every
  * run is trained and recorded, and the error comes at the end. */
 Test(experiment, a_failing_report_stops_no_training) {

@@ -259,11 +259,14 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
 /* Interrupted (Ctrl-C, SIGTERM): every record is written whole, so what finished stays and the
  * same command resumes; say so, with write(2), the one output a handler may do, then die of
  * the signal as the process would have. */
+static const char *volatile held_lock; /* the output directory's lock file, while held */
+
 static void on_interrupt(int sig) {
   static const char message[] = "\nrepro: interrupted; finished runs and search generations are "
                                 "kept: run the same command again to resume\n";
   ssize_t written = write(STDERR_FILENO, message, sizeof message - 1);
   (void)written;
+  if (held_lock) unlink(held_lock); /* as rp_exp_unlock_dir, which will not run */
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -356,7 +359,13 @@ int rp_cmd_run(int argc, char **argv) {
       sigemptyset(&interrupt.sa_mask);
       sigaction(SIGINT, &interrupt, NULL);
       sigaction(SIGTERM, &interrupt, NULL);
-      st = rp_exp_run_all(&e, out_dir, &backend, commit);
+      /* Under the lock: rp_exp_run_all checks the directory's files again before it trains. */
+      rp_exp_lock lock;
+      st = rp_exp_lock_dir(out_dir, &lock);
+      if (!st) held_lock = lock.path;
+      if (!st) st = rp_exp_run_all(&e, out_dir, &backend, commit);
+      held_lock = NULL;
+      rp_exp_unlock_dir(&lock);
     }
     if (st)
       code = rp_cli_error(st);

@@ -5,10 +5,12 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,4 +167,51 @@ bool rp_exp_json_difference(const cJSON *was, const cJSON *now, const char *root
   json_text(was, was_text, text_size);
   json_text(now, now_text, text_size);
   return true;
+}
+
+rp_status rp_exp_lock_dir(const char *dir, rp_exp_lock *lock) {
+  lock->fd = -1;
+  rp_status st = rp_exp_mkdirs(dir);
+  if (st) return st;
+  snprintf(lock->path, sizeof lock->path, "%s/.repro-run.lock", dir);
+  /* The owner removes the file before it lets go: a lock taken on a file that is no longer
+   * at the path (opened just before the removal) is taken again on the path's new file. */
+  for (int attempt = 0; attempt < 8; attempt++) {
+    int fd = open(lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return rp_fail(RP_ERR_IO, "cannot create %s: %s", lock->path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int why = errno;
+      char pid[32] = "";
+      ssize_t n = read(fd, pid, sizeof pid - 1);
+      pid[n > 0 ? n : 0] = '\0';
+      pid[strcspn(pid, "\n")] = '\0';
+      close(fd);
+      if (why != EWOULDBLOCK)
+        return rp_fail(RP_ERR_IO, "cannot lock %s: %s", lock->path, strerror(why));
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s is in use by another repro run (pid %s): wait for it to end, or choose "
+                     "another output directory",
+                     dir, pid[0] ? pid : "unknown");
+    }
+    struct stat held, now;
+    if (fstat(fd, &held) == 0 && stat(lock->path, &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev) {
+      char pid[32];
+      int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+      if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n) {
+        /* the pid is for the message of a second run only: the lock holds without it */
+      }
+      lock->fd = fd;
+      return RP_OK;
+    }
+    close(fd);
+  }
+  return rp_fail(RP_ERR_IO, "cannot lock %s: it keeps being replaced", lock->path);
+}
+
+void rp_exp_unlock_dir(rp_exp_lock *lock) {
+  if (lock->fd < 0) return;
+  unlink(lock->path); /* while still held: see rp_exp_lock_dir */
+  close(lock->fd);
+  lock->fd = -1;
 }

@@ -21,6 +21,18 @@ rp_status rp_exp_write_json(const char *path, const struct cJSON *json);
 double rp_exp_json_number(const struct cJSON *o, const char *key);
 const char *rp_exp_json_string(const struct cJSON *o, const char *key, const char *fallback);
 
+/* One `repro run` at a time per output directory: an advisory lock (flock) on
+ * DIR/.repro-run.lock, which holds the owner's pid, taken before the directory's files are
+ * checked and held until rp_exp_unlock_dir. A second run gets an error naming the first's pid
+ * instead of training the same runs beside it. The file is removed on unlock. */
+typedef struct rp_exp_lock {
+  int fd;
+  char path[4200];
+} rp_exp_lock;
+
+rp_status rp_exp_lock_dir(const char *dir, rp_exp_lock *lock);
+void rp_exp_unlock_dir(rp_exp_lock *lock);
+
 /* Reads and parses a JSON file: RP_ERR_IO when it cannot be read, RP_ERR_INVALID_ARGUMENT when
  * what it holds is not JSON. */
 rp_status rp_exp_read_json(const char *path, struct cJSON **out);
