@@ -221,6 +221,17 @@ Test(cli, bad_values_name_the_option_and_the_value) {
                "repro: --fgsm expects at most 32 epsilons in [0, 1] (like 0.1,8/255), not "
                "'0.1,2' (see repro eval --help)");
   outcome_free(&o);
+  o = RUN("eval", "--checkpoint", "x.safetensors", "--fgsm", "0.1,,0.2");
+  expect_error(&o, 2,
+               "repro: --fgsm expects a list of epsilons in [0, 1] (like 0.1,8/255), not "
+               "'0.1,,0.2' (see repro eval --help)");
+  outcome_free(&o);
+  o = RUN("train", "--model", "mnist_cnn", "--dataset", "mnist", "--loss", "ce", "--convention",
+          "paper");
+  expect_error(&o, 2,
+               "repro: --convention paper applies only to a taylorglo loss, not 'ce' (see repro "
+               "train --help)");
+  outcome_free(&o);
   o = RUN("eval", "--checkpoint", "x.safetensors", "--pgd-steps", "5x");
   expect_error(&o, 2,
                "repro: --pgd-steps expects an integer in 1..1000, not '5x' (see repro eval "

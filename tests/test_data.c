@@ -381,6 +381,11 @@ Test(data, idx_errors_name_the_file) {
   unlink(labels);
   cr_assert_eq(mkdir(labels, 0700), 0);
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "not a regular file");
+  /* ... and where its .gz belongs */
+  cr_assert_eq(rmdir(labels), 0);
+  cr_assert_eq(mkdir(gl, 0700), 0);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), gl);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "not a regular file");
   /* nothing there at all: the message says where it looked and what to run */
   remove_tree(tmpdir);
   ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "repro data fetch mnist");

@@ -38,6 +38,13 @@ static void usage(FILE *out) {
 /* "0.1,2/255,0" into eps[]; fractions like 8/255 are accepted. */
 static int parse_eps_list(const char *opt, const char *text, double *eps) {
   int n = 0;
+  /* strtok_r would skip empty items: ",", "0.1,,0.2" and "" are refused instead */
+  size_t len = strlen(text);
+  if (len == 0 || text[0] == ',' || text[len - 1] == ',' || strstr(text, ",,")) {
+    rp_cli_usage_error("eval", "%s expects a list of epsilons in [0, 1] (like 0.1,8/255), not '%s'",
+                       opt, text);
+    return -1;
+  }
   char buf[512];
   snprintf(buf, sizeof buf, "%s", text);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {

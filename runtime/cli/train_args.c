@@ -185,6 +185,9 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
                                                  : "--dataset is required");
   if (rp_loss_parse(loss, strcmp(convention, "paper") == 0, &c->loss))
     return rp_cli_usage_error(cmd, "--loss: %s", rp_error_message());
+  if (strcmp(convention, "paper") == 0 && c->loss.kind != RP_LOSS_TAYLORGLO) /* as the schema */
+    return rp_cli_usage_error(cmd, "--convention paper applies only to a taylorglo loss, not '%s'",
+                              loss);
   rp_loss_format(&c->loss, a->loss_text, sizeof a->loss_text);
   return 0;
 }

@@ -93,11 +93,16 @@ static bool probe(const spec *s, const char *dir, bool train, char *path, size_t
 }
 
 /* An IDX file by base name, plain or .gz. */
+/* DIR/BASE or DIR/BASE.gz: the one that is a file, else the one that exists (a directory in
+ * the way is then named as such), else DIR/BASE. */
 static void idx_path(const char *dir, const char *base, char *path, size_t size) {
+  char gz[1024];
   snprintf(path, size, "%s/%s", dir, base);
-  if (is_file(path)) return;
-  snprintf(path, size, "%s/%s.gz", dir, base);
-  if (!is_file(path)) snprintf(path, size, "%s/%s", dir, base);
+  snprintf(gz, sizeof gz, "%s/%s.gz", dir, base);
+  struct stat st;
+  bool plain_exists = stat(path, &st) == 0, gz_exists = stat(gz, &st) == 0;
+  if (!is_file(path) && (is_file(gz) || (!plain_exists && gz_exists)))
+    snprintf(path, size, "%s", gz);
 }
 
 /* Finds the directory: `dir` alone if given, else the search list; each candidate also with

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/file.h"
+
 /* Roots this close to 0 or 1 are the ends of the interval, not interior fixed points: the
  * order-3 expansion of cross-entropy, for one, has an exact root at p = 1 that rounding may place
  * a few ulps inside. */
@@ -269,8 +271,11 @@ rp_status rp_taylorglo_write_curves(const char *path, int classes, const rp_tayl
     return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "TaylorGLO curves %s: %d classes, %d points (need >= 2 of each)", path, classes,
                    points);
-  FILE *f = fopen(path, "w");
-  if (!f) return rp_fail(RP_ERR_IO, "TaylorGLO curves: cannot write %s: %s", path, strerror(errno));
+  /* Built in memory, then written atomically as every other result. */
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  if (!f) return rp_fail(RP_ERR_OUT_OF_MEMORY, "TaylorGLO curves %s: out of memory", path);
   fputs("p", f);
   for (int k = 0; k < count; k++) fprintf(f, ",%s_loss,%s_grad", labels[k], labels[k]);
   fputs(",ce_loss,ce_grad\n", f);
@@ -287,6 +292,9 @@ rp_status rp_taylorglo_write_curves(const char *path, int classes, const rp_tayl
   }
   bool ok = !ferror(f);
   if (fclose(f) != 0) ok = false;
-  if (!ok) return rp_fail(RP_ERR_IO, "TaylorGLO curves: error writing %s", path);
+  rp_status st = ok ? rp_file_write_atomic(path, text, size)
+                    : rp_fail(RP_ERR_OUT_OF_MEMORY, "TaylorGLO curves %s: out of memory", path);
+  free(text);
+  if (st) return st;
   return RP_OK;
 }
