@@ -6,6 +6,7 @@
  * Plain C, no device: the suite needs no Vulkan context, so no fixture teardown either. Every
  * check that "the search told CMA-ES x" replays an independent CMA-ES from the recorded
  * samples and fitnesses and compares its next samples bit for bit with the recorded ones. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "meta/cmaes.h"
 #include "meta/search.h"
+#include "support/tmpfiles.h"
 
 TestSuite(search);
 
@@ -783,13 +785,40 @@ Test(search, state_file_edges) {
   rp_search_result_free(&resumed);
   rp_search_result_free(&fresh);
 
-  /* Not a state file. */
-  FILE *t = fopen(path, "wb");
-  fputs("{\"format\": \"something else\"}", t);
-  fclose(t);
+  /* A damaged state names the member that is wrong by its JSON path: a generation count that
+   * disagrees with the records, a best genome of the wrong length, another format. */
+  char *kept = read_file(path);
+  cr_assert_not_null(kept);
+  cJSON *intact = cJSON_Parse(kept);
+  int held = cJSON_GetArraySize(cJSON_GetObjectItem(intact, "generations"));
+  cJSON_Delete(intact);
+  char count[16], count_message[120];
+  snprintf(count, sizeof count, "%d", held + 3);
+  snprintf(count_message, sizeof count_message,
+           "$.generations_done is not the %d generations $.generations holds", held);
+  const char *const damage[][3] = {
+      {"generations_done", count, count_message},
+      {"best", "{\"accuracy\": 0.5, \"generation\": 0, \"index\": 0, \"genome\": [1]}",
+       "$.best.genome is not 8 numbers"},
+      {"format", "\"something else\"", "$.format is not \"repro-taylorglo-search-1\""},
+  };
   cfg.state_path = path;
-  cr_assert_eq(rp_search_run(&cfg, &r), RP_ERR_INVALID_ARGUMENT);
-  rp_search_result_free(&r);
+  for (size_t i = 0; i < sizeof damage / sizeof *damage; i++) {
+    cJSON *state = cJSON_Parse(kept);
+    cJSON_ReplaceItemInObject(state, damage[i][0], cJSON_Parse(damage[i][1]));
+    char *text = cJSON_Print(state);
+    FILE *t = fopen(path, "wb");
+    fputs(text, t);
+    fclose(t);
+    cJSON_free(text);
+    cJSON_Delete(state);
+    cr_assert_eq(rp_search_run(&cfg, &r), RP_ERR_INVALID_ARGUMENT, "%s", damage[i][0]);
+    char expected[600];
+    snprintf(expected, sizeof expected, "search: state %s: %s", path, damage[i][2]);
+    cr_assert_str_eq(rp_error_message(), expected);
+    rp_search_result_free(&r);
+  }
+  free(kept);
 
   remove(path);
   rmdir(dir);

@@ -570,12 +570,26 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
   const cJSON *gens = cJSON_GetObjectItemCaseSensitive(o, "generations");
   const cJSON *cm = cJSON_GetObjectItemCaseSensitive(o, "cmaes");
   int lambda = 0, done = 0;
-  if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0 ||
-      !cJSON_IsObject(conf) || !cJSON_IsObject(best) || !cJSON_IsArray(gens) ||
-      !cJSON_IsString(cm) || !get_int(conf, "lambda", &lambda) || lambda < 2 ||
-      !get_int(o, "generations_done", &done) || done != cJSON_GetArraySize(gens)) {
+  /* The first member that is not as a state of this format has it, named by its JSON path. */
+  char wrong[160] = "";
+  if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0)
+    snprintf(wrong, sizeof wrong, "$.format is not \"%s\"", FORMAT);
+  else if (!cJSON_IsObject(conf) || !cJSON_IsObject(best))
+    snprintf(wrong, sizeof wrong, "$.%s is not an object",
+             !cJSON_IsObject(conf) ? "config" : "best");
+  else if (!cJSON_IsArray(gens))
+    snprintf(wrong, sizeof wrong, "$.generations is not a list");
+  else if (!cJSON_IsString(cm))
+    snprintf(wrong, sizeof wrong, "$.cmaes is not a string");
+  else if (!get_int(conf, "lambda", &lambda) || lambda < 2)
+    snprintf(wrong, sizeof wrong, "$.config.lambda is not an integer >= 2");
+  else if (!get_int(o, "generations_done", &done) || done != cJSON_GetArraySize(gens))
+    snprintf(wrong, sizeof wrong,
+             "$.generations_done is not the %d generations $.generations holds",
+             cJSON_GetArraySize(gens));
+  if (wrong[0]) {
     cJSON_Delete(o);
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "search: %s is not a search state (%s)", path, FORMAT);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: %s", path, wrong);
   }
   if (cfg) {
     cJSON *mine = config_json(cfg, cfg_lambda);
@@ -594,10 +608,13 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
     cJSON_Delete(mine);
     free(a);
   }
-  if (!st && !(get_num(best, "accuracy", &r->accuracy) &&
-               get_int(best, "generation", &r->best_generation) &&
-               get_int(best, "index", &r->best_index) && get_vec(best, "genome", r->genome)))
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: \"best\" is invalid", path);
+  const char *bad = !get_num(best, "accuracy", &r->accuracy) ? "accuracy is not a number"
+                    : !get_int(best, "generation", &r->best_generation)
+                        ? "generation is not an integer"
+                    : !get_int(best, "index", &r->best_index) ? "index is not an integer"
+                    : !get_vec(best, "genome", r->genome)     ? "genome is not 8 numbers"
+                                                              : NULL;
+  if (!st && bad) st = rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: $.best.%s", path, bad);
   const cJSON *g;
   cJSON_ArrayForEach(g, gens) {
     if (st) break;
@@ -605,7 +622,8 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
     if (!rec)
       st = rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
     else if (!generation_load(g, rec) || rec->generation != r->generation_count - 1)
-      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: generation %d is invalid", path,
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "search: state %s: $.generations[%d] is not a generation record", path,
                    r->generation_count - 1);
   }
   /* The best names a trained candidate of a recorded generation (a hand-edited or damaged
