@@ -665,7 +665,7 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_expect(strncmp(line_of(o.err, 0, line, sizeof line), "device ", 7) == 0, "%s", line);
   cr_expect(strncmp(line_of(o.err, 1, line, sizeof line), "mnist_cnn on fashion-mnist: ", 28) == 0,
             "%s", line);
-  cr_expect(strncmp(line_of(o.err, 2, line, sizeof line), "epoch 1/40: step 1/1, loss ", 27) == 0,
+  cr_expect(strncmp(line_of(o.err, 2, line, sizeof line), "epoch 1/40: step 1/2, loss ", 27) == 0,
             "no plain progress line: %s", line);
   cr_expect(strstr(line, ", eta ") != NULL, "%s", line);
   cr_expect(strchr(o.err, '\r') == NULL, "a terminal progress line off a terminal:\n%s", o.err);

@@ -19,10 +19,10 @@ enum { BATCH = 4, CLASSES = 3 };
 /* Every layer kind but dropout (random) on a 2x6x6 input:
  * normalize, conv+bn+relu, a residual block, max-pool, avg-pool, conv, global pool, and a
  * flatten+linear head through a second branch. */
-static void build_tiny(rp_net *net, uint64_t seed, float dropout) {
+static void build_tiny_of(rp_net *net, int batch, uint64_t seed, float dropout) {
   rp_status st = RP_OK;
   static const float mean[2] = {0.4f, 0.5f}, std[2] = {0.3f, 0.2f};
-  rp_net_init(net, test_ctx(), "tiny", BATCH, CLASSES);
+  rp_net_init(net, test_ctx(), "tiny", batch, CLASSES);
   int x = rp_net_input(net, 2, 6, 6, &st);
   x = rp_net_normalize(net, x, mean, std, &st);
   x = rp_net_conv(net, x, "conv1", 4, 3, 1, 1, true, &st);
@@ -43,6 +43,10 @@ static void build_tiny(rp_net *net, uint64_t seed, float dropout) {
   x = rp_net_linear(net, x, "fc2", CLASSES, &st);
   cr_assert(x >= 0, "building: %s", rp_error_message());
   ASSERT_OK(rp_net_allocate(net, seed));
+}
+
+static void build_tiny(rp_net *net, uint64_t seed, float dropout) {
+  build_tiny_of(net, BATCH, seed, dropout);
 }
 
 static void set_batch(rp_net *net, uint32_t seed) {
@@ -165,6 +169,75 @@ Test(net, backward_matches_finite_differences) {
   check_input_gradient(&net, &g, 37, eps);
   grad_check_free(&net, &g);
   rp_net_destroy(&net);
+}
+
+/* One training-mode forward, loss and backward pass of `rows` rows (the net's batch, or fewer
+ * through rp_net_set_rows); the loss statistics' sums into `sums`. */
+static void record_and_run_rows(rp_net *net, int rows, rp_tensor *sums) {
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  int64_t three = 3;
+  ASSERT_OK(rp_tensor_create_mapped(net->ctx, 1, &three, sums));
+  memset(sums->buffer.mapped, 0, 3 * sizeof(float));
+  rp_recorder *rec;
+  ASSERT_OK(rp_recorder_create(net->ctx, &rec));
+  ASSERT_OK(rp_rec_begin(rec));
+  ASSERT_OK(rp_net_record_forward(net, rec, RP_TRAIN));
+  ASSERT_OK(rp_net_record_loss(net, rec, &ce, (uint32_t)rows, true, sums));
+  ASSERT_OK(rp_net_record_backward(net, rec, true));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  rp_recorder_destroy(rec);
+}
+
+static void expect_close(const char *what, const float *a, const float *b, int64_t n) {
+  for (int64_t k = 0; k < n; k++)
+    cr_expect(fabsf(a[k] - b[k]) <= 1e-5f + 1e-4f * fabsf(b[k]), "%s[%lld]: %.8g, not %.8g", what,
+              (long long)k, (double)a[k], (double)b[k]);
+}
+
+/* The partial last batch of an epoch: a batch of 4 set to 3 rows computes what a batch of 3
+ * computes on the same rows, batch norm's statistics and running statistics included (over 3
+ * rows, not 4), every gradient and the input's, and the loss; then the whole batch again. */
+Test(net, fewer_rows_compute_as_a_smaller_batch) {
+  rp_net four, three;
+  build_tiny_of(&four, 4, 7, 0);
+  build_tiny_of(&three, 3, 7, 0);
+  set_batch(&four, 5);
+  const rp_node *in4 = rp_net_input_node(&four), *in3 = rp_net_input_node(&three);
+  memcpy(in3->y.buffer.mapped, in4->y.buffer.mapped, (size_t)rp_tensor_bytes(&in3->y));
+  memcpy(three.labels.buffer.mapped, four.labels.buffer.mapped, 3 * sizeof(uint32_t));
+  cr_assert_eq(rp_net_set_rows(&four, 0), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(rp_net_set_rows(&four, 5), RP_ERR_INVALID_ARGUMENT);
+  ASSERT_OK(rp_net_set_rows(&four, 3));
+  rp_tensor sums4, sums3;
+  record_and_run_rows(&four, 3, &sums4);
+  record_and_run_rows(&three, 3, &sums3);
+  expect_close("loss sums", sums4.buffer.mapped, sums3.buffer.mapped, 3);
+  for (int p = 0; p < four.param_count; p++) {
+    rp_param *a = &four.params[p], *b = &three.params[p];
+    int64_t n = rp_tensor_numel(&a->value);
+    float *ha = malloc((size_t)n * sizeof *ha), *hb = malloc((size_t)n * sizeof *hb);
+    /* the gradients, and batch norm's running statistics updated by the forward pass */
+    const rp_tensor *ta = a->trainable ? &a->grad : &a->value;
+    const rp_tensor *tb = b->trainable ? &b->grad : &b->value;
+    ASSERT_OK(rp_tensor_download(four.ctx, ta, ha));
+    ASSERT_OK(rp_tensor_download(three.ctx, tb, hb));
+    expect_close(a->name, ha, hb, n);
+    free(ha), free(hb);
+  }
+  int64_t n = rp_tensor_numel(&in3->dy);
+  float *da = malloc((size_t)n * sizeof *da), *db = malloc((size_t)n * sizeof *db);
+  ASSERT_OK(rp_tensor_download(four.ctx, &in4->dy, da)); /* a view of 3 rows */
+  ASSERT_OK(rp_tensor_download(three.ctx, &in3->dy, db));
+  expect_close("input gradient", da, db, n);
+  free(da), free(db);
+  ASSERT_OK(rp_net_set_rows(&four, 4));
+  cr_assert(in4->y.shape[0] == 4 && four.labels.shape[0] == 4 && four.stats.shape[1] == 4);
+  cr_assert(rp_net_output(&four)->dy.shape[0] == 4);
+  rp_tensor_destroy(four.ctx, &sums4);
+  rp_tensor_destroy(three.ctx, &sums3);
+  rp_net_destroy(&four);
+  rp_net_destroy(&three);
 }
 
 /* Trains the tiny net for `steps` SGD steps on fixed batches; returns the losses. */

@@ -183,6 +183,33 @@ Test(trainer, progress_counts_the_steps_and_evaluations_left) {
   free(dir);
 }
 
+/* 150 training images in batches of 40: three whole batches and one of 30 every epoch, as the
+ * official trainer's DataLoader gives them. The epoch's means are over the 150 images (a
+ * count of correct predictions over 150, not 160), and its steps are four. */
+Test(trainer, the_partial_last_batch_is_trained) {
+  char *dir = synthetic_dataset();
+  rp_train_config c = small_config(dir);
+  c.batch = 40;
+  c.epochs = 1;
+  progress_log log = {0};
+  rp_train_callbacks cb = {.progress = log_progress, .user = &log};
+  rp_trainer *t = NULL;
+  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+  cr_assert_eq(rp_trainer_train_count(t), 150);
+  ASSERT_OK(rp_trainer_run(t, &cb));
+  int epochs;
+  rp_epoch_metrics m = rp_trainer_history(t, &epochs)[0];
+  rp_trainer_destroy(t);
+  const rp_progress *last = &log.report[log.count - 1];
+  cr_assert(last->step == 4 && last->steps == 4, "step %lld of %lld", (long long)last->step,
+            (long long)last->steps);
+  double correct = m.train_accuracy * 150;
+  cr_assert_float_eq(correct, round(correct), 1e-3, "%g correct of 150 images", correct);
+  cr_assert_gt(m.val_accuracy, 0.3, "validation accuracy %g after one epoch", m.val_accuracy);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* The earlier TaylorGLO vector of taylorglo.md §8 (code convention). */
 static const double early[8] = {1.5742, -1.4446, 2.3616, -0.6632, -2.8569, -1.1313, 0.8439, 1.4872};
 

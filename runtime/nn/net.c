@@ -22,7 +22,7 @@ void rp_net_init(rp_net *net, rp_context *ctx, const char *model, int batch, int
   memset(net, 0, sizeof *net);
   net->ctx = ctx;
   snprintf(net->model, sizeof net->model, "%s", model);
-  net->batch = batch;
+  net->batch = net->rows = batch;
   net->classes = classes;
 }
 
@@ -397,6 +397,23 @@ void rp_net_count_step(rp_net *net) {
 }
 
 /* ---- recording ---- */
+
+rp_status rp_net_set_rows(rp_net *net, int rows) {
+  if (!net->allocated || rows < 1 || rows > net->batch)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d rows of a batch of %d", net->model, rows,
+                   net->batch);
+  /* Every batch tensor is [batch, ...] in row-major order, so its first rows are a prefix of its
+   * memory; the statistics [3, rows] are too, as the loss writes them with `rows` as stride. */
+  for (int i = 0; i < net->node_count; i++) {
+    rp_node *n = &net->nodes[i];
+    n->shape[0] = n->y.shape[0] = n->dy.shape[0] = rows;
+    if (n->kind == RP_NODE_MAXPOOL || n->kind == RP_NODE_DROPOUT) n->aux.shape[0] = rows;
+  }
+  net->labels.shape[0] = rows;
+  net->stats.shape[1] = rows;
+  net->rows = rows;
+  return RP_OK;
+}
 
 static const rp_tensor *param(const rp_net *net, int i) {
   return i >= 0 ? &net->params[i].value : NULL;

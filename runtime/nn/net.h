@@ -89,6 +89,7 @@ typedef struct rp_net {
   rp_context *ctx;
   char model[32];
   int batch, classes;
+  int rows; /* of the batch that recordings process now: `batch` unless rp_net_set_rows */
   rp_node *nodes;
   int node_count, node_capacity;
   rp_param *params;
@@ -141,6 +142,14 @@ const rp_node *rp_net_output(const rp_net *net);
 const rp_node *rp_net_input_node(const rp_net *net);
 
 /* ---- recording ---- */
+
+/* Makes the recordings that follow process the first `rows` (1..batch) rows of every batch
+ * tensor: each node's output and gradient (and max-pool indices, dropout mask), the labels
+ * and the loss statistics become views of that many rows, in the same memory; batch norm then
+ * takes its statistics over those rows only. For the partial last batch of an epoch, trained
+ * as the official trainer does, as a batch of its own size. rp_net_set_rows(net, net->batch)
+ * restores the whole batch. */
+rp_status rp_net_set_rows(rp_net *net, int rows);
 
 /* The forward pass: batch norm uses batch statistics and updates its running ones in
  * RP_TRAIN, its running statistics in RP_EVAL; dropout is the identity in RP_EVAL. */

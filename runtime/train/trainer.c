@@ -20,7 +20,10 @@ struct rp_trainer {
   int64_t *test_indices;
   rp_batcher *train_batches, *val_batches, *test_batches;
   rp_net net;
-  rp_recorder *train_step, *eval_step;
+  /* The training step of a whole batch, and of the partial last batch of an epoch (NULL when
+   * the training images fill whole batches): its own size, as the official trainer's
+   * DataLoader gives it. */
+  rp_recorder *train_step, *train_tail_step, *eval_step;
   rp_tensor train_sums, eval_sums; /* mapped F32 [3]: loss, correct, true-class probability */
   rp_epoch_metrics *history;
   int epochs_done;
@@ -95,19 +98,27 @@ static rp_status check_config(const rp_train_config *c) {
 
 /* Records the two steps every batch reuses: training (forward, loss, backward, update, sums)
  * and evaluation (eval-mode forward, loss, sums). */
+static rp_status record_train_step(rp_trainer *t, int rows, rp_recorder **out) {
+  rp_net *net = &t->net;
+  rp_status st = rp_net_set_rows(net, rows);
+  if (!st) st = rp_recorder_create(t->ctx, out);
+  if (!st) st = rp_rec_begin(*out);
+  if (!st) st = rp_net_record_forward(net, *out, RP_TRAIN);
+  if (!st) st = rp_net_record_loss(net, *out, &t->cfg.loss, (uint32_t)rows, true, &t->train_sums);
+  if (!st) st = rp_net_record_backward(net, *out, false);
+  if (!st)
+    st = rp_net_record_update(net, *out, (float)t->cfg.momentum, (float)t->cfg.weight_decay,
+                              t->cfg.nesterov);
+  if (!st) st = rp_rec_end(*out);
+  rp_status whole = rp_net_set_rows(net, net->batch);
+  return st ? st : whole;
+}
+
 static rp_status record_steps(rp_trainer *t) {
   rp_net *net = &t->net;
-  rp_status st = rp_recorder_create(t->ctx, &t->train_step);
-  if (!st) st = rp_rec_begin(t->train_step);
-  if (!st) st = rp_net_record_forward(net, t->train_step, RP_TRAIN);
-  if (!st)
-    st = rp_net_record_loss(net, t->train_step, &t->cfg.loss, (uint32_t)net->batch, true,
-                            &t->train_sums);
-  if (!st) st = rp_net_record_backward(net, t->train_step, false);
-  if (!st)
-    st = rp_net_record_update(net, t->train_step, (float)t->cfg.momentum,
-                              (float)t->cfg.weight_decay, t->cfg.nesterov);
-  if (!st) st = rp_rec_end(t->train_step);
+  int tail = (int)(t->split.train_count % net->batch);
+  rp_status st = record_train_step(t, net->batch, &t->train_step);
+  if (!st && tail) st = record_train_step(t, tail, &t->train_tail_step);
   if (!st) st = rp_recorder_create(t->ctx, &t->eval_step);
   if (!st) st = rp_rec_begin(t->eval_step);
   if (!st) st = rp_net_record_forward(net, t->eval_step, RP_EVAL);
@@ -151,7 +162,7 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
   rp_augment none = {0};
   if (!st)
     st = rp_batcher_create(&t->train_set, t->split.train, t->split.train_count, cfg->batch, true,
-                           true, &cfg->augment, cfg->seed, &t->train_batches);
+                           false, &cfg->augment, cfg->seed, &t->train_batches);
   if (!st && t->split.val_count > 0)
     st = rp_batcher_create(&t->train_set, t->split.val, t->split.val_count, cfg->batch, false,
                            false, &none, cfg->seed, &t->val_batches);
@@ -238,7 +249,7 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
   rng[0] = (uint32_t)t->cfg.seed;
   rng[1] = (uint32_t)(t->cfg.seed >> 32);
   zero_sums(&t->train_sums);
-  int64_t steps = rp_batcher_batches(t->train_batches), done = 0;
+  int64_t steps = rp_batcher_batches(t->train_batches), done = 0, images_done = 0;
   double start = now_seconds(), last_report = 0;
   rp_status st = rp_batcher_start_epoch(t->train_batches, epoch);
   while (!st) {
@@ -248,13 +259,15 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
                          &valid);
     if (st || valid == 0) break;
     rng[2] = (uint32_t)t->global_step;
-    st = rp_rec_run(t->train_step); /* the mapped sums are readable once it returns */
+    /* the mapped sums are readable once it returns */
+    st = rp_rec_run(valid < net->batch ? t->train_tail_step : t->train_step);
     if (st) break;
     rp_net_count_step(net);
     t->global_step++;
     done++;
+    images_done += valid;
     const float *s = sums_of(&t->train_sums);
-    double images = (double)done * net->batch, elapsed = now_seconds() - start;
+    double images = (double)images_done, elapsed = now_seconds() - start;
     if (!isfinite(s[RP_STAT_LOSS]))
       return rp_fail(
           RP_ERR_DIVERGED, "%s with %s diverged: the training loss is %g at epoch %d, step %lld",
@@ -275,12 +288,12 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
   }
   if (st) return st;
   const float *s = sums_of(&t->train_sums);
-  double images = (double)(done ? done : 1) * net->batch;
+  double images = (double)(images_done ? images_done : 1);
   m->train_loss = s[RP_STAT_LOSS] / images;
   m->train_accuracy = s[RP_STAT_CORRECT] / images;
   m->train_true_prob = s[RP_STAT_TRUE_PROB] / images;
   double train_seconds = now_seconds() - start;
-  m->images_per_second = train_seconds > 0 ? (double)done * net->batch / train_seconds : 0;
+  m->images_per_second = train_seconds > 0 ? (double)images_done / train_seconds : 0;
   double eval_start = now_seconds();
   st = evaluate(t, t->val_batches, &m->val_accuracy, &m->val_loss);
   m->test_accuracy = m->test_loss = NAN;
@@ -400,6 +413,7 @@ rp_status rp_trainer_attack(rp_trainer *t, rp_split_kind split, const rp_attack 
 void rp_trainer_destroy(rp_trainer *t) {
   if (!t) return;
   rp_recorder_destroy(t->train_step);
+  rp_recorder_destroy(t->train_tail_step);
   rp_recorder_destroy(t->eval_step);
   if (t->net.ctx) rp_net_destroy(&t->net);
   rp_tensor_destroy(t->ctx, &t->train_sums);
