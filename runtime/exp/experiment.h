@@ -140,9 +140,9 @@ typedef struct rp_exp_plan {
   int run_count;
   /* Totals over all runs, in double: the schema's limits multiplied together overflow 64 bits
    * (256 losses x 1000 seeds x 2^31 epochs), and an estimate needs no more than 53 bits. */
-  double epochs;      /* training epochs */
-  double image_steps; /* estimated images through forward + backward, training only */
-  double eval_images; /* estimated images through evaluation and attacks */
+  double epochs;        /* training epochs */
+  double image_steps;   /* estimated images through forward + backward, training only */
+  double eval_images;   /* estimated images through evaluation and attacks */
   int64_t train_images; /* per epoch, the estimate used (from the dataset's size) */
 } rp_exp_plan;
 

@@ -552,6 +552,12 @@ static rp_status write_atomic(const char *path, const char *text) {
   return st;
 }
 
+/* A state file whose member `why` names is wrong: freed, and the error naming both. */
+static rp_status not_a_state(cJSON *o, const char *path, const char *why) {
+  cJSON_Delete(o);
+  return rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: %s", path, why);
+}
+
 /* Parses a state file into its records and best, and (when cmaes_out is not NULL) its CMA-ES
  * state; `lambda_out` the lambda it was made with. When cfg is not NULL, its settings must
  * match those in the file. */
@@ -571,25 +577,19 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
   const cJSON *cm = cJSON_GetObjectItemCaseSensitive(o, "cmaes");
   int lambda = 0, done = 0;
   /* The first member that is not as a state of this format has it, named by its JSON path. */
-  char wrong[160] = "";
   if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0)
-    snprintf(wrong, sizeof wrong, "$.format is not \"%s\"", FORMAT);
-  else if (!cJSON_IsObject(conf) || !cJSON_IsObject(best))
-    snprintf(wrong, sizeof wrong, "$.%s is not an object",
-             !cJSON_IsObject(conf) ? "config" : "best");
-  else if (!cJSON_IsArray(gens))
-    snprintf(wrong, sizeof wrong, "$.generations is not a list");
-  else if (!cJSON_IsString(cm))
-    snprintf(wrong, sizeof wrong, "$.cmaes is not a string");
-  else if (!get_int(conf, "lambda", &lambda) || lambda < 2)
-    snprintf(wrong, sizeof wrong, "$.config.lambda is not an integer >= 2");
-  else if (!get_int(o, "generations_done", &done) || done != cJSON_GetArraySize(gens))
-    snprintf(wrong, sizeof wrong,
-             "$.generations_done is not the %d generations $.generations holds",
+    return not_a_state(o, path, "$.format is not \"" FORMAT "\"");
+  if (!cJSON_IsObject(conf)) return not_a_state(o, path, "$.config is not an object");
+  if (!cJSON_IsObject(best)) return not_a_state(o, path, "$.best is not an object");
+  if (!cJSON_IsArray(gens)) return not_a_state(o, path, "$.generations is not a list");
+  if (!cJSON_IsString(cm)) return not_a_state(o, path, "$.cmaes is not a string");
+  if (!get_int(conf, "lambda", &lambda) || lambda < 2)
+    return not_a_state(o, path, "$.config.lambda is not an integer >= 2");
+  if (!get_int(o, "generations_done", &done) || done != cJSON_GetArraySize(gens)) {
+    char why[120];
+    snprintf(why, sizeof why, "$.generations_done is not the %d generations $.generations holds",
              cJSON_GetArraySize(gens));
-  if (wrong[0]) {
-    cJSON_Delete(o);
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: %s", path, wrong);
+    return not_a_state(o, path, why);
   }
   if (cfg) {
     cJSON *mine = config_json(cfg, cfg_lambda);
