@@ -565,10 +565,15 @@ Test(cli, wrong_device_and_kernel_variables_are_named) {
     cr_expect_eq(count_lines(o.err), 1, "%s: stderr:\n%s", cases[i][0], o.err);
     outcome_free(&o);
   }
-  /* A well-formed value is taken. */
-  outcome o = RUN_ENV("REPRO_GEMM=regblock,16,3,5", "bench", "--repeats", "1", "gemm256");
-  cr_expect_eq(o.status, 0, "stderr:\n%s", o.err);
-  outcome_free(&o);
+  /* Well-formed values are taken: sizes, or a kernel alone with its own sizes. */
+  static const char *const good[] = {"REPRO_GEMM=regblock,16,3,5", "REPRO_GEMM=regblock",
+                                     "REPRO_GEMM=lanes",           "REPRO_GEMM=tiled",
+                                     "REPRO_CONV=im2col",          "REPRO_TEXEL=0"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    outcome o = RUN_ENV(good[i], "bench", "--repeats", "1", "gemm256");
+    cr_expect_eq(o.status, 0, "%s: status %d; stderr:\n%s", good[i], o.status, o.err);
+    outcome_free(&o);
+  }
 }
 
 Test(cli, device_errors_go_to_stderr) {
@@ -698,6 +703,12 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_expect_eq(o.status, 0, "eval --loss ce: exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect(strstr(o.out, " (ce)\n") != NULL, "not --loss:\n%s", o.out);
   outcome_free(&o);
+  /* A convention is about --loss: the checkpoint's own loss is read as it was saved. */
+  o = RUN("eval", "--checkpoint", save, "--data-dir", fashion, "--convention", "paper");
+  expect_error(&o, 2,
+               "repro: --convention applies to --loss, which is not given (the checkpoint's own "
+               "loss is read as saved) (see repro eval --help)");
+  outcome_free(&o);
   copy_checkpoint(save, reshaped, true, false, "ls:0.1");
   o = RUN("eval", "--checkpoint", reshaped, "--data-dir", fashion, "--test-images", "10");
   snprintf(expected, sizeof expected,
@@ -739,9 +750,10 @@ Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
     cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
   char *dir = make_tmpdir(), json[300];
   snprintf(json, sizeof json, "%s/x.json", dir);
-  outcome o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--data-dir",
-                  fashion, "--fraction", "0.01", "--test-images", "10", "--epochs", "3", "--lr",
-                  "30", "--json", json);
+  /* (no progress line, whose first comes after an interval, among the stderr lines counted) */
+  outcome o = RUN_ENV("REPRO_PROGRESS_INTERVAL=100000", "train", "--model", "mnist_cnn",
+                      "--dataset", "fashion-mnist", "--data-dir", fashion, "--fraction", "0.01",
+                      "--test-images", "10", "--epochs", "3", "--lr", "30", "--json", json);
   cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
   char line[1024];
   const char *diverged = "repro: mnist_cnn with fashion-mnist diverged: the training loss is ";

@@ -93,8 +93,6 @@ static void check_cifar(const rp_dataset *ds, int first_id, int n, int classes) 
   }
 }
 
-/* The tests' CIFAR files are small: REPRO_DATA_ANY_SIZE=1 lets them pass the check that a
- * file holds the official number of records (tested in cifar_files_cut_short). */
 /* The normalization constants, every channel: the training sets' per-channel pixel mean and
  * standard deviation as torchvision-based CIFAR code publishes them (and bench/models.py
  * writes them), so that a typo in any one shifts no input unnoticed. */
@@ -107,6 +105,8 @@ static void expect_constants(const rp_dataset *ds, const float mean[3], const fl
   }
 }
 
+/* The tests' CIFAR files are small: REPRO_DATA_ANY_SIZE=1 lets them pass the check that a
+ * file holds the official number of records (tested in cifar_files_cut_short). */
 Test(data, cifar10_parses_exactly) {
   make_tmpdir();
   setenv("REPRO_DATA_ANY_SIZE", "1", 1);

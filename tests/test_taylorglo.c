@@ -466,7 +466,8 @@ Test(taylorglo, parse_genome) {
   expect_bad_genome("1e308,2,3,4,5,6,7,8", "value 1 (a1) '1e308' is beyond the range of a float");
   expect_bad_genome("1,-3.5e38,3,4,5,6,7,8", "'-3.5e38' is beyond the range of a float");
   expect_bad_genome("1,2,1e-320,4,5,6,7,8", "value 3 (a3) '1e-320' is too close to 0");
-  ASSERT_OK(rp_taylorglo_parse_genome("3.4e38,-3.4e38,1e-30,0,0,0,0,0", g));
+  expect_bad_genome("1,2,3,1e-50,5,6,7,8", "value 4 (a4) '1e-50' is too close to 0"); /* float 0 */
+  ASSERT_OK(rp_taylorglo_parse_genome("3.4e38,-3.4e38,1e-30,0,-0,1e-45,0,0", g));
   cr_assert(g[0] == 3.4e38 && g[2] == 1e-30);
   expect_bad_genome("1,2,3,4,5,6,7", "7 comma-separated values, expected 8");
   expect_bad_genome("1,2,3,4,5,6,7,8,9", "9 comma-separated values");

@@ -184,8 +184,9 @@ Test(trainer, progress_counts_the_steps_and_evaluations_left) {
 }
 
 /* 150 training images in batches of 40: three whole batches and one of 30 every epoch, as the
- * official trainer's DataLoader gives them. The epoch's means are over the 150 images (a
- * count of correct predictions over 150, not 160), and its steps are four. */
+ * official trainer's DataLoader gives them: four steps, the epoch's means over the 150 images
+ * (a count of correct predictions over 150, not 160 or 120). That a 30-row step computes as a
+ * batch of 30 is test_net's fewer_rows_compute_as_a_smaller_batch. */
 Test(trainer, the_partial_last_batch_is_trained) {
   char *dir = synthetic_dataset();
   rp_train_config c = small_config(dir);

@@ -82,9 +82,9 @@ int rp_cmd_eval(int argc, char **argv) {
   int fgsm_count = 0, pgd_count = 0, pgd_steps = 10;
   bool normalized = false;
   /* --checkpoint and the attack options are ours; everything else is a training option (the
-   * model comes from the checkpoint), checked by rp_train_args_parse. Room for the model,
-   * dataset and loss taken from the checkpoint is kept at the end. */
-  char **rest = calloc((size_t)argc + 6, sizeof *rest);
+   * model comes from the checkpoint), checked by rp_train_args_parse. Room for the model
+   * and dataset taken from the checkpoint is kept at the end. */
+  char **rest = calloc((size_t)argc + 4, sizeof *rest);
   if (!rest) return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
   int nrest = 0;
   rest[nrest++] = argv[0];
@@ -130,10 +130,17 @@ int rp_cmd_eval(int argc, char **argv) {
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: its metadata names the model '%s', which repro does not build (models: %s)",
                  ckpt, model, rp_model_names);
-  bool has_dataset = false, has_loss = false;
+  bool has_dataset = false, has_loss = false, has_convention = false;
   for (int i = 1; i < nrest; i++) {
     has_dataset |= strcmp(rest[i], "--dataset") == 0;
     has_loss |= strcmp(rest[i], "--loss") == 0;
+    has_convention |= strcmp(rest[i], "--convention") == 0;
+  }
+  /* The checkpoint's own loss is stored in the code convention: a convention is about --loss. */
+  if (!st && has_convention && !has_loss) {
+    free(rest);
+    return rp_cli_usage_error("eval", "--convention applies to --loss, which is not given (the "
+                                      "checkpoint's own loss is read as saved)");
   }
   if (!st && !has_dataset && !dataset[0])
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no 'dataset' in its metadata: give --dataset", ckpt);
@@ -142,7 +149,7 @@ int rp_cmd_eval(int argc, char **argv) {
                  "%s: its metadata names the dataset '%s', which repro does not know: give "
                  "--dataset",
                  ckpt, dataset);
-  rp_loss trained_with;
+  rp_loss trained_with = {0};
   if (!st && !has_loss && meta.loss[0] && rp_loss_parse(meta.loss, false, &trained_with)) {
     char why[512]; /* rp_fail writes over the message it would read */
     snprintf(why, sizeof why, "%s", rp_error_message());
@@ -158,13 +165,14 @@ int rp_cmd_eval(int argc, char **argv) {
   rest[nrest++] = model_arg[0], rest[nrest++] = model_arg[1];
   char *dataset_arg[] = {"--dataset", meta.dataset};
   if (!has_dataset) rest[nrest++] = dataset_arg[0], rest[nrest++] = dataset_arg[1];
-  /* The training loss (written by rp_loss_format, in the code convention --loss reads). */
-  char *loss_arg[] = {"--loss", meta.loss};
-  if (!has_loss && meta.loss[0]) rest[nrest++] = loss_arg[0], rest[nrest++] = loss_arg[1];
   rp_train_args a;
   code = rp_train_args_parse(nrest, rest, &a, NULL, &json_path);
   free(rest);
-  if (code) return 2; /* --help was handled above; the parser printed the one line */
+  if (code) return 2;              /* --help was handled above; the parser printed the one line */
+  if (!has_loss && meta.loss[0]) { /* the training loss, parsed above */
+    a.cfg.loss = trained_with;
+    rp_loss_format(&a.cfg.loss, a.loss_text, sizeof a.loss_text);
+  }
   if (json_path && !rp_cli_check_writable("eval", "--json", json_path)) return 2;
   a.cfg.init_from = ckpt;
   a.cfg.epochs = 1;

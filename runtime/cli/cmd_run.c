@@ -106,7 +106,8 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
     int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
     int tries = rp_exp_search_retries(s) ? 1 + s->retries : 1; /* each to the end, at most */
     char steps[32];
-    human((double)(candidates * tries * batches * s->epochs * e->training.batch), steps,
+    /* in double: the schema's largest counts multiplied overflow 64 bits (as rp_exp_make_plan) */
+    human((double)candidates * tries * (double)batches * s->epochs * e->training.batch, steps,
           sizeof steps);
     printf("search %s: CMA-ES, population %d x %d generations = %" PRId64
            " candidates of %d epochs (at most %s image-steps: pruned candidates are not "
@@ -256,11 +257,11 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
   fflush(stdout);
 }
 
+static const char *volatile held_lock; /* the output directory's lock file, while held */
+
 /* Interrupted (Ctrl-C, SIGTERM): every record is written whole, so what finished stays and the
  * same command resumes; say so, with write(2), the one output a handler may do, then die of
  * the signal as the process would have. */
-static const char *volatile held_lock; /* the output directory's lock file, while held */
-
 static void on_interrupt(int sig) {
   static const char message[] = "\nrepro: interrupted; finished runs and search generations are "
                                 "kept: run the same command again to resume\n";

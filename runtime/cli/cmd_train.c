@@ -21,7 +21,8 @@ static void usage(FILE *out) {
           "  --dataset D          cifar10, cifar100, mnist, fashion-mnist\n"
           "%s"
           "  --save CKPT          write the trained weights (safetensors, PyTorch names)\n"
-          "  --json FILE          per-epoch metrics, the configuration and the device\n",
+          "  --json FILE          per-epoch metrics, the configuration, the device and how the\n"
+          "                       run ended (status done, diverged or failed, with the error)\n",
           rp_model_names, rp_train_args_help);
 }
 

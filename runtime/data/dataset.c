@@ -92,9 +92,8 @@ static bool probe(const spec *s, const char *dir, bool train, char *path, size_t
   return false;
 }
 
-/* An IDX file by base name, plain or .gz. */
-/* DIR/BASE or DIR/BASE.gz: the one that is a file, else the one that exists (a directory in
- * the way is then named as such), else DIR/BASE. */
+/* An IDX file by base name: DIR/BASE or DIR/BASE.gz: the one that is a file, else the one that
+ * exists (a directory in the way is then named as such), else DIR/BASE. */
 static void idx_path(const char *dir, const char *base, char *path, size_t size) {
   char gz[1024];
   snprintf(path, size, "%s/%s", dir, base);

@@ -243,11 +243,10 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
     free(r.epochs);
     cJSON_Delete(r.data);
     /* The report of the runs so far. One that fails (a figure PLplot could not write, a full
-     * disk) stops no training: the record is what matters, and the report is made again at
-     * the end, whose error is returned. */
+     * disk) stops no training: the record is what matters, and the caller makes the report
+     * again at the end, whose error counts. */
     if (!st) (void)rp_exp_report(out_dir);
   }
   free(done);
-  if (!st) st = rp_exp_report(out_dir); /* also when every run was already done */
   return st;
 }

@@ -81,7 +81,9 @@ typedef struct rp_exp_backend {
 } rp_exp_backend;
 
 /* Runs every run of `plan` that `out_dir`/runs/ does not hold yet; a record made with another
- * configuration is an error (nothing is overwritten). `git_commit` goes into every record. */
+ * configuration is an error (nothing is overwritten). `git_commit` goes into every record.
+ * The report (rp_exp_report) is remade after each run, its failure ignored: the caller makes
+ * the last one, whose error counts. */
 rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir,
                          const rp_exp_backend *backend, const char *git_commit);
 

@@ -81,17 +81,22 @@ static rp_status publish(const char *tmp, const char *path) {
   size_t size = 0;
   rp_status st = rp_file_read(tmp, &svg, &size);
   remove(tmp);
-  if (st) return rp_fail(RP_ERR_IO, "cannot write %s: its figure could not be read back", path);
-  while (size > 0 && isspace((unsigned char)svg[size - 1])) size--;
+  if (st) {
+    char why[512]; /* rp_fail writes over the message it would read */
+    snprintf(why, sizeof why, "%s", rp_error_message());
+    return rp_fail(RP_ERR_IO, "cannot write %s: its figure could not be read back (%s)", path, why);
+  }
+  size_t end = size; /* without trailing white space */
+  while (end > 0 && isspace((unsigned char)svg[end - 1])) end--;
   static const char closing[] = "</svg>";
   size_t n = sizeof closing - 1;
-  if (size < n || memcmp(svg + size - n, closing, n) != 0)
+  if (end < n || memcmp(svg + end - n, closing, n) != 0)
     st = rp_fail(RP_ERR_IO,
                  "cannot write %s: PLplot's SVG came out incomplete (%zu bytes; disk "
                  "full?)",
                  path, size);
   else
-    st = rp_file_write_atomic(path, svg, strlen(svg));
+    st = rp_file_write_atomic(path, svg, size);
   free(svg);
   return st;
 }

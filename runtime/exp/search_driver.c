@@ -285,8 +285,8 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
   if (!st && e->loss_count > listed) {
     if (!(st = rp_exp_make_plan(e, &plan))) st = rp_exp_execute(e, &plan, out_dir, b, git_commit);
     rp_exp_plan_free(&plan);
-  } else if (!st && e->search_count) {
-    st = rp_exp_report(out_dir); /* the last report, whose error is the command's */
   }
+  /* The last report, whose error is the command's: also when everything was done already. */
+  if (!st) st = rp_exp_report(out_dir);
   return st;
 }

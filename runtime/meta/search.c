@@ -631,7 +631,7 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
   if (!st && r->best_generation >= 0 &&
       (r->best_generation >= r->generation_count || r->best_index < 0 || r->best_index >= lambda))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "search: state %s: \"best\" names generation %d, candidate %d, which it does not "
+                 "search: state %s: $.best names generation %d, candidate %d, which it does not "
                  "hold",
                  path, r->best_generation, r->best_index);
   if (!st && cmaes_out) {
@@ -640,7 +640,7 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
     if (st) {
       char why[768];
       snprintf(why, sizeof why, "%s", rp_error_message());
-      st = rp_fail(st, "search: state %s: \"cmaes\": %s", path, why);
+      st = rp_fail(st, "search: state %s: $.cmaes: %s", path, why);
     }
     if (!st && (rp_cmaes_generation(*cmaes_out) != done || rp_cmaes_lambda(*cmaes_out) != lambda ||
                 rp_cmaes_dim(*cmaes_out) != N)) {

@@ -69,7 +69,8 @@ rp_status rp_taylorglo_parse_genome(const char *text, double g[RP_TGLO_GENOME]) 
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "TaylorGLO genome: value %d (%s) '%s' is not a number", i + 1, names[i],
                      token);
-    if (errno == ERANGE && fabs(v) < 1)
+    /* underflow: in strtod, or to a float 0 (below half the smallest float) */
+    if ((errno == ERANGE && fabs(v) < 1) || (v != 0 && fabs(v) < (double)FLT_TRUE_MIN / 2))
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "TaylorGLO genome: value %d (%s) '%s' is too close to 0 to represent", i + 1,
                      names[i], token);
@@ -295,6 +296,5 @@ rp_status rp_taylorglo_write_curves(const char *path, int classes, const rp_tayl
   rp_status st = ok ? rp_file_write_atomic(path, text, size)
                     : rp_fail(RP_ERR_OUT_OF_MEMORY, "TaylorGLO curves %s: out of memory", path);
   free(text);
-  if (st) return st;
-  return RP_OK;
+  return st;
 }

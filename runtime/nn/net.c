@@ -475,6 +475,9 @@ rp_status rp_net_record_forward_from(rp_net *net, rp_recorder *rec, rp_mode mode
 
 rp_status rp_net_record_loss(rp_net *net, rp_recorder *rec, const rp_loss *loss, uint32_t valid,
                              bool backward, const rp_tensor *accumulator) {
+  if (valid > (uint32_t)net->rows)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: a loss over %u rows of %d recorded", net->model,
+                   valid, net->rows);
   rp_node *out = &net->nodes[net->node_count - 1];
   rp_status st = rp_softmax_loss(rec, loss, &out->y, &net->labels, valid, &net->stats,
                                  backward ? &out->dy : NULL);

@@ -27,7 +27,7 @@ rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgrou
 rp_status rp_check_environment(const rp_caps *caps) {
   const char *gemm = getenv("REPRO_GEMM"), *conv = getenv("REPRO_CONV");
   const char *texel = getenv("REPRO_TEXEL");
-  rp_gemm_tuning t = {0};
+  rp_gemm_tuning t;
   const char *name = NULL, *value = NULL;
   rp_status st = RP_OK;
   if (gemm && (st = rp_gemm_parse_override(caps, gemm, &t)))

@@ -10,6 +10,24 @@
  * gemm_lanes_<tm>x<tn>.comp. */
 static const uint32_t lanes_blocks[][2] = {{32, 8}, {96, 8}};
 
+/* Each kernel's sizes for a device, what `REPRO_GEMM=KERNEL` alone asks for.
+ * Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores, shared and noisy):
+ * regblock at 8x2 reached 0.8 GFLOP/s; lanes at 32x8 about 17% of the FMA peak, at 64x8 about
+ * 24-27%, at 96x8 about 1.1-1.25 times 64x8. Larger blocks run faster still (128x16 about twice
+ * 32x8) but take LLVM minutes to compile; 96x8 takes about 11 s per transpose, 64x8 6 s, 32x8
+ * 2 s. lavapipe's loads cost about 17 cycles per float and lane, see gemm_lanes.glsl; rp_gemm
+ * takes 32x8 for shapes smaller than the block. */
+static rp_gemm_tuning kernel_defaults(const rp_caps *caps, rp_gemm_kernel kernel) {
+  if (kernel == RP_GEMM_REGBLOCK)
+    return (rp_gemm_tuning){.kernel = kernel, .workgroup = 64, .tm = 8, .tn = 2};
+  if (kernel == RP_GEMM_LANES)
+    return (rp_gemm_tuning){.kernel = kernel, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
+  rp_gemm_tuning t = {.kernel = kernel, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
+  if (caps->max_workgroup_invocations < 256) t.bm = t.bn = 32; /* 64 invocations */
+  t.workgroup = (t.bm / t.tm) * (t.bn / t.tn);
+  return t;
+}
+
 rp_status rp_gemm_parse_override(const rp_caps *caps, const char *text, rp_gemm_tuning *t) {
   static const char *kernels[] = {"regblock", "lanes", "tiled"};
   static const char syntax[] = "expected KERNEL[,WORKGROUP,TM,TN[,BM,BN,BK]], KERNEL regblock, "
@@ -21,8 +39,7 @@ rp_status rp_gemm_parse_override(const rp_caps *caps, const char *text, rp_gemm_
     if (strncmp(text, kernels[k], n) == 0 && (text[n] == ',' || text[n] == '\0')) kernel = k;
   }
   if (kernel < 0) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s", syntax);
-  rp_gemm_tuning v = *t;
-  v.kernel = (rp_gemm_kernel)kernel;
+  rp_gemm_tuning v = kernel_defaults(caps, (rp_gemm_kernel)kernel);
   uint32_t *fields[] = {&v.workgroup, &v.tm, &v.tn, &v.bm, &v.bn, &v.bk};
   int count = 0;
   for (const char *p = text + n; *p; count++) {
@@ -72,18 +89,8 @@ rp_status rp_gemm_parse_override(const rp_caps *caps, const char *text, rp_gemm_
 }
 
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps) {
-  /* Measured with `repro bench gemm1024` on lavapipe (Mesa 22.3, 2 cores, shared and noisy):
-   * regblock at 8x2 reached 0.8 GFLOP/s; lanes at 32x8 about 17% of the FMA peak, at 64x8
-   * about 24-27%, at 96x8 about 1.1-1.25 times 64x8. Larger blocks run faster still (128x16
-   * about twice 32x8) but take LLVM minutes to compile; 96x8 takes about 11 s per transpose,
-   * 64x8 6 s, 32x8 2 s. lavapipe's loads cost about 17 cycles per float and lane, see
-   * gemm_lanes.glsl; rp_gemm takes 32x8 for shapes smaller than the block. */
-  rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 96, .tn = 8};
-  if (caps->device_class != RP_CLASS_CPU) {
-    t = (rp_gemm_tuning){.kernel = RP_GEMM_TILED, .tm = 4, .tn = 4, .bm = 64, .bn = 64, .bk = 16};
-    if (caps->max_workgroup_invocations < 256) t.bm = t.bn = 32; /* 64 invocations */
-    t.workgroup = (t.bm / t.tm) * (t.bn / t.tn);
-  }
+  rp_gemm_tuning t =
+      kernel_defaults(caps, caps->device_class == RP_CLASS_CPU ? RP_GEMM_LANES : RP_GEMM_TILED);
   /* A value that does not parse is ignored here; the command line refuses it first
    * (rp_check_environment). */
   const char *force = getenv("REPRO_GEMM");

@@ -55,8 +55,9 @@ typedef struct rp_gemm_tuning {
  * REPRO_GEMM is set). */
 rp_gemm_tuning rp_gemm_default_tuning(const rp_caps *caps);
 
-/* A REPRO_GEMM value applied to *t, strictly: a known kernel, whole numbers, and sizes the
- * kernel can run on this device; otherwise an error saying what is wrong, *t untouched. */
+/* The tuning a REPRO_GEMM value asks for, into *t: its kernel with that kernel's sizes for
+ * this device, replaced by the numbers given. Strict: a known kernel, whole numbers, and sizes
+ * the kernel can run on this device; otherwise an error saying what is wrong, *t untouched. */
 rp_status rp_gemm_parse_override(const rp_caps *caps, const char *text, rp_gemm_tuning *t);
 
 /* C = alpha * op(A) * op(B) + beta * C with op(X) = X or its transpose: A is [M, K] (or

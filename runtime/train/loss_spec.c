@@ -20,7 +20,8 @@ static rp_status parse_number(const char *spec, const char *text, size_t len, fl
   double v = strtod(buf, &end);
   if (end == buf || *end != '\0' || isnan(v))
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is not a number", spec, buf);
-  if (errno == ERANGE && fabs(v) < 1)
+  /* underflow: in strtod, or to a float 0 (below half the smallest float) */
+  if ((errno == ERANGE && fabs(v) < 1) || (v != 0 && fabs(v) < (double)FLT_TRUE_MIN / 2))
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is too close to 0 to represent", spec,
                    buf);
   if (errno == ERANGE || !(fabs(v) <= FLT_MAX))

@@ -24,6 +24,7 @@ struct rp_trainer {
    * the training images fill whole batches): its own size, as the official trainer's
    * DataLoader gives it. */
   rp_recorder *train_step, *train_tail_step, *eval_step;
+  int tail_rows;                   /* of the partial batch: train_count % batch (0: none) */
   rp_tensor train_sums, eval_sums; /* mapped F32 [3]: loss, correct, true-class probability */
   rp_epoch_metrics *history;
   int epochs_done;
@@ -96,8 +97,7 @@ static rp_status check_config(const rp_train_config *c) {
   return RP_OK;
 }
 
-/* Records the two steps every batch reuses: training (forward, loss, backward, update, sums)
- * and evaluation (eval-mode forward, loss, sums). */
+/* Records a training step (forward, loss, backward, update, sums) of `rows` rows. */
 static rp_status record_train_step(rp_trainer *t, int rows, rp_recorder **out) {
   rp_net *net = &t->net;
   rp_status st = rp_net_set_rows(net, rows);
@@ -114,11 +114,13 @@ static rp_status record_train_step(rp_trainer *t, int rows, rp_recorder **out) {
   return st ? st : whole;
 }
 
+/* Records the steps every batch reuses: training, for whole batches and for the partial last
+ * one where there is one, and evaluation (eval-mode forward, loss, sums). */
 static rp_status record_steps(rp_trainer *t) {
   rp_net *net = &t->net;
-  int tail = (int)(t->split.train_count % net->batch);
+  t->tail_rows = (int)(t->split.train_count % net->batch);
   rp_status st = record_train_step(t, net->batch, &t->train_step);
-  if (!st && tail) st = record_train_step(t, tail, &t->train_tail_step);
+  if (!st && t->tail_rows) st = record_train_step(t, t->tail_rows, &t->train_tail_step);
   if (!st) st = rp_recorder_create(t->ctx, &t->eval_step);
   if (!st) st = rp_rec_begin(t->eval_step);
   if (!st) st = rp_net_record_forward(net, t->eval_step, RP_EVAL);
@@ -259,8 +261,17 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
                          &valid);
     if (st || valid == 0) break;
     rng[2] = (uint32_t)t->global_step;
-    /* the mapped sums are readable once it returns */
-    st = rp_rec_run(valid < net->batch ? t->train_tail_step : t->train_step);
+    rp_recorder *step = valid == net->batch     ? t->train_step
+                        : valid == t->tail_rows ? t->train_tail_step
+                                                : NULL;
+    if (!step) {
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "a training batch of %d images: steps are recorded "
+                   "for %d and %d",
+                   valid, net->batch, t->tail_rows);
+      break;
+    }
+    st = rp_rec_run(step); /* the mapped sums are readable once it returns */
     if (st) break;
     rp_net_count_step(net);
     t->global_step++;
