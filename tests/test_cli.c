@@ -232,6 +232,11 @@ Test(cli, bad_values_name_the_option_and_the_value) {
                "repro: --convention paper applies only to a taylorglo loss, not 'ce' (see repro "
                "train --help)");
   outcome_free(&o);
+  o = RUN("eval", "--checkpoint", "x.safetensors", "--pgd-steps", "5\nx");
+  expect_error(&o, 2,
+               "repro: --pgd-steps expects an integer in 1..1000, not '5?x' (see repro eval "
+               "--help)");
+  outcome_free(&o);
   o = RUN("eval", "--checkpoint", "x.safetensors", "--pgd-steps", "5x");
   expect_error(&o, 2,
                "repro: --pgd-steps expects an integer in 1..1000, not '5x' (see repro eval "
@@ -552,6 +557,9 @@ Test(cli, wrong_device_and_kernel_variables_are_named) {
       {"REPRO_TEXEL=7", "repro: REPRO_TEXEL=7: expected 0 or 1"},
       {"REPRO_DEVICE=nosuch", "repro: REPRO_DEVICE=nosuch: no device whose name contains "
                               "\"nosuch\" (see `repro devices`)"},
+      /* a newline in a value would break the one-line error: shown as '?' */
+      {"REPRO_DEVICE=no\nsuch", "repro: REPRO_DEVICE=no?such: no device whose name contains "
+                                "\"no?such\" (see `repro devices`)"},
       {"REPRO_DEVICE=99999999999999999999",
        "repro: REPRO_DEVICE=99999999999999999999: device 99999999999999999999 requested, but "
        "there "},

@@ -50,13 +50,15 @@ int rp_cli_usage_if_asked(int argc, char **argv, void (*usage)(FILE *out)) {
 }
 
 int rp_cli_usage_error(const char *command, const char *fmt, ...) {
+  char text[1024];
   va_list args;
   va_start(args, fmt);
-  fprintf(stderr, "repro: ");
-  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is two lines above
-  vfprintf(stderr, fmt, args);
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is right above
+  vsnprintf(text, sizeof text, fmt, args);
   va_end(args);
-  fprintf(stderr, " (see repro %s%s--help)\n", command ? command : "", command ? " " : "");
+  (void)rp_fail(RP_ERR_INVALID_ARGUMENT, "%s", text); /* one line, as every error */
+  fprintf(stderr, "repro: %s (see repro %s%s--help)\n", rp_error_message(), command ? command : "",
+          command ? " " : "");
   return 2;
 }
 

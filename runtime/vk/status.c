@@ -11,6 +11,10 @@ rp_status rp_fail(rp_status status, const char *fmt, ...) {
   // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is right above
   vsnprintf(last_message, sizeof last_message, fmt, args);
   va_end(args);
+  /* A message is one line: a newline or other control character in a value it quotes (a file
+   * name, a JSON key, an environment variable) is shown as '?'. */
+  for (char *c = last_message; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
   return status;
 }
 
