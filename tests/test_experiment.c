@@ -592,7 +592,7 @@ Test(experiment, welch_matches_independent_values) {
  * loss labelled "boom" diverges in its second epoch. */
 typedef struct fake {
   int calls;
-  int events[3];
+  int events[4];
   /* Searches: candidate trainings in all and per search, and the one that fails (0: none). */
   int candidates, per_search[4], fail_at;
   /* Runs of this seed find part of the training set (0: none do). */
@@ -1232,6 +1232,7 @@ Test(experiment, a_failing_report_stops_no_training) {
   fake f = {0};
   run_synthetic(dir, synthetic, &f, RP_ERR_IO);
   cr_assert_eq(f.calls, 9, "%d of 9 runs trained", f.calls);
+  cr_assert_eq(f.events[RP_EXP_REPORT_FAILED], 9, "the failures were not told after each run");
   cr_assert(strstr(rp_error_message(), "summary.md"), "%s", rp_error_message());
   char record[700];
   snprintf(record, sizeof record, "%s/runs/boom-s3.json", dir);

@@ -232,6 +232,10 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
   const char *label = p->e->losses[run->loss_index].label;
   if (event == RP_EXP_RUN_SKIPPED) {
     printf("[%d/%d] %s: already done, skipped\n", index + 1, count, run->id);
+  } else if (event == RP_EXP_REPORT_FAILED) {
+    printf("    note: the report could not be remade (%s); the run is recorded, and the report "
+           "is tried again at the end\n",
+           rp_error_message());
   } else if (event == RP_EXP_RUN_START) {
     printf("[%d/%d] %s: loss %s (%s), seed %" PRIu64 "\n", index + 1, count, run->id, label,
            p->e->losses[run->loss_index].canonical, run->seed);

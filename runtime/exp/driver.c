@@ -245,7 +245,8 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
     /* The report of the runs so far. One that fails (a figure PLplot could not write, a full
      * disk) stops no training: the record is what matters, and the caller makes the report
      * again at the end, whose error counts. */
-    if (!st) (void)rp_exp_report(out_dir);
+    if (!st && rp_exp_report(out_dir) != RP_OK && b->event)
+      b->event(b->user, RP_EXP_REPORT_FAILED, i, plan->run_count, run, NULL);
   }
   free(done);
   return st;

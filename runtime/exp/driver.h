@@ -37,7 +37,12 @@ typedef struct rp_exp_result {
                        * takes it into the record. NULL: none */
 } rp_exp_result;
 
-typedef enum rp_exp_event { RP_EXP_RUN_START, RP_EXP_RUN_DONE, RP_EXP_RUN_SKIPPED } rp_exp_event;
+typedef enum rp_exp_event {
+  RP_EXP_RUN_START,
+  RP_EXP_RUN_DONE,
+  RP_EXP_RUN_SKIPPED,
+  RP_EXP_REPORT_FAILED, /* the report after a run could not be remade (rp_error_message) */
+} rp_exp_event;
 
 /* Progress of a search, for the command line: one of the pointers is set, by `kind`. */
 typedef enum rp_exp_search_event_kind {
