@@ -675,6 +675,15 @@ static const char synthetic[] =
     "\"taylorglo:1,2,3,4,5,6,7,8\"}], \"seeds\": 3, \"evaluation\": {\"fgsm\": [0, 0.1], \"pgd\": "
     "{\"eps\": [\"8/255\"], \"steps\": 3}}}";
 
+/* DIR/summary.md, which must be there. */
+static char *read_summary(const char *dir) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *summary = read_file(path);
+  cr_assert(summary, "no %s", path);
+  return summary;
+}
+
 /* The text of an SVG with PLplot's character references (&#x61;) decoded. */
 static char *svg_text(const char *path) {
   char *s = read_file(path);
@@ -773,9 +782,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
   /* summary.md: the numbers follow from the known results (p-values: see
    * welch_matches_independent_values for the reference computation: ls vs ce test accuracy
    * t = 2.449, df = 4, p = 0.07048; FGSM eps 0.1: p = 0.02004). */
-  snprintf(path, sizeof path, "%s/summary.md", dir);
-  char *summary = read_file(path);
-  cr_assert(summary, "no summary.md");
+  char *summary = read_summary(dir);
   cr_assert(
       strstr(summary, "# synthetic\n\nmnist_cnn on fashion-mnist, epochs: 3, runs: 9 (losses: 3)."),
       "%s", summary);
@@ -1160,9 +1167,7 @@ Test(experiment, runs_at_chance_are_named_in_the_summary) {
              epochs);
     fake f = {0};
     run_synthetic(dir, text, &f, RP_OK);
-    snprintf(path, sizeof path, "%s/summary.md", dir);
-    char *summary = read_file(path);
-    cr_assert(summary, "no summary.md");
+    char *summary = read_summary(dir);
     cr_assert(strstr(summary, "\n**stuck: 2 of 3 runs ended at chance** (test accuracy below "
                               "1.5 / classes)"),
               "%s", summary);
@@ -1261,10 +1266,7 @@ Test(experiment, runs_on_part_of_the_training_set_are_named) {
   snprintf(dir, sizeof dir, "%s/out", root);
   fake f = {.partial_seed = 2};
   run_synthetic(dir, synthetic, &f, RP_OK);
-  char path[1024];
-  snprintf(path, sizeof path, "%s/summary.md", dir);
-  char *summary = read_file(path);
-  cr_assert(summary, "no summary.md");
+  char *summary = read_summary(dir);
   /* boom's runs diverge before they report their data */
   cr_assert(strstr(summary, "\n**Part of the training set: 2 of 9 runs** found only some of the "
                             "dataset's training files"),

@@ -142,6 +142,20 @@ static void log_progress(const rp_progress *p, void *user) {
   log->report[log->count < 16 ? log->count++ : 15] = *p;
 }
 
+/* Trains `c` with its progress reports into `log`; returns the first epoch's metrics, the
+ * number of epochs run in *epochs and the training images in *images. */
+static rp_epoch_metrics train_logged(const rp_train_config *c, progress_log *log, int *epochs,
+                                     int64_t *images) {
+  rp_train_callbacks cb = {.progress = log_progress, .user = log};
+  rp_trainer *t = NULL;
+  ASSERT_OK(rp_trainer_create(test_ctx(), c, &t));
+  ASSERT_OK(rp_trainer_run(t, &cb));
+  rp_epoch_metrics first = rp_trainer_history(t, epochs)[0];
+  *images = rp_trainer_train_count(t);
+  rp_trainer_destroy(t);
+  return first;
+}
+
 /* The progress line reports every epoch's last step and the run's last one, and its time
  * estimate counts the steps --max-steps leaves, not the rest of the schedule, and the
  * evaluations still to come, each as long as the last: at the end, only the last epoch's. */
@@ -151,13 +165,9 @@ Test(trainer, progress_counts_the_steps_and_evaluations_left) {
   c.epochs = 50;
   c.max_steps = 4; /* 3 batches per epoch: all of epoch 1 and one step of epoch 2 */
   progress_log log = {0};
-  rp_train_callbacks cb = {.progress = log_progress, .user = &log};
-  rp_trainer *t = NULL;
-  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
-  ASSERT_OK(rp_trainer_run(t, &cb));
   int epochs;
-  rp_epoch_metrics first = rp_trainer_history(t, &epochs)[0];
-  rp_trainer_destroy(t);
+  int64_t images;
+  rp_epoch_metrics first = train_logged(&c, &log, &epochs, &images);
   cr_assert_eq(epochs, 2);
   int n = log.count;
   cr_assert_geq(n, 2, "%d progress reports", n);
@@ -193,14 +203,10 @@ Test(trainer, the_partial_last_batch_is_trained) {
   c.batch = 40;
   c.epochs = 1;
   progress_log log = {0};
-  rp_train_callbacks cb = {.progress = log_progress, .user = &log};
-  rp_trainer *t = NULL;
-  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
-  cr_assert_eq(rp_trainer_train_count(t), 150);
-  ASSERT_OK(rp_trainer_run(t, &cb));
   int epochs;
-  rp_epoch_metrics m = rp_trainer_history(t, &epochs)[0];
-  rp_trainer_destroy(t);
+  int64_t images;
+  rp_epoch_metrics m = train_logged(&c, &log, &epochs, &images);
+  cr_assert_eq(images, 150);
   const rp_progress *last = &log.report[log.count - 1];
   cr_assert(last->step == 4 && last->steps == 4, "step %lld of %lld", (long long)last->step,
             (long long)last->steps);

@@ -25,9 +25,8 @@ rp_status rp_cli_open_device(const char *device, rp_context **ctx) {
   rp_status st = rp_context_create(&(rp_context_options){.device = device}, ctx);
   const char *request = rp_device_request(device);
   if (st == RP_ERR_NO_DEVICE && request) {
-    char why[512]; /* rp_fail writes over the message it would read */
-    snprintf(why, sizeof why, "%s", rp_error_message());
-    return rp_fail(st, "%s%s: %s", device ? "--device " : "REPRO_DEVICE=", request, why);
+    return rp_fail(st, "%s%s: %s", device ? "--device " : "REPRO_DEVICE=", request,
+                   rp_error_message());
   }
   if (!st && (st = rp_check_environment(rp_context_caps(*ctx)))) {
     rp_context_destroy(*ctx);

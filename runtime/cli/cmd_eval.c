@@ -150,13 +150,10 @@ int rp_cmd_eval(int argc, char **argv) {
                  "--dataset",
                  ckpt, dataset);
   rp_loss trained_with = {0};
-  if (!st && !has_loss && meta.loss[0] && rp_loss_parse(meta.loss, false, &trained_with)) {
-    char why[512]; /* rp_fail writes over the message it would read */
-    snprintf(why, sizeof why, "%s", rp_error_message());
+  if (!st && !has_loss && meta.loss[0] && rp_loss_parse(meta.loss, false, &trained_with))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: its metadata names the loss '%s', which repro cannot read (%s): give --loss",
-                 ckpt, meta.loss, why);
-  }
+                 ckpt, meta.loss, rp_error_message());
   if (st) {
     free(rest);
     return rp_cli_error(st);

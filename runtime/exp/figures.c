@@ -81,11 +81,9 @@ static rp_status publish(const char *tmp, const char *path) {
   size_t size = 0;
   rp_status st = rp_file_read(tmp, &svg, &size);
   remove(tmp);
-  if (st) {
-    char why[512]; /* rp_fail writes over the message it would read */
-    snprintf(why, sizeof why, "%s", rp_error_message());
-    return rp_fail(RP_ERR_IO, "cannot write %s: its figure could not be read back (%s)", path, why);
-  }
+  if (st)
+    return rp_fail(RP_ERR_IO, "cannot write %s: its figure could not be read back (%s)", path,
+                   rp_error_message());
   size_t end = size; /* without trailing white space */
   while (end > 0 && isspace((unsigned char)svg[end - 1])) end--;
   static const char closing[] = "</svg>";

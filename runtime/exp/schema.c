@@ -366,11 +366,8 @@ static rp_status parse_losses(const char *file, const cJSON *l, rp_experiment *e
     if (!cJSON_IsString(spec) || strlen(spec->valuestring) >= sizeof x->spec)
       return bad(file, lp, "a loss: \"ce\", \"ls:ALPHA\" or \"taylorglo:a1,...,a6,t0,t1\"", spec);
     snprintf(x->spec, sizeof x->spec, "%s", spec->valuestring);
-    if (rp_loss_parse(x->spec, x->paper, &x->loss) != RP_OK) {
-      char msg[512];
-      snprintf(msg, sizeof msg, "%s", rp_error_message());
-      return fail_at(file, lp, msg);
-    }
+    if (rp_loss_parse(x->spec, x->paper, &x->loss) != RP_OK)
+      return fail_at(file, lp, rp_error_message());
     if (x->paper && x->loss.kind != RP_LOSS_TAYLORGLO) {
       char cp[96];
       join(cp, sizeof cp, p, "convention");

@@ -637,11 +637,7 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
   if (!st && cmaes_out) {
     st = rp_cmaes_load(cm->valuestring, cmaes_out);
     /* rp_cmaes_load's message knows no file: name it, as every other error here does. */
-    if (st) {
-      char why[768];
-      snprintf(why, sizeof why, "%s", rp_error_message());
-      st = rp_fail(st, "search: state %s: $.cmaes: %s", path, why);
-    }
+    if (st) st = rp_fail(st, "search: state %s: $.cmaes: %s", path, rp_error_message());
     if (!st && (rp_cmaes_generation(*cmaes_out) != done || rp_cmaes_lambda(*cmaes_out) != lambda ||
                 rp_cmaes_dim(*cmaes_out) != N)) {
       rp_cmaes_destroy(*cmaes_out);

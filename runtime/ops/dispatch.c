@@ -37,9 +37,7 @@ rp_status rp_check_environment(const rp_caps *caps) {
   else if (texel && strcmp(texel, "0") != 0 && strcmp(texel, "1") != 0)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "expected 0 or 1"), name = "REPRO_TEXEL", value = texel;
   if (!st) return RP_OK;
-  char why[512]; /* rp_fail writes over the message it would read */
-  snprintf(why, sizeof why, "%s", rp_error_message());
-  return rp_fail(st, "%s=%s: %s", name, value, why);
+  return rp_fail(st, "%s=%s: %s", name, value, rp_error_message());
 }
 
 bool rp_texel_reads(const rp_caps *caps) {

@@ -2,15 +2,20 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_message[1024];
 
 rp_status rp_fail(rp_status status, const char *fmt, ...) {
+  /* Formatted apart first: the arguments may quote the last message itself (a caller adding
+   * context to a failure it is passing on), which vsnprintf must not read while writing. */
+  char text[sizeof last_message];
   va_list args;
   va_start(args, fmt);
   // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is right above
-  vsnprintf(last_message, sizeof last_message, fmt, args);
+  vsnprintf(text, sizeof text, fmt, args);
   va_end(args);
+  memcpy(last_message, text, sizeof text);
   /* A message is one line: a newline or other control character in a value it quotes (a file
    * name, a JSON key, an environment variable) is shown as '?'. */
   for (char *c = last_message; *c; c++)

@@ -22,7 +22,8 @@ typedef enum rp_status {
 
 /* Records a formatted message for the calling thread and returns `status`, so that a failure
  * reads `return rp_fail(RP_ERR_TOO_LARGE, "buffer of %zu bytes ...", n);`. The message is kept
- * to one line: control characters in it (from a quoted value) become '?'. */
+ * to one line: control characters in it (from a quoted value) become '?'. Its arguments may
+ * include rp_error_message(), to pass a failure on with context. */
 rp_status rp_fail(rp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The message of the calling thread's last failure ("" if none). */
