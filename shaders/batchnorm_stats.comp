@@ -63,6 +63,8 @@ void main() {
   }
   if (lid == 0u) {
     float ds = s_sum[0] / float((end - begin) * WIDTH); // chunk mean - shift
-    partial[c * p.chunks + k] = vec2(shift + ds, max(s_sq[0] - ds * s_sum[0], 0.0));
+    // Rounding can leave M2 a little below 0; clamp that, but keep a NaN (max() may drop it).
+    float m2 = s_sq[0] - ds * s_sum[0];
+    partial[c * p.chunks + k] = vec2(shift + ds, is_nan(m2) ? m2 : max(m2, 0.0));
   }
 }

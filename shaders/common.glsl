@@ -8,3 +8,9 @@ layout(local_size_x_id = 0) in;
 uint flat_workgroup() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
 
 uint flat_invocation() { return flat_workgroup() * gl_WorkGroupSize.x + gl_LocalInvocationID.x; }
+
+// NaN by its bits. Without the SignedZeroInfNanPreserve execution mode a driver may assume no
+// operand is NaN, fold isnan() away and turn compares into min/max (which drop NaN on NVIDIA);
+// integer tests on the bits keep their meaning everywhere.
+bool is_nan(float v) { return (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u; }
+bvec4 is_nan(vec4 v) { return greaterThan(floatBitsToUint(v) & 0x7fffffffu, uvec4(0x7f800000u)); }

@@ -27,7 +27,7 @@ void main() {
       if (ww < 0 || ww >= pc.w) continue;
       int at = hh * pc.w + ww;
       float v = x[plane + uint(at)];
-      if (v > best || isnan(v)) {
+      if (v > best || is_nan(v)) { // the bits: isnan() may be folded away
         best = v;
         best_at = at;
       }

@@ -2,9 +2,10 @@
 // ReLU, one invocation per four elements (the tail one at a time, as in copy.comp: on lavapipe
 // a vec4 load costs about what a float's does); specialization constant 1 picks the direction:
 //   0 forward:  out = a < 0 ? 0 : a               (a = x; b is x again, unread)
-//   1 backward: out = a > 0 ? b : 0               (a = y, the forward output; b = dy)
-// The forward keeps NaN, as PyTorch's relu does. The NaN test is on the bits: drivers may
-// compile `a < 0 ? 0 : a` to max(a, 0), which gives 0 for NaN (NVIDIA's does).
+//   1 backward: out = a <= 0 ? 0 : b              (a = y, the forward output; b = dy)
+// NaN as in PyTorch: the forward keeps it, and the backward passes dy where y is NaN. The NaN
+// test is on the bits (is_nan): drivers may compile `a < 0 ? 0 : a` to max(a, 0), which gives
+// 0 for NaN (NVIDIA's does).
 // variants: texel
 #include "common.glsl"
 #include "texel.glsl"
@@ -19,11 +20,8 @@ layout(push_constant) uniform Push { uint n; } p;
 
 // mix() with a bvec selects, without arithmetic: NaN passes through untouched.
 vec4 relu(vec4 v, vec4 g) {
-  if (BACKWARD == 0u) {
-    bvec4 nan = greaterThan(floatBitsToUint(v) & 0x7fffffffu, uvec4(0x7f800000u));
-    return mix(vec4(0.0), v, bvec4(uvec4(greaterThan(v, vec4(0.0))) | uvec4(nan)));
-  }
-  return mix(vec4(0.0), g, greaterThan(v, vec4(0.0)));
+  bvec4 pass = bvec4(uvec4(greaterThan(v, vec4(0.0))) | uvec4(is_nan(v)));
+  return mix(vec4(0.0), BACKWARD == 0u ? v : g, pass);
 }
 
 void main() {

@@ -87,27 +87,34 @@ Test(activation, relu_in_place) {
   }
 }
 
-/* NaN in every position of a vec4 (relu.comp's four-at-a-time part) and in the tail. */
-Test(activation, relu_keeps_nan) {
+/* NaN in every position of a vec4 (relu.comp's four-at-a-time part) and in the tail, as
+ * PyTorch treats it: relu keeps it, and its backward passes dy where the output is NaN. */
+Test(activation, relu_nan_as_pytorch) {
   int64_t n = 11;
   float x[11] = {NAN, -2.0f, 2.0f, -NAN, -1.0f, NAN, 3.0f, NAN, -NAN, 1.0f, NAN}, y[11];
+  float dy[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, dx[11];
   for (int texel = 0; texel < 2; texel++) {
     test_use_texel(texel);
     guarded gx = guarded_create(1, &n), gy = guarded_create(1, &n);
-    guarded_upload(&gx, x);
-    guarded_upload(&gy, x);
+    guarded gdy = guarded_create(1, &n), gdx = guarded_create(1, &n);
+    guarded_upload(&gx, x), guarded_upload(&gy, x), guarded_upload(&gdy, dy);
+    guarded_upload(&gdx, x);
     rp_recorder *rec = test_profiled_recorder();
     ASSERT_OK(rp_relu_forward(rec, &gx.view, &gy.view));
+    ASSERT_OK(rp_relu_backward(rec, &gy.view, &gdy.view, &gdx.view));
     ASSERT_OK(rp_rec_end(rec));
     ASSERT_OK(rp_rec_run(rec));
     expect_relu(rec, texel);
-    guarded_download(&gy, y);
+    guarded_download(&gy, y), guarded_download(&gdx, dx);
     for (int i = 0; i < 11; i++) {
       float want = isnan(x[i]) ? x[i] : x[i] > 0.0f ? x[i] : 0.0f;
       cr_assert(isnan(want) ? isnan(y[i]) : y[i] == want, "relu(%g) at [%d] = %g (texel %d)", x[i],
                 i, y[i], texel);
+      float want_dx = isnan(x[i]) || x[i] > 0.0f ? dy[i] : 0.0f;
+      cr_assert(dx[i] == want_dx, "relu backward at y = %g [%d] = %g, want %g (texel %d)", y[i], i,
+                dx[i], want_dx, texel);
     }
-    guarded_destroy(&gx), guarded_destroy(&gy);
+    guarded_destroy(&gx), guarded_destroy(&gy), guarded_destroy(&gdy), guarded_destroy(&gdx);
   }
 }
 

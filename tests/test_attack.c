@@ -10,8 +10,9 @@
 
 TestSuite(attack, .fini = test_teardown);
 
+/* NaN as PyTorch treats it: sign(NaN) = 0 (both compares are false), clamp keeps a NaN */
 static float sign_of(float g) { return g > 0.0f ? 1.0f : g < 0.0f ? -1.0f : 0.0f; }
-static float clampf(float v, float lo, float hi) { return fminf(fmaxf(v, lo), hi); }
+static float clampf(float v, float lo, float hi) { return isnan(v) ? v : fminf(fmaxf(v, lo), hi); }
 
 static float ref_fgsm(float x, float g, float eps, float lo, float hi) {
   return clampf(x + eps * sign_of(g), lo, hi);
@@ -19,7 +20,8 @@ static float ref_fgsm(float x, float g, float eps, float lo, float hi) {
 
 static float ref_pgd(float x_adv, float g, float x_orig, float step, float eps, float lo,
                      float hi) {
-  return clampf(clampf(x_adv + step * sign_of(g), x_orig - eps, x_orig + eps), lo, hi);
+  float v = x_adv + step * sign_of(g);
+  return clampf(isnan(x_orig) ? x_orig : clampf(v, x_orig - eps, x_orig + eps), lo, hi);
 }
 
 /* Random gradients with exact zeros (of both signs) and values far too small to matter except
@@ -156,6 +158,37 @@ Test(attack, by_hand) {
   const float pgd[6] = {0.5625f, 0.0f, 1.0f, 0.9625f, 0.25f, 0.0f};
   for (int i = 0; i < 6; i++)
     cr_assert(fabsf(got[i] - pgd[i]) <= 1e-7f, "pgd [%d] = %.9g, want %.9g", i, got[i], pgd[i]);
+  guarded_destroy(&gx), guarded_destroy(&gg), guarded_destroy(&g0), guarded_destroy(&go);
+}
+
+/* GLSL leaves sign() and clamp() of NaN undefined (NVIDIA's clamp returns a bound): a NaN
+ * gradient is no step and a NaN pixel stays NaN, as in PyTorch. */
+Test(attack, nan_as_pytorch) {
+  int64_t n = 5;
+  float x[5] = {0.5f, NAN, 0.5f, -NAN, 0.25f}, g[5] = {NAN, 1.0f, -NAN, NAN, -1.0f};
+  float x0[5] = {0.5f, 0.5f, NAN, 0.5f, 0.25f}, got[5];
+  const float fgsm[5] = {0.5f, NAN, 0.5f, NAN, 0.0f}, pgd[5] = {0.5f, NAN, NAN, NAN, 0.125f};
+  guarded gx = guarded_create(1, &n), gg = guarded_create(1, &n), g0 = guarded_create(1, &n);
+  guarded go = guarded_create(1, &n);
+  guarded_upload(&gx, x), guarded_upload(&gg, g), guarded_upload(&g0, x0), guarded_upload(&go, g);
+  for (int pgd_step = 0; pgd_step < 2; pgd_step++) {
+    rp_recorder *rec = test_recorder();
+    if (pgd_step)
+      ASSERT_OK(rp_pgd_step(rec, &gx.view, &gg.view, &g0.view, 0.25f, 0.125f, 0, 1, &go.view));
+    else
+      ASSERT_OK(rp_fgsm_step(rec, &gx.view, &gg.view, 0.25f, 0, 1, &go.view));
+    ASSERT_OK(rp_rec_end(rec));
+    ASSERT_OK(rp_rec_run(rec));
+    guarded_download(&go, got);
+    const float *want = pgd_step ? pgd : fgsm;
+    for (int i = 0; i < 5; i++) {
+      float ref = pgd_step ? ref_pgd(x[i], g[i], x0[i], 0.25f, 0.125f, 0, 1)
+                           : ref_fgsm(x[i], g[i], 0.25f, 0, 1);
+      cr_assert(isnan(want[i]) ? isnan(got[i]) && isnan(ref) : got[i] == want[i] && ref == want[i],
+                "%s [%d] = %g, reference %g, want %g (x %g, grad %g)", pgd_step ? "pgd" : "fgsm", i,
+                got[i], ref, want[i], x[i], g[i]);
+    }
+  }
   guarded_destroy(&gx), guarded_destroy(&gg), guarded_destroy(&g0), guarded_destroy(&go);
 }
 

@@ -272,6 +272,39 @@ Test(batchnorm, train_forward_running_stats_backward) {
   }
 }
 
+/* A channel holding an infinity or a NaN has a NaN variance, as in PyTorch, on every device: the
+ * clamp of rounding's negative M2 to 0 must not turn NaN into 0 (GLSL's max() may drop a NaN;
+ * NVIDIA's does), which would leave the running variance finite. Channel 2 stays finite. */
+Test(batchnorm, non_finite_channel_has_nan_variance) {
+  const int64_t shape[] = {3, 3, 2, 2}, cs[] = {3};
+  float x[36];
+  fill_random(x, 36, 61);
+  x[1] = INFINITY; /* channel 0 of image 0 */
+  x[4 + 12] = NAN; /* channel 1 of image 1 */
+  const float ones[3] = {1, 1, 1}, zeros[3] = {0, 0, 0};
+  for (int texel = 0; texel < 2; texel++) {
+    test_use_texel(texel);
+    guarded gx = make(4, shape, x), gy = make(4, shape, NULL), gg = make(1, cs, ones);
+    guarded gb = make(1, cs, zeros), grm = make(1, cs, zeros), grv = make(1, cs, ones);
+    guarded gsm = make(1, cs, NULL), gsi = make(1, cs, NULL);
+    rp_recorder *rec = test_recorder();
+    ASSERT_OK(rp_batchnorm_forward_train(rec, &gx.view, &gg.view, &gb.view, MOMENTUM, BN_EPS,
+                                         &grm.view, &grv.view, &gsm.view, &gsi.view, &gy.view));
+    ASSERT_OK(rp_rec_end(rec));
+    ASSERT_OK(rp_rec_run(rec));
+    float *rv = download(&grv), *si = download(&gsi);
+    for (int c = 0; c < 2; c++)
+      cr_assert(isnan(rv[c]) && isnan(si[c]),
+                "channel %d (%s): running_var %g, save_invstd %g, want NaN (texel %d)", c,
+                c ? "a NaN" : "an infinity", rv[c], si[c], texel);
+    cr_assert(isfinite(rv[2]) && rv[2] > 0.9f * MOMENTUM && isfinite(si[2]),
+              "finite channel: running_var %g, save_invstd %g (texel %d)", rv[2], si[2], texel);
+    guarded *all[] = {&gx, &gy, &gg, &gb, &grm, &grv, &gsm, &gsi, NULL};
+    for (guarded **g = all; *g; g++) guarded_destroy(*g);
+    free(rv), free(si);
+  }
+}
+
 /* ---- eval forward ---- */
 
 static void eval_case(size_t j, bool texel) {

@@ -166,14 +166,19 @@ static int terms(which op, const pool_case *pc, bool backward) {
 
 /* ---- forward ---- */
 
-static void check_forward(which op, const pool_case *pc, bool ties) {
+/* The inputs of a forward check: random, a few levels only (many ties, and windows of
+ * negatives only, beside padding), or random with NaNs (of both signs) sprinkled in. */
+typedef enum inputs { RANDOM, TIES, NANS } inputs;
+
+static void check_forward(which op, const pool_case *pc, inputs kind) {
   int64_t nx = in_count(pc), ny = out_count(op, pc);
   float *x = malloc((size_t)nx * sizeof *x), *y = malloc((size_t)ny * sizeof *y);
   uint32_t *idx = malloc((size_t)ny * sizeof *idx), *want_idx = malloc((size_t)ny * sizeof *idx);
   fill_random(x, nx, 100 + (uint32_t)nx);
-  /* a few levels only: many ties, and windows of negatives only, beside padding */
-  if (ties)
-    for (int64_t i = 0; i < nx; i++) x[i] = floorf(x[i] * 3.0f) / 3.0f;
+  for (int64_t i = 0; i < nx; i++) {
+    if (kind == TIES) x[i] = floorf(x[i] * 3.0f) / 3.0f;
+    if (kind == NANS && i % 5 == 2) x[i] = i % 3 ? NAN : -NAN;
+  }
   gpu_forward(op, pc, x, y, idx);
   double *xd = to_double(x, nx), *want = malloc((size_t)ny * sizeof *want);
   double *mag = malloc((size_t)ny * sizeof *mag);
@@ -182,11 +187,15 @@ static void check_forward(which op, const pool_case *pc, bool ties) {
   ref_forward(op, pc, xd, mag, NULL);
   for (int64_t o = 0; o < ny; o++) {
     if (op == MAX) {
-      /* a max is exact, and both take the first maximum */
-      cr_assert(y[o] == (float)want[o] && idx[o] == want_idx[o],
+      /* a max is exact, both take the first maximum, and a NaN wins (the last one) */
+      bool same = isnan(want[o]) ? isnan(y[o]) : y[o] == (float)want[o];
+      cr_assert(same && idx[o] == want_idx[o],
                 "maxpool %dx%dx%dx%d k%d s%d p%d%s: [%lld] = %g at %u, want %g at %u", pc->n, pc->c,
-                pc->h, pc->w, pc->kernel, pc->stride, pc->pad, ties ? " (ties)" : "", (long long)o,
-                y[o], idx[o], want[o], want_idx[o]);
+                pc->h, pc->w, pc->kernel, pc->stride, pc->pad,
+                kind == TIES   ? " (ties)"
+                : kind == NANS ? " (NaNs)"
+                               : "",
+                (long long)o, y[o], idx[o], want[o], want_idx[o]);
     } else {
       double tol = (terms(op, pc, false) + 2) * FLT_EPSILON * mag[o];
       cr_assert(fabs(y[o] - want[o]) <= tol,
@@ -199,15 +208,20 @@ static void check_forward(which op, const pool_case *pc, bool ties) {
 }
 
 Test(pool, maxpool_forward) {
-  for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], false);
+  for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], RANDOM);
 }
 
 Test(pool, maxpool_forward_ties_and_negatives) {
-  for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], true);
+  for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], TIES);
+}
+
+/* as in PyTorch: a NaN in the window is the maximum (GLSL's isnan() may be folded away) */
+Test(pool, maxpool_forward_nan_wins) {
+  for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], NANS);
 }
 
 Test(pool, avgpool_forward) {
-  for (size_t i = 0; i < NCASES; i++) check_forward(AVG, &cases[i], false);
+  for (size_t i = 0; i < NCASES; i++) check_forward(AVG, &cases[i], RANDOM);
 }
 
 /* (kernel, stride, pad unused) */
@@ -218,7 +232,7 @@ static const pool_case global_cases[] = {
 #define NGLOBAL (sizeof global_cases / sizeof *global_cases)
 
 Test(pool, global_avgpool_forward) {
-  for (size_t i = 0; i < NGLOBAL; i++) check_forward(GLOBAL, &global_cases[i], false);
+  for (size_t i = 0; i < NGLOBAL; i++) check_forward(GLOBAL, &global_cases[i], RANDOM);
 }
 
 /* ---- backward: against the reference's scatter, and by finite differences ---- */

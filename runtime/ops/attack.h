@@ -5,9 +5,10 @@
  *   FGSM:     out = clamp(x + eps * sign(grad), lo, hi)
  *   PGD step: out = clamp(clamp(x_adv + step * sign(grad), x_orig - eps, x_orig + eps), lo, hi)
  *
- * sign(0) = 0, so an input the loss does not depend on stays put. [lo, hi] is the valid input
- * range ([0, 1] for pixels on the standard scale). All tensors have the same number of
- * elements; `out` may be `x` (FGSM) or `x_adv` (PGD), updating in place. */
+ * sign(0) = 0, so an input the loss does not depend on stays put; as in PyTorch, sign(NaN) = 0
+ * and a NaN input stays NaN. [lo, hi] is the valid input range ([0, 1] for pixels on the
+ * standard scale). All tensors have the same number of elements; `out` may be `x` (FGSM) or
+ * `x_adv` (PGD), updating in place. */
 #ifndef RP_ATTACK_H
 #define RP_ATTACK_H
 

@@ -5,7 +5,8 @@ void ref_relu_forward(const double *x, int64_t n, double *y) {
 }
 
 void ref_relu_backward(const double *y, const double *dy, int64_t n, double *dx) {
-  for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0 ? dy[i] : 0.0;
+  /* PyTorch's threshold_backward: y <= 0 ? 0 : dy, so dy passes where y is NaN */
+  for (int64_t i = 0; i < n; i++) dx[i] = y[i] <= 0.0 ? 0.0 : dy[i];
 }
 
 /* Random123's constants: the round multipliers and the Weyl sequence that bumps the key. */
