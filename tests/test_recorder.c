@@ -120,6 +120,19 @@ Test(recorder, timestamps) {
   rp_tensor_destroy(test_ctx(), &x);
 }
 
+/* A counter narrower than 64 bits wraps, and the bits above its width are undefined. */
+Test(recorder, timestamp_ticks_wrap) {
+  uint64_t top36 = UINT64_C(1) << 36;
+  cr_assert_eq(rp_timestamp_ticks(100, 250, 64), 150);
+  cr_assert_eq(rp_timestamp_ticks(100, 250, 36), 150);
+  cr_assert_eq(rp_timestamp_ticks(top36 - 10, 5, 36), 15);
+  cr_assert_eq(rp_timestamp_ticks(UINT64_C(0xabc) << 48 | 7, UINT64_C(0x123) << 48 | 9, 48), 2);
+  cr_assert_eq(rp_timestamp_ticks(UINT64_MAX - 1, 3, 64), 5);
+  uint32_t bits = rp_context_caps(test_ctx())->timestamp_valid_bits;
+  if (rp_context_caps(test_ctx())->timestamps)
+    cr_assert(bits >= 36 && bits <= 64, "timestampValidBits %u", bits);
+}
+
 Test(recorder, refuses_misuse) {
   rp_tensor x = make(16);
   rp_recorder *rec = test_recorder();

@@ -121,6 +121,7 @@ void rp_caps_query(VkPhysicalDevice phys, uint32_t index, rp_caps *caps) {
     if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
       caps->compute_queue_family = i;
       caps->timestamps = lim->timestampComputeAndGraphics && fams[i].timestampValidBits > 0;
+      caps->timestamp_valid_bits = fams[i].timestampValidBits;
       break;
     }
   }

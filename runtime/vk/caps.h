@@ -55,6 +55,7 @@ typedef struct rp_caps {
 
   bool timestamps; /* timestampComputeAndGraphics and valid bits on the compute queue */
   double timestamp_period_ns;
+  uint32_t timestamp_valid_bits; /* of the compute queue: 36 to 64, the counter wraps there */
   uint32_t compute_queue_family; /* UINT32_MAX if the device has none */
 
   bool shader_float16, storage_16bit, shader_int8, storage_8bit, cooperative_matrix;

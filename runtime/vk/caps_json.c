@@ -65,6 +65,7 @@ cJSON *rp_caps_to_json(const rp_caps *caps) {
   cJSON *ts = add_object(j, "timestamps");
   cJSON_AddBoolToObject(ts, "supported", caps->timestamps);
   cJSON_AddNumberToObject(ts, "period_ns", caps->timestamp_period_ns);
+  cJSON_AddNumberToObject(ts, "valid_bits", caps->timestamp_valid_bits);
 
   cJSON *f = add_object(j, "features");
   cJSON_AddBoolToObject(f, "shader_float16", caps->shader_float16);

@@ -441,6 +441,12 @@ rp_status rp_rec_run(rp_recorder *rec) {
   return st ? st : rp_rec_wait(rec);
 }
 
+uint64_t rp_timestamp_ticks(uint64_t from, uint64_t to, uint32_t valid_bits) {
+  /* the difference modulo 2^bits is right across one wrap */
+  uint64_t mask = valid_bits >= 64 ? UINT64_MAX : (UINT64_C(1) << valid_bits) - 1;
+  return (to - from) & mask;
+}
+
 rp_status rp_rec_elapsed_ms(rp_recorder *rec, int from, int to, double *ms) {
   if (from < 0 || to < 0 || (uint32_t)from >= rec->timestamp_count ||
       (uint32_t)to >= rec->timestamp_count)
@@ -454,7 +460,8 @@ rp_status rp_rec_elapsed_ms(rp_recorder *rec, int from, int to, double *ms) {
                                            sizeof t[1], &t[1], sizeof t[1],
                                            VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
   if (r != VK_SUCCESS) return rp_vk_fail(r, "vkGetQueryPoolResults");
-  *ms = (double)(t[1] - t[0]) * rec->ctx->caps.timestamp_period_ns * 1e-6;
+  uint64_t ticks = rp_timestamp_ticks(t[0], t[1], rec->ctx->caps.timestamp_valid_bits);
+  *ms = (double)ticks * rec->ctx->caps.timestamp_period_ns * 1e-6;
   return RP_OK;
 }
 

@@ -71,6 +71,9 @@ rp_status rp_rec_run(rp_recorder *rec);
 
 /* Milliseconds between two timestamps of the last completed submission. */
 rp_status rp_rec_elapsed_ms(rp_recorder *rec, int from, int to, double *ms);
+/* Ticks from one raw timestamp to a later one on a counter of `valid_bits` bits (the queue
+ * family's timestampValidBits, 36 to 64): the bits above are undefined and the counter wraps. */
+uint64_t rp_timestamp_ticks(uint64_t from, uint64_t to, uint32_t valid_bits);
 
 /* The context the recorder belongs to (ops look their pipelines up there). */
 rp_context *rp_rec_context(const rp_recorder *rec);
