@@ -218,14 +218,16 @@ Test(conv2d, implicit) { check_path("implicit"); }
  * (the last two shapes: K = 67 = 64 + 3, and C = 40 for backward data), pixels running over
  * rows and images, the last lanes past the last pixel, and P*Q % 4 == 0 or not (vec4 or float
  * stores); backward data where stride 1, R = S and pad < R; backward filter where
- * P*Q % 4 == 0. They need a fixed subgroup size dividing 16 (CPU devices); elsewhere
+ * P*Q % 4 == 0. They need a fixed subgroup size dividing 16, with shuffles (CPU devices); elsewhere
  * REPRO_CONV=lanes runs the im2col path, which this test would not tell from them. */
 Test(conv2d, lanes) {
   const rp_caps *caps = rp_context_caps(test_ctx());
-  if (caps->min_subgroup_size != caps->max_subgroup_size || 16 % caps->subgroup_size != 0)
-    cr_skip_test("the lanes kernels need a fixed subgroup size dividing 16; this device's is "
-                 "%u..%u",
-                 caps->min_subgroup_size, caps->max_subgroup_size);
+  if (!caps->subgroup_size_fixed || !caps->subgroup_shuffle || 16 % caps->subgroup_size != 0)
+    cr_skip_test("the lanes kernels need a fixed subgroup size dividing 16 and shuffles; this "
+                 "device's size is %u..%u%s, shuffles %s",
+                 caps->min_subgroup_size, caps->max_subgroup_size,
+                 caps->subgroup_size_fixed ? "" : " (or not reported)",
+                 caps->subgroup_shuffle ? "yes" : "no");
   lanes_only = true;
   /* Each variant of the kernels: reading through texel buffers (CPU devices' default) and
    * through storage buffers (GPUs'); test_use_texel also turns on the profile expect_kernel

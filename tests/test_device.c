@@ -67,6 +67,10 @@ Test(device, capabilities_are_filled) {
   cr_assert_geq(c->shared_memory_bytes, 16384u);
   cr_assert_geq(c->subgroup_size, 1u);
   cr_assert_leq(c->min_subgroup_size, c->max_subgroup_size);
+  if (c->subgroup_size_fixed)
+    cr_assert(c->min_subgroup_size == c->subgroup_size && c->max_subgroup_size == c->subgroup_size,
+              "a fixed subgroup size of %u, but %u..%u", c->subgroup_size, c->min_subgroup_size,
+              c->max_subgroup_size);
   cr_assert_geq(c->heap_count, 1u);
   cr_assert_geq(c->api_version, VK_API_VERSION_1_1);
 }

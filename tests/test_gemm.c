@@ -30,7 +30,7 @@ static int lanes_texel = -1;
  * (runtime/ops/gemm.c: lanes_fits), else its regblock fallback. */
 static void expect_lanes_kernel(rp_recorder *rec, const rp_gemm_tuning *t, shape s, bool ta) {
   const rp_caps *caps = rp_context_caps(test_ctx());
-  bool fits = caps->min_subgroup_size == caps->max_subgroup_size && t->workgroup >= 4 &&
+  bool fits = caps->subgroup_size_fixed && caps->subgroup_shuffle && t->workgroup >= 4 &&
               t->tm % (ta ? 4 * t->workgroup : t->workgroup) == 0 && s.k % 4 == 0 &&
               s.n % (int)t->tn == 0 && (!ta || s.m % 4 == 0);
   char want[48];

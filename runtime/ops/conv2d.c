@@ -424,10 +424,10 @@ static uint32_t lanes_tm(const geom *g) { return g->k <= 16 ? 16 : g->k <= 32 ? 
 #define LANES_TN 8u /* (16 ran no faster for K = 16) */
 
 /* The lanes kernels are written for one subgroup per workgroup, of a fixed size dividing
- * their blocks. */
+ * their blocks, that shuffles. */
 static bool lanes_fits(const rp_caps *caps) {
   uint32_t sg = caps->subgroup_size;
-  return caps->min_subgroup_size == caps->max_subgroup_size && sg && 16 % sg == 0;
+  return caps->subgroup_size_fixed && caps->subgroup_shuffle && sg && 16 % sg == 0;
 }
 
 /* conv2d_lanes_row.glsl takes 3-wide kernels at stride 1 where each lane's 8 pixels lie in

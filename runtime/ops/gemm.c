@@ -117,13 +117,13 @@ static rp_status check_shapes(bool trans_a, bool trans_b, const rp_tensor *a, co
 }
 
 /* The lanes kernel reads whole vec4s and whole column blocks, and is written for one
- * subgroup per workgroup of a fixed size, at least 4. */
+ * subgroup per workgroup of a fixed size, at least 4, that shuffles. */
 static bool lanes_fits(const rp_caps *caps, const rp_gemm_tuning *t, bool trans_a, uint32_t m,
                        uint32_t n, uint32_t k) {
   bool built = false;
   for (size_t i = 0; i < sizeof lanes_blocks / sizeof *lanes_blocks; i++)
     built |= t->tm == lanes_blocks[i][0] && t->tn == lanes_blocks[i][1];
-  return built && caps->min_subgroup_size == caps->max_subgroup_size && t->workgroup >= 4 &&
+  return built && caps->subgroup_size_fixed && caps->subgroup_shuffle && t->workgroup >= 4 &&
          t->workgroup == caps->subgroup_size && k % 4 == 0 && n % t->tn == 0 &&
          (!trans_a || m % 4 == 0) && t->tm % (trans_a ? 4 * t->workgroup : t->workgroup) == 0;
 }

@@ -85,8 +85,13 @@ void rp_caps_query(VkPhysicalDevice phys, uint32_t index, rp_caps *caps) {
       size_control.minSubgroupSize ? size_control.minSubgroupSize : subgroup.subgroupSize;
   caps->max_subgroup_size =
       size_control.maxSubgroupSize ? size_control.maxSubgroupSize : subgroup.subgroupSize;
-  caps->subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  caps->subgroup_size_fixed = size_control.minSubgroupSize != 0 &&
+                              size_control.minSubgroupSize == size_control.maxSubgroupSize;
+  bool in_compute = subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT;
+  caps->subgroup_arithmetic =
+      in_compute && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  caps->subgroup_shuffle =
+      in_compute && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   caps->shared_memory_bytes = lim->maxComputeSharedMemorySize;
   caps->max_workgroup_invocations = lim->maxComputeWorkGroupInvocations;
   for (int i = 0; i < 3; i++) {

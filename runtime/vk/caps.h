@@ -38,6 +38,11 @@ typedef struct rp_caps {
 
   uint32_t subgroup_size, min_subgroup_size, max_subgroup_size;
   bool subgroup_arithmetic; /* subgroupAdd & co. in compute shaders */
+  bool subgroup_shuffle;    /* subgroupShuffle in compute shaders */
+  /* Every compute subgroup has subgroup_size invocations: the device reports its size range
+   * (subgroup size control) and it is one size. Unreported, the size may vary per pipeline
+   * (Intel compiles SIMD8/16/32), so the lanes kernels are not used. */
+  bool subgroup_size_fixed;
   uint32_t shared_memory_bytes;
   uint32_t max_workgroup_invocations;
   uint32_t max_workgroup_size[3];

@@ -33,7 +33,9 @@ cJSON *rp_caps_to_json(const rp_caps *caps) {
   cJSON_AddNumberToObject(sg, "size", caps->subgroup_size);
   cJSON_AddNumberToObject(sg, "min_size", caps->min_subgroup_size);
   cJSON_AddNumberToObject(sg, "max_size", caps->max_subgroup_size);
+  cJSON_AddBoolToObject(sg, "fixed_size", caps->subgroup_size_fixed);
   cJSON_AddBoolToObject(sg, "arithmetic", caps->subgroup_arithmetic);
+  cJSON_AddBoolToObject(sg, "shuffle", caps->subgroup_shuffle);
 
   cJSON *lim = add_object(j, "limits");
   cJSON_AddNumberToObject(lim, "shared_memory_bytes", caps->shared_memory_bytes);
