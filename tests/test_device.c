@@ -15,6 +15,7 @@ static rp_caps fake(uint32_t index, const char *name, rp_device_class cls) {
   c.index = index;
   snprintf(c.name, sizeof c.name, "%s", name);
   c.device_class = cls;
+  c.api_version = VK_API_VERSION_1_3;
   return c;
 }
 
@@ -32,6 +33,14 @@ Test(device, automatic_choice_prefers_discrete_then_integrated_then_cpu) {
   list[2].compute_queue_family = list[3].compute_queue_family = UINT32_MAX;
   ASSERT_OK(rp_choose_device(list, 4, NULL, &chosen));
   cr_assert_eq(chosen, 1, "devices without compute are passed over");
+  list[2].compute_queue_family = 0, list[2].api_version = VK_API_VERSION_1_0;
+  ASSERT_OK(rp_choose_device(list, 4, NULL, &chosen));
+  cr_assert_eq(chosen, 1, "devices without Vulkan 1.1 are passed over");
+  list[0].api_version = list[1].api_version = VK_API_VERSION_1_0;
+  cr_assert_eq(rp_choose_device(list, 4, NULL, &chosen), RP_ERR_NO_COMPUTE);
+  cr_assert_str_eq(rp_error_message(), "no Vulkan device has a compute queue and Vulkan 1.1");
+  ASSERT_OK(rp_choose_device(list, 4, "H100", &chosen)); /* asked for: its own error follows */
+  cr_assert_eq(chosen, 2);
 }
 
 Test(device, override_by_index_or_name) {

@@ -206,12 +206,15 @@ rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *r
   }
   uint32_t best = UINT32_MAX;
   for (uint32_t i = 0; i < count; i++) {
+    /* usable ones only: a device without compute or Vulkan 1.1 would fail after winning */
     if (devices[i].compute_queue_family == UINT32_MAX) continue;
+    if (devices[i].api_version < VK_API_VERSION_1_1) continue;
     if (best == UINT32_MAX || rp_device_class_rank(devices[i].device_class) <
                                   rp_device_class_rank(devices[best].device_class))
       best = i;
   }
-  if (best == UINT32_MAX) return rp_fail(RP_ERR_NO_COMPUTE, "no Vulkan device has a compute queue");
+  if (best == UINT32_MAX)
+    return rp_fail(RP_ERR_NO_COMPUTE, "no Vulkan device has a compute queue and Vulkan 1.1");
   *chosen = best;
   return RP_OK;
 }

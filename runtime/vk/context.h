@@ -48,8 +48,8 @@ rp_status rp_enumerate_devices(rp_caps *out, uint32_t max, uint32_t *count);
 const char *rp_device_request(const char *explicit_choice);
 
 /* The index into `devices` that `request` names (see rp_context_options.device; NULL or ""
- * for the automatic choice: discrete, then integrated, then virtual, then CPU, the first of
- * equal rank winning). */
+ * for the automatic choice among devices with a compute queue and Vulkan 1.1: discrete, then
+ * integrated, then virtual, then CPU, the first of equal rank winning). */
 rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *request,
                            uint32_t *chosen);
 
