@@ -1,6 +1,7 @@
 /* The recorder: barriers exactly where hazards are, re-submission without re-recording,
  * timestamps, and the errors it reports. Synchronization validation (on in the tests) checks
  * that no barrier is missing; the counts below check that none is wasted. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,40 @@ Test(recorder, timestamps) {
   cr_assert(ms > 0.0 && ms < 10000.0, "filling 4 MiB took %g ms", ms);
   cr_assert_eq(rp_rec_elapsed_ms(rec, t0, 7, &ms), RP_ERR_INVALID_ARGUMENT);
   rp_tensor_destroy(test_ctx(), &x);
+}
+
+/* A pipeline beyond the device's limits is refused before the driver sees it, saying which
+ * limit: the workgroup size (constant 0) and the buffers a shader binds. The buffer limits of
+ * this device are lowered for the test to Vulkan's guarantees and below. */
+Test(recorder, pipelines_beyond_device_limits_are_refused) {
+  rp_context *ctx = test_ctx();
+  rp_caps *caps = (rp_caps *)rp_context_caps(ctx);
+  const rp_pipeline *p;
+  uint32_t too_wide[] = {caps->max_workgroup_size[0] + 1}, none[] = {0};
+  cr_assert_eq(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy", 2, too_wide, 1, 0, 0}, &p),
+               RP_ERR_TOO_LARGE);
+  char want[512];
+  snprintf(want, sizeof want, "copy: a workgroup of %u invocations; %s allows 1 to %u (%u in x)",
+           too_wide[0], caps->name, caps->max_workgroup_invocations, caps->max_workgroup_size[0]);
+  cr_assert_str_eq(rp_error_message(), want);
+  cr_assert_eq(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy", 2, none, 1, 0, 0}, &p),
+               RP_ERR_TOO_LARGE);
+
+  uint32_t storage = caps->max_storage_buffers_per_stage, sampled = caps->max_sampled_per_stage;
+  uint32_t odd[] = {96}; /* a size no other test compiles: not found in the context's cache */
+  caps->max_storage_buffers_per_stage = 1;
+  cr_assert_eq(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy", 2, odd, 1, 0, 0}, &p),
+               RP_ERR_TOO_LARGE);
+  snprintf(want, sizeof want, "copy: 2 storage and 0 texel buffers; %s allows 1 and %u in a shader",
+           caps->name, sampled);
+  cr_assert_str_eq(rp_error_message(), want);
+  caps->max_sampled_per_stage = 0; /* a texel binding counts against the sampled limit */
+  cr_assert_eq(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy_texel", 2, odd, 1, 1u, 0}, &p),
+               RP_ERR_TOO_LARGE);
+  caps->max_sampled_per_stage = 1;
+  ASSERT_OK(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy_texel", 2, odd, 1, 1u, 0}, &p));
+  caps->max_storage_buffers_per_stage = storage, caps->max_sampled_per_stage = sampled;
+  ASSERT_OK(rp_pipeline_get(ctx, &(rp_pipeline_key){"copy", 2, odd, 1, 0, 0}, &p));
 }
 
 /* A counter narrower than 64 bits wraps, and the bits above its width are undefined. */

@@ -99,6 +99,8 @@ void rp_caps_query(VkPhysicalDevice phys, uint32_t index, rp_caps *caps) {
     caps->max_workgroup_count[i] = lim->maxComputeWorkGroupCount[i];
   }
   caps->max_push_constants_bytes = lim->maxPushConstantsSize;
+  caps->max_storage_buffers_per_stage = lim->maxPerStageDescriptorStorageBuffers;
+  caps->max_sampled_per_stage = lim->maxPerStageDescriptorSampledImages;
   caps->max_storage_buffer_range = lim->maxStorageBufferRange;
   caps->max_allocation_bytes = maintenance3.maxMemoryAllocationSize;
   caps->min_storage_buffer_offset_alignment = lim->minStorageBufferOffsetAlignment;

@@ -48,6 +48,8 @@ typedef struct rp_caps {
   uint32_t max_workgroup_size[3];
   uint32_t max_workgroup_count[3];
   uint32_t max_push_constants_bytes;
+  uint32_t max_storage_buffers_per_stage; /* Vulkan guarantees only 4 */
+  uint32_t max_sampled_per_stage;         /* uniform texel buffers count here; 16 guaranteed */
   uint64_t max_storage_buffer_range;
   uint64_t max_allocation_bytes;
   uint64_t min_storage_buffer_offset_alignment;

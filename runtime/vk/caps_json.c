@@ -47,6 +47,9 @@ cJSON *rp_caps_to_json(const rp_caps *caps) {
     cJSON_AddItemToArray(wc, cJSON_CreateNumber(caps->max_workgroup_count[i]));
   }
   cJSON_AddNumberToObject(lim, "max_push_constants_bytes", caps->max_push_constants_bytes);
+  cJSON_AddNumberToObject(lim, "max_storage_buffers_per_stage",
+                          caps->max_storage_buffers_per_stage);
+  cJSON_AddNumberToObject(lim, "max_sampled_per_stage", caps->max_sampled_per_stage);
   cJSON_AddNumberToObject(lim, "max_storage_buffer_range", (double)caps->max_storage_buffer_range);
   cJSON_AddNumberToObject(lim, "max_allocation_bytes", (double)caps->max_allocation_bytes);
   cJSON_AddNumberToObject(lim, "min_storage_buffer_offset_alignment",

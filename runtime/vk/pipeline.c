@@ -179,6 +179,29 @@ static bool same_key(const rp_pipeline *p, const rp_pipeline_key *key) {
          memcmp(p->spec, key->spec, key->spec_count * sizeof *key->spec) == 0;
 }
 
+/* What the device must allow for a pipeline, checked before it is compiled (a driver need not
+ * say why creation fails, and Vulkan guarantees little: workgroups of 128 in x, 4 storage
+ * buffers a stage). Constant 0 is every shader's workgroup size (shaders/common.glsl). */
+static rp_status check_device_limits(const rp_caps *caps, const rp_pipeline_key *key) {
+  if (key->spec_count > 0) {
+    uint32_t size = key->spec[0];
+    if (size == 0 || size > caps->max_workgroup_size[0] || size > caps->max_workgroup_invocations)
+      return rp_fail(RP_ERR_TOO_LARGE,
+                     "%s: a workgroup of %u invocations; %s allows 1 to %u (%u in x)", key->shader,
+                     size, caps->name, caps->max_workgroup_invocations,
+                     caps->max_workgroup_size[0]);
+  }
+  uint32_t texel = 0;
+  for (uint32_t i = 0; i < key->binding_count; i++) texel += key->texel_bindings >> i & 1u;
+  uint32_t storage = key->binding_count - texel;
+  if (storage > caps->max_storage_buffers_per_stage || texel > caps->max_sampled_per_stage)
+    return rp_fail(RP_ERR_TOO_LARGE,
+                   "%s: %u storage and %u texel buffers; %s allows %u and %u in a shader",
+                   key->shader, storage, texel, caps->name, caps->max_storage_buffers_per_stage,
+                   caps->max_sampled_per_stage);
+  return RP_OK;
+}
+
 rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_pipeline **out) {
   rp_pipelines *p = &ctx->pipelines;
   for (uint32_t i = 0; i < p->count; i++) {
@@ -196,9 +219,10 @@ rp_status rp_pipeline_get(rp_context *ctx, const rp_pipeline_key *key, const rp_
     return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "pipeline %s: texel bindings 0x%x (vec4 0x%x) for %u bindings", key->shader,
                    key->texel_bindings, key->texel_vec4, key->binding_count);
+  rp_status st = check_device_limits(&ctx->caps, key);
+  if (st) return st;
   const rp_spirv *spirv = rp_spirv_find(key->shader);
   if (!spirv) return rp_fail(RP_ERR_INVALID_ARGUMENT, "no embedded shader named %s", key->shader);
-  rp_status st = RP_OK;
   const rp_layout *layout = layout_for(ctx, key->binding_count, key->texel_bindings, &st);
   if (!layout) return st;
   if (p->count == p->capacity) {
