@@ -150,6 +150,26 @@ Test(device, pipeline_cache_is_saved_on_disk) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "test -s %s/pipelines-*.bin", dir);
   cr_assert_eq(system(cmd), 0, "no pipeline cache file in %s", dir);
+
+  /* The file's header is this device's; with another version, vendor, device or UUID, or a
+   * length shorter than the header or than the file says, it would not be used. */
+  snprintf(cmd, sizeof cmd, "cat %s/pipelines-*.bin", dir);
+  FILE *f = popen(cmd, "r");
+  static uint8_t data[1 << 22];
+  size_t size = fread(data, 1, sizeof data, f);
+  pclose(f);
+  const rp_caps *caps = rp_context_caps(test_ctx());
+  cr_assert(rp_pipeline_cache_fits(caps, data, size), "the saved cache's header does not fit");
+  cr_assert(size >= 32 && data[0] == 32 && data[1] == 0, "header length %u", data[0]);
+  for (size_t at = 4; at < 32; at++) {
+    data[at] ^= 0x40;
+    cr_assert(!rp_pipeline_cache_fits(caps, data, size), "header byte %zu changed, still fits", at);
+    data[at] ^= 0x40;
+  }
+  data[0] = 16;
+  cr_assert(!rp_pipeline_cache_fits(caps, data, size), "a header of 16 bytes fits");
+  data[0] = 32;
+  cr_assert(!rp_pipeline_cache_fits(caps, data, 31), "a cut header fits");
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_assert_eq(system(cmd), 0);
 }

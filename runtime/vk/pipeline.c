@@ -62,13 +62,34 @@ static void *read_whole_file(const char *path, size_t *size) {
   return data;
 }
 
+/* The header's fields are little-endian whatever the host (Vulkan spec,
+ * VkPipelineCacheHeaderVersionOne). */
+static uint32_t le32(const uint8_t *b) {
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+bool rp_pipeline_cache_fits(const rp_caps *caps, const void *data, size_t size) {
+  const uint8_t *b = data;
+  if (!b || size < 16 + VK_UUID_SIZE) return false;
+  uint32_t header_size = le32(b);
+  return header_size >= 16 + VK_UUID_SIZE && header_size <= size &&
+         le32(b + 4) == VK_PIPELINE_CACHE_HEADER_VERSION_ONE && le32(b + 8) == caps->vendor_id &&
+         le32(b + 12) == caps->device_id &&
+         memcmp(b + 16, caps->pipeline_cache_uuid, VK_UUID_SIZE) == 0;
+}
+
 rp_status rp_pipelines_init(rp_context *ctx, const char *cache_dir) {
   rp_pipelines *p = &ctx->pipelines;
   cache_path_for(ctx, cache_dir, p->cache_path, sizeof p->cache_path);
   size_t size = 0;
   void *data = p->cache_path[0] ? read_whole_file(p->cache_path, &size) : NULL;
-  /* A cache written by another driver version is rejected by the driver itself: it checks
-   * the header and starts empty, so a stale file costs nothing but time. */
+  /* A file written by another device or driver version is not handed to the driver: drivers
+   * must check the header themselves, but one that does not could crash on it. Starting
+   * empty costs only compile time. */
+  if (data && !rp_pipeline_cache_fits(&ctx->caps, data, size)) {
+    free(data);
+    data = NULL;
+  }
   VkPipelineCacheCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
                                     .initialDataSize = data ? size : 0,
                                     .pInitialData = data};

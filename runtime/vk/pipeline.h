@@ -82,6 +82,9 @@ typedef struct rp_pipelines {
 } rp_pipelines;
 
 rp_status rp_pipelines_init(rp_context *ctx, const char *cache_dir);
+/* Whether `data` (a pipeline cache file) starts with a version-one header written for this
+ * device: vendor, device and pipelineCacheUUID. */
+bool rp_pipeline_cache_fits(const rp_caps *caps, const void *data, size_t size);
 void rp_pipelines_release(rp_context *ctx); /* saves the cache file atomically */
 
 #endif
