@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "exp/driver.h"
 #include "exp/files.h"
@@ -22,6 +24,7 @@
 #include "support/fixture.h"
 #include "support/synthetic.h"
 #include "support/tmpfiles.h"
+#include "train/checkpoint.h"
 #include "train/trainer.h"
 
 TestSuite(trainer, .fini = test_teardown);
@@ -252,6 +255,119 @@ Test(trainer, a_search_candidate_scores_what_the_trainer_gives) {
   free(dir);
 }
 
+/* ---- a run interrupted between epochs and restored */
+
+/* Every parameter's value and momentum buffer, and the batch-norm counters, as bytes. */
+static uint8_t *weights_of(rp_trainer *t, size_t *size) {
+  const rp_net *net = rp_trainer_net(t);
+  size_t total = (size_t)net->bn_count * sizeof(int64_t);
+  for (int i = 0; i < net->param_count; i++)
+    total += rp_tensor_bytes(&net->params[i].value) * (net->params[i].trainable ? 2 : 1);
+  uint8_t *bytes = malloc(total), *at = bytes;
+  for (int i = 0; i < net->param_count; i++) {
+    const rp_param *p = &net->params[i];
+    ASSERT_OK(rp_tensor_download(test_ctx(), &p->value, (float *)(void *)at));
+    at += rp_tensor_bytes(&p->value);
+    if (!p->trainable) continue;
+    ASSERT_OK(rp_tensor_download(test_ctx(), &p->momentum, (float *)(void *)at));
+    at += rp_tensor_bytes(&p->momentum);
+  }
+  memcpy(at, net->bn_batches, (size_t)net->bn_count * sizeof(int64_t));
+  *size = total;
+  return bytes;
+}
+
+typedef struct stop_after {
+  rp_trainer *t;
+  int epoch;
+  const char *path, *fingerprint;
+} stop_after;
+
+/* Saves the state after epoch `epoch` and stops there, as a run killed after that save. */
+static void save_and_stop(const rp_epoch_metrics *m, void *user) {
+  stop_after *s = user;
+  if (m->epoch != s->epoch) return;
+  ASSERT_OK(rp_trainer_save_state(s->t, s->path, s->fingerprint));
+  rp_trainer_request_stop(s->t);
+}
+
+/* Trains `c` for one epoch and saves its state at `path` under `fingerprint`. */
+static void save_after_one_epoch(const rp_train_config *c, const char *path,
+                                 const char *fingerprint) {
+  rp_trainer *t;
+  ASSERT_OK(rp_trainer_create(test_ctx(), c, &t));
+  stop_after stop = {t, 1, path, fingerprint};
+  ASSERT_OK(rp_trainer_run(t, &(rp_train_callbacks){.epoch = save_and_stop, .user = &stop}));
+  rp_trainer_destroy(t);
+}
+
+/* Trained through, and stopped after epoch 1 then restored into a new trainer and trained on,
+ * a run ends with the same weights, momentum buffers, batch-norm statistics and counters, and
+ * history, bit for bit: the MNIST CNN (dropout, whose random stream follows the step count)
+ * and a ResNet-8 (batch norm) with a partial last batch. */
+static void check_resume(const char *model, int batch) {
+  char *dir = synthetic_dataset();
+  rp_train_config c = small_config(dir);
+  c.model = model, c.batch = batch, c.epochs = 2;
+  char path[600];
+  snprintf(path, sizeof path, "%s/run.state", dir);
+
+  rp_trainer *t;
+  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+  ASSERT_OK(rp_trainer_run(t, NULL));
+  int n_straight;
+  const rp_epoch_metrics *h = rp_trainer_history(t, &n_straight);
+  rp_epoch_metrics straight[2];
+  memcpy(straight, h, sizeof straight);
+  size_t size_straight, size_resumed;
+  uint8_t *w_straight = weights_of(t, &size_straight);
+  rp_trainer_destroy(t);
+
+  save_after_one_epoch(&c, path, "config A");
+  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+  ASSERT_OK(rp_trainer_restore_state(t, path, "config A"));
+  ASSERT_OK(rp_trainer_run(t, NULL));
+  int n_resumed;
+  const rp_epoch_metrics *r = rp_trainer_history(t, &n_resumed);
+  uint8_t *w_resumed = weights_of(t, &size_resumed);
+  cr_assert_eq(n_resumed, 2);
+  for (int e = 0; e < 2; e++) {
+    const rp_epoch_metrics *a = &straight[e], *b = &r[e];
+    cr_assert(a->epoch == b->epoch && a->lr == b->lr && a->train_loss == b->train_loss &&
+                  a->train_accuracy == b->train_accuracy &&
+                  a->train_true_prob == b->train_true_prob && a->val_loss == b->val_loss &&
+                  a->val_accuracy == b->val_accuracy && a->test_loss == b->test_loss &&
+                  a->test_accuracy == b->test_accuracy,
+              "%s epoch %d: train loss %.9g / %.9g, validation %.9g / %.9g (straight / resumed)",
+              model, e + 1, a->train_loss, b->train_loss, a->val_accuracy, b->val_accuracy);
+  }
+  cr_assert(size_straight == size_resumed && memcmp(w_straight, w_resumed, size_straight) == 0,
+            "%s: the resumed run's weights differ from the straight run's", model);
+
+  /* Saved under another configuration, or not a state at all: refused, naming the file. */
+  cr_assert_eq(rp_trainer_restore_state(t, path, "config B"), RP_ERR_INVALID_ARGUMENT);
+  char want[700];
+  snprintf(want, sizeof want,
+           "%s was saved by a run configured otherwise: remove it to train this run from the "
+           "start",
+           path);
+  cr_assert_str_eq(rp_error_message(), want);
+  ASSERT_OK(rp_checkpoint_save(rp_trainer_net(t), path, NULL));
+  cr_assert_eq(rp_trainer_restore_state(t, path, "config A"), RP_ERR_INVALID_ARGUMENT);
+  snprintf(want, sizeof want, "%s is not a training state (no training_state in its metadata)",
+           path);
+  cr_assert_str_eq(rp_error_message(), want);
+  rp_trainer_destroy(t);
+  free(w_straight), free(w_resumed);
+  remove_tree(dir);
+  free(dir);
+}
+
+Test(trainer, a_run_restored_between_epochs_ends_bit_for_bit_as_one_trained_through) {
+  check_resume("mnist_cnn", 50);
+  check_resume("resnet8", 40);
+}
+
 /* ---- experiments through the trainer backend */
 
 static rp_status run_experiment(const char *text, const char *out_dir) {
@@ -331,6 +447,84 @@ Test(trainer, weights_that_overflow_in_the_last_step_are_divergence) {
                    "of epoch 1 (the training loss "),
             "%s", rp_error_message());
   cr_assert_eq(n, 0, "the diverged epoch counted as done");
+  remove_tree(dir);
+  free(dir);
+}
+
+static void note_resumed(void *user, const rp_exp_run *run, const char *state_path, int epochs_done,
+                         int epochs) {
+  *(int *)user = epochs_done;
+}
+
+/* `repro run` takes an interrupted run up from runs/<id>.state (here saved after its first
+ * epoch, as a run killed in its second would leave it): the record is the one a run trained
+ * through writes, and the state is gone once the record is written. A state saved under another
+ * configuration stops the experiment before anything trains, naming the file. */
+Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
+  char *dir = synthetic_dataset();
+  char straight[600], resumed[600], other[600], text[2048], path[700];
+  snprintf(straight, sizeof straight, "%s/straight", dir);
+  snprintf(resumed, sizeof resumed, "%s/resumed", dir);
+  snprintf(other, sizeof other, "%s/other", dir);
+  snprintf(text, sizeof text,
+           "{\"name\": \"resume\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
+           "\"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 2, "
+           "\"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, "
+           "\"evaluation\": {\"fgsm\": [0.05]}}",
+           dir);
+  ASSERT_OK(run_experiment(text, straight));
+
+  rp_experiment e;
+  rp_exp_plan plan;
+  ASSERT_OK(rp_exp_parse(text, "trainer.json", rp_exp_recipe, &e));
+  ASSERT_OK(rp_exp_make_plan(&e, &plan));
+  rp_train_config c;
+  rp_exp_train_config(&e, &e.losses[0].loss, plan.runs[0].seed, &c);
+  char *fingerprint = rp_exp_state_fingerprint(&e, &e.losses[0], plan.runs[0].seed);
+  snprintf(path, sizeof path, "%s/runs", resumed);
+  cr_assert_eq(mkdir(resumed, 0755) | mkdir(path, 0755), 0);
+  snprintf(path, sizeof path, "%s/runs/ce-s1.state", resumed);
+  save_after_one_epoch(&c, path, fingerprint);
+
+  int epochs_done = 0;
+  rp_exp_runner runner = {.ctx = test_ctx(), .resumed = note_resumed, .user = &epochs_done};
+  rp_exp_backend b = rp_exp_trainer_backend(&runner);
+  ASSERT_OK(rp_exp_run_all(&e, resumed, &b, "test"));
+  cr_assert_eq(epochs_done, 1, "the run was not taken up from its state");
+  cr_assert_eq(access(path, F_OK), -1, "%s is still there", path);
+  cJSON *a = read_json_in(straight, "runs/ce-s1.json"),
+        *r = read_json_in(resumed, "runs/ce-s1.json");
+  const char *same[] = {"final", "attacks", "epochs"};
+  for (int i = 0; i < 3; i++) {
+    cJSON *x = cJSON_GetObjectItem(a, same[i]), *y = cJSON_GetObjectItem(r, same[i]);
+    /* the epochs' times differ: compare what was measured */
+    for (cJSON *ep = x ? x->child : NULL; ep && i == 2; ep = ep->next)
+      cJSON_DeleteItemFromObject(ep, "seconds"),
+          cJSON_DeleteItemFromObject(ep, "images_per_second");
+    for (cJSON *ep = y ? y->child : NULL; ep && i == 2; ep = ep->next)
+      cJSON_DeleteItemFromObject(ep, "seconds"),
+          cJSON_DeleteItemFromObject(ep, "images_per_second");
+    cr_assert(x && cJSON_Compare(x, y, true), "%s differs: %s / %s", same[i],
+              cJSON_PrintUnformatted(x), cJSON_PrintUnformatted(y));
+  }
+  cJSON_Delete(a), cJSON_Delete(r);
+
+  snprintf(path, sizeof path, "%s/runs", other);
+  cr_assert_eq(mkdir(other, 0755) | mkdir(path, 0755), 0);
+  snprintf(path, sizeof path, "%s/runs/ce-s1.state", other);
+  save_after_one_epoch(&c, path, "{\"another\": \"configuration\"}");
+  cr_assert_eq(rp_exp_run_all(&e, other, &b, "test"), RP_ERR_INVALID_ARGUMENT);
+  char want[800];
+  snprintf(want, sizeof want,
+           "%s was saved by a run configured otherwise: remove it to train this run from the "
+           "start",
+           path);
+  cr_assert_str_eq(rp_error_message(), want);
+  snprintf(path, sizeof path, "%s/runs/ce-s1.json", other);
+  cr_assert_eq(access(path, F_OK), -1, "a run trained despite the state");
+  free(fingerprint);
+  rp_exp_plan_free(&plan);
+  rp_exp_free(&e);
   remove_tree(dir);
   free(dir);
 }

@@ -6,33 +6,51 @@
 
 #include "train/safetensors.h"
 
-rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_checkpoint_info *info) {
+/* The tensors of a checkpoint: each parameter's value (and its momentum buffer with
+ * `momentum`, for trainable ones), then each batch norm's num_batches_tracked. */
+static int tensor_count(const rp_net *net, bool momentum) {
   int count = net->param_count + net->bn_count;
+  for (int i = 0; i < net->param_count && momentum; i++) count += net->params[i].trainable;
+  return count;
+}
+
+/* Downloads `t` into a new host buffer described by `out` under `name`. */
+static rp_status download_named(const rp_net *net, const rp_param *p, const rp_tensor *t,
+                                const char *suffix, rp_named_tensor *out, float **host) {
+  *host = malloc((size_t)rp_tensor_bytes(t));
+  if (!*host) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  snprintf(out->name, sizeof out->name, "%s%s", p->name, suffix);
+  snprintf(out->dtype, sizeof out->dtype, "F32");
+  out->ndim = p->ndim;
+  memcpy(out->shape, p->shape, sizeof out->shape);
+  out->data = *host;
+  return rp_tensor_download(net->ctx, t, *host);
+}
+
+static rp_status save(const rp_net *net, const char *path, const rp_checkpoint_info *info,
+                      const rp_checkpoint_extra *extra) {
+  bool momentum = extra && extra->momentum;
+  int own = tensor_count(net, momentum), count = own + (extra ? extra->tensor_count : 0);
   rp_named_tensor *tensors = calloc((size_t)count, sizeof *tensors);
-  float **host = calloc((size_t)net->param_count, sizeof *host);
+  float **host = calloc((size_t)own, sizeof *host);
   if (!tensors || !host) {
     free(tensors);
     free(host);
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   }
   rp_status st = RP_OK;
+  int k = 0;
   for (int i = 0; i < net->param_count && !st; i++) {
     const rp_param *p = &net->params[i];
-    host[i] = malloc((size_t)rp_tensor_bytes(&p->value));
-    if (!host[i]) {
-      st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
-      break;
+    st = download_named(net, p, &p->value, "", &tensors[k], &host[k]);
+    k++;
+    if (!st && momentum && p->trainable) {
+      st = download_named(net, p, &p->momentum, ".momentum_buffer", &tensors[k], &host[k]);
+      k++;
     }
-    st = rp_tensor_download(net->ctx, &p->value, host[i]);
-    rp_named_tensor *t = &tensors[i];
-    snprintf(t->name, sizeof t->name, "%s", p->name);
-    snprintf(t->dtype, sizeof t->dtype, "F32");
-    t->ndim = p->ndim;
-    memcpy(t->shape, p->shape, sizeof t->shape);
-    t->data = host[i];
   }
+  int downloaded = k;
   /* num_batches_tracked: one int64 scalar per batch-norm layer, in node order */
-  int k = net->param_count;
   for (int i = 0; i < net->node_count && !st; i++) {
     const rp_node *n = &net->nodes[i];
     if (n->kind != RP_NODE_BATCHNORM) continue;
@@ -42,22 +60,41 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
     t->ndim = 0;
     t->data = &net->bn_batches[n->bn_index];
   }
+  for (int i = 0; extra && i < extra->tensor_count; i++) tensors[own + i] = extra->tensors[i];
   char epochs[32], seed[32];
   snprintf(epochs, sizeof epochs, "%d", info ? info->epochs : 0);
   snprintf(seed, sizeof seed, "%llu", info ? (unsigned long long)info->seed : 0ull);
-  const char *keys[] = {"format", "model", "dataset", "loss", "epochs", "seed", "repro_version"};
-  const char *values[] = {"pt",
-                          net->model,
-                          info && info->dataset ? info->dataset : "",
-                          info && info->loss ? info->loss : "",
-                          epochs,
-                          seed,
-                          REPRO_VERSION};
-  if (!st) st = rp_safetensors_write(path, tensors, count, keys, values, 7);
-  for (int i = 0; i < net->param_count; i++) free(host[i]);
+  enum { OWN_META = 7, MAX_META = 16 };
+  const char *keys[MAX_META] = {"format", "model", "dataset",      "loss",
+                                "epochs", "seed",  "repro_version"};
+  const char *values[MAX_META] = {"pt",
+                                  net->model,
+                                  info && info->dataset ? info->dataset : "",
+                                  info && info->loss ? info->loss : "",
+                                  epochs,
+                                  seed,
+                                  REPRO_VERSION};
+  int meta = OWN_META;
+  for (int i = 0; extra && i < extra->meta_count && meta < MAX_META; i++, meta++)
+    keys[meta] = extra->meta_keys[i], values[meta] = extra->meta_values[i];
+  if (!st) st = rp_safetensors_write(path, tensors, count, keys, values, meta);
+  for (int i = 0; i < downloaded; i++) free(host[i]);
   free(host);
   free(tensors);
   return st;
+}
+
+rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_checkpoint_info *info) {
+  return save(net, path, info, NULL);
+}
+
+rp_status rp_checkpoint_save_with(const rp_net *net, const char *path,
+                                  const rp_checkpoint_info *info,
+                                  const rp_checkpoint_extra *extra) {
+  if (extra && extra->meta_count > 9)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d metadata entries, at most 9", path,
+                   extra->meta_count);
+  return save(net, path, info, extra);
 }
 
 /* "[32,1,5,5]" ("[]" for a scalar). */
@@ -74,44 +111,51 @@ static int64_t numel(const rp_named_tensor *t) {
   return n;
 }
 
-rp_status rp_checkpoint_load(rp_net *net, const char *path) {
+/* Uploads tensor `name` of `f` into `dst`, which holds parameter p's shape in F32. */
+static rp_status upload_named(rp_net *net, const rp_safetensors *f, const char *path,
+                              const char *name, const rp_param *p, const rp_tensor *dst) {
+  const rp_named_tensor *t = rp_safetensors_find(f, name);
+  if (!t) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s has no tensor '%s'", path, name);
+  if (strcmp(t->dtype, "F32") != 0 || t->ndim != p->ndim ||
+      memcmp(t->shape, p->shape, (size_t)p->ndim * sizeof *p->shape) != 0) {
+    /* Both shapes: a checkpoint of the same model for another dataset (1 input channel
+     * against 3, 100 classes against 10) shows at a glance. */
+    char got[96], want[96];
+    format_shape(t->ndim, t->shape, got, sizeof got);
+    format_shape(p->ndim, p->shape, want, sizeof want);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: '%s' is %s %s, the %s expects F32 %s", path, name,
+                   t->dtype, got, net->model, want);
+  }
+  /* The file's bytes need not be 4-byte aligned in memory: copy before uploading. */
+  float *host = malloc((size_t)numel(t) * sizeof *host);
+  if (!host) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  memcpy(host, t->data, (size_t)numel(t) * sizeof *host);
+  rp_status st = rp_tensor_upload(net->ctx, dst, host);
+  free(host);
+  return st;
+}
+
+static rp_status load(rp_net *net, const char *path, bool momentum, int extra_tensors,
+                      rp_safetensors **keep) {
   rp_safetensors *f;
   rp_status st = rp_safetensors_open(path, &f);
   if (st) return st;
   const char *model = rp_safetensors_meta(f, "model");
   if (model && strcmp(model, net->model) != 0)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s holds a %s, not a %s", path, model, net->model);
-  int expected = net->param_count + net->bn_count;
+  int expected = tensor_count(net, momentum) + extra_tensors;
   if (!st && rp_safetensors_count(f) != expected)
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s holds %d tensors; a %s has %d", path,
-                 rp_safetensors_count(f), net->model, expected);
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s holds %d tensors; %s %s has %d", path,
+                 rp_safetensors_count(f), momentum ? "the training state of a" : "a", net->model,
+                 expected);
   for (int i = 0; i < net->param_count && !st; i++) {
     const rp_param *p = &net->params[i];
-    const rp_named_tensor *t = rp_safetensors_find(f, p->name);
-    if (!t) {
-      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s has no tensor '%s'", path, p->name);
-      break;
+    st = upload_named(net, f, path, p->name, p, &p->value);
+    if (!st && momentum && p->trainable) {
+      char name[128];
+      snprintf(name, sizeof name, "%s.momentum_buffer", p->name);
+      st = upload_named(net, f, path, name, p, &p->momentum);
     }
-    if (strcmp(t->dtype, "F32") != 0 || t->ndim != p->ndim ||
-        memcmp(t->shape, p->shape, (size_t)p->ndim * sizeof *p->shape) != 0) {
-      /* Both shapes: a checkpoint of the same model for another dataset (1 input channel
-       * against 3, 100 classes against 10) shows at a glance. */
-      char got[96], want[96];
-      format_shape(t->ndim, t->shape, got, sizeof got);
-      format_shape(p->ndim, p->shape, want, sizeof want);
-      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: '%s' is %s %s, the %s expects F32 %s", path,
-                   p->name, t->dtype, got, net->model, want);
-      break;
-    }
-    /* The file's bytes need not be 4-byte aligned in memory: copy before uploading. */
-    float *host = malloc((size_t)numel(t) * sizeof *host);
-    if (!host) {
-      st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
-      break;
-    }
-    memcpy(host, t->data, (size_t)numel(t) * sizeof *host);
-    st = rp_tensor_upload(net->ctx, &p->value, host);
-    free(host);
   }
   for (int i = 0; i < net->node_count && !st; i++) {
     const rp_node *n = &net->nodes[i];
@@ -124,8 +168,21 @@ rp_status rp_checkpoint_load(rp_net *net, const char *path) {
     else
       memcpy(&net->bn_batches[n->bn_index], t->data, sizeof(int64_t));
   }
-  rp_safetensors_close(f);
-  return st;
+  if (st || !keep) {
+    rp_safetensors_close(f);
+    return st;
+  }
+  *keep = f;
+  return RP_OK;
+}
+
+rp_status rp_checkpoint_load(rp_net *net, const char *path) {
+  return load(net, path, false, 0, NULL);
+}
+
+rp_status rp_checkpoint_load_with(rp_net *net, const char *path, int extra_tensors,
+                                  rp_safetensors **file) {
+  return load(net, path, true, extra_tensors, file);
 }
 
 rp_status rp_checkpoint_read_meta(const char *path, rp_checkpoint_meta *meta) {

@@ -5,6 +5,7 @@
 #define RP_CHECKPOINT_H
 
 #include "nn/net.h"
+#include "train/safetensors.h"
 
 /* Metadata stored with the weights (all strings in the file's __metadata__). */
 typedef struct rp_checkpoint_info {
@@ -21,6 +22,26 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
 /* Loads a checkpoint into a network built for the same model: every tensor the network has
  * must be there with the same shape, and nothing else (strict). */
 rp_status rp_checkpoint_load(rp_net *net, const char *path);
+
+/* A training state (rp_trainer_save_state) is a checkpoint with more in it: each trainable
+ * parameter's momentum buffer, as "<name>.momentum_buffer", and the caller's own tensors and
+ * metadata (at most 9 entries, after the checkpoint's). */
+typedef struct rp_checkpoint_extra {
+  bool momentum;
+  const rp_named_tensor *tensors;
+  int tensor_count;
+  const char *const *meta_keys, *const *meta_values;
+  int meta_count;
+} rp_checkpoint_extra;
+
+rp_status rp_checkpoint_save_with(const rp_net *net, const char *path,
+                                  const rp_checkpoint_info *info, const rp_checkpoint_extra *extra);
+
+/* Loads a training state: the weights and buffers as rp_checkpoint_load does, and the momentum
+ * buffers, the file holding exactly `extra_tensors` more tensors. The file stays open in *file
+ * for the caller to read those and the metadata (rp_safetensors_close). */
+rp_status rp_checkpoint_load_with(rp_net *net, const char *path, int extra_tensors,
+                                  rp_safetensors **file);
 
 /* What a checkpoint's metadata says it is: the model, and the dataset and loss it was trained
  * with ("" where absent). */

@@ -72,6 +72,25 @@ rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb);
  * search gives up on a candidate stuck at chance). */
 void rp_trainer_request_stop(rp_trainer *t);
 
+/* ---- a run between epochs (trainer_state.c) ----
+ * Everything random in training is a function of (seed, epoch, step) (data/batcher.h, dropout's
+ * Philox stream), so the weights, momentum buffers, batch-norm statistics and counters, the
+ * step count and the history are the whole state: a run restored from it and trained on ends
+ * bit for bit where the uninterrupted run does. `fingerprint` is the caller's description of
+ * the configuration (any text); a state saved under another is refused, not trained on. */
+
+/* Saves the state after the last finished epoch, atomically (a safetensors checkpoint that
+ * PyTorch can read, with the momentum buffers and a "history" tensor). */
+rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const char *fingerprint);
+
+/* Checks what a saved state says it is, without a trainer: saved under `fingerprint`, and
+ * after how many epochs (*epochs_done). One line naming the file where it is not. */
+rp_status rp_trainer_state_check(const char *path, const char *fingerprint, int *epochs_done);
+
+/* Restores a state saved by a trainer of the same configuration; rp_trainer_run then goes on
+ * from the epoch after it. Every failure is one line naming the file. */
+rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint);
+
 const rp_epoch_metrics *rp_trainer_history(const rp_trainer *t, int *count);
 rp_net *rp_trainer_net(rp_trainer *t);
 const rp_dataset *rp_trainer_train_set(const rp_trainer *t);

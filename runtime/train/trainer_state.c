@@ -1,0 +1,120 @@
+/* A run's state between epochs: rp_trainer_save_state and rp_trainer_restore_state
+ * (train/trainer.h). The file is a checkpoint (train/checkpoint.h) with the momentum buffers,
+ * the history as an F64 tensor, and in its metadata the configuration's fingerprint, the
+ * epochs done and the step count. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/checkpoint.h"
+#include "train/loss_spec.h"
+#include "train/trainer_private.h"
+
+/* The columns of the "history" tensor, one row per finished epoch. */
+enum { HISTORY_COLUMNS = 11 };
+
+static void history_row(const rp_epoch_metrics *m, double *row) {
+  const double values[HISTORY_COLUMNS] = {
+      m->epoch,           m->lr,       m->train_loss,       m->train_accuracy,
+      m->train_true_prob, m->val_loss, m->val_accuracy,     m->test_loss,
+      m->test_accuracy,   m->seconds,  m->images_per_second};
+  memcpy(row, values, sizeof values);
+}
+
+static void history_metrics(const double *row, rp_epoch_metrics *m) {
+  *m = (rp_epoch_metrics){(int)row[0], row[1], row[2], row[3], row[4], row[5],
+                          row[6],      row[7], row[8], row[9], row[10]};
+}
+
+rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const char *fingerprint) {
+  int done = t->epochs_done;
+  double *history = malloc((size_t)(done ? done : 1) * HISTORY_COLUMNS * sizeof *history);
+  if (!history) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  for (int e = 0; e < done; e++) history_row(&t->history[e], history + (size_t)e * HISTORY_COLUMNS);
+  rp_named_tensor tensor = {.name = "history",
+                            .dtype = "F64",
+                            .ndim = 2,
+                            .shape = {done, HISTORY_COLUMNS},
+                            .data = history};
+  char loss[512], epochs_done[32], step[32];
+  rp_loss_format(&t->cfg.loss, loss, sizeof loss);
+  snprintf(epochs_done, sizeof epochs_done, "%d", done);
+  snprintf(step, sizeof step, "%" PRId64, t->global_step);
+  const char *keys[] = {"training_state", "epochs_done", "global_step"};
+  const char *values[] = {fingerprint, epochs_done, step};
+  rp_checkpoint_info info = {t->cfg.dataset, loss, t->cfg.epochs, t->cfg.seed};
+  rp_checkpoint_extra extra = {true, &tensor, 1, keys, values, 3};
+  rp_status st = rp_checkpoint_save_with(&t->net, path, &info, &extra);
+  free(history);
+  return st;
+}
+
+/* A non-negative integer of the metadata, or -1. */
+static int64_t meta_count(const rp_safetensors *f, const char *key) {
+  const char *text = rp_safetensors_meta(f, key);
+  if (!text || !*text) return -1;
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  return *end || errno || v < 0 ? -1 : (int64_t)v;
+}
+
+rp_status rp_trainer_state_check(const char *path, const char *fingerprint, int *epochs_done) {
+  *epochs_done = 0;
+  rp_safetensors *f;
+  rp_status st = rp_safetensors_open(path, &f);
+  if (st) return st;
+  const char *saved = rp_safetensors_meta(f, "training_state");
+  if (!saved)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s is not a training state (no training_state in its "
+                 "metadata)",
+                 path);
+  else if (strcmp(saved, fingerprint) != 0)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s was saved by a run configured otherwise: remove it to train this run from "
+                 "the start",
+                 path);
+  int64_t done = meta_count(f, "epochs_done");
+  if (!st && (done < 1 || done > INT32_MAX || meta_count(f, "global_step") < 0))
+    st =
+        rp_fail(RP_ERR_INVALID_ARGUMENT,
+                "%s: epochs_done must be a count from 1 and global_step a count, not \"%s\" and "
+                "\"%s\"",
+                path, rp_safetensors_meta(f, "epochs_done"), rp_safetensors_meta(f, "global_step"));
+  if (!st) *epochs_done = (int)done;
+  rp_safetensors_close(f);
+  return st;
+}
+
+rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint) {
+  int saved = 0;
+  rp_status st = rp_trainer_state_check(path, fingerprint, &saved);
+  if (!st && saved > t->cfg.epochs)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the run has %d", path, saved,
+                 t->cfg.epochs);
+  rp_safetensors *f = NULL;
+  if (!st) st = rp_checkpoint_load_with(&t->net, path, 1, &f);
+  if (st) return st;
+  int done = (int)meta_count(f, "epochs_done");
+  const rp_named_tensor *h = rp_safetensors_find(f, "history");
+  if (!h || strcmp(h->dtype, "F64") != 0 || h->ndim != 2 || h->shape[0] != done ||
+      h->shape[1] != HISTORY_COLUMNS) {
+    rp_safetensors_close(f);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no F64 history of %d epochs by %d columns", path,
+                   done, HISTORY_COLUMNS);
+  }
+  for (int e = 0; e < done; e++) {
+    double row[HISTORY_COLUMNS];
+    memcpy(row, (const char *)h->data + (size_t)e * sizeof row, sizeof row);
+    history_metrics(row, &t->history[e]);
+  }
+  t->epochs_done = done;
+  t->global_step = meta_count(f, "global_step");
+  rp_safetensors_close(f);
+  return RP_OK;
+}
