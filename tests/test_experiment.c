@@ -607,7 +607,7 @@ static double fake_accuracy(const char *label, int seed) {
 }
 
 static rp_status fake_train(void *user, const rp_experiment *e, const rp_exp_run *run,
-                            rp_exp_result *out) {
+                            const char *state_path, rp_exp_result *out) {
   fake *f = user;
   f->calls++;
   const char *label = e->losses[run->loss_index].label;

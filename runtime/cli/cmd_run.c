@@ -261,14 +261,27 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
   fflush(stdout);
 }
 
+/* A run in progress saves its state (runs/<id>.state) after an epoch at most this often: an
+ * interruption loses at most this much training, and big models (WRN-16-8's weights and momentum
+ * are 88 MB) are not written after every few-second epoch of a fast GPU. */
+#define STATE_INTERVAL_SECONDS 60.0
+
+static void on_resumed(void *user, const rp_exp_run *run, const char *state_path, int epochs_done,
+                       int epochs) {
+  clear_progress(user);
+  printf("    resumed from %s: %d of %d epochs were done\n", state_path, epochs_done, epochs);
+  fflush(stdout);
+}
+
 static const char *volatile held_lock; /* the output directory's lock file, while held */
 
 /* Interrupted (Ctrl-C, SIGTERM): every record is written whole, so what finished stays and the
  * same command resumes; say so, with write(2), the one output a handler may do, then die of
  * the signal as the process would have. */
 static void on_interrupt(int sig) {
-  static const char message[] = "\nrepro: interrupted; finished runs and search generations are "
-                                "kept: run the same command again to resume\n";
+  static const char message[] = "\nrepro: interrupted; finished runs, the run in progress as of "
+                                "its last saved epoch, and search generations are kept: run the "
+                                "same command again to resume\n";
   ssize_t written = write(STDERR_FILENO, message, sizeof message - 1);
   (void)written;
   if (held_lock) unlink(held_lock); /* as rp_exp_unlock_dir, which will not run */
@@ -358,7 +371,9 @@ int rp_cmd_run(int argc, char **argv) {
                               .event = on_event,
                               .progress = on_progress,
                               .search_event = on_search_event,
-                              .user = &p};
+                              .resumed = on_resumed,
+                              .user = &p,
+                              .state_interval_seconds = STATE_INTERVAL_SECONDS};
       rp_exp_backend backend = rp_exp_trainer_backend(&runner);
       struct sigaction interrupt = {.sa_handler = on_interrupt};
       sigemptyset(&interrupt.sa_mask);

@@ -3,6 +3,7 @@
 #include "exp/driver.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "exp/files.h"
 #include "io/file.h"
+#include "train/trainer.h"
 
 static void add_number(cJSON *o, const char *key, double v) {
   if (isfinite(v))
@@ -131,6 +133,29 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
   return RP_OK;
 }
 
+char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed) {
+  cJSON *config = rp_exp_config_json(e, loss, seed);
+  char *text = config ? cJSON_PrintUnformatted(config) : NULL;
+  cJSON_Delete(config);
+  return text;
+}
+
+rp_status rp_exp_run_state(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
+                           int *epochs_done) {
+  *epochs_done = 0;
+  char path[4096];
+  run_path(path, sizeof path, out_dir, run, "state");
+  if (!rp_exp_exists(path)) return RP_OK;
+  char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
+  if (!fingerprint) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  rp_status st = rp_trainer_state_check(path, fingerprint, epochs_done);
+  free(fingerprint);
+  if (!st && *epochs_done > e->training.epochs)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the run has %d", path,
+                 *epochs_done, e->training.epochs);
+  return st;
+}
+
 static void csv_number(char **p, size_t *left, double v, bool last) {
   int n = isfinite(v) ? snprintf(*p, *left, "%.9g%c", v, last ? '\n' : ',')
                       : snprintf(*p, *left, "%c", last ? '\n' : ',');
@@ -210,8 +235,11 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
   if (st) return st;
   bool *done = calloc((size_t)plan->run_count, sizeof *done);
   if (!done) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  for (int i = 0; i < plan->run_count && !st; i++)
+  for (int i = 0; i < plan->run_count && !st; i++) {
+    int epochs_done;
     st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done[i]);
+    if (!st && !done[i]) st = rp_exp_run_state(e, &plan->runs[i], out_dir, &epochs_done);
+  }
   if (!st) {
     snprintf(path, sizeof path, "%s/experiment.json", out_dir);
     cJSON *resolved = rp_exp_to_json(e);
@@ -226,7 +254,9 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
     }
     if (b->event) b->event(b->user, RP_EXP_RUN_START, i, plan->run_count, run, NULL);
     rp_exp_result r = {.test_accuracy = NAN, .test_loss = NAN, .seconds = NAN};
-    st = b->train(b->user, e, run, &r);
+    char state[4096];
+    run_path(state, sizeof state, out_dir, run, "state");
+    st = b->train(b->user, e, run, state, &r);
     if (!st) {
       /* The CSV first: the JSON record is what marks the run as finished. */
       run_path(path, sizeof path, out_dir, run, "csv");
@@ -239,6 +269,10 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
       st = rp_exp_write_json(path, rec);
       cJSON_Delete(rec);
     }
+    /* The record holds everything now; a state left behind would be taken up again if the
+     * record were ever moved away, instead of training the run from the start. */
+    if (!st && remove(state) != 0 && errno != ENOENT)
+      st = rp_fail(RP_ERR_IO, "cannot remove %s: %s", state, strerror(errno));
     if (!st && b->event) b->event(b->user, RP_EXP_RUN_DONE, i, plan->run_count, run, &r);
     free(r.epochs);
     cJSON_Delete(r.data);

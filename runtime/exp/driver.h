@@ -67,9 +67,11 @@ typedef struct rp_exp_search_event {
 
 typedef struct rp_exp_backend {
   /* Trains and evaluates one run. RP_OK with result->diverged for a diverged run; any other
-   * failure stops the experiment (finished runs stay). */
+   * failure stops the experiment (finished runs stay). `state_path` (runs/<id>.state) is where
+   * the backend may keep the run's state between epochs and, finding it there, go on from it:
+   * the driver removes it once the run's record is written. */
   rp_status (*train)(void *user, const rp_experiment *e, const rp_exp_run *run,
-                     rp_exp_result *result);
+                     const char *state_path, rp_exp_result *result);
   /* The device block of the run records (rp_caps_to_json); NULL: none. Caller frees. */
   struct cJSON *(*device_json)(void *user);
   /* Progress, for the command line to print (may be NULL). `result` only with RUN_DONE. */
@@ -103,6 +105,15 @@ rp_status rp_exp_check_runs(const rp_experiment *e, const rp_exp_plan *plan, con
  * names the first difference (JSON path, recorded and current values). */
 rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
                           bool *done);
+
+/* What a run's saved state (runs/<id>.state) must have been saved under to be taken up: the
+ * run's resolved configuration, as its record holds it, in compact JSON. Caller frees. */
+char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed);
+
+/* The saved state of an unfinished run, if there is one: *epochs_done its epochs (0: none). One
+ * saved under another configuration, or damaged, is an error naming it. */
+rp_status rp_exp_run_state(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
+                           int *epochs_done);
 
 /* The run record as written to runs/<id>.json. */
 struct cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_exp_result *r,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exp/files.h"
 #include "meta/search_train.h"
 #include "train/trainer.h"
 #include "vk/caps_json.h"
@@ -46,7 +47,24 @@ typedef struct relay {
   int epochs;
   const rp_exp_search *search;
   const rp_search_trial *trial;
+  /* A run's state: where it is saved, under what, when last, and the first failure to save it
+   * (which stops the run: its record could not be written there either). */
+  rp_trainer *trainer;
+  const char *state_path, *fingerprint;
+  double state_saved_at;
+  rp_status state_error;
 } relay;
+
+/* Saves the run's state when the interval since the last save has passed. */
+static void save_state(relay *r) {
+  double now = now_seconds();
+  if (!r->state_path || r->state_error ||
+      now - r->state_saved_at < r->runner->state_interval_seconds)
+    return;
+  r->state_error = rp_trainer_save_state(r->trainer, r->state_path, r->fingerprint);
+  r->state_saved_at = now;
+  if (r->state_error) rp_trainer_request_stop(r->trainer);
+}
 
 static void on_progress(const rp_progress *p, void *user) {
   const relay *r = user;
@@ -54,8 +72,9 @@ static void on_progress(const rp_progress *p, void *user) {
 }
 
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
-  const relay *r = user;
+  relay *r = user;
   if (!r->trial) {
+    save_state(r);
     if (r->runner->epoch) r->runner->epoch(r->runner->user, r->run, m, r->epochs);
     return;
   }
@@ -90,17 +109,45 @@ void rp_exp_train_config(const rp_experiment *e, const rp_loss *loss, uint64_t s
   c->max_steps = t->max_steps;
 }
 
+/* Takes the run up from its saved state where there is one: the time its epochs took so far. */
+static rp_status resume(rp_exp_runner *runner, const rp_exp_run *run, relay *r,
+                        double *seconds_before) {
+  *seconds_before = 0;
+  if (!rp_exp_exists(r->state_path)) return RP_OK;
+  rp_status st = rp_trainer_restore_state(r->trainer, r->state_path, r->fingerprint);
+  if (st) return st;
+  int done = 0;
+  const rp_epoch_metrics *h = rp_trainer_history(r->trainer, &done);
+  for (int i = 0; i < done; i++) *seconds_before += h[i].seconds;
+  if (runner->resumed) runner->resumed(runner->user, run, r->state_path, done, r->epochs);
+  return RP_OK;
+}
+
 static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run,
-                       rp_exp_result *out) {
+                       const char *state_path, rp_exp_result *out) {
   rp_exp_runner *runner = user;
   const rp_exp_training *t = &e->training;
   rp_train_config c;
   rp_exp_train_config(e, &e->losses[run->loss_index].loss, run->seed, &c);
 
-  double start = now_seconds();
+  double start = now_seconds(), seconds_before = 0;
   rp_trainer *tr = NULL;
-  rp_status st = rp_trainer_create(runner->ctx, &c, &tr);
-  if (st) return st;
+  char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
+  rp_status st = fingerprint ? RP_OK : rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  if (!st) st = rp_trainer_create(runner->ctx, &c, &tr);
+  relay r = {.runner = runner,
+             .run = run,
+             .epochs = t->epochs,
+             .trainer = tr,
+             .state_path = state_path,
+             .fingerprint = fingerprint,
+             .state_saved_at = start};
+  if (!st && state_path) st = resume(runner, run, &r, &seconds_before);
+  if (st) {
+    rp_trainer_destroy(tr);
+    free(fingerprint);
+    return st;
+  }
   const rp_dataset *ds = rp_trainer_train_set(tr);
   out->data = cJSON_CreateObject();
   cJSON_AddStringToObject(out->data, "dir", ds->dir);
@@ -108,8 +155,8 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   cJSON_AddNumberToObject(out->data, "validation_images", (double)rp_trainer_val_count(tr));
   cJSON_AddBoolToObject(out->data, "partial", ds->partial);
 
-  relay r = {.runner = runner, .run = run, .epochs = t->epochs};
   st = rp_trainer_run(tr, &(rp_train_callbacks){on_progress, on_epoch, &r});
+  if (!st && r.state_error) st = r.state_error;
   if (st == RP_ERR_DIVERGED) {
     /* Recorded, not fatal: a loss that blows up is a result. */
     out->diverged = true;
@@ -140,8 +187,9 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
     st = rp_trainer_attack(tr, RP_SPLIT_TEST, &attack, &a->accuracy);
     if (!st) out->attack_count++;
   }
-  out->seconds = now_seconds() - start;
+  out->seconds = now_seconds() - start + seconds_before;
   rp_trainer_destroy(tr);
+  free(fingerprint);
   return st;
 }
 

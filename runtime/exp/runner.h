@@ -28,7 +28,14 @@ typedef struct rp_exp_runner {
   void (*progress)(void *user, const rp_progress *p);
   /* Search progress, candidates' epochs included (may be NULL). */
   void (*search_event)(void *user, const rp_exp_search_event *event);
+  /* A run taken up from its saved state after `epochs_done` of `epochs` (may be NULL). */
+  void (*resumed)(void *user, const rp_exp_run *run, const char *state_path, int epochs_done,
+                  int epochs);
   void *user;
+  /* A run's state is saved after an epoch when this many seconds have passed since the last
+   * save (or the run's start); 0: after every epoch. Searches' candidates are not saved: a
+   * search resumes by generations. */
+  double state_interval_seconds;
 } rp_exp_runner;
 
 /* A backend that trains with `runner` (which must outlive it), runs and search candidates. */
