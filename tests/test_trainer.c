@@ -512,14 +512,19 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
   snprintf(path, sizeof path, "%s/runs", other);
   cr_assert_eq(mkdir(other, 0755) | mkdir(path, 0755), 0);
   snprintf(path, sizeof path, "%s/runs/ce-s1.state", other);
-  save_after_one_epoch(&c, path, "{\"another\": \"configuration\"}");
+  cJSON *changed = cJSON_Parse(fingerprint);
+  cJSON_ReplaceItemInObject(changed, "epochs", cJSON_CreateNumber(3));
+  char *other_fingerprint = cJSON_PrintUnformatted(changed);
+  save_after_one_epoch(&c, path, other_fingerprint);
   cr_assert_eq(rp_exp_run_all(&e, other, &b, "test"), RP_ERR_INVALID_ARGUMENT);
-  char want[800];
+  char want[1200];
   snprintf(want, sizeof want,
-           "%s was saved by a run configured otherwise: remove it to train this run from the "
-           "start",
+           "%s was saved by a run with another training configuration than the experiment's now "
+           "($.config.epochs: 3 in the state, 2 now): remove it to train this run from the start",
            path);
   cr_assert_str_eq(rp_error_message(), want);
+  cJSON_Delete(changed);
+  free(other_fingerprint);
   snprintf(path, sizeof path, "%s/runs/ce-s1.json", other);
   cr_assert_eq(access(path, F_OK), -1, "a run trained despite the state");
   free(fingerprint);

@@ -79,14 +79,19 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
   for (int i = 0; i < plan->run_count; i++) {
     const rp_exp_run *r = &plan->runs[i];
     bool done = false;
+    int epochs_done = 0;
     rp_status st = rp_exp_run_done(e, r, out_dir, &done);
-    /* What is wrong with a record in the way (another configuration, damaged, unfinished):
-     * the real run refuses to start on it with the same message. */
-    char note[1200];
+    if (!st && !done) st = rp_exp_run_state(e, r, out_dir, &epochs_done);
+    /* What is wrong with a record or state in the way (another configuration, damaged,
+     * unfinished): the real run refuses to start on it with the same message. */
+    char note[1200], resumes[64];
+    snprintf(resumes, sizeof resumes, "  (resumes after epoch %d of %d)", epochs_done,
+             e->training.epochs);
     snprintf(note, sizeof note, "%s%s%s",
-             st     ? "  (in the way: "
-             : done ? "  (done)"
-                    : "",
+             st            ? "  (in the way: "
+             : done        ? "  (done)"
+             : epochs_done ? resumes
+                           : "",
              st ? rp_error_message() : "", st ? ")" : "");
     printf("  %-*s  seed %16" PRIu64 "%s\n", width, r->id, r->seed, note);
   }

@@ -12,6 +12,7 @@
 
 #include "exp/files.h"
 #include "io/file.h"
+#include "train/safetensors.h"
 #include "train/trainer.h"
 
 static void add_number(cJSON *o, const char *key, double v) {
@@ -140,6 +141,29 @@ char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, 
   return text;
 }
 
+/* A state saved under another configuration, said as a changed record is: the first value that
+ * differs. (The fingerprint is the configuration's JSON; rp_trainer_state_check, which would
+ * refuse it too, cannot say what changed.) */
+static rp_status state_changed(const char *path, const char *fingerprint) {
+  rp_safetensors *f;
+  rp_status st = rp_safetensors_open(path, &f);
+  if (st) return st;
+  const char *saved_text = rp_safetensors_meta(f, "training_state");
+  cJSON *saved = saved_text ? cJSON_Parse(saved_text) : NULL, *now = cJSON_Parse(fingerprint);
+  char where[512], was[96], is[96];
+  if (saved &&
+      rp_exp_json_difference(saved, now, "$.config", where, sizeof where, was, is, sizeof was))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s was saved by a run with another training configuration than the "
+                 "experiment's now (%s: %s in the state, %s now): remove it to train this run "
+                 "from the start",
+                 path, where, was, is);
+  cJSON_Delete(saved);
+  cJSON_Delete(now);
+  rp_safetensors_close(f);
+  return st;
+}
+
 rp_status rp_exp_run_state(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
                            int *epochs_done) {
   *epochs_done = 0;
@@ -148,7 +172,8 @@ rp_status rp_exp_run_state(const rp_experiment *e, const rp_exp_run *run, const 
   if (!rp_exp_exists(path)) return RP_OK;
   char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
   if (!fingerprint) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  rp_status st = rp_trainer_state_check(path, fingerprint, epochs_done);
+  rp_status st = state_changed(path, fingerprint);
+  if (!st) st = rp_trainer_state_check(path, fingerprint, epochs_done);
   free(fingerprint);
   if (!st && *epochs_done > e->training.epochs)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the run has %d", path,
