@@ -1,4 +1,4 @@
-/* The TaylorGLO metalearning search (../shared/reference/taylorglo.md §3, §5): CMA-ES over the
+/* The TaylorGLO metalearning search (docs/taylorglo.md §3, §5): CMA-ES over the
  * 8-entry genome [a1..a6, θ0, θ1] in the code convention, each candidate a loss function judged
  * by training a network with it.
  *

@@ -1,7 +1,7 @@
 /* TaylorGLO losses (Gonzalez & Miikkulainen) analysed without training: the learning-rule
  * decomposition of a 3rd-order TaylorGLO loss, where training starts and ends, its fixed points,
  * the invariant used to prune candidates, label smoothing as a map inside the family, and
- * loss-shape curves, following the project's reference notes (shared/reference/taylorglo.md,
+ * loss-shape curves, following the project's reference notes (docs/taylorglo.md,
  * §1-§4).
  *
  * Per class j, x_j = one-hot label component, y_j = softmax output:

@@ -1,6 +1,6 @@
-/* The steps of the adversarial attacks used to measure robustness (../shared/reference/
- * taylorglo.md §6), each one elementwise dispatch given the gradient of the loss with respect
- * to the input (computed by the caller, model in eval mode):
+/* The steps of the adversarial attacks used to measure robustness (docs/taylorglo.md §6),
+ * each one elementwise dispatch given the gradient of the loss with respect to the input
+ * (computed by the caller, model in eval mode):
  *
  *   FGSM:     out = clamp(x + eps * sign(grad), lo, hi)
  *   PGD step: out = clamp(clamp(x_adv + step * sign(grad), x_orig - eps, x_orig + eps), lo, hi)

@@ -1,5 +1,5 @@
 /* Softmax with the losses the experiments compare: cross-entropy, label-smoothed cross-entropy
- * and the TaylorGLO family (../shared/reference/taylorglo.md §1). One dispatch gives, per
+ * and the TaylorGLO family (docs/taylorglo.md §1). One dispatch gives, per
  * sample, the loss, whether the argmax is right and the softmax probability of the true class,
  * and the gradient of the batch's mean loss with respect to the logits. */
 #ifndef RP_LOSS_H

@@ -43,7 +43,7 @@ typedef struct rp_train_config {
 } rp_train_config;
 
 /* The recipe of the paper for a model: epochs, learning rate and steps, weight decay,
- * augmentation (../shared/reference/taylorglo.md §7). Other fields: cross-entropy, batch 128
+ * augmentation (docs/taylorglo.md §7). Other fields: cross-entropy, batch 128
  * (100 for the MNIST CNN), momentum 0.9, seed 1, the whole training portion. */
 void rp_train_config_defaults(rp_train_config *cfg, const char *model, const char *dataset);
 
