@@ -30,10 +30,10 @@ step() { # step NAME TIMEOUT COMMAND...: runs, times and logs one step
   local name=$1 limit=$2
   shift 2
   local start=$SECONDS
-  echo "=== $name"
+  echo "=== $name" >&2 # stderr: a step whose stdout is redirected to a file keeps it clean
   timeout "$limit" "$@"
   local rc=$?
-  echo "=== $name: exit $rc after $((SECONDS - start)) s"
+  echo "=== $name: exit $rc after $((SECONDS - start)) s" >&2
   return 0
 }
 
