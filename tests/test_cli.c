@@ -266,7 +266,13 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
        "(see repro train --help)"},
       {{"train", "--model", "mnist_cnn", "--dataset", "mnist", "--save", "x", "--json"},
        "repro: --json needs a value (see repro train --help)"},
-      {{"eval", "--save", "x"}, "repro: --checkpoint is required (see repro eval --help)"},
+      {{"eval", "--save", "x"},
+       "repro: --save is not an option of eval (the model comes from the checkpoint; training "
+       "options change nothing there) (see repro eval --help)"},
+      {{"eval", "--checkpoint", "c.safetensors", "--test-images", "9", "--epochs", "7"},
+       "repro: --epochs is not an option of eval (the model comes from the checkpoint; training "
+       "options change nothing there) (see repro eval --help)"},
+      {{"eval", "--fgsm", "0.1"}, "repro: --checkpoint is required (see repro eval --help)"},
       {{"run", "a.json", "b.json"},
        "repro: one experiment file at a time: 'b.json' after 'a.json' (see repro run --help)"},
       {{"run", "a.json", "--bogus"}, "repro: unknown option '--bogus' (see repro run --help)"},

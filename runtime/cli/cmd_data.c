@@ -9,8 +9,11 @@
 
 static void usage(FILE *out) {
   fprintf(out, "usage: repro data fetch|info cifar10|cifar100|mnist|fashion-mnist [--dir D]\n"
-               "  fetch  download (md5-checked) and unpack into D (default ~/.cache/repro/data)\n"
-               "  info   where the dataset is found and what it holds\n");
+               "  fetch  download (md5-checked) and unpack into D itself; without --dir into\n"
+               "         $REPRO_DATA_DIR/NAME, else ~/.cache/repro/data/NAME, where training\n"
+               "         looks by itself (files in a D of your own need --data-dir D, or\n"
+               "         dataset.dir in an experiment file)\n"
+               "  info   where the dataset is found (in D itself with --dir) and what it holds\n");
 }
 
 /* Loads one split and prints a line about it; returns 0 or the error's exit status. */

@@ -23,12 +23,15 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: repro eval --checkpoint CKPT [--dataset D] [--batch B] [--loss L]\n"
+          "                  [--convention code|paper] [--test-images N]\n"
           "                  [--fgsm E1,E2,..] [--pgd E1,E2,..] [--pgd-steps K]\n"
           "                  [--pgd-step-size A] [--eps-mode pixel|normalized]\n"
           "                  [--data-dir DIR] [--device D] [--json FILE]\n"
           "  The model comes from the checkpoint, and the dataset too unless given.\n"
           "  --loss drives the attacks and is the loss reported (default: the loss the\n"
-          "  checkpoint was trained with, from its metadata; ce if it names none).\n"
+          "  checkpoint was trained with, from its metadata; ce if it names none);\n"
+          "  --convention is that of a TaylorGLO --loss (as repro train --help says).\n"
+          "  --test-images N evaluates the first N test images (default: all).\n"
           "  eps is on the [0, 1] pixel scale; 'normalized' reproduces the official code\n"
           "  (eps in normalized units, clamp to [0, 1] there). PGD: 10 steps of 2.5 eps/steps.\n");
 }
@@ -66,6 +69,16 @@ static int parse_eps_list(const char *opt, const char *text, double *eps) {
   return n;
 }
 
+/* The options of repro train that eval takes too (each with a value); training's others would
+ * change nothing here, so they are refused rather than ignored. */
+static bool eval_takes(const char *opt) {
+  static const char *const taken[] = {"--dataset",     "--batch",    "--loss",   "--convention",
+                                      "--test-images", "--data-dir", "--device", "--json"};
+  for (size_t i = 0; i < sizeof taken / sizeof *taken; i++)
+    if (strcmp(opt, taken[i]) == 0) return true;
+  return false;
+}
+
 static cJSON *attack_json(const char *kind, double eps, double accuracy) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "attack", kind);
@@ -95,6 +108,14 @@ int rp_cmd_eval(int argc, char **argv) {
                 strcmp(opt, "--pgd") == 0 || strcmp(opt, "--pgd-steps") == 0 ||
                 strcmp(opt, "--pgd-step-size") == 0 || strcmp(opt, "--eps-mode") == 0;
     if (!ours) {
+      /* values never start with "--" (rp_cli_take_value), so every such word is an option */
+      if (strncmp(opt, "--", 2) == 0 && strcmp(opt, "--help") != 0 && !eval_takes(opt)) {
+        code = rp_cli_usage_error("eval",
+                                  "%s is not an option of eval (the model comes from the "
+                                  "checkpoint; training options change nothing there)",
+                                  opt);
+        break;
+      }
       rest[nrest++] = argv[i];
       continue;
     }

@@ -28,8 +28,11 @@ static void usage(FILE *out) {
                "  --dry-run  print the plan and its estimated cost; write nothing. Status 2\n"
                "             when DIR holds a damaged record or search state, or one made\n"
                "             with another configuration, as the run would refuse\n"
-               "  Runs already in DIR/runs/ are skipped and searches resume from their last\n"
-               "  finished generation (DIR/search/<label>/state.json).\n");
+               "  --device D device to use (index or part of its name; see repro devices)\n"
+               "  Runs already in DIR/runs/ are skipped, the run in progress goes on after its\n"
+               "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute), and\n"
+               "  searches resume from their last finished generation\n"
+               "  (DIR/search/<label>/state.json).\n");
 }
 
 /* The commit of the working directory's git checkout, "+dirty" when tracked sources differ
@@ -110,10 +113,13 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
     int64_t candidates = (int64_t)s->population * s->generations;
     int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
     int tries = rp_exp_search_retries(s) ? 1 + s->retries : 1; /* each to the end, at most */
+    /* a candidate trains as a run does: training.max_steps stops it too */
+    double per_try = (double)batches * s->epochs;
+    if (e->training.max_steps && (double)e->training.max_steps < per_try)
+      per_try = (double)e->training.max_steps;
     char steps[32];
     /* in double: the schema's largest counts multiplied overflow 64 bits (as rp_exp_make_plan) */
-    human((double)candidates * tries * (double)batches * s->epochs * e->training.batch, steps,
-          sizeof steps);
+    human((double)candidates * tries * per_try * e->training.batch, steps, sizeof steps);
     printf("search %s: CMA-ES, population %d x %d generations = %" PRId64
            " candidates of %d epochs (at most %s image-steps: pruned candidates are not "
            "trained), invariant %s%s, fitness %s, retry rule %s, seed %d%s%s%s\n",

@@ -10,8 +10,9 @@ static void usage(FILE *out) {
           "\n"
           "commands:\n"
           "  devices [--json]                      list Vulkan devices and their capabilities\n"
-          "  bench [--json FILE] [--device D] [--repeats N] [NAME...]\n"
-          "                                        measure FMA peak, copy bandwidth, GEMM\n"
+          "  bench [--json FILE] [--device D] [--repeats N] [--batch B] [--profile] [NAME...]\n"
+          "                                        measure FMA peak, copy bandwidth, GEMM,\n"
+          "                                        training steps (repro bench --help)\n"
           "  train --model M --dataset D [...]     train a network (repro train --help)\n"
           "  eval --checkpoint CKPT [...]          test accuracy of a checkpoint\n"
           "  taylorglo analyze --theta a1,..,a6,t0,t1 [--classes N] [--convention code|paper]\n"
@@ -19,7 +20,8 @@ static void usage(FILE *out) {
           "                                        analyse a TaylorGLO loss without training\n"
           "  data fetch|info NAME [--dir D]        download a dataset / show where it is\n"
           "                                        (cifar10, cifar100, mnist, fashion-mnist)\n"
-          "  run FILE [--out DIR] [--dry-run]      run an experiment file (docs/experiments.md)\n"
+          "  run FILE [--out DIR] [--device D] [--dry-run]\n"
+          "                                        run an experiment file (docs/experiments.md)\n"
           "  report DIR                            summary.md, results.json, figures of DIR\n"
           "  version                               print the version\n"
           "\n"
@@ -30,7 +32,11 @@ static void usage(FILE *out) {
           "  REPRO_CACHE_DIR=DIR    where compiled pipelines are cached\n"
           "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n"
           "  REPRO_PROGRESS_INTERVAL=S  seconds between progress lines when stderr is not a\n"
-          "                         terminal (default 30)\n");
+          "                         terminal (default 30)\n"
+          "  REPRO_DATA_ANY_SIZE=1  accept CIFAR files of other than the official sizes\n"
+          "  REPRO_PROFILE=1        a timestamp after every dispatch\n"
+          "  REPRO_GEMM, REPRO_CONV, REPRO_TEXEL  force a kernel, for tuning (README.md)\n"
+          "  REPRO_NO_QUIRKS=1, REPRO_NO_QUIRK_NAME=1  turn off driver workarounds\n");
 }
 
 int main(int argc, char **argv) {
