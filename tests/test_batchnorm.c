@@ -272,16 +272,19 @@ Test(batchnorm, train_forward_running_stats_backward) {
   }
 }
 
-/* A channel holding an infinity or a NaN has a NaN variance, as in PyTorch, on every device: the
- * clamp of rounding's negative M2 to 0 must not turn NaN into 0 (GLSL's max() may drop a NaN;
- * NVIDIA's does), which would leave the running variance finite. Channel 2 stays finite. */
-Test(batchnorm, non_finite_channel_has_nan_variance) {
-  const int64_t shape[] = {3, 3, 2, 2}, cs[] = {3};
-  float x[36];
-  fill_random(x, 36, 61);
-  x[1] = INFINITY; /* channel 0 of image 0 */
-  x[4 + 12] = NAN; /* channel 1 of image 1 */
-  const float ones[3] = {1, 1, 1}, zeros[3] = {0, 0, 0};
+/* A channel whose squares overflow has no finite variance, on every device: its mean is finite
+ * (1e20 / 12) but M2 is inf - inf = NaN, and the clamp of rounding's negative M2 to 0 must not
+ * turn that NaN into 0 (GLSL's max() may drop a NaN; NVIDIA's does), which would leave the
+ * running variance finite and the channel silently normalized by 1/sqrt(eps). Channels holding
+ * an infinity or a NaN are non-finite too; channel 3 stays finite. */
+Test(batchnorm, non_finite_channel_has_non_finite_variance) {
+  const int64_t shape[] = {3, 4, 2, 2}, cs[] = {4};
+  float x[48];
+  fill_random(x, 48, 61);
+  x[1] = 1e20f;         /* channel 0 of image 0 */
+  x[4 + 16] = INFINITY; /* channel 1 of image 1 */
+  x[8 + 32] = NAN;      /* channel 2 of image 2 */
+  const float ones[4] = {1, 1, 1, 1}, zeros[4] = {0, 0, 0, 0};
   for (int texel = 0; texel < 2; texel++) {
     test_use_texel(texel);
     guarded gx = make(4, shape, x), gy = make(4, shape, NULL), gg = make(1, cs, ones);
@@ -293,12 +296,13 @@ Test(batchnorm, non_finite_channel_has_nan_variance) {
     ASSERT_OK(rp_rec_end(rec));
     ASSERT_OK(rp_rec_run(rec));
     float *rv = download(&grv), *si = download(&gsi);
-    for (int c = 0; c < 2; c++)
-      cr_assert(isnan(rv[c]) && isnan(si[c]),
-                "channel %d (%s): running_var %g, save_invstd %g, want NaN (texel %d)", c,
-                c ? "a NaN" : "an infinity", rv[c], si[c], texel);
-    cr_assert(isfinite(rv[2]) && rv[2] > 0.9f * MOMENTUM && isfinite(si[2]),
-              "finite channel: running_var %g, save_invstd %g (texel %d)", rv[2], si[2], texel);
+    static const char *const what[] = {"1e20", "an infinity", "a NaN"};
+    for (int c = 0; c < 3; c++)
+      cr_assert(!isfinite(rv[c]) && !isfinite(si[c]),
+                "channel %d (%s): running_var %g, save_invstd %g, want non-finite (texel %d)", c,
+                what[c], rv[c], si[c], texel);
+    cr_assert(isfinite(rv[3]) && rv[3] > 0.9f && isfinite(si[3]),
+              "finite channel: running_var %g, save_invstd %g (texel %d)", rv[3], si[3], texel);
     guarded *all[] = {&gx, &gy, &gg, &gb, &grm, &grv, &gsm, &gsi, NULL};
     for (guarded **g = all; *g; g++) guarded_destroy(*g);
     free(rv), free(si);

@@ -291,24 +291,25 @@ static void save_and_stop(const rp_epoch_metrics *m, void *user) {
   rp_trainer_request_stop(s->t);
 }
 
-/* Trains `c` for one epoch and saves its state at `path` under `fingerprint`. */
-static void save_after_one_epoch(const rp_train_config *c, const char *path,
-                                 const char *fingerprint) {
+/* Trains `c` for `epochs` epochs and saves its state at `path` under `fingerprint`. */
+static void save_after(const rp_train_config *c, int epochs, const char *path,
+                       const char *fingerprint) {
   rp_trainer *t;
   ASSERT_OK(rp_trainer_create(test_ctx(), c, &t));
-  stop_after stop = {t, 1, path, fingerprint};
+  stop_after stop = {t, epochs, path, fingerprint};
   ASSERT_OK(rp_trainer_run(t, &(rp_train_callbacks){.epoch = save_and_stop, .user = &stop}));
   rp_trainer_destroy(t);
 }
 
-/* Trained through, and stopped after epoch 1 then restored into a new trainer and trained on,
- * a run ends with the same weights, momentum buffers, batch-norm statistics and counters, and
- * history, bit for bit: the MNIST CNN (dropout, whose random stream follows the step count)
- * and a ResNet-8 (batch norm) with a partial last batch. */
-static void check_resume(const char *model, int batch) {
+/* Trained through, and stopped after epoch `stop` then restored into a new trainer and trained
+ * on, a run ends with the same weights, momentum buffers, batch-norm statistics and counters,
+ * and history, bit for bit: the MNIST CNN (dropout, whose random stream follows the step
+ * count), a ResNet-8 (batch norm) with a partial last batch, and a run that max_steps ends in
+ * its second of three epochs, stopped after that epoch (no epoch of no steps may follow). */
+static void check_resume(const char *model, int batch, int64_t max_steps, int stop) {
   char *dir = synthetic_dataset();
   rp_train_config c = small_config(dir);
-  c.model = model, c.batch = batch, c.epochs = 2;
+  c.model = model, c.batch = batch, c.epochs = max_steps ? 3 : 2, c.max_steps = max_steps;
   char path[600];
   snprintf(path, sizeof path, "%s/run.state", dir);
 
@@ -317,21 +318,22 @@ static void check_resume(const char *model, int batch) {
   ASSERT_OK(rp_trainer_run(t, NULL));
   int n_straight;
   const rp_epoch_metrics *h = rp_trainer_history(t, &n_straight);
-  rp_epoch_metrics straight[2];
-  memcpy(straight, h, sizeof straight);
+  rp_epoch_metrics straight[3];
+  memcpy(straight, h, (size_t)n_straight * sizeof *h);
   size_t size_straight, size_resumed;
   uint8_t *w_straight = weights_of(t, &size_straight);
   rp_trainer_destroy(t);
 
-  save_after_one_epoch(&c, path, "config A");
+  save_after(&c, stop, path, "config A");
   ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
   ASSERT_OK(rp_trainer_restore_state(t, path, "config A"));
   ASSERT_OK(rp_trainer_run(t, NULL));
   int n_resumed;
   const rp_epoch_metrics *r = rp_trainer_history(t, &n_resumed);
   uint8_t *w_resumed = weights_of(t, &size_resumed);
-  cr_assert_eq(n_resumed, 2);
-  for (int e = 0; e < 2; e++) {
+  cr_assert_eq(n_resumed, n_straight, "%s: %d epochs resumed, %d straight", model, n_resumed,
+               n_straight);
+  for (int e = 0; e < n_straight; e++) {
     const rp_epoch_metrics *a = &straight[e], *b = &r[e];
     cr_assert(a->epoch == b->epoch && a->lr == b->lr && a->train_loss == b->train_loss &&
                   a->train_accuracy == b->train_accuracy &&
@@ -346,7 +348,7 @@ static void check_resume(const char *model, int batch) {
 
   /* Saved under another configuration, or not a state at all: refused, naming the file. */
   cr_assert_eq(rp_trainer_restore_state(t, path, "config B"), RP_ERR_INVALID_ARGUMENT);
-  char want[700];
+  char want[2048];
   snprintf(want, sizeof want,
            "%s was saved by a run configured otherwise: remove it to train this run from the "
            "start",
@@ -357,6 +359,19 @@ static void check_resume(const char *model, int batch) {
   snprintf(want, sizeof want, "%s is not a training state (no training_state in its metadata)",
            path);
   cr_assert_str_eq(rp_error_message(), want);
+  /* Saved on another device: its record would mix two devices' training. */
+  rp_caps *caps = (rp_caps *)rp_context_caps(test_ctx());
+  char name[sizeof caps->name];
+  memcpy(name, caps->name, sizeof name);
+  snprintf(caps->name, sizeof caps->name, "Other GPU");
+  ASSERT_OK(rp_trainer_save_state(t, path, "config A"));
+  memcpy(caps->name, name, sizeof name);
+  cr_assert_eq(rp_trainer_restore_state(t, path, "config A"), RP_ERR_INVALID_ARGUMENT);
+  snprintf(want, sizeof want,
+           "%s was saved on Other GPU (%s), and this is %s (%s): resume it there, or remove it "
+           "to train this run from the start",
+           path, caps->driver_info, caps->name, caps->driver_info);
+  cr_assert_str_eq(rp_error_message(), want);
   rp_trainer_destroy(t);
   free(w_straight), free(w_resumed);
   remove_tree(dir);
@@ -364,8 +379,9 @@ static void check_resume(const char *model, int batch) {
 }
 
 Test(trainer, a_run_restored_between_epochs_ends_bit_for_bit_as_one_trained_through) {
-  check_resume("mnist_cnn", 50);
-  check_resume("resnet8", 40);
+  check_resume("mnist_cnn", 50, 0, 1);
+  check_resume("resnet8", 40, 0, 1);
+  check_resume("mnist_cnn", 50, 4, 2); /* 3 steps an epoch: max_steps ends epoch 2 */
 }
 
 /* ---- experiments through the trainer backend */
@@ -484,7 +500,7 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
   snprintf(path, sizeof path, "%s/runs", resumed);
   cr_assert_eq(mkdir(resumed, 0755) | mkdir(path, 0755), 0);
   snprintf(path, sizeof path, "%s/runs/ce-s1.state", resumed);
-  save_after_one_epoch(&c, path, fingerprint);
+  save_after(&c, 1, path, fingerprint);
 
   int epochs_done = 0;
   rp_exp_runner runner = {.ctx = test_ctx(), .resumed = note_resumed, .user = &epochs_done};
@@ -515,7 +531,7 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
   cJSON *changed = cJSON_Parse(fingerprint);
   cJSON_ReplaceItemInObject(changed, "epochs", cJSON_CreateNumber(3));
   char *other_fingerprint = cJSON_PrintUnformatted(changed);
-  save_after_one_epoch(&c, path, other_fingerprint);
+  save_after(&c, 1, path, other_fingerprint);
   cr_assert_eq(rp_exp_run_all(&e, other, &b, "test"), RP_ERR_INVALID_ARGUMENT);
   char want[1200];
   snprintf(want, sizeof want,

@@ -308,12 +308,14 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
 
 rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb) {
   for (int e = t->epochs_done; e < t->cfg.epochs; e++) {
+    /* checked before the epoch, not after: a run restored after the epoch that used up
+     * max_steps (rp_trainer_restore_state) must not add an epoch of no steps */
+    if (t->cfg.max_steps && t->global_step >= t->cfg.max_steps) break;
     rp_epoch_metrics *m = &t->history[e];
     rp_status st = train_epoch(t, e, cb, m);
     if (st) return st;
     t->epochs_done = e + 1;
     if (cb && cb->epoch) cb->epoch(m, cb->user);
-    if (t->cfg.max_steps && t->global_step >= t->cfg.max_steps) break;
     if (t->stop_requested) break;
   }
   return RP_OK;

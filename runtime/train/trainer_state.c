@@ -13,6 +13,7 @@
 #include "train/checkpoint.h"
 #include "train/loss_spec.h"
 #include "train/trainer_private.h"
+#include "vk/context.h"
 
 /* The columns of the "history" tensor, one row per finished epoch. */
 enum { HISTORY_COLUMNS = 11 };
@@ -30,6 +31,16 @@ static void history_metrics(const double *row, rp_epoch_metrics *m) {
                           row[6],      row[7], row[8], row[9], row[10]};
 }
 
+/* "name (driver info)": room for both of rp_caps's strings */
+#define DEVICE_TEXT (VK_MAX_PHYSICAL_DEVICE_NAME_SIZE + VK_MAX_DRIVER_INFO_SIZE + 4)
+
+/* The device and driver a state was saved on: a run is taken up on the same one only, so that
+ * its record, which names one device, holds one device's training. */
+static void device_of(const rp_trainer *t, char *out, size_t size) {
+  const rp_caps *caps = rp_context_caps(t->ctx);
+  snprintf(out, size, "%s (%s)", caps->name, caps->driver_info);
+}
+
 rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const char *fingerprint) {
   int done = t->epochs_done;
   double *history = malloc((size_t)(done ? done : 1) * HISTORY_COLUMNS * sizeof *history);
@@ -44,13 +55,21 @@ rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const cha
   rp_loss_format(&t->cfg.loss, loss, sizeof loss);
   snprintf(epochs_done, sizeof epochs_done, "%d", done);
   snprintf(step, sizeof step, "%" PRId64, t->global_step);
-  const char *keys[] = {"training_state", "epochs_done", "global_step"};
-  const char *values[] = {fingerprint, epochs_done, step};
+  char device[DEVICE_TEXT];
+  device_of(t, device, sizeof device);
+  const char *keys[] = {"training_state", "epochs_done", "global_step", "device"};
+  const char *values[] = {fingerprint, epochs_done, step, device};
   rp_checkpoint_info info = {t->cfg.dataset, loss, t->cfg.epochs, t->cfg.seed};
-  rp_checkpoint_extra extra = {true, &tensor, 1, keys, values, 3};
+  rp_checkpoint_extra extra = {true, &tensor, 1, keys, values, 4};
   rp_status st = rp_checkpoint_save_with(&t->net, path, &info, &extra);
   free(history);
   return st;
+}
+
+/* A metadata value for a message ("" where absent). */
+static const char *meta_text(const rp_safetensors *f, const char *key) {
+  const char *text = rp_safetensors_meta(f, key);
+  return text ? text : "";
 }
 
 /* A non-negative integer of the metadata, or -1. */
@@ -81,11 +100,10 @@ rp_status rp_trainer_state_check(const char *path, const char *fingerprint, int 
                  path);
   int64_t done = meta_count(f, "epochs_done");
   if (!st && (done < 1 || done > INT32_MAX || meta_count(f, "global_step") < 0))
-    st =
-        rp_fail(RP_ERR_INVALID_ARGUMENT,
-                "%s: epochs_done must be a count from 1 and global_step a count, not \"%s\" and "
-                "\"%s\"",
-                path, rp_safetensors_meta(f, "epochs_done"), rp_safetensors_meta(f, "global_step"));
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s: epochs_done must be a count from 1 and global_step a count, not \"%s\" and "
+                 "\"%s\"",
+                 path, meta_text(f, "epochs_done"), meta_text(f, "global_step"));
   if (!st) *epochs_done = (int)done;
   rp_safetensors_close(f);
   return st;
@@ -100,6 +118,16 @@ rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *
   rp_safetensors *f = NULL;
   if (!st) st = rp_checkpoint_load_with(&t->net, path, 1, &f);
   if (st) return st;
+  char device[DEVICE_TEXT];
+  device_of(t, device, sizeof device);
+  if (strcmp(meta_text(f, "device"), device) != 0) {
+    rp_status mismatch = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                                 "%s was saved on %s, and this is %s: resume it there, or remove "
+                                 "it to train this run from the start",
+                                 path, meta_text(f, "device"), device);
+    rp_safetensors_close(f);
+    return mismatch;
+  }
   int done = (int)meta_count(f, "epochs_done");
   const rp_named_tensor *h = rp_safetensors_find(f, "history");
   if (!h || strcmp(h->dtype, "F64") != 0 || h->ndim != 2 || h->shape[0] != done ||
