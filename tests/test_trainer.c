@@ -508,6 +508,11 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
   ASSERT_OK(rp_exp_run_all(&e, resumed, &b, "test"));
   cr_assert_eq(epochs_done, 1, "the run was not taken up from its state");
   cr_assert_eq(access(path, F_OK), -1, "%s is still there", path);
+  /* One left beside a finished record (a stop between the two writes) goes at the next run. */
+  FILE *left = fopen(path, "w");
+  cr_assert(left && fclose(left) == 0);
+  ASSERT_OK(rp_exp_run_all(&e, resumed, &b, "test"));
+  cr_assert_eq(access(path, F_OK), -1, "%s beside a finished record is still there", path);
   cJSON *a = read_json_in(straight, "runs/ce-s1.json"),
         *r = read_json_in(resumed, "runs/ce-s1.json");
   const char *same[] = {"final", "attacks", "epochs"};
@@ -524,6 +529,34 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
               cJSON_PrintUnformatted(x), cJSON_PrintUnformatted(y));
   }
   cJSON_Delete(a), cJSON_Delete(r);
+
+  /* The runner's own saves (every epoch here: state_interval_seconds 0): through the backend, a
+   * run leaves its state after its last epoch (the driver removes it once the record is
+   * written); trained again with it, the run is taken up after all its epochs and gives the
+   * same result. A state that cannot be written stops the run, naming it. */
+  char fresh[700];
+  snprintf(fresh, sizeof fresh, "%s/fresh.state", dir);
+  rp_exp_result r1 = {.test_accuracy = NAN}, r2 = {.test_accuracy = NAN};
+  ASSERT_OK(b.train(b.user, &e, &plan.runs[0], fresh, &r1));
+  int saved = 0;
+  ASSERT_OK(rp_trainer_state_check(fresh, fingerprint, &saved));
+  cr_assert_eq(saved, 2, "the runner's state holds %d epochs", saved);
+  epochs_done = 0;
+  ASSERT_OK(b.train(b.user, &e, &plan.runs[0], fresh, &r2));
+  cr_assert_eq(epochs_done, 2);
+  cr_assert(r1.epoch_count == 2 && r2.epoch_count == 2 &&
+                r1.epochs[1].train_loss == r2.epochs[1].train_loss &&
+                r1.test_accuracy == r2.test_accuracy && r1.attack_count == 1 &&
+                r2.attack_count == 1 && r1.attacks[0].accuracy == r2.attacks[0].accuracy,
+            "taken up after its last epoch: test %g / %g, fgsm %g / %g", r1.test_accuracy,
+            r2.test_accuracy, r1.attacks[0].accuracy, r2.attacks[0].accuracy);
+  free(r1.epochs), free(r2.epochs), cJSON_Delete(r1.data), cJSON_Delete(r2.data);
+  char unwritable[700];
+  snprintf(unwritable, sizeof unwritable, "%s/no/such/dir/x.state", dir);
+  rp_exp_result r3 = {.test_accuracy = NAN};
+  cr_assert_neq(b.train(b.user, &e, &plan.runs[0], unwritable, &r3), RP_OK);
+  cr_assert(strstr(rp_error_message(), "/no/such/dir/"), "%s", rp_error_message());
+  free(r3.epochs), cJSON_Delete(r3.data);
 
   snprintf(path, sizeof path, "%s/runs", other);
   cr_assert_eq(mkdir(other, 0755) | mkdir(path, 0755), 0);

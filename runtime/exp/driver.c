@@ -274,7 +274,13 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
   for (int i = 0; i < plan->run_count && !st; i++) {
     const rp_exp_run *run = &plan->runs[i];
     if (done[i]) {
-      if (b->event) b->event(b->user, RP_EXP_RUN_SKIPPED, i, plan->run_count, run, NULL);
+      /* A state beside a finished record is left from a stop between the two writes: removed,
+       * lest it be taken up if the record is ever moved away to train the run again. */
+      char state[4096];
+      run_path(state, sizeof state, out_dir, run, "state");
+      if (remove(state) != 0 && errno != ENOENT)
+        st = rp_fail(RP_ERR_IO, "cannot remove %s: %s", state, strerror(errno));
+      if (!st && b->event) b->event(b->user, RP_EXP_RUN_SKIPPED, i, plan->run_count, run, NULL);
       continue;
     }
     if (b->event) b->event(b->user, RP_EXP_RUN_START, i, plan->run_count, run, NULL);

@@ -222,15 +222,20 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
 rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir) {
   const rp_exp_search *s = &e->searches[index];
   if (!s->then_train_best || rp_exp_found_loss(e, index) >= 0) return RP_OK; /* finished */
+  /* a record, or the state of one interrupted while it trained */
+  static const char *const kinds[] = {"json", "state"};
   for (int i = 0; i < e->seed_count; i++) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/runs/best_%s-s%d.json", out_dir, s->label, e->seeds[i]);
-    if (rp_exp_exists(path))
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "%s trained the best loss of search \"%s\" before it was extended to %d "
-                     "generations, and the extension may find another: move %s/runs/best_%s-s*.* "
-                     "away first",
-                     path, s->label, s->generations, out_dir, s->label);
+    for (int k = 0; k < 2; k++) {
+      char path[4200];
+      snprintf(path, sizeof path, "%s/runs/best_%s-s%d.%s", out_dir, s->label, e->seeds[i],
+               kinds[k]);
+      if (rp_exp_exists(path))
+        return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                       "%s trained the best loss of search \"%s\" before it was extended to %d "
+                       "generations, and the extension may find another: move "
+                       "%s/runs/best_%s-s*.* away first",
+                       path, s->label, s->generations, out_dir, s->label);
+    }
   }
   return RP_OK;
 }
