@@ -4,7 +4,6 @@
  * epochs done and the step count. */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
