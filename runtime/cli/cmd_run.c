@@ -83,8 +83,7 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
     const rp_exp_run *r = &plan->runs[i];
     bool done = false;
     int epochs_done = 0;
-    rp_status st = rp_exp_run_done(e, r, out_dir, &done);
-    if (!st && !done) st = rp_exp_run_state(e, r, out_dir, &epochs_done);
+    rp_status st = rp_exp_run_done(e, r, out_dir, &done, &epochs_done);
     /* What is wrong with a record or state in the way (another configuration, damaged,
      * unfinished): the real run refuses to start on it with the same message. */
     char note[1200], resumes[64];

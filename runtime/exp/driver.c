@@ -12,7 +12,6 @@
 
 #include "exp/files.h"
 #include "io/file.h"
-#include "train/safetensors.h"
 #include "train/trainer.h"
 
 static void add_number(cJSON *o, const char *key, double v) {
@@ -98,12 +97,52 @@ static void run_path(char *out, size_t size, const char *dir, const rp_exp_run *
   snprintf(out, size, "%s/runs/%s.%s", dir, run->id, ext);
 }
 
+char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed) {
+  cJSON *config = rp_exp_config_json(e, loss, seed);
+  char *text = config ? cJSON_PrintUnformatted(config) : NULL;
+  cJSON_Delete(config);
+  return text;
+}
+
+/* The saved state of an unfinished run, if there is one: *epochs_done its epochs (0: none).
+ * One saved under another configuration is refused as a changed record is, by the first value
+ * that differs (the fingerprint is the configuration's JSON). */
+static rp_status run_state(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
+                           int *epochs_done) {
+  char path[4096];
+  run_path(path, sizeof path, out_dir, run, "state");
+  if (!rp_exp_exists(path)) return RP_OK;
+  char *saved_under = NULL;
+  rp_status st = rp_trainer_state_read(path, &saved_under, epochs_done);
+  char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
+  if (!st && !fingerprint) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  if (!st && saved_under && fingerprint && strcmp(saved_under, fingerprint) != 0) {
+    cJSON *saved = cJSON_Parse(saved_under), *now = cJSON_Parse(fingerprint);
+    char where[512] = "$.config", was[96] = "?", is[96] = "?";
+    rp_exp_json_difference(saved, now, "$.config", where, sizeof where, was, is, sizeof was);
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s was saved by a run with another training configuration than the "
+                 "experiment's now (%s: %s in the state, %s now): remove it to train this run "
+                 "from the start",
+                 path, where, was, is);
+    cJSON_Delete(saved);
+    cJSON_Delete(now);
+  }
+  free(saved_under);
+  free(fingerprint);
+  if (!st && *epochs_done > e->training.epochs)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the run has %d", path,
+                 *epochs_done, e->training.epochs);
+  return st;
+}
+
 rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
-                          bool *done) {
+                          bool *done, int *epochs_done) {
   *done = false;
+  *epochs_done = 0;
   char path[4096];
   run_path(path, sizeof path, out_dir, run, "json");
-  if (!rp_exp_exists(path)) return RP_OK;
+  if (!rp_exp_exists(path)) return run_state(e, run, out_dir, epochs_done);
   cJSON *rec;
   rp_status st = rp_exp_read_json(path, &rec);
   if (st) return st;
@@ -132,53 +171,6 @@ rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const c
                    path, config_changed ? "training configuration" : "evaluation", where, was, now);
   *done = true;
   return RP_OK;
-}
-
-char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed) {
-  cJSON *config = rp_exp_config_json(e, loss, seed);
-  char *text = config ? cJSON_PrintUnformatted(config) : NULL;
-  cJSON_Delete(config);
-  return text;
-}
-
-/* A state saved under another configuration, said as a changed record is: the first value that
- * differs. (The fingerprint is the configuration's JSON; rp_trainer_state_check, which would
- * refuse it too, cannot say what changed.) */
-static rp_status state_changed(const char *path, const char *fingerprint) {
-  rp_safetensors *f;
-  rp_status st = rp_safetensors_open(path, &f);
-  if (st) return st;
-  const char *saved_text = rp_safetensors_meta(f, "training_state");
-  cJSON *saved = saved_text ? cJSON_Parse(saved_text) : NULL, *now = cJSON_Parse(fingerprint);
-  char where[512], was[96], is[96];
-  if (saved &&
-      rp_exp_json_difference(saved, now, "$.config", where, sizeof where, was, is, sizeof was))
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "%s was saved by a run with another training configuration than the "
-                 "experiment's now (%s: %s in the state, %s now): remove it to train this run "
-                 "from the start",
-                 path, where, was, is);
-  cJSON_Delete(saved);
-  cJSON_Delete(now);
-  rp_safetensors_close(f);
-  return st;
-}
-
-rp_status rp_exp_run_state(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
-                           int *epochs_done) {
-  *epochs_done = 0;
-  char path[4096];
-  run_path(path, sizeof path, out_dir, run, "state");
-  if (!rp_exp_exists(path)) return RP_OK;
-  char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
-  if (!fingerprint) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  rp_status st = state_changed(path, fingerprint);
-  if (!st) st = rp_trainer_state_check(path, fingerprint, epochs_done);
-  free(fingerprint);
-  if (!st && *epochs_done > e->training.epochs)
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the run has %d", path,
-                 *epochs_done, e->training.epochs);
-  return st;
 }
 
 static void csv_number(char **p, size_t *left, double v, bool last) {
@@ -262,8 +254,7 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
   if (!done) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   for (int i = 0; i < plan->run_count && !st; i++) {
     int epochs_done;
-    st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done[i]);
-    if (!st && !done[i]) st = rp_exp_run_state(e, &plan->runs[i], out_dir, &epochs_done);
+    st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done[i], &epochs_done);
   }
   if (!st) {
     snprintf(path, sizeof path, "%s/experiment.json", out_dir);

@@ -102,18 +102,15 @@ rp_status rp_exp_check_runs(const rp_experiment *e, const rp_exp_plan *plan, con
 
 /* Whether `out_dir`/runs/<run id>.json holds this run, finished (or diverged) with this
  * configuration: 1 yes, 0 no record, or an error for a record of another configuration that
- * names the first difference (JSON path, recorded and current values). */
+ * names the first difference (JSON path, recorded and current values). Without a record,
+ * *epochs_done is the epochs of the run's saved state (runs/<id>.state; 0: none), and a state
+ * saved under another configuration, or damaged, is an error naming it the same way. */
 rp_status rp_exp_run_done(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
-                          bool *done);
+                          bool *done, int *epochs_done);
 
 /* What a run's saved state (runs/<id>.state) must have been saved under to be taken up: the
  * run's resolved configuration, as its record holds it, in compact JSON. Caller frees. */
 char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed);
-
-/* The saved state of an unfinished run, if there is one: *epochs_done its epochs (0: none). One
- * saved under another configuration, or damaged, is an error naming it. */
-rp_status rp_exp_run_state(const rp_experiment *e, const rp_exp_run *run, const char *out_dir,
-                           int *epochs_done);
 
 /* The run record as written to runs/<id>.json. */
 struct cJSON *rp_exp_run_json(const rp_experiment *e, const rp_exp_run *run, const rp_exp_result *r,

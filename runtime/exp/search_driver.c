@@ -260,8 +260,7 @@ rp_status rp_exp_check_resume(const rp_experiment *e, const rp_exp_plan *plan,
   for (int i = 0; i < plan->run_count && !st; i++) {
     bool done;
     int epochs_done;
-    st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done);
-    if (!st && !done) st = rp_exp_run_state(e, &plan->runs[i], out_dir, &epochs_done);
+    st = rp_exp_run_done(e, &plan->runs[i], out_dir, &done, &epochs_done);
   }
   return st;
 }

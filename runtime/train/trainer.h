@@ -83,9 +83,10 @@ void rp_trainer_request_stop(rp_trainer *t);
  * PyTorch can read, with the momentum buffers and a "history" tensor). */
 rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const char *fingerprint);
 
-/* Checks what a saved state says it is, without a trainer: saved under `fingerprint`, and
- * after how many epochs (*epochs_done). One line naming the file where it is not. */
-rp_status rp_trainer_state_check(const char *path, const char *fingerprint, int *epochs_done);
+/* What a saved state says it is, without a trainer: the fingerprint it was saved under
+ * (*fingerprint, the caller frees) and the epochs done. One line naming the file where it is
+ * not a state. */
+rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epochs_done);
 
 /* Restores a state saved by a trainer of the same configuration; rp_trainer_run then goes on
  * from the epoch after it. Every failure is one line naming the file. */

@@ -81,36 +81,39 @@ static int64_t meta_count(const rp_safetensors *f, const char *key) {
   return *end || errno || v < 0 ? -1 : (int64_t)v;
 }
 
-rp_status rp_trainer_state_check(const char *path, const char *fingerprint, int *epochs_done) {
+rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epochs_done) {
+  *fingerprint = NULL;
   *epochs_done = 0;
   rp_safetensors *f;
   rp_status st = rp_safetensors_open(path, &f);
   if (st) return st;
   const char *saved = rp_safetensors_meta(f, "training_state");
+  int64_t done = meta_count(f, "epochs_done");
   if (!saved)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "%s is not a training state (no training_state in its "
-                 "metadata)",
-                 path);
-  else if (strcmp(saved, fingerprint) != 0)
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "%s was saved by a run configured otherwise: remove it to train this run from "
-                 "the start",
-                 path);
-  int64_t done = meta_count(f, "epochs_done");
-  if (!st && (done < 1 || done > INT32_MAX || meta_count(f, "global_step") < 0))
+                 "%s is not a training state (no training_state in its metadata)", path);
+  else if (done < 1 || done > INT32_MAX || meta_count(f, "global_step") < 0)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: epochs_done must be a count from 1 and global_step a count, not \"%s\" and "
                  "\"%s\"",
                  path, meta_text(f, "epochs_done"), meta_text(f, "global_step"));
+  else if (!(*fingerprint = strdup(saved)))
+    st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   if (!st) *epochs_done = (int)done;
   rp_safetensors_close(f);
   return st;
 }
 
 rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint) {
+  char *saved_under = NULL;
   int saved = 0;
-  rp_status st = rp_trainer_state_check(path, fingerprint, &saved);
+  rp_status st = rp_trainer_state_read(path, &saved_under, &saved);
+  if (!st && saved_under && strcmp(saved_under, fingerprint) != 0)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s was saved by a run configured otherwise: remove it to train this run from "
+                 "the start",
+                 path);
+  free(saved_under);
   if (!st && saved > t->cfg.epochs)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the run has %d", path, saved,
                  t->cfg.epochs);
