@@ -593,8 +593,9 @@ Test(experiment, welch_matches_independent_values) {
 typedef struct fake {
   int calls;
   int events[4];
-  /* Searches: candidate trainings in all and per search, and the one that fails (0: none). */
-  int candidates, per_search[4], fail_at;
+  /* Searches: candidate trainings in all and per search, and the one that fails (0: none);
+   * trainings that found a candidate's state left at their state path. */
+  int candidates, per_search[4], fail_at, found_states;
   /* Runs of this seed find part of the training set (0: none do). */
   int partial_seed;
 } fake;
@@ -1047,8 +1048,25 @@ static double fake_fitness(const double *g) {
 }
 
 static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp_search *s,
-                                const rp_search_trial *trial, rp_search_outcome *out) {
+                                const rp_search_trial *trial, const char *state_path,
+                                rp_search_outcome *out) {
   fake *f = user;
+  /* Where the candidate's training state is kept: its search's directory. A backend saves it
+   * there part-way (as the runner does after an epoch); the driver removes it once the
+   * candidate is settled. */
+  char tail[256];
+  snprintf(tail, sizeof tail, "/search/%s/candidate.state", s->label);
+  cr_assert(strlen(state_path) > strlen(tail) &&
+                strcmp(state_path + strlen(state_path) - strlen(tail), tail) == 0,
+            "%s", state_path);
+  FILE *saved = fopen(state_path, "r");
+  if (saved) {
+    f->found_states++;
+    fclose(saved);
+  }
+  saved = fopen(state_path, "w");
+  cr_assert(saved);
+  fclose(saved);
   if (++f->candidates == f->fail_at) return rp_fail(RP_ERR_IO, "device lost (injected)");
   f->per_search[s - e->searches]++;
   for (int k = 0; k < 8; k++) /* the search trains rounded genomes */
@@ -1359,18 +1377,24 @@ Test(experiment, searches_run_resume_and_train_their_best) {
     free(svg);
   }
 
+  cr_assert_eq(f.found_states, 0, "a settled candidate's state was left behind");
+  snprintf(path, sizeof path, "%s/search/pruned/candidate.state", a);
+  cr_assert_neq(access(path, F_OK), 0, "%s is left after the search", path);
+
   /* Again: everything is done, nothing trains. */
   fake again = {0};
   ASSERT_OK(run_searched(a, searched, &again));
   cr_assert_eq(again.calls + again.candidates, 0);
 
-  /* Interrupted in the second generation of the first search, then resumed: the finished
-   * generation is not trained again, and the records equal the uninterrupted ones. */
+  /* Interrupted in the second generation of the first search, after two of its candidates
+   * were trained, then resumed: neither the finished generation nor those two candidates are
+   * trained again, the interrupted one's state is found, and the records equal the
+   * uninterrupted ones. */
   int gen1_trained =
       cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pruned, "generations"), 0),
                           "trained")
           ->valueint;
-  fake broken = {.fail_at = gen1_trained + 1}; /* the first training of generation 2 */
+  fake broken = {.fail_at = gen1_trained + 3}; /* the third training of generation 2 */
   cr_assert_eq(run_searched(b, searched, &broken), RP_ERR_IO);
   cJSON *partial = state_of(b, "pruned");
   int finished = cJSON_GetObjectItem(partial, "generations_done")->valueint;
@@ -1379,10 +1403,15 @@ Test(experiment, searches_run_resume_and_train_their_best) {
       cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(partial, "generations"), 0),
                           "trained")
           ->valueint;
+  const cJSON *in_progress = cJSON_GetObjectItem(partial, "in_progress");
+  cr_assert_eq(cJSON_GetObjectItem(in_progress, "generation")->valueint, 1);
+  int settled = cJSON_GetArraySize(cJSON_GetObjectItem(in_progress, "candidates"));
+  cr_assert_geq(settled, 2, "two trained (and any pruned among them) are saved");
   cJSON_Delete(partial);
   fake resumed = {0};
   ASSERT_OK(run_searched(b, searched, &resumed));
-  cr_assert_eq(resumed.candidates, f.candidates - first_generation);
+  cr_assert_eq(resumed.candidates, f.candidates - first_generation - 2);
+  cr_assert_eq(resumed.found_states, 1, "the interrupted candidate's state was not kept");
   cr_assert_eq(resumed.calls, 4, "ce was done before the search; the best losses were not");
   for (int k = 0; k < 2; k++) {
     const char *label = k ? "recorded" : "pruned";

@@ -44,6 +44,7 @@ typedef struct fake {
   bool stuck;          /* the first stuck_tries() tries report 0.1 at the check epoch */
   int kill_generation; /* >= 0: fail with a device loss at (kill_generation, kill_candidate) */
   int kill_candidate;
+  int kill_attempt; /* ...at this try or a later one */
 } fake;
 
 static const double target[N] = {1.0, -0.5, 0.3, 0.8, -0.2, 0.1, 0.4, 0.6};
@@ -70,7 +71,7 @@ static rp_status fake_train(const rp_search_trial *t, void *user, rp_search_outc
   memcpy(c->genome, t->genome, sizeof c->genome);
   cr_assert(isnan(out->accuracy) && isnan(out->check_accuracy), "outcome not initialized");
   if (f->kill_generation >= 0 && t->generation == f->kill_generation &&
-      t->candidate == f->kill_candidate)
+      t->candidate == f->kill_candidate && t->attempt >= f->kill_attempt)
     return rp_fail(RP_ERR_DEVICE_LOST, "fake: killed");
   out->seconds = 0.25 + 0.125 * t->attempt; /* exact in binary: sums are exact too */
   out->epochs = 35;
@@ -634,7 +635,8 @@ Test(search, stats_and_callback) {
 }
 
 /* A search killed mid-generation and resumed gives the records, the best and the state file of
- * the uninterrupted search, bit for bit. */
+ * the uninterrupted search, bit for bit, without training again the candidates settled before
+ * the kill. */
 Test(search, resume_after_kill) {
   char *dir = temp_dir();
   char *full_path = path_in(dir, "full.json"), *kill_path = path_in(dir, "killed.json");
@@ -669,6 +671,11 @@ Test(search, resume_after_kill) {
   cr_assert_eq(saved.generation_count, 3);
   for (int g = 0; g < 3; g++)
     cr_assert(same_generation(&saved.generations[g], &full.generations[g]));
+  /* ...and the four candidates of generation 3 settled before the kill. */
+  cr_assert_eq(saved.settled, 4);
+  for (int k = 0; k < 4; k++)
+    cr_assert(same_candidate(&saved.in_progress[k], &full.generations[3].candidates[k]),
+              "settled candidate %d differs", k);
   rp_search_result_free(&saved);
 
   /* A torn temporary file left by a kill during a write is harmless. */
@@ -684,7 +691,11 @@ Test(search, resume_after_kill) {
   ASSERT_OK(rp_search_run(&cfg, &resumed));
   cr_assert_eq(resumed.resumed_from, 3);
   cr_assert_eq(calls_seen, 6);
-  for (int c = 0; c < f->calls; c++) cr_assert_geq(f->log[c].generation, 3);
+  cr_assert_gt(f->calls, 0);
+  for (int c = 0; c < f->calls; c++)
+    cr_assert(f->log[c].generation > 3 || (f->log[c].generation == 3 && f->log[c].candidate >= 4),
+              "generation %d candidate %d was trained again", f->log[c].generation,
+              f->log[c].candidate);
   assert_same_results(&full, &resumed);
   char *a = slurp(full_path), *b = slurp(kill_path);
   cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");
@@ -824,6 +835,100 @@ Test(search, state_file_edges) {
   rmdir(dir);
   free(path);
   free(bad);
+  free(dir);
+  free(f);
+}
+
+/* The first candidate of the search whose first try was stuck and that was tried again: its
+ * generation and index in *g and *k. */
+static bool find_retried(const rp_search_result *r, int *g, int *k) {
+  for (*g = 0; *g < r->generation_count; (*g)++)
+    for (*k = 0; *k < r->generations[*g].lambda; (*k)++)
+      if (r->generations[*g].candidates[*k].tries >= 2) return true;
+  return false;
+}
+
+/* Killed in a candidate's second try, its first stuck under the retry rule: the stuck try is in
+ * the state ("retrying"), and the resumed search trains the second try, not the first again,
+ * ending as the uninterrupted search does, state file included. A candidate in the generation
+ * in progress whose sample is not what CMA-ES asks (a damaged file) is refused. */
+Test(search, resume_in_a_retry) {
+  char *dir = temp_dir();
+  char *full_path = path_in(dir, "full.json"), *kill_path = path_in(dir, "killed.json");
+  fake *f = fake_new();
+  f->stuck = true;
+  rp_search_config cfg;
+  base_config(&cfg, f);
+  cfg.generations = 3;
+  cfg.state_path = full_path;
+  rp_search_result full;
+  ASSERT_OK(rp_search_run(&cfg, &full));
+  int g, k;
+  cr_assert(find_retried(&full, &g, &k), "no candidate was retried: the test needs one");
+
+  cfg.state_path = kill_path;
+  f->kill_generation = g;
+  f->kill_candidate = k;
+  f->kill_attempt = 1;
+  rp_search_result part;
+  cr_assert_eq(rp_search_run(&cfg, &part), RP_ERR_DEVICE_LOST);
+  rp_search_result_free(&part);
+  rp_search_result saved;
+  ASSERT_OK(rp_search_read_state(kill_path, &saved));
+  cr_assert_eq(saved.generation_count, g);
+  cr_assert_eq(saved.settled, k);
+  cr_assert_eq(saved.stuck_tries, 1);
+  const rp_search_candidate *c = &saved.in_progress[k];
+  cr_assert(same_vec(c->sample, full.generations[g].candidates[k].sample));
+  cr_assert_eq(c->tries, 1);
+  cr_assert(same_double(c->check_accuracy, 0.1));
+  cr_assert(same_double(c->seconds, 0.25), "the stuck try's time: %g", c->seconds);
+  rp_search_result_free(&saved);
+
+  /* A damaged sample in the generation in progress: refused, naming it, before training. */
+  char *kept = slurp(kill_path);
+  cJSON *state = cJSON_Parse(kept);
+  cJSON *sample = cJSON_GetObjectItem(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(state, "in_progress"), "retrying"), "sample");
+  cJSON_ReplaceItemInArray(sample, 0,
+                           cJSON_CreateNumber(cJSON_GetArrayItem(sample, 0)->valuedouble + 1e-9));
+  char *text = cJSON_Print(state);
+  cJSON_Delete(state);
+  FILE *t = fopen(kill_path, "wb");
+  fputs(text, t);
+  fclose(t);
+  cJSON_free(text);
+  f->kill_generation = -1;
+  f->calls = 0;
+  rp_search_result r;
+  cr_assert_eq(rp_search_run(&cfg, &r), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "$.in_progress.retrying.sample is not what CMA-ES asks"),
+            "%s", rp_error_message());
+  cr_assert_eq(f->calls, 0);
+  rp_search_result_free(&r);
+
+  /* Intact, it resumes in the second try. */
+  t = fopen(kill_path, "wb");
+  fputs(kept, t);
+  fclose(t);
+  free(kept);
+  ASSERT_OK(rp_search_run(&cfg, &r));
+  cr_assert_gt(f->calls, 0);
+  cr_assert_eq(f->log[0].generation, g);
+  cr_assert_eq(f->log[0].candidate, k);
+  cr_assert_eq(f->log[0].attempt, 1, "the stuck try was trained again");
+  assert_same_results(&full, &r);
+  char *a = slurp(full_path), *b = slurp(kill_path);
+  cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");
+  free(a);
+  free(b);
+  rp_search_result_free(&r);
+  rp_search_result_free(&full);
+  remove(full_path);
+  remove(kill_path);
+  rmdir(dir);
+  free(full_path);
+  free(kill_path);
   free(dir);
   free(f);
 }

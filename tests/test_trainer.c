@@ -20,6 +20,7 @@
 #include "exp/driver.h"
 #include "exp/files.h"
 #include "exp/runner.h"
+#include "io/file.h"
 #include "meta/search_train.h"
 #include "support/fixture.h"
 #include "support/synthetic.h"
@@ -251,6 +252,96 @@ Test(trainer, a_search_candidate_scores_what_the_trainer_gives) {
   double direct = direct_fitness(&st.base, early, 12345);
   cr_assert_eq(out.accuracy, direct, "candidate %g, direct training %g", out.accuracy, direct);
   cr_assert_eq(out.check_accuracy, direct);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* The candidate's state as it stood after epoch 1, copied aside: a training killed right after
+ * that save leaves this file. */
+typedef struct snapshot {
+  const char *state, *copy;
+  int resumed_after; /* what the `resumed` callback was told (-1: not called) */
+} snapshot;
+
+static void copy_file(const char *from, const char *to) {
+  char *bytes;
+  size_t size;
+  ASSERT_OK(rp_file_read(from, &bytes, &size));
+  ASSERT_OK(rp_file_write_atomic(to, bytes, size));
+  free(bytes);
+}
+
+static void copy_state_after_epoch_1(const rp_epoch_metrics *m, void *user) {
+  const snapshot *s = user;
+  if (m->epoch == 1) copy_file(s->state, s->copy);
+}
+
+static void note_candidate_resumed(void *user, int epochs_done) {
+  ((snapshot *)user)->resumed_after = epochs_done;
+}
+
+/* A search candidate's training keeps its state between epochs and, killed after epoch 1 and
+ * trained again, takes it up and scores what the uninterrupted training scored, bit for bit;
+ * a try taken up stuck at its check epoch trains nothing more; a state saved under another
+ * trial's fingerprint is discarded, and the candidate trained from the start. */
+Test(trainer, a_search_candidate_resumes_from_its_saved_state) {
+  char *dir = synthetic_dataset();
+  char state[600], copy[600];
+  snprintf(state, sizeof state, "%s/candidate.state", dir);
+  snprintf(copy, sizeof copy, "%s/after-epoch-1.state", dir);
+  snapshot snap = {state, copy, -1};
+  rp_train_callbacks cb = {.epoch = copy_state_after_epoch_1, .user = &snap};
+  rp_search_trainer st = {.ctx = test_ctx(),
+                          .base = small_config(dir),
+                          .callbacks = &cb,
+                          .state_path = state,
+                          .fingerprint = "trial A",
+                          .state_interval_seconds = 0,
+                          .resumed = note_candidate_resumed};
+  st.base.epochs = 2;
+  st.base.skip_epoch_test = true;
+  rp_search_config cfg;
+  rp_search_config_defaults(&cfg);
+  rp_search_trial trial = {.cfg = &cfg, .seed = 4242};
+  memcpy(trial.genome, early, sizeof early);
+  rp_search_outcome straight = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &straight));
+  cr_assert_eq(snap.resumed_after, -1);
+  cr_assert_eq(straight.epochs, 2);
+
+  /* Killed after epoch 1: taken up there. */
+  copy_file(copy, state);
+  rp_search_outcome resumed = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &resumed));
+  cr_assert_eq(snap.resumed_after, 1, "the candidate was not taken up from its state");
+  cr_assert_eq(resumed.epochs, 2);
+  cr_assert_eq(resumed.accuracy, straight.accuracy, "resumed %.9g, straight %.9g", resumed.accuracy,
+               straight.accuracy);
+
+  /* A try stuck at its check epoch (below 101%: any is), killed right after it: taken up, it
+   * trains nothing more and reports that epoch's accuracy. */
+  copy_file(copy, state);
+  snap.resumed_after = -1;
+  trial.check_epoch = 1;
+  trial.check_below = 1.01;
+  rp_search_outcome stuck = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &stuck));
+  cr_assert_eq(snap.resumed_after, 1);
+  cr_assert_eq(stuck.epochs, 1, "a stuck try was trained on after its check epoch");
+  cr_assert(isfinite(stuck.check_accuracy) && stuck.check_accuracy < 1.01);
+
+  /* Another trial's state (an earlier candidate's, left by a stop before its removal): the
+   * candidate trains from the start and scores as the straight training did. */
+  trial.check_epoch = 0;
+  trial.check_below = 0;
+  st.fingerprint = "trial B";
+  cr_assert_eq(access(state, F_OK), 0);
+  snap.resumed_after = -1;
+  rp_search_outcome other = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &other));
+  cr_assert_eq(snap.resumed_after, -1, "another trial's state was taken up");
+  cr_assert_eq(other.epochs, 2);
+  cr_assert_eq(other.accuracy, straight.accuracy);
   remove_tree(dir);
   free(dir);
 }

@@ -31,8 +31,8 @@ static void usage(FILE *out) {
                "  --device D device to use (index or part of its name; see repro devices)\n"
                "  Runs already in DIR/runs/ are skipped, the run in progress goes on after its\n"
                "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute), and\n"
-               "  searches resume from their last finished generation\n"
-               "  (DIR/search/<label>/state.json).\n");
+               "  searches resume after their last settled candidate (DIR/search/<label>/\n"
+               "  state.json), the candidate in training after its last saved epoch.\n");
 }
 
 /* The commit of the working directory's git checkout, "+dirty" when tracked sources differ
@@ -106,8 +106,8 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
   static const char *const invariants[] = {"off", "code", "softmax"};
   for (int i = 0; i < e->search_count; i++) {
     const rp_exp_search *s = &e->searches[i];
-    int done = 0;
-    rp_status st = rp_exp_search_done(e, i, out_dir, &done);
+    int done = 0, settled = 0;
+    rp_status st = rp_exp_search_done(e, i, out_dir, &done, &settled);
     if (!st) st = rp_exp_search_check_best(e, i, out_dir);
     int64_t candidates = (int64_t)s->population * s->generations;
     int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
@@ -130,6 +130,9 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
            st ? rp_error_message() : "", st ? ")" : "");
     if (done > s->generations)
       printf("  %d generations done, more than the %d the file asks for\n", done, s->generations);
+    else if (settled)
+      printf("  %d of %d generations done; %d of %d candidates of generation %d settled\n", done,
+             s->generations, settled, s->population, done + 1);
     else if (done)
       printf("  %d of %d generations done\n", done, s->generations);
     bool found = rp_exp_found_loss(e, i) >= 0;
@@ -165,9 +168,10 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
   case RP_EXP_SEARCH_START:
     if (ev->generation >= s->generations)
       printf("search %s: all %d generations already done\n", s->label, s->generations);
-    else if (ev->generation > 0)
-      printf("search %s: resuming after %d of %d generations\n", s->label, ev->generation,
-             s->generations);
+    else if (ev->generation > 0 || ev->index > 0)
+      printf("search %s: resuming after %d of %d generations and %d of %d candidates of the "
+             "next\n",
+             s->label, ev->generation, s->generations, ev->index, s->population);
     else
       printf("search %s: %d generation(s) of %d candidates\n", s->label, s->generations,
              s->population);
@@ -177,6 +181,9 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
            s->generations, ev->index + 1, s->population, ev->trial->attempt ? " (retry)" : "");
     print_genome(ev->trial->genome);
     printf("\n");
+    break;
+  case RP_EXP_SEARCH_RESUMED:
+    printf("    resumed after epoch %d of %d from its saved state\n", ev->epochs_done, s->epochs);
     break;
   case RP_EXP_SEARCH_EPOCH:
     printf("    epoch %d/%d  train loss %.4g acc %.2f%%  val %.2f%%  %.1f s\n", ev->epoch->epoch,
@@ -289,9 +296,9 @@ static const char *volatile held_lock; /* the output directory's lock file, whil
  * same command resumes; say so, with write(2), the one output a handler may do, then die of
  * the signal as the process would have. */
 static void on_interrupt(int sig) {
-  static const char message[] = "\nrepro: interrupted; finished runs, the run in progress as of "
-                                "its last saved epoch, and search generations are kept: run the "
-                                "same command again to resume\n";
+  static const char message[] = "\nrepro: interrupted; finished runs, settled search "
+                                "candidates, and the training in progress as of its last saved "
+                                "epoch are kept: run the same command again to resume\n";
   ssize_t written = write(STDERR_FILENO, message, sizeof message - 1);
   (void)written;
   if (held_lock) unlink(held_lock); /* as rp_exp_unlock_dir, which will not run */

@@ -46,8 +46,9 @@ typedef enum rp_exp_event {
 
 /* Progress of a search, for the command line: one of the pointers is set, by `kind`. */
 typedef enum rp_exp_search_event_kind {
-  RP_EXP_SEARCH_START,      /* generations: those already in the state file */
+  RP_EXP_SEARCH_START,      /* generations (and index: candidates of the next) in the state */
   RP_EXP_SEARCH_TRIAL,      /* a candidate's training begins (trial) */
+  RP_EXP_SEARCH_RESUMED,    /* ...taken up from its saved state after epochs_done (trial) */
   RP_EXP_SEARCH_EPOCH,      /* an epoch of it finished (trial, epoch) */
   RP_EXP_SEARCH_CANDIDATE,  /* a candidate is settled: trained, failed or pruned (candidate) */
   RP_EXP_SEARCH_GENERATION, /* a generation finished and its state is saved (generation) */
@@ -57,7 +58,8 @@ typedef enum rp_exp_search_event_kind {
 typedef struct rp_exp_search_event {
   rp_exp_search_event_kind kind;
   const rp_exp_search *search;
-  int generation, index; /* of the candidate (CANDIDATE); START: generations resumed */
+  int generation, index; /* of the candidate; START: generations and candidates resumed */
+  int epochs_done;       /* RESUMED */
   const rp_search_trial *trial;
   const rp_epoch_metrics *epoch;
   const rp_search_candidate *candidate;
@@ -79,10 +81,15 @@ typedef struct rp_exp_backend {
                 const rp_exp_result *result);
   void *user;
   /* Trains one candidate of search `s`: the experiment's training with the search's epochs and
-   * the candidate's genome and seed (rp_search_train_fn's contract). NULL: this backend cannot
-   * run searches (an experiment with searches is then an error). */
+   * the candidate's genome and seed (rp_search_train_fn's contract). `state_path`
+   * (search/<label>/candidate.state) is where the backend may keep the trial's state between
+   * epochs, under rp_exp_candidate_fingerprint, and go on from it; a state there under another
+   * fingerprint is an earlier trial's, to be discarded. The driver removes it once the
+   * candidate is settled. NULL: this backend cannot run searches (an experiment with searches
+   * is then an error). */
   rp_status (*train_candidate)(void *user, const rp_experiment *e, const rp_exp_search *s,
-                               const rp_search_trial *trial, rp_search_outcome *out);
+                               const rp_search_trial *trial, const char *state_path,
+                               rp_search_outcome *out);
   /* Search progress (may be NULL). */
   void (*search_event)(void *user, const rp_exp_search_event *event);
 } rp_exp_backend;
@@ -126,10 +133,17 @@ void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, s
  * experiment's run configuration with the search's epochs, no seed, and the search block. */
 struct cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_search *s);
 
-/* Whether `out_dir` holds search `index`'s state: *generations done (0: none), and an error
- * when its training.json shows another configuration (nothing is overwritten). */
+/* Whether `out_dir` holds search `index`'s state: *generations done (0: none) and *settled
+ * candidates of the next, and an error when its training.json shows another configuration
+ * (nothing is overwritten). */
 rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
-                             int *generations);
+                             int *generations, int *settled);
+
+/* What a candidate's saved training (search/<label>/candidate.state) must have been saved
+ * under to be taken up: the trial (generation, candidate, try, seed, genome) and the
+ * candidates' training as training.json compares it, in compact JSON. Caller frees. */
+char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *s,
+                                   const rp_search_trial *trial);
 
 /* An error for records of best_<label> while search `index` is unfinished: the best loss they
  * trained was the best of fewer generations (the search was extended), and the search may find

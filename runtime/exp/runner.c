@@ -47,24 +47,10 @@ typedef struct relay {
   int epochs;
   const rp_exp_search *search;
   const rp_search_trial *trial;
-  /* A run's state: where it is saved, under what, when last, and the first failure to save it
-   * (which stops the run: its record could not be written there either). */
+  /* A run's trainer and its state's saver. */
   rp_trainer *trainer;
-  const char *state_path, *fingerprint;
-  double state_saved_at;
-  rp_status state_error;
+  rp_state_saver saver;
 } relay;
-
-/* Saves the run's state when the interval since the last save has passed. */
-static void save_state(relay *r) {
-  double now = now_seconds();
-  if (!r->state_path || r->state_error ||
-      now - r->state_saved_at < r->runner->state_interval_seconds)
-    return;
-  r->state_error = rp_trainer_save_state(r->trainer, r->state_path, r->fingerprint);
-  r->state_saved_at = now;
-  if (r->state_error) rp_trainer_request_stop(r->trainer);
-}
 
 static void on_progress(const rp_progress *p, void *user) {
   const relay *r = user;
@@ -74,7 +60,7 @@ static void on_progress(const rp_progress *p, void *user) {
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   relay *r = user;
   if (!r->trial) {
-    save_state(r);
+    rp_state_saver_epoch(&r->saver, r->trainer);
     if (r->runner->epoch) r->runner->epoch(r->runner->user, r->run, m, r->epochs);
     return;
   }
@@ -113,13 +99,13 @@ void rp_exp_train_config(const rp_experiment *e, const rp_loss *loss, uint64_t s
 static rp_status resume(rp_exp_runner *runner, const rp_exp_run *run, relay *r,
                         double *seconds_before) {
   *seconds_before = 0;
-  if (!rp_exp_exists(r->state_path)) return RP_OK;
-  rp_status st = rp_trainer_restore_state(r->trainer, r->state_path, r->fingerprint);
+  if (!rp_exp_exists(r->saver.path)) return RP_OK;
+  rp_status st = rp_trainer_restore_state(r->trainer, r->saver.path, r->saver.fingerprint);
   if (st) return st;
   int done = 0;
   const rp_epoch_metrics *h = rp_trainer_history(r->trainer, &done);
   for (int i = 0; i < done; i++) *seconds_before += h[i].seconds;
-  if (runner->resumed) runner->resumed(runner->user, run, r->state_path, done, r->epochs);
+  if (runner->resumed) runner->resumed(runner->user, run, r->saver.path, done, r->epochs);
   return RP_OK;
 }
 
@@ -139,9 +125,10 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
              .run = run,
              .epochs = t->epochs,
              .trainer = tr,
-             .state_path = state_path,
-             .fingerprint = fingerprint,
-             .state_saved_at = start};
+             .saver = {.path = state_path,
+                       .fingerprint = fingerprint,
+                       .interval_seconds = runner->state_interval_seconds,
+                       .saved_at = rp_state_saver_now()}};
   if (!st && state_path) st = resume(runner, run, &r, &seconds_before);
   if (st) {
     rp_trainer_destroy(tr);
@@ -156,7 +143,7 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
   cJSON_AddBoolToObject(out->data, "partial", ds->partial);
 
   st = rp_trainer_run(tr, &(rp_train_callbacks){on_progress, on_epoch, &r});
-  if (!st && r.state_error) st = r.state_error;
+  if (!st && r.saver.error) st = r.saver.error;
   if (st == RP_ERR_DIVERGED) {
     /* Recorded, not fatal: a loss that blows up is a result. */
     out->diverged = true;
@@ -195,10 +182,30 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
 
 /* ---- search candidates */
 
+/* A candidate's training taken up from its saved state. */
+static void candidate_resumed(void *user, int epochs_done) {
+  const relay *r = user;
+  if (!r->runner->search_event) return;
+  rp_exp_search_event ev = {.kind = RP_EXP_SEARCH_RESUMED,
+                            .search = r->search,
+                            .generation = r->trial->generation,
+                            .index = r->trial->candidate,
+                            .trial = r->trial,
+                            .epochs_done = epochs_done};
+  r->runner->search_event(r->runner->user, &ev);
+}
+
 static rp_status train_candidate(void *user, const rp_experiment *e, const rp_exp_search *s,
-                                 const rp_search_trial *trial, rp_search_outcome *out) {
+                                 const rp_search_trial *trial, const char *state_path,
+                                 rp_search_outcome *out) {
   rp_exp_runner *runner = user;
-  rp_search_trainer st = {.ctx = runner->ctx};
+  char *fingerprint = state_path ? rp_exp_candidate_fingerprint(e, s, trial) : NULL;
+  if (state_path && !fingerprint) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  rp_search_trainer st = {.ctx = runner->ctx,
+                          .state_path = state_path,
+                          .fingerprint = fingerprint,
+                          .state_interval_seconds = runner->state_interval_seconds,
+                          .resumed = candidate_resumed};
   rp_loss ce = {.kind = RP_LOSS_CE}; /* replaced by the candidate's genome */
   rp_exp_train_config(e, &ce, 0, &st.base);
   st.base.epochs = s->epochs;
@@ -206,7 +213,9 @@ static rp_status train_candidate(void *user, const rp_experiment *e, const rp_ex
   relay r = {.runner = runner, .epochs = s->epochs, .search = s, .trial = trial};
   rp_train_callbacks cb = {on_progress, on_epoch, &r};
   st.callbacks = &cb;
-  return rp_search_train_candidate(trial, &st, out);
+  rp_status status = rp_search_train_candidate(trial, &st, out);
+  free(fingerprint);
+  return status;
 }
 
 static void on_search_event(void *user, const rp_exp_search_event *event) {

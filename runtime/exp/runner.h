@@ -32,9 +32,8 @@ typedef struct rp_exp_runner {
   void (*resumed)(void *user, const rp_exp_run *run, const char *state_path, int epochs_done,
                   int epochs);
   void *user;
-  /* A run's state is saved after an epoch when this many seconds have passed since the last
-   * save (or the run's start); 0: after every epoch. Searches' candidates are not saved: a
-   * search resumes by generations. */
+  /* A run's or search candidate's state is saved after an epoch when this many seconds have
+   * passed since the last save (or the training's start); 0: after every epoch. */
   double state_interval_seconds;
 } rp_exp_runner;
 

@@ -46,6 +46,27 @@ static cJSON *comparable(const cJSON *training) {
   return c;
 }
 
+char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *s,
+                                   const rp_search_trial *trial) {
+  char seed[24], genome[RP_TGLO_GENOME * 26];
+  snprintf(seed, sizeof seed, "%016llx", (unsigned long long)trial->seed);
+  size_t n = 0;
+  for (int i = 0; i < RP_TGLO_GENOME; i++) /* 17 digits: read back exactly */
+    n += (size_t)snprintf(genome + n, sizeof genome - n, "%s%.17g", i ? "," : "", trial->genome[i]);
+  cJSON *t = cJSON_CreateObject();
+  cJSON_AddNumberToObject(t, "generation", trial->generation);
+  cJSON_AddNumberToObject(t, "candidate", trial->candidate);
+  cJSON_AddNumberToObject(t, "attempt", trial->attempt);
+  cJSON_AddStringToObject(t, "seed", seed);
+  cJSON_AddStringToObject(t, "genome", genome);
+  cJSON *training = rp_exp_search_training_json(e, s);
+  cJSON_AddItemToObject(t, "training", comparable(training));
+  cJSON_Delete(training);
+  char *text = cJSON_PrintUnformatted(t);
+  cJSON_Delete(t);
+  return text;
+}
+
 /* The rp_search_config of search `s` of `e`, its state at `state_path`; no train function or
  * callbacks yet. */
 static void search_config(const rp_experiment *e, const rp_exp_search *s, const char *state_path,
@@ -71,9 +92,9 @@ static void search_config(const rp_experiment *e, const rp_exp_search *s, const 
 }
 
 rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
-                             int *generations) {
+                             int *generations, int *settled) {
   const rp_exp_search *s = &e->searches[index];
-  *generations = 0;
+  *generations = *settled = 0;
   char dir[4096], path[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
   search_file(out_dir, s, "training.json", path, sizeof path);
@@ -104,7 +125,7 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
    * trained otherwise than those done. */
   rp_search_config c;
   search_config(e, s, state, &c);
-  rp_status st = rp_search_check_state(&c, generations);
+  rp_status st = rp_search_check_state(&c, generations, settled);
   if (!st && !rp_exp_exists(path) && rp_exp_exists(state))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s has no training.json beside it, which says how its candidates were "
@@ -119,6 +140,7 @@ typedef struct relay {
   const rp_experiment *e;
   const rp_exp_search *s;
   const rp_exp_backend *b;
+  const char *candidate_state; /* DIR/search/<label>/candidate.state */
 } relay;
 
 static void emit(const relay *r, rp_exp_search_event ev) {
@@ -128,7 +150,7 @@ static void emit(const relay *r, rp_exp_search_event ev) {
 
 static rp_status train_trial(const rp_search_trial *trial, void *user, rp_search_outcome *out) {
   const relay *r = user;
-  return r->b->train_candidate(r->b->user, r->e, r->s, trial, out);
+  return r->b->train_candidate(r->b->user, r->e, r->s, trial, r->candidate_state, out);
 }
 
 static void on_trial(const rp_search_trial *trial, void *user) {
@@ -139,6 +161,10 @@ static void on_trial(const rp_search_trial *trial, void *user) {
 }
 
 static void on_candidate(int generation, int index, const rp_search_candidate *c, void *user) {
+  /* Settled and saved in the search's state: the training kept for resuming it is done with.
+   * (One left by a stop just before this is discarded by the next candidate's training.) */
+  const relay *r = user;
+  (void)remove(r->candidate_state);
   emit(user, (rp_exp_search_event){.kind = RP_EXP_SEARCH_CANDIDATE,
                                    .generation = generation,
                                    .index = index,
@@ -161,12 +187,13 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
                    "%s: search \"%s\": this backend cannot train "
                    "search candidates",
                    e->name, s->label);
-  int done = 0;
-  rp_status st = rp_exp_search_done(e, index, out_dir, &done);
-  char dir[4096], state[4200], training[4200];
+  int done = 0, settled = 0;
+  rp_status st = rp_exp_search_done(e, index, out_dir, &done, &settled);
+  char dir[4096], state[4200], training[4200], candidate_state[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
   search_file(out_dir, s, "state.json", state, sizeof state);
   search_file(out_dir, s, "training.json", training, sizeof training);
+  search_file(out_dir, s, "candidate.state", candidate_state, sizeof candidate_state);
   if (!st) st = rp_exp_mkdirs(dir);
   if (!st) rp_file_remove_stale_temporaries(dir); /* of a search killed while saving */
   if (!st) {
@@ -177,7 +204,7 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   }
   if (st) return st;
 
-  relay r = {e, s, b};
+  relay r = {e, s, b, candidate_state};
   rp_search_config c;
   search_config(e, s, state, &c);
   c.train = train_trial;
@@ -186,7 +213,8 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   c.on_candidate = on_candidate;
   c.on_generation = on_generation;
   c.user = &r;
-  emit(&r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_START, .generation = done});
+  emit(&r,
+       (rp_exp_search_event){.kind = RP_EXP_SEARCH_START, .generation = done, .index = settled});
   st = rp_search_run(&c, out);
   if (!st) emit(&r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_DONE, .result = out});
   return st;
@@ -245,8 +273,8 @@ rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char
 static rp_status check_searches(const rp_experiment *e, const char *out_dir) {
   rp_status st = RP_OK;
   for (int i = 0; i < e->search_count && !st; i++) {
-    int generations;
-    st = rp_exp_search_done(e, i, out_dir, &generations);
+    int generations, settled;
+    st = rp_exp_search_done(e, i, out_dir, &generations, &settled);
     if (!st) st = rp_exp_search_check_best(e, i, out_dir);
   }
   return st;

@@ -154,42 +154,6 @@ static bool check_invariants(const rp_search_config *cfg, rp_search_candidate *c
   return cfg->invariant == RP_SEARCH_INV_CODE ? !cand->code_valid : !cand->softmax_valid;
 }
 
-/* Trains a candidate under the retry rule. Fills accuracy, tries, seed, failed, seconds. */
-static rp_status train_candidate(const rp_search_config *cfg, int generation, int index,
-                                 rp_search_candidate *cand) {
-  bool retry_rule =
-      cfg->fitness == RP_SEARCH_FIT_ACCURACY && cfg->retry_epoch > 0 && cfg->retries > 0;
-  rp_search_trial trial = {.cfg = cfg, .generation = generation, .candidate = index};
-  memcpy(trial.genome, cand->genome, sizeof trial.genome);
-  cand->seconds = 0;
-  for (int attempt = 0;; attempt++) {
-    bool may_retry = retry_rule && attempt < cfg->retries;
-    trial.attempt = attempt;
-    trial.seed = rp_search_trial_seed(cfg->experiment, cfg->seed, generation, index, attempt);
-    trial.check_epoch = may_retry ? cfg->retry_epoch : 0;
-    trial.check_below = may_retry ? cfg->retry_below : 0;
-    rp_search_outcome out = {.accuracy = NAN, .check_accuracy = NAN};
-    if (cfg->on_trial) cfg->on_trial(&trial, cfg->user);
-    rp_status st = cfg->train(&trial, cfg->train_user, &out);
-    if (st == RP_ERR_DIVERGED) {
-      out.diverged = true;
-      st = RP_OK;
-    }
-    if (st) return st;
-    cand->tries = attempt + 1;
-    cand->seed = trial.seed;
-    cand->seconds += isfinite(out.seconds) && out.seconds > 0 ? out.seconds : 0;
-    cand->epochs = out.epochs;
-    cand->check_accuracy = isfinite(out.check_accuracy) ? out.check_accuracy : NAN;
-    if (!out.diverged && may_retry && isfinite(out.check_accuracy) &&
-        out.check_accuracy < cfg->retry_below)
-      continue; /* stuck: train again with the next seed */
-    cand->failed = out.diverged || !isfinite(out.accuracy);
-    cand->accuracy = cand->failed ? 0.0 : out.accuracy;
-    return RP_OK;
-  }
-}
-
 /* ---- generation records */
 
 static void update_best(rp_search_result *r, const rp_search_generation *g) {
@@ -258,6 +222,9 @@ void rp_search_result_free(rp_search_result *r) {
   free_generations(r->generations, r->generation_count);
   r->generations = NULL;
   r->generation_count = 0;
+  free(r->in_progress);
+  r->in_progress = NULL;
+  r->settled = r->stuck_tries = 0;
 }
 
 static void result_init(rp_search_result *r) {
@@ -505,8 +472,33 @@ static bool same_settings(const cJSON *a, const cJSON *b) {
   return true;
 }
 
+/* The generation in progress: {generation, candidates: [the settled ones], retrying: the
+ * candidate after them, as its tries stuck so far left it (absent when none was)}. */
+static cJSON *in_progress_json(const rp_search_result *r) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *cands = cJSON_CreateArray();
+  bool ok = o && cands && add_int(o, "generation", r->generation_count);
+  for (int k = 0; ok && k < r->settled; k++) {
+    cJSON *c = candidate_json(&r->in_progress[k]);
+    ok = c && cJSON_AddItemToArray(cands, c);
+    if (!ok) cJSON_Delete(c);
+  }
+  if (ok)
+    ok = add(o, "candidates", cands);
+  else
+    cJSON_Delete(cands);
+  if (ok && r->stuck_tries > 0)
+    ok = add(o, "retrying", candidate_json(&r->in_progress[r->settled]));
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
 /* The whole state: config, CMA-ES (its own JSON text kept as a string, so its numbers are not
- * reprinted by cJSON), the best so far and every generation. */
+ * reprinted by cJSON), the best so far, every generation and, while one is in progress, its
+ * settled candidates (as "in_progress"; absent between generations). */
 static char *state_text(const rp_search_config *cfg, int lambda, const rp_cmaes *cmaes,
                         const rp_search_result *r) {
   char *cm = rp_cmaes_save(cmaes);
@@ -532,6 +524,7 @@ static char *state_text(const rp_search_config *cfg, int lambda, const rp_cmaes 
     ok = add(o, "generations", gens);
   else
     cJSON_Delete(gens);
+  if (ok && (r->settled > 0 || r->stuck_tries > 0)) ok = add(o, "in_progress", in_progress_json(r));
   if (ok) ok = add(o, "cmaes", cJSON_CreateString(cm));
   free(cm);
   char *text = ok ? cJSON_Print(o) : NULL;
@@ -556,6 +549,47 @@ static rp_status write_atomic(const char *path, const char *text) {
 static rp_status not_a_state(cJSON *o, const char *path, const char *why) {
   cJSON_Delete(o);
   return rp_fail(RP_ERR_INVALID_ARGUMENT, "search: state %s: %s", path, why);
+}
+
+/* The state's generation in progress, where it has one, into r->in_progress (lambda slots). */
+static rp_status load_in_progress(const cJSON *o, const char *path, int lambda,
+                                  rp_search_result *r) {
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "in_progress");
+  if (!p) return RP_OK;
+  const cJSON *cands = cJSON_GetObjectItemCaseSensitive(p, "candidates");
+  int generation = -1;
+  if (!get_int(p, "generation", &generation) || generation != r->generation_count)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "search: state %s: $.in_progress.generation is not %d, the generation after "
+                   "those recorded",
+                   path, r->generation_count);
+  const cJSON *retrying = cJSON_GetObjectItemCaseSensitive(p, "retrying");
+  int count = cJSON_IsArray(cands) ? cJSON_GetArraySize(cands) : -1;
+  if (count < 0 || count > lambda - (retrying != NULL))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "search: state %s: $.in_progress.candidates is not a list of 0 to %d "
+                   "candidates",
+                   path, lambda - (retrying != NULL));
+  r->in_progress = calloc((size_t)lambda, sizeof *r->in_progress);
+  if (!r->in_progress) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
+  const cJSON *c;
+  cJSON_ArrayForEach(c, cands) {
+    if (!candidate_load(c, &r->in_progress[r->settled]))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "search: state %s: $.in_progress.candidates[%d] is not a candidate record",
+                     path, r->settled);
+    r->settled++;
+  }
+  if (retrying) {
+    rp_search_candidate *next = &r->in_progress[r->settled];
+    if (!candidate_load(retrying, next) || next->pruned || next->tries < 1)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "search: state %s: $.in_progress.retrying is not a candidate record with "
+                     "tries",
+                     path);
+    r->stuck_tries = next->tries;
+  }
+  return RP_OK;
 }
 
 /* Parses a state file into its records and best, and (when cmaes_out is not NULL) its CMA-ES
@@ -626,6 +660,7 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
                    "search: state %s: $.generations[%d] is not a generation record", path,
                    r->generation_count - 1);
   }
+  if (!st) st = load_in_progress(o, path, lambda, r);
   /* The best names a trained candidate of a recorded generation (a hand-edited or damaged
    * file must not make readers index past the records). */
   if (!st && r->best_generation >= 0 &&
@@ -657,8 +692,8 @@ rp_status rp_search_read_state(const char *path, rp_search_result *out) {
   return load_state(path, NULL, 0, out, NULL);
 }
 
-rp_status rp_search_check_state(const rp_search_config *cfg, int *generations) {
-  *generations = 0;
+rp_status rp_search_check_state(const rp_search_config *cfg, int *generations, int *settled) {
+  *generations = *settled = 0;
   if (!cfg->state_path || access(cfg->state_path, F_OK) != 0) return RP_OK;
   rp_search_result r;
   result_init(&r);
@@ -667,13 +702,108 @@ rp_status rp_search_check_state(const rp_search_config *cfg, int *generations) {
    * trainings that come before the search. */
   rp_cmaes *cmaes = NULL;
   rp_status st = load_state(cfg->state_path, cfg, lambda, &r, &cmaes);
-  if (!st) *generations = r.generation_count;
+  if (!st) {
+    *generations = r.generation_count;
+    *settled = r.settled;
+  }
   rp_cmaes_destroy(cmaes);
   rp_search_result_free(&r);
   return st;
 }
 
 /* ---- the search */
+
+static rp_status save_state(const rp_search_config *cfg, int lambda, const rp_cmaes *cmaes,
+                            const rp_search_result *r) {
+  if (!cfg->state_path) return RP_OK;
+  char *text = state_text(cfg, lambda, cmaes, r);
+  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory saving the state");
+  rp_status st = write_atomic(cfg->state_path, text);
+  free(text);
+  return st;
+}
+
+/* Trains candidate k (r->settled) of the generation in progress under the retry rule. Fills
+ * accuracy, tries, seed, failed, seconds. A try stuck below the retry threshold is saved in the
+ * state before the next (r->stuck_tries), and a resumed search goes on from the try after it. */
+static rp_status train_candidate(const rp_search_config *cfg, const rp_cmaes *cmaes,
+                                 rp_search_result *r, int k) {
+  int generation = rp_cmaes_generation(cmaes);
+  rp_search_candidate *cand = &r->in_progress[k];
+  bool retry_rule =
+      cfg->fitness == RP_SEARCH_FIT_ACCURACY && cfg->retry_epoch > 0 && cfg->retries > 0;
+  rp_search_trial trial = {.cfg = cfg, .generation = generation, .candidate = k};
+  memcpy(trial.genome, cand->genome, sizeof trial.genome);
+  if (r->stuck_tries == 0) cand->seconds = 0;
+  for (int attempt = r->stuck_tries;; attempt++) {
+    bool may_retry = retry_rule && attempt < cfg->retries;
+    trial.attempt = attempt;
+    trial.seed = rp_search_trial_seed(cfg->experiment, cfg->seed, generation, k, attempt);
+    trial.check_epoch = may_retry ? cfg->retry_epoch : 0;
+    trial.check_below = may_retry ? cfg->retry_below : 0;
+    rp_search_outcome out = {.accuracy = NAN, .check_accuracy = NAN};
+    if (cfg->on_trial) cfg->on_trial(&trial, cfg->user);
+    rp_status st = cfg->train(&trial, cfg->train_user, &out);
+    if (st == RP_ERR_DIVERGED) {
+      out.diverged = true;
+      st = RP_OK;
+    }
+    if (st) return st;
+    cand->tries = attempt + 1;
+    cand->seed = trial.seed;
+    cand->seconds += isfinite(out.seconds) && out.seconds > 0 ? out.seconds : 0;
+    cand->epochs = out.epochs;
+    cand->check_accuracy = isfinite(out.check_accuracy) ? out.check_accuracy : NAN;
+    if (!out.diverged && may_retry && isfinite(out.check_accuracy) &&
+        out.check_accuracy < cfg->retry_below) {
+      /* stuck: saved so, then trained again with the next seed */
+      r->stuck_tries = attempt + 1;
+      st = save_state(cfg, rp_cmaes_lambda(cmaes), cmaes, r);
+      if (st) return st;
+      continue;
+    }
+    r->stuck_tries = 0;
+    cand->failed = out.diverged || !isfinite(out.accuracy);
+    cand->accuracy = cand->failed ? 0.0 : out.accuracy;
+    return RP_OK;
+  }
+}
+
+/* Settles candidate k of the generation in progress from CMA-ES's sample at x: rounds it,
+ * checks the invariants, trains it unless pruned, and saves it in the state. */
+static rp_status settle(const rp_search_config *cfg, const rp_cmaes *cmaes, rp_search_result *r,
+                        int k, const double *x) {
+  int gen = rp_cmaes_generation(cmaes);
+  rp_search_candidate *c = &r->in_progress[k];
+  if (r->stuck_tries == 0) { /* (else taken up from the state: its tries so far are there) */
+    memcpy(c->sample, x, sizeof c->sample);
+    for (int i = 0; i < N; i++) c->genome[i] = rp_search_round4(c->sample[i]);
+    c->check_accuracy = NAN;
+    c->pruned = check_invariants(cfg, c);
+  }
+  rp_status st = RP_OK;
+  if (c->pruned)
+    c->accuracy = 0; /* the worst fitness, still told */
+  else
+    st = train_candidate(cfg, cmaes, r, k);
+  if (!st) {
+    r->settled = k + 1;
+    st = save_state(cfg, rp_cmaes_lambda(cmaes), cmaes, r);
+  }
+  if (!st && cfg->on_candidate) cfg->on_candidate(gen, k, c, cfg->user);
+  return st;
+}
+
+/* Whether two samples are the same bits (a sample read back from the state is exact). */
+static bool same_bits(const double *a, const double *b) {
+  for (int i = 0; i < N; i++) {
+    uint64_t u, v;
+    memcpy(&u, &a[i], sizeof u);
+    memcpy(&v, &b[i], sizeof v);
+    if (u != v) return false;
+  }
+  return true;
+}
 
 static rp_status run_generation(const rp_search_config *cfg, rp_cmaes *cmaes, rp_search_result *r,
                                 double *x, double *fitness) {
@@ -682,50 +812,45 @@ static rp_status run_generation(const rp_search_config *cfg, rp_cmaes *cmaes, rp
       r->generation_count ? r->generations[r->generation_count - 1].total_seconds : 0;
   rp_status st = rp_cmaes_ask(cmaes, x);
   if (st) return st;
-  rp_search_candidate *cands = calloc((size_t)lambda, sizeof *cands);
-  if (!cands) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
-  for (int k = 0; k < lambda && !st; k++) {
-    rp_search_candidate *c = &cands[k];
-    memcpy(c->sample, x + (size_t)k * N, sizeof c->sample);
-    for (int i = 0; i < N; i++) c->genome[i] = rp_search_round4(c->sample[i]);
-    c->check_accuracy = NAN;
-    c->pruned = check_invariants(cfg, c);
-    if (c->pruned)
-      c->accuracy = 0; /* the worst fitness, still told */
-    else
-      st = train_candidate(cfg, gen, k, c);
-    fitness[k] = 1.0 - c->accuracy;
-    if (!st && cfg->on_candidate) cfg->on_candidate(gen, k, c, cfg->user);
+  if (!r->in_progress) {
+    r->settled = r->stuck_tries = 0;
+    r->in_progress = calloc((size_t)lambda, sizeof *r->in_progress);
+    if (!r->in_progress) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
   }
+  /* Candidates the state file holds were asked from the same CMA-ES state: taken up, not
+   * trained again, once their samples are seen to be what CMA-ES asks now. */
+  for (int k = 0; k < r->settled + (r->stuck_tries > 0); k++) {
+    if (same_bits(r->in_progress[k].sample, x + (size_t)k * N)) continue;
+    char member[64];
+    if (k < r->settled)
+      snprintf(member, sizeof member, "$.in_progress.candidates[%d]", k);
+    else
+      snprintf(member, sizeof member, "$.in_progress.retrying");
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "search: state %s: %s.sample is not what CMA-ES asks from the state's "
+                   "$.cmaes (the file was edited or damaged): restore it, or move it away to "
+                   "start the search again",
+                   cfg->state_path ? cfg->state_path : "(none)", member);
+  }
+  for (int k = r->settled; k < lambda && !st; k++) st = settle(cfg, cmaes, r, k, x + (size_t)k * N);
+  if (st) return st;
+  for (int k = 0; k < lambda; k++) fitness[k] = 1.0 - r->in_progress[k].accuracy;
   /* The update: told the samples as asked (the rounding maps genotype to loss). */
   double sigma = rp_cmaes_sigma(cmaes);
-  if (!st) st = rp_cmaes_tell(cmaes, x, fitness);
-  if (st) {
-    free(cands);
-    return st;
-  }
+  st = rp_cmaes_tell(cmaes, x, fitness);
+  if (st) return st;
   rp_search_generation *g = append_generation(r, lambda);
-  if (!g) {
-    free(cands);
-    return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
-  }
+  if (!g) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
   free(g->candidates);
-  g->candidates = cands;
+  g->candidates = r->in_progress;
+  r->in_progress = NULL;
+  r->settled = r->stuck_tries = 0;
   g->generation = gen;
   g->sigma = sigma;
   g->sigma_next = rp_cmaes_sigma(cmaes);
   update_best(r, g);
   summarize(g, r, total_before);
   return RP_OK;
-}
-
-static rp_status save_state(const rp_search_config *cfg, int lambda, const rp_cmaes *cmaes,
-                            const rp_search_result *r) {
-  char *text = state_text(cfg, lambda, cmaes, r);
-  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory saving the state");
-  rp_status st = write_atomic(cfg->state_path, text);
-  free(text);
-  return st;
 }
 
 rp_status rp_search_run(const rp_search_config *cfg, rp_search_result *out) {
@@ -746,14 +871,14 @@ rp_status rp_search_run(const rp_search_config *cfg, rp_search_result *out) {
   }
   /* A fresh search writes its state before training anything, so a state path that cannot
    * be written fails now rather than after a generation of training. */
-  if (!st && cfg->state_path && out->resumed_from == 0) st = save_state(cfg, lambda, cmaes, out);
+  if (!st && out->resumed_from == 0 && out->settled == 0) st = save_state(cfg, lambda, cmaes, out);
   double *x = malloc((size_t)lambda * N * sizeof *x);
   double *fitness = malloc((size_t)lambda * sizeof *fitness);
   if (!st && (!x || !fitness)) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
   while (!st && x && fitness && out->generation_count < cfg->generations) {
     st = run_generation(cfg, cmaes, out, x, fitness);
     if (st) break;
-    if (cfg->state_path) st = save_state(cfg, lambda, cmaes, out);
+    st = save_state(cfg, lambda, cmaes, out);
     if (st) break;
     if (cfg->on_generation &&
         cfg->on_generation(&out->generations[out->generation_count - 1], cfg->user)) {

@@ -20,12 +20,16 @@
  *      final whatever its accuracy. Off for adversarial fitness.
  *   5. CMA-ES is told 1 - accuracy (minimized); the generation's record is appended, the whole
  *      state written atomically to the state file, and the per-generation callback called.
+ *      Each candidate settled before that is written to the state file too, as the generation
+ *      in progress.
  *
  * Reproducibility: every training's seed follows from its identity, (experiment name, seed,
  * generation, candidate, try) through rp_seed_mix chains, never from the order of execution;
- * CMA-ES's own stream from (experiment name, seed). A search killed at any point resumes from
- * the last finished generation in the state file and, with deterministic training, produces
- * exactly the records of an uninterrupted run.
+ * CMA-ES's own stream from (experiment name, seed). A search killed at any point resumes after
+ * the last settled candidate in the state file (CMA-ES's ask does not change its state, so the
+ * generation in progress is asked again exactly and its settled candidates are taken up, not
+ * trained again) and, with deterministic training, produces exactly the records of an
+ * uninterrupted run.
  *
  * This file and search.c are pure host logic (no Vulkan, no trainer); search_train.c adds the
  * trainer-backed training function, so a test can link the search without the trainer. */
@@ -82,7 +86,7 @@ typedef struct rp_search_outcome {
 } rp_search_outcome;
 
 /* Trains one candidate. Any status other than RP_OK and RP_ERR_DIVERGED aborts the search (its
- * state file keeps the last finished generation). */
+ * state file keeps the candidates settled before). */
 typedef rp_status (*rp_search_train_fn)(const rp_search_trial *trial, void *user,
                                         rp_search_outcome *out);
 
@@ -147,7 +151,8 @@ typedef struct rp_search_config {
   void *train_user;
   /* Optional: before each training (progress display). */
   void (*on_trial)(const rp_search_trial *trial, void *user);
-  /* Optional: after each candidate is settled (trained, failed or pruned). */
+  /* Optional: after each candidate is settled (trained, failed or pruned) and saved in the
+   * state file. Not called again for the candidates a resumed search takes up. */
   void (*on_candidate)(int generation, int index, const rp_search_candidate *c, void *user);
   /* Optional: after each finished generation, once its state is saved. Returning nonzero
    * stops the search there (resumable). */
@@ -167,6 +172,14 @@ typedef struct rp_search_result {
   int generation_count; /* generations finished, records below */
   bool stopped_by_callback;
   rp_search_generation *generations; /* owned: rp_search_result_free */
+  /* The generation in progress (number generation_count) when the search stopped, or as the
+   * state file holds it: its first `settled` candidates (0: none), in `in_progress` (lambda
+   * slots, owned; NULL when settled is 0). A finished generation leaves none. */
+  int settled;
+  rp_search_candidate *in_progress;
+  /* Tries of the candidate after them (in_progress[settled]) found stuck under the retry rule
+   * so far: a resumed search trains its next try (0: none). */
+  int stuck_tries;
 } rp_search_result;
 
 /* Runs (or resumes) the search until cfg->generations have finished or the callback stops it.
@@ -178,8 +191,9 @@ void rp_search_result_free(rp_search_result *r);
 rp_status rp_search_read_state(const char *path, rp_search_result *out);
 
 /* Whether cfg->state_path holds a state this config may resume: *generations finished there
- * (0 with no file), or an error naming the settings that differ. Trains nothing. */
-rp_status rp_search_check_state(const rp_search_config *cfg, int *generations);
+ * and *settled candidates of the next (0 with no file), or an error naming the settings that
+ * differ. Trains nothing. */
+rp_status rp_search_check_state(const rp_search_config *cfg, int *generations, int *settled);
 
 /* ---- the pure pieces, exposed for tests and reports */
 

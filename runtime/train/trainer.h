@@ -92,6 +92,20 @@ rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epoch
  * from the epoch after it. Every failure is one line naming the file. */
 rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint);
 
+/* Saves a run's state from its epoch callback, at most once an interval: rp_state_saver_epoch
+ * after every epoch saves when interval_seconds have passed since saved_at (set it to the run's
+ * start; rp_state_saver_now gives the clock). The first failure stops the run and stays in
+ * `error` (the caller's record could not be written there either). */
+typedef struct rp_state_saver {
+  const char *path, *fingerprint; /* path NULL: nothing is saved */
+  double interval_seconds;        /* 0: after every epoch */
+  double saved_at;                /* rp_state_saver_now() of the last save */
+  rp_status error;
+} rp_state_saver;
+
+double rp_state_saver_now(void);
+void rp_state_saver_epoch(rp_state_saver *s, rp_trainer *t);
+
 const rp_epoch_metrics *rp_trainer_history(const rp_trainer *t, int *count);
 rp_net *rp_trainer_net(rp_trainer *t);
 const rp_dataset *rp_trainer_train_set(const rp_trainer *t);

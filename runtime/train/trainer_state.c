@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "train/checkpoint.h"
 #include "train/loss_spec.h"
@@ -147,4 +148,18 @@ rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *
   t->global_step = meta_count(f, "global_step");
   rp_safetensors_close(f);
   return RP_OK;
+}
+
+double rp_state_saver_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void rp_state_saver_epoch(rp_state_saver *s, rp_trainer *t) {
+  double now = rp_state_saver_now();
+  if (!s->path || s->error || now - s->saved_at < s->interval_seconds) return;
+  s->error = rp_trainer_save_state(t, s->path, s->fingerprint);
+  s->saved_at = now;
+  if (s->error) rp_trainer_request_stop(t);
 }
