@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -779,6 +780,102 @@ Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
   cr_expect_str_eq(cJSON_GetObjectItem(j, "error")->valuestring, line + strlen("repro: "));
   cr_expect(cJSON_IsArray(cJSON_GetObjectItem(j, "epochs")));
   cJSON_Delete(j);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* Starts repro with `args` (NULL-terminated) and REPRO_STATE_INTERVAL=0, its output
+ * discarded, and kills it (SIGTERM) once `path` exists: a training interrupted right after it
+ * saved its state. Fails when the child ended before. */
+static void kill_once_saved(const char *const *args, const char *path) {
+  char *argv[64];
+  int argc = 0;
+  argv[argc++] = (char *)repro_binary();
+  for (const char *const *a = args; *a; a++) argv[argc++] = (char *)*a;
+  argv[argc] = NULL;
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(126);
+    setenv("REPRO_STATE_INTERVAL", "0", 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int wstatus = 0;
+  for (int waited = 0; access(path, F_OK) != 0; waited++) {
+    cr_assert_eq(waitpid(pid, &wstatus, WNOHANG), 0, "repro ended (status %d) before saving %s",
+                 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, path);
+    cr_assert_lt(waited, 240 * 50, "no %s after 240 s", path);
+    nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+  }
+  kill(pid, SIGTERM);
+  cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+  cr_assert(WIFSIGNALED(wstatus), "repro finished before it was interrupted");
+}
+
+/* The epochs' metrics of a --json file, as text, for comparing runs bit for bit (the seconds
+ * and images per second left out). */
+static char *epochs_of(const char *dir, const char *name) {
+  cJSON *j = read_json_in(dir, name);
+  cJSON *epochs = cJSON_GetObjectItem(j, "epochs");
+  const cJSON *e;
+  cJSON_ArrayForEach(e, epochs) {
+    cJSON_DeleteItemFromObject((cJSON *)e, "seconds");
+    cJSON_DeleteItemFromObject((cJSON *)e, "images_per_second");
+  }
+  char *text = cJSON_PrintUnformatted(epochs);
+  cJSON_Delete(j);
+  return text;
+}
+
+/* repro train --state: interrupted after its first epoch and run again, a training goes on from
+ * its state and ends as one trained through (the metrics of every epoch equal, bit for bit),
+ * then removes the state; a state saved under another configuration is refused, naming it. */
+Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
+  const char *fashion = fashion_dir();
+  char probe[600], plain[600];
+  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
+  snprintf(plain, sizeof plain, "%s/train-images-idx3-ubyte", fashion);
+  if (access(probe, R_OK) != 0 && access(plain, R_OK) != 0)
+    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
+  char *dir = make_tmpdir();
+  char straight[300], resumed[300], state[300], expected[700], line[1024];
+  snprintf(straight, sizeof straight, "%s/straight.json", dir);
+  snprintf(resumed, sizeof resumed, "%s/resumed.json", dir);
+  snprintf(state, sizeof state, "%s/run.state", dir);
+#define TRAINING                                                                                   \
+  "train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--data-dir", fashion,            \
+      "--fraction", "0.01", "--test-images", "20", "--epochs", "2"
+  outcome o = RUN(TRAINING, "--json", straight);
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  outcome_free(&o);
+
+  kill_once_saved((const char *const[]){TRAINING, "--state", state, "--json", resumed, NULL},
+                  state);
+  /* Another learning rate: the state is refused, and kept. */
+  o = RUN(TRAINING, "--lr", "0.02", "--state", state);
+  cr_expect_eq(o.status, 2, "exit status %d; stderr:\n%s", o.status, o.err);
+  snprintf(expected, sizeof expected,
+           "repro: %s was saved by a run configured otherwise: remove it to train this run from "
+           "the start",
+           state);
+  cr_expect_str_eq(line_of(o.err, count_lines(o.err) - 1, line, sizeof line), expected);
+  cr_expect_eq(access(state, F_OK), 0, "a refused state was removed");
+  outcome_free(&o);
+
+  o = RUN(TRAINING, "--state", state, "--json", resumed);
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  snprintf(expected, sizeof expected, "resuming after epoch 1 of 2 from %s\n", state);
+  cr_expect(strstr(o.err, expected), "stderr:\n%s", o.err);
+  cr_expect(strncmp(o.out, "epoch   2 ", 10) == 0, "epoch 1 was trained again:\n%s", o.out);
+  outcome_free(&o);
+  cr_expect_neq(access(state, F_OK), 0, "the state is left after the run ended");
+  char *a = epochs_of(dir, "straight.json"), *b = epochs_of(dir, "resumed.json");
+  cr_expect_str_eq(b, a, "the resumed training's epochs differ from the straight one's");
+  free(a);
+  free(b);
+#undef TRAINING
   remove_tree(dir);
   free(dir);
 }

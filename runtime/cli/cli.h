@@ -64,6 +64,12 @@ bool rp_cli_parse_number(const char *command, const char *opt, const char *text,
  * that a long training is not lost to a typo in --save. */
 bool rp_cli_check_writable(const char *command, const char *opt, const char *path);
 
+/* Seconds between saves of a training's state (repro run's runs/<id>.state and search
+ * candidates, repro train --state): REPRO_STATE_INTERVAL, default 60. An interruption loses at
+ * most this much training, and big models (WRN-16-8's weights and momentum are 88 MB) are not
+ * written after every few-second epoch of a fast GPU. */
+double rp_cli_state_interval(void);
+
 /* Progress within an epoch on stderr. On a terminal it is one line rewritten in place ("\r");
  * otherwise (nohup, CI logs) a plain line "epoch 1/30: step 120/390, ..." at most every
  * REPRO_PROGRESS_INTERVAL seconds (default 30), so that a log shows a long epoch moving without

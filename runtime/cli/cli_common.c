@@ -137,19 +137,24 @@ static double monotonic_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The environment variable `name` as a number of seconds >= 0, or `fallback` when unset (and,
+ * saying so, when it is not such a number). */
+static double env_seconds(const char *name, double fallback) {
+  const char *env = getenv(name);
+  if (!env || !*env) return fallback;
+  char *end;
+  double v = strtod(env, &end);
+  if (*end == '\0' && v >= 0 && isfinite(v)) return v;
+  fprintf(stderr, "repro: %s=%s is not a number of seconds >= 0; using %g\n", name, env, fallback);
+  return fallback;
+}
+
+double rp_cli_state_interval(void) { return env_seconds("REPRO_STATE_INTERVAL", 60); }
+
 void rp_cli_progress_init(rp_cli_progress *s) {
-  *s = (rp_cli_progress){.tty = isatty(STDERR_FILENO) != 0, .interval = 30};
   /* Tests set a shorter interval to see the plain lines without a 30-second training. */
-  const char *env = getenv("REPRO_PROGRESS_INTERVAL");
-  if (env && *env) {
-    char *end;
-    double v = strtod(env, &end);
-    if (*end == '\0' && v >= 0 && isfinite(v))
-      s->interval = v;
-    else
-      fprintf(stderr,
-              "repro: REPRO_PROGRESS_INTERVAL=%s is not a number of seconds >= 0; using 30\n", env);
-  }
+  *s = (rp_cli_progress){.tty = isatty(STDERR_FILENO) != 0,
+                         .interval = env_seconds("REPRO_PROGRESS_INTERVAL", 30)};
   /* The first plain line after one interval: a run shorter than that needs none. */
   s->next_line_at = monotonic_seconds() + s->interval;
 }

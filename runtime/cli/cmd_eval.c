@@ -184,7 +184,8 @@ int rp_cmd_eval(int argc, char **argv) {
   char *dataset_arg[] = {"--dataset", meta.dataset};
   if (!has_dataset) rest[nrest++] = dataset_arg[0], rest[nrest++] = dataset_arg[1];
   rp_train_args a;
-  code = rp_train_args_parse(nrest, rest, &a, NULL, &json_path);
+  code = rp_train_args_parse(nrest, rest, &a, RP_TRAIN_JSON);
+  json_path = a.json;
   free(rest);
   if (code) return 2;              /* --help was handled above; the parser printed the one line */
   if (!has_loss && meta.loss[0]) { /* the training loss, parsed above */

@@ -30,7 +30,8 @@ static void usage(FILE *out) {
                "             with another configuration, as the run would refuse\n"
                "  --device D device to use (index or part of its name; see repro devices)\n"
                "  Runs already in DIR/runs/ are skipped, the run in progress goes on after its\n"
-               "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute), and\n"
+               "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute:\n"
+               "  REPRO_STATE_INTERVAL), and\n"
                "  searches resume after their last settled candidate (DIR/search/<label>/\n"
                "  state.json), the candidate in training after its last saved epoch.\n");
 }
@@ -278,11 +279,6 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
   fflush(stdout);
 }
 
-/* A run in progress saves its state (runs/<id>.state) after an epoch at most this often: an
- * interruption loses at most this much training, and big models (WRN-16-8's weights and momentum
- * are 88 MB) are not written after every few-second epoch of a fast GPU. */
-#define STATE_INTERVAL_SECONDS 60.0
-
 static void on_resumed(void *user, const rp_exp_run *run, const char *state_path, int epochs_done,
                        int epochs) {
   clear_progress(user);
@@ -390,7 +386,7 @@ int rp_cmd_run(int argc, char **argv) {
                               .search_event = on_search_event,
                               .resumed = on_resumed,
                               .user = &p,
-                              .state_interval_seconds = STATE_INTERVAL_SECONDS};
+                              .state_interval_seconds = rp_cli_state_interval()};
       rp_exp_backend backend = rp_exp_trainer_backend(&runner);
       struct sigaction interrupt = {.sa_handler = on_interrupt};
       sigemptyset(&interrupt.sa_mask);

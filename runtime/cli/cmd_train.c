@@ -1,11 +1,14 @@
 /* repro train --model M --dataset D [options]: one training run, with a progress line on a
  * terminal, per-epoch metrics in a JSON file (rewritten atomically after every epoch, so an
- * interrupted run keeps what it finished) and an optional checkpoint. */
+ * interrupted run keeps what it finished), an optional checkpoint, and an optional state file
+ * that an interrupted run goes on from. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/train_args.h"
@@ -22,7 +25,10 @@ static void usage(FILE *out) {
           "%s"
           "  --save CKPT          write the trained weights (safetensors, PyTorch names)\n"
           "  --json FILE          per-epoch metrics, the configuration, the device and how the\n"
-          "                       run ended (status done, diverged or failed, with the error)\n",
+          "                       run ended (status done, diverged or failed, with the error)\n"
+          "  --state FILE         keep the run's state in FILE after an epoch (at most once a\n"
+          "                       minute: REPRO_STATE_INTERVAL); the same command, FILE\n"
+          "                       holding a state, goes on from it. Removed when the run ends\n",
           rp_model_names, rp_train_args_help);
 }
 
@@ -31,6 +37,8 @@ typedef struct run_log {
   const char *json_path;
   rp_cli_progress progress;
   bool json_failed; /* the last write of json_path failed (its error printed once) */
+  rp_trainer *trainer;
+  rp_state_saver saver; /* --state */
 } run_log;
 
 static void on_progress(const rp_progress *p, void *user) {
@@ -40,6 +48,7 @@ static void on_progress(const rp_progress *p, void *user) {
 
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   run_log *log = user;
+  rp_state_saver_epoch(&log->saver, log->trainer);
   rp_cli_progress_clear(&log->progress);
   printf("epoch %3d  lr %.4g  train loss %.4f acc %.2f%% p(true) %.3f", m->epoch, m->lr,
          m->train_loss, 100 * m->train_accuracy, m->train_true_prob);
@@ -57,14 +66,39 @@ static void on_epoch(const rp_epoch_metrics *m, void *user) {
   log->json_failed = failed;
 }
 
+/* What --state's file is saved under: the resolved configuration and the checkpoint it
+ * started from (the seed in hex too: a double holds only 53 bits of it). Caller frees. */
+static char *state_fingerprint(const rp_train_args *a) {
+  cJSON *j = rp_train_args_json(a);
+  char seed[24];
+  snprintf(seed, sizeof seed, "%016llx", (unsigned long long)a->cfg.seed);
+  cJSON_AddStringToObject(j, "seed_hex", seed);
+  if (a->cfg.init_from) cJSON_AddStringToObject(j, "init", a->cfg.init_from);
+  char *text = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  return text;
+}
+
+/* Takes the run up from --state's file where it holds a state: its epochs join the metrics. */
+static rp_status resume(run_log *log, const rp_train_args *a) {
+  if (access(a->state, F_OK) != 0) return RP_OK;
+  rp_status st = rp_trainer_restore_state(log->trainer, a->state, log->saver.fingerprint);
+  if (st) return st;
+  int done = 0;
+  const rp_epoch_metrics *h = rp_trainer_history(log->trainer, &done);
+  for (int i = 0; i < done; i++) cJSON_AddItemToArray(log->epochs, rp_epoch_metrics_json(&h[i]));
+  fprintf(stderr, "resuming after epoch %d of %d from %s\n", done, a->cfg.epochs, a->state);
+  return RP_OK;
+}
+
 int rp_cmd_train(int argc, char **argv) {
   if (argc < 2) { /* a bare "repro train": the usage is the answer */
     usage(stderr);
     return 2;
   }
   rp_train_args a;
-  const char *save = NULL, *json_path = NULL;
-  int code = rp_train_args_parse(argc, argv, &a, &save, &json_path);
+  int code = rp_train_args_parse(argc, argv, &a, RP_TRAIN_SAVE | RP_TRAIN_JSON | RP_TRAIN_STATE);
+  const char *save = a.save, *json_path = a.json;
   if (code == 1) { /* --help */
     usage(stdout);
     return 0;
@@ -73,6 +107,7 @@ int rp_cmd_train(int argc, char **argv) {
   /* Outputs that cannot be written are found now, not after hours of training. */
   if (save && !rp_cli_check_writable("train", "--save", save)) return 2;
   if (json_path && !rp_cli_check_writable("train", "--json", json_path)) return 2;
+  if (a.state && !rp_cli_check_writable("train", "--state", a.state)) return 2;
   rp_context *ctx;
   rp_status st = rp_cli_open_device(a.device, &ctx);
   if (st) return rp_cli_error(st);
@@ -89,7 +124,14 @@ int rp_cmd_train(int argc, char **argv) {
           a.cfg.model, a.cfg.dataset, (long long)rp_net_parameter_count(rp_trainer_net(t)),
           (long long)rp_trainer_train_count(t), (long long)rp_trainer_val_count(t), a.loss_text);
 
-  run_log log = {.root = cJSON_CreateObject(), .json_path = json_path};
+  char *fingerprint = a.state ? state_fingerprint(&a) : NULL;
+  run_log log = {.root = cJSON_CreateObject(),
+                 .json_path = json_path,
+                 .trainer = t,
+                 .saver = {.path = a.state,
+                           .fingerprint = fingerprint,
+                           .interval_seconds = rp_cli_state_interval(),
+                           .saved_at = rp_state_saver_now()}};
   rp_cli_progress_init(&log.progress);
   cJSON_AddStringToObject(log.root, "repro_version", REPRO_VERSION);
   char date[32];
@@ -110,7 +152,9 @@ int rp_cmd_train(int argc, char **argv) {
   log.epochs = cJSON_AddArrayToObject(log.root, "epochs");
 
   rp_train_callbacks cb = {on_progress, on_epoch, &log};
-  st = rp_trainer_run(t, &cb);
+  st = a.state ? resume(&log, &a) : RP_OK;
+  if (!st) st = rp_trainer_run(t, &cb);
+  if (!st && log.saver.error) st = log.saver.error;
   rp_cli_progress_clear(&log.progress);
   code = st ? rp_cli_error(st) : 0;
   /* The metrics file says how the run ended: a diverged run's keeps the epochs it finished and
@@ -135,6 +179,11 @@ int rp_cmd_train(int argc, char **argv) {
   } else if (json_path) {
     printf("wrote %s\n", json_path);
   }
+  /* The run has ended (done or diverged: the same command would end the same way): its state
+   * is done with. A failure (a lost device, a state that could not be read) keeps it. */
+  if (a.state && (!st || st == RP_ERR_DIVERGED) && remove(a.state) != 0 && errno != ENOENT)
+    fprintf(stderr, "repro: --state %s: cannot remove it: %s\n", a.state, strerror(errno));
+  free(fingerprint);
   cJSON_Delete(log.root);
   rp_trainer_destroy(t);
   rp_context_destroy(ctx);

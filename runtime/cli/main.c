@@ -33,6 +33,8 @@ static void usage(FILE *out) {
           "  REPRO_DATA_DIR=DIR     where datasets are looked for (DIR/NAME)\n"
           "  REPRO_PROGRESS_INTERVAL=S  seconds between progress lines when stderr is not a\n"
           "                         terminal (default 30)\n"
+          "  REPRO_STATE_INTERVAL=S  seconds between saves of a training's state, for\n"
+          "                         resuming (default 60)\n"
           "  REPRO_DATA_ANY_SIZE=1  accept CIFAR files of other than the official sizes\n"
           "  REPRO_PROFILE=1        a timestamp after every dispatch\n"
           "  REPRO_GEMM, REPRO_CONV, REPRO_TEXEL  force a kernel, for tuning (README.md)\n"

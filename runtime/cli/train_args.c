@@ -87,9 +87,9 @@ static const char *value_of(int argc, char **argv, const char *opt) {
   return NULL;
 }
 
-/* Whether `opt` is an option that takes a value (--save and --json only where the command has
- * them). */
-static bool takes_value(const char *opt, const char **save, const char **json) {
+/* Whether `opt` is an option that takes a value (the file options only where the command has
+ * them: `files`). */
+static bool takes_value(const char *opt, unsigned files) {
   static const char *const options[] = {
       "--model",   "--dataset",  "--data-dir", "--device",       "--loss",        "--convention",
       "--epochs",  "--batch",    "--seed",     "--max-steps",    "--test-images", "--validation",
@@ -97,11 +97,12 @@ static bool takes_value(const char *opt, const char **save, const char **json) {
       "--augment", "--init",     NULL};
   for (const char *const *o = options; *o; o++)
     if (strcmp(opt, *o) == 0) return true;
-  return (save && strcmp(opt, "--save") == 0) || (json && strcmp(opt, "--json") == 0);
+  return ((files & RP_TRAIN_SAVE) && strcmp(opt, "--save") == 0) ||
+         ((files & RP_TRAIN_JSON) && strcmp(opt, "--json") == 0) ||
+         ((files & RP_TRAIN_STATE) && strcmp(opt, "--state") == 0);
 }
 
-int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **save,
-                        const char **json) {
+int rp_train_args_parse(int argc, char **argv, rp_train_args *a, unsigned files) {
   const char *cmd = argv[0]; /* "train" or "eval", for the hint after an error */
   memset(a, 0, sizeof *a);
   for (int i = 1; i < argc; i++)
@@ -118,7 +119,7 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
       continue;
     }
     if (strncmp(opt, "--", 2) != 0) return rp_cli_usage_error(cmd, "unexpected argument '%s'", opt);
-    if (!takes_value(opt, save, json)) return rp_cli_usage_error(cmd, "unknown option '%s'", opt);
+    if (!takes_value(opt, files)) return rp_cli_usage_error(cmd, "unknown option '%s'", opt);
     if (!rp_cli_take_value(argc, argv, &i, &v))
       return rp_cli_usage_error(cmd, "%s needs a value", opt);
     long long n = 0;
@@ -135,14 +136,15 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, const char **sa
             cmd, "--dataset: unknown dataset '%s' (cifar10, cifar100, mnist, fashion-mnist)", v);
     } else if (strcmp(opt, "--data-dir") == 0 || strcmp(opt, "--device") == 0 ||
                strcmp(opt, "--init") == 0 || strcmp(opt, "--save") == 0 ||
-               strcmp(opt, "--json") == 0) {
+               strcmp(opt, "--json") == 0 || strcmp(opt, "--state") == 0) {
       /* An empty value would silently mean "the default" further down. */
       if (!*v) return rp_cli_usage_error(cmd, "%s needs a value, not ''", opt);
       if (strcmp(opt, "--data-dir") == 0) c->data_dir = v;
       if (strcmp(opt, "--device") == 0) a->device = v;
       if (strcmp(opt, "--init") == 0) c->init_from = v;
-      if (strcmp(opt, "--save") == 0) *save = v;
-      if (strcmp(opt, "--json") == 0) *json = v;
+      if (strcmp(opt, "--save") == 0) a->save = v;
+      if (strcmp(opt, "--json") == 0) a->json = v;
+      if (strcmp(opt, "--state") == 0) a->state = v;
     } else if (strcmp(opt, "--loss") == 0) {
       loss = v;
     } else if (strcmp(opt, "--convention") == 0) {
