@@ -83,6 +83,8 @@ typedef struct rp_cli_progress {
 } rp_cli_progress;
 
 void rp_cli_progress_init(rp_cli_progress *s);
+/* "1h02m03s", "3m10s" or "42s" (hours past 24 stay hours: "55h00m00s"). */
+void rp_cli_format_duration(double seconds, char *out, size_t size);
 void rp_cli_progress_show(rp_cli_progress *s, const struct rp_progress *p);
 /* Clears the terminal line, before a whole line is printed (nothing when not a terminal). */
 void rp_cli_progress_clear(rp_cli_progress *s);

@@ -159,8 +159,7 @@ void rp_cli_progress_init(rp_cli_progress *s) {
   s->next_line_at = monotonic_seconds() + s->interval;
 }
 
-/* "1h02m03s", "3m10s" or "42s". */
-static void format_duration(double seconds, char *out, size_t size) {
+void rp_cli_format_duration(double seconds, char *out, size_t size) {
   long t = seconds > 0 && isfinite(seconds) ? lround(seconds) : 0;
   if (t >= 3600)
     snprintf(out, size, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
@@ -172,7 +171,7 @@ static void format_duration(double seconds, char *out, size_t size) {
 
 void rp_cli_progress_show(rp_cli_progress *s, const rp_progress *p) {
   char eta[32];
-  format_duration(p->seconds_left, eta, sizeof eta);
+  rp_cli_format_duration(p->seconds_left, eta, sizeof eta);
   if (s->tty) {
     fprintf(stderr,
             "\r\033[Kepoch %d/%d  step %lld/%lld  loss %.4g  acc %5.1f%%  %.0f img/s  %s left",

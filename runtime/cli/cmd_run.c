@@ -149,7 +149,22 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
 typedef struct progress {
   const rp_experiment *e;
   rp_cli_progress line; /* within epochs; cleared before each whole line */
+  /* Runs and search generations trained by this command, and their time: the pace of the rest
+   * (runs of an experiment share their schedule, as a search's candidates do theirs). */
+  int runs_timed, generations_timed;
+  double run_seconds, generation_seconds;
 } progress;
+
+/* "N runs to go: about T at t a run so far": the time `left` more of what took `seconds` for
+ * `timed` may take. */
+static void print_eta(int left, const char *what, int timed, double seconds) {
+  if (left <= 0 || timed == 0) return;
+  char each[32], all[32];
+  rp_cli_format_duration(seconds / timed, each, sizeof each);
+  rp_cli_format_duration(seconds / timed * left, all, sizeof all);
+  printf("    %d %s%s to go: about %s at %s a %s so far\n", left, what, left == 1 ? "" : "s", all,
+         each, what);
+}
 
 static void on_progress(void *user, const rp_progress *p) {
   progress *pr = user;
@@ -163,7 +178,8 @@ static void print_genome(const double *g) {
 }
 
 static void on_search_event(void *user, const rp_exp_search_event *ev) {
-  clear_progress(user);
+  progress *p = user;
+  clear_progress(p);
   const rp_exp_search *s = ev->search;
   switch (ev->kind) {
   case RP_EXP_SEARCH_START:
@@ -215,6 +231,9 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
       printf("best so far %.2f%%\n", 100 * g->best_accuracy);
     else
       printf("nothing trained so far\n");
+    if (g->seconds > 0) p->generations_timed++, p->generation_seconds += g->seconds;
+    print_eta(s->generations - g->generation - 1, "generation", p->generations_timed,
+              p->generation_seconds);
     break;
   }
   case RP_EXP_SEARCH_DONE:
@@ -269,6 +288,12 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
       printf(", %s %.4g: %.2f%%", r->attacks[i].kind == RP_EXP_FGSM ? "fgsm" : "pgd",
              r->attacks[i].eps, 100 * r->attacks[i].accuracy);
     printf("  (%.0f s)\n", r->seconds);
+  }
+  if (event == RP_EXP_RUN_DONE) {
+    /* (a diverged run, cut short, says nothing of the pace; runs after this one that are
+     * recorded already are skipped, so the estimate is at most) */
+    if (!r->diverged && r->seconds > 0) p->runs_timed++, p->run_seconds += r->seconds;
+    print_eta(count - index - 1, "run", p->runs_timed, p->run_seconds);
   }
   /* A data directory with only some of the training files (the GPU machine gets one CIFAR
    * batch): said for each run, as summary.md says it. */
