@@ -1408,6 +1408,16 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   int settled = cJSON_GetArraySize(cJSON_GetObjectItem(in_progress, "candidates"));
   cr_assert_geq(settled, 2, "two trained (and any pruned among them) are saved");
   cJSON_Delete(partial);
+  /* The report tells the generation under way. */
+  ASSERT_OK(rp_exp_report(b));
+  snprintf(path, sizeof path, "%s/summary.md", b);
+  summary = read_file(path);
+  char under_way[128];
+  snprintf(under_way, sizeof under_way,
+           "1 generation(s) done (the file asks for 3), and %d candidate(s) of generation 2",
+           settled);
+  cr_assert(strstr(summary, under_way), "no \"%s\" in:\n%s", under_way, summary);
+  free(summary);
   fake resumed = {0};
   ASSERT_OK(run_searched(b, searched, &resumed));
   cr_assert_eq(resumed.candidates, f.candidates - first_generation - 2);

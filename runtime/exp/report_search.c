@@ -28,17 +28,21 @@ static void genome_text(rp_text *md, const double *g) {
   rp_text_put(md, "`");
 }
 
-static void settings_text(rp_text *md, const cJSON *s, int done) {
+static void settings_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
   const char *inv = str(s, "invariant", "?");
   bool fgsm = strcmp(str(s, "fitness", ""), "fgsm") == 0;
   /* As rp_exp_search_retries: the rule fires only where candidates reach its epoch. */
   bool retries = !fgsm && num(s, "retries") > 0 && num(s, "retry_epoch") <= num(s, "epochs");
   rp_text_put(md,
               "CMA-ES over the 8 TaylorGLO parameters from the zero vector, σ0 %g, population "
-              "%g; %d generation(s) done (the file asks for %g). Invariant `%s`%s. Fitness: %s "
-              "after %g epoch(s) "
-              "of training. Retry rule: %s. Seed %g.\n\n",
-              num(s, "sigma0"), num(s, "population"), done, num(s, "generations"), inv,
+              "%g; %d generation(s) done (the file asks for %g)",
+              num(s, "sigma0"), num(s, "population"), r->generation_count, num(s, "generations"));
+  if (r->settled) /* the state of a search under way, or interrupted */
+    rp_text_put(md, ", and %d candidate(s) of generation %d", r->settled, r->generation_count + 1);
+  rp_text_put(md,
+              ". Invariant `%s`%s. Fitness: %s after %g epoch(s) of training. Retry rule: %s. "
+              "Seed %g.\n\n",
+              inv,
               strcmp(inv, "off") == 0 ? " (every candidate trained)"
               : flag(s, "prune")      ? ", pruning (violators not trained, fitness 0)"
                                       : ", record-only (violators trained and counted)",
@@ -216,13 +220,13 @@ rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool 
     snprintf(path, sizeof path, "%s/search/%s/state.json", dir, label);
     rp_text_put(&sections, "\n## Search `%s`\n\n", label);
     if (!rp_exp_exists(path)) {
-      settings_text(&sections, s, 0);
+      settings_text(&sections, s, &(rp_search_result){0});
       rp_text_put(&sections, "Not started yet.\n");
       continue;
     }
     if ((st = rp_search_read_state(path, &results[i]))) break;
     with_state++;
-    settings_text(&sections, s, results[i].generation_count);
+    settings_text(&sections, s, &results[i]);
     generations_table(&sections, &results[i]);
     best_text(&sections, s, &results[i]);
     cJSON *state = state_json(path);
