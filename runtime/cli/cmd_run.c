@@ -102,6 +102,32 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
   if (rp_exp_check_runs(e, plan, out_dir)) printf("  in the way: %s\n", rp_error_message());
 }
 
+/* The candidate whose training search `s` keeps in candidate.state, where it is one still to
+ * settle (`done` generations and `settled` candidates of the next are); a state that cannot be
+ * read is in the way, as the search would stop on it. */
+static void print_candidate_state(const char *out_dir, const rp_exp_search *s, int done,
+                                  int settled) {
+  char dir[4096], path[4200];
+  rp_exp_search_dir(out_dir, s, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/candidate.state", dir);
+  if (!rp_exp_exists(path)) return;
+  char *fingerprint = NULL;
+  int epochs = 0;
+  if (rp_trainer_state_read(path, &fingerprint, &epochs)) {
+    printf("  in the way: %s\n", rp_error_message());
+    return;
+  }
+  cJSON *f = cJSON_Parse(fingerprint);
+  free(fingerprint);
+  double g = rp_exp_json_number(f, "generation"), k = rp_exp_json_number(f, "candidate");
+  double attempt = rp_exp_json_number(f, "attempt");
+  cJSON_Delete(f);
+  /* (else an earlier candidate's, or none's: discarded when the next candidate trains) */
+  if (g == done && k >= settled && k < s->population && attempt >= 0)
+    printf("  candidate %d of generation %d%s resumes after epoch %d of %d\n", (int)k + 1, done + 1,
+           attempt > 0 ? " (a retry)" : "", epochs, s->epochs);
+}
+
 /* The searches: candidates, cost and progress so far, and what follows each. */
 static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
   static const char *const invariants[] = {"off", "code", "softmax"};
@@ -136,6 +162,7 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
              s->generations, settled, s->population, done + 1);
     else if (done)
       printf("  %d of %d generations done\n", done, s->generations);
+    if (!st) print_candidate_state(out_dir, s, done, settled);
     bool found = rp_exp_found_loss(e, i) >= 0;
     if (s->then_train_best && !found && !st && done >= s->generations)
       printf("  no best loss to train: no candidate was trained successfully\n");
@@ -185,10 +212,14 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
   case RP_EXP_SEARCH_START:
     if (ev->generation >= s->generations)
       printf("search %s: all %d generations already done\n", s->label, s->generations);
-    else if (ev->generation > 0 || ev->index > 0)
-      printf("search %s: resuming after %d of %d generations and %d of %d candidates of the "
-             "next\n",
-             s->label, ev->generation, s->generations, ev->index, s->population);
+    else if (ev->index > 0)
+      printf("search %s: resuming after %d of %d generations and %d of %d candidates of "
+             "generation %d\n",
+             s->label, ev->generation, s->generations, ev->index, s->population,
+             ev->generation + 1);
+    else if (ev->generation > 0)
+      printf("search %s: resuming after %d of %d generations\n", s->label, ev->generation,
+             s->generations);
     else
       printf("search %s: %d generation(s) of %d candidates\n", s->label, s->generations,
              s->population);
