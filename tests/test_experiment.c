@@ -20,8 +20,10 @@
 #include "exp/figures.h"
 #include "exp/files.h"
 #include "exp/stats.h"
+#include "io/file.h"
 #include "support/tmpfiles.h"
 #include "train/loss_spec.h"
+#include "train/safetensors.h"
 
 TestSuite(experiment);
 
@@ -1059,14 +1061,15 @@ static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp
   cr_assert(strlen(state_path) > strlen(tail) &&
                 strcmp(state_path + strlen(state_path) - strlen(tail), tail) == 0,
             "%s", state_path);
-  FILE *saved = fopen(state_path, "r");
-  if (saved) {
-    f->found_states++;
-    fclose(saved);
-  }
-  saved = fopen(state_path, "w");
-  cr_assert(saved);
-  fclose(saved);
+  if (access(state_path, F_OK) == 0) f->found_states++;
+  /* A training state as the trainer writes one, less the tensors: under the trial's identity
+   * (the real fingerprint holds more), after its first epoch. */
+  char identity[128];
+  snprintf(identity, sizeof identity, "{\"generation\":%d,\"candidate\":%d,\"attempt\":%d}",
+           trial->generation, trial->candidate, trial->attempt);
+  const char *keys[] = {"training_state", "epochs_done", "global_step"};
+  const char *values[] = {identity, "1", "3"};
+  ASSERT_OK(rp_safetensors_write(state_path, NULL, 0, keys, values, 3));
   if (++f->candidates == f->fail_at) return rp_fail(RP_ERR_IO, "device lost (injected)");
   f->per_search[s - e->searches]++;
   for (int k = 0; k < 8; k++) /* the search trains rounded genomes */
@@ -1408,6 +1411,32 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   int settled = cJSON_GetArraySize(cJSON_GetObjectItem(in_progress, "candidates"));
   cr_assert_geq(settled, 2, "two trained (and any pruned among them) are saved");
   cJSON_Delete(partial);
+  /* Where the search stands, as --dry-run tells it: the interrupted candidate's training is
+   * the one its state holds. */
+  rp_experiment parsed;
+  ASSERT_OK(rp_exp_parse(searched, "searched.json", fake_recipe, &parsed));
+  rp_exp_search_progress standing;
+  ASSERT_OK(rp_exp_search_done(&parsed, 0, b, &standing));
+  cr_assert_eq(standing.at.generations, 1);
+  cr_assert_eq(standing.at.settled, settled);
+  cr_assert_eq(standing.candidate, settled, "the state is not the interrupted candidate's");
+  cr_assert_eq(standing.attempt, 0);
+  cr_assert_eq(standing.epochs_done, 1);
+  /* A damaged one is in the way, named, before anything trains (the search would stop on it). */
+  snprintf(path, sizeof path, "%s/search/pruned/candidate.state", b);
+  char *state_bytes;
+  size_t state_size;
+  ASSERT_OK(rp_file_read(path, &state_bytes, &state_size));
+  FILE *sf = fopen(path, "wb");
+  fputs("not a state", sf);
+  fclose(sf);
+  cr_assert_neq(rp_exp_search_done(&parsed, 0, b, &standing), RP_OK);
+  cr_assert(strstr(rp_error_message(), "search/pruned/candidate.state"), "%s", rp_error_message());
+  sf = fopen(path, "wb");
+  fwrite(state_bytes, 1, state_size, sf);
+  fclose(sf);
+  free(state_bytes);
+  rp_exp_free(&parsed);
   /* The report tells the generation under way. */
   ASSERT_OK(rp_exp_report(b));
   snprintf(path, sizeof path, "%s/summary.md", b);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "meta/cmaes.h"
@@ -885,38 +886,123 @@ Test(search, resume_in_a_retry) {
   cr_assert(same_double(c->seconds, 0.25), "the stuck try's time: %g", c->seconds);
   rp_search_result_free(&saved);
 
-  /* A damaged sample in the generation in progress: refused, naming it, before training. */
+  /* Damaged in the generation in progress (edited as text, the rest of the file left exactly
+   * as written): refused, naming the member, by the check before anything trains and by the
+   * search itself. The sample's last digit off by one; a try beyond the retry rule's. */
   char *kept = slurp(kill_path);
-  cJSON *state = cJSON_Parse(kept);
-  cJSON *sample = cJSON_GetObjectItem(
-      cJSON_GetObjectItem(cJSON_GetObjectItem(state, "in_progress"), "retrying"), "sample");
-  cJSON_ReplaceItemInArray(sample, 0,
-                           cJSON_CreateNumber(cJSON_GetArrayItem(sample, 0)->valuedouble + 1e-9));
-  char *text = cJSON_Print(state);
-  cJSON_Delete(state);
-  FILE *t = fopen(kill_path, "wb");
-  fputs(text, t);
-  fclose(t);
-  cJSON_free(text);
-  f->kill_generation = -1;
-  f->calls = 0;
+  const struct {
+    const char *after, *what, *message;
+  } damage[] = {
+      {"\"sample\":\t[", "sample", "$.in_progress.retrying.sample is not what CMA-ES asks"},
+      {"\"tries\":\t", "tries",
+       "$.in_progress.retrying is not a candidate record with 1 to 2 stuck tries"},
+  };
   rp_search_result r;
-  cr_assert_eq(rp_search_run(&cfg, &r), RP_ERR_INVALID_ARGUMENT);
-  cr_assert(strstr(rp_error_message(), "$.in_progress.retrying.sample is not what CMA-ES asks"),
-            "%s", rp_error_message());
-  cr_assert_eq(f->calls, 0);
-  rp_search_result_free(&r);
+  f->kill_generation = -1;
+  for (size_t i = 0; i < sizeof damage / sizeof *damage; i++) {
+    char *text = strdup(kept);
+    char *at = strstr(strstr(text, "\"retrying\""), damage[i].after) + strlen(damage[i].after);
+    if (strcmp(damage[i].what, "sample") == 0) {
+      at += strcspn(at, ",") - 1; /* the last digit of the first number */
+      *at = *at == '9' ? '8' : (char)(*at + 1);
+    } else {
+      cr_assert_eq(*at, '1');
+      *at = '3';
+    }
+    FILE *t = fopen(kill_path, "wb");
+    fputs(text, t);
+    fclose(t);
+    free(text);
+    rp_search_position pos;
+    cr_assert_eq(rp_search_check_state(&cfg, &pos), RP_ERR_INVALID_ARGUMENT, "%s", damage[i].what);
+    cr_assert(strstr(rp_error_message(), damage[i].message), "%s", rp_error_message());
+    f->calls = 0;
+    cr_assert_eq(rp_search_run(&cfg, &r), RP_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(rp_error_message(), damage[i].message), "%s", rp_error_message());
+    cr_assert_eq(f->calls, 0);
+    rp_search_result_free(&r);
+  }
 
   /* Intact, it resumes in the second try. */
-  t = fopen(kill_path, "wb");
+  FILE *t = fopen(kill_path, "wb");
   fputs(kept, t);
   fclose(t);
   free(kept);
+  rp_search_position pos;
+  ASSERT_OK(rp_search_check_state(&cfg, &pos));
+  cr_assert(pos.generations == g && pos.settled == k && pos.stuck_tries == 1);
+  f->calls = 0;
   ASSERT_OK(rp_search_run(&cfg, &r));
   cr_assert_gt(f->calls, 0);
   cr_assert_eq(f->log[0].generation, g);
   cr_assert_eq(f->log[0].candidate, k);
   cr_assert_eq(f->log[0].attempt, 1, "the stuck try was trained again");
+  assert_same_results(&full, &r);
+  char *a = slurp(full_path), *b = slurp(kill_path);
+  cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");
+  free(a);
+  free(b);
+  rp_search_result_free(&r);
+  rp_search_result_free(&full);
+  remove(full_path);
+  remove(kill_path);
+  rmdir(dir);
+  free(full_path);
+  free(kill_path);
+  free(dir);
+  free(f);
+}
+
+/* Makes the state file unwritable (a directory where it was) after the last candidate of
+ * generation `sabotage_generation` is saved: the generation's own save then fails, as a kill
+ * between the two would leave it. */
+static const char *sabotage_path;
+static int sabotage_generation;
+static void sabotage_last(int generation, int index, const rp_search_candidate *c, void *user) {
+  (void)c, (void)user;
+  if (generation != sabotage_generation || index != rp_search_default_lambda() - 1) return;
+  char kept[600];
+  snprintf(kept, sizeof kept, "%s.kept", sabotage_path);
+  cr_assert_eq(rename(sabotage_path, kept), 0);
+  cr_assert_eq(mkdir(sabotage_path, 0700), 0);
+}
+
+/* Stopped after every candidate of a generation settled but before CMA-ES was told: resumed,
+ * nothing is trained again, and the search ends as the uninterrupted one, state file included. */
+Test(search, resume_with_every_candidate_settled) {
+  char *dir = temp_dir();
+  char *full_path = path_in(dir, "full.json"), *kill_path = path_in(dir, "killed.json");
+  char kept[600];
+  snprintf(kept, sizeof kept, "%s.kept", kill_path);
+  fake *f = fake_new();
+  rp_search_config cfg;
+  base_config(&cfg, f);
+  cfg.generations = 3;
+  cfg.state_path = full_path;
+  rp_search_result full;
+  ASSERT_OK(rp_search_run(&cfg, &full));
+
+  cfg.state_path = kill_path;
+  cfg.on_candidate = sabotage_last;
+  sabotage_path = kill_path;
+  sabotage_generation = 1;
+  rp_search_result part;
+  cr_assert_eq(rp_search_run(&cfg, &part), RP_ERR_IO);
+  rp_search_result_free(&part);
+  cr_assert_eq(rmdir(kill_path), 0);
+  cr_assert_eq(rename(kept, kill_path), 0);
+  rp_search_result saved;
+  ASSERT_OK(rp_search_read_state(kill_path, &saved));
+  cr_assert_eq(saved.generation_count, 1);
+  cr_assert_eq(saved.settled, rp_search_default_lambda());
+  rp_search_result_free(&saved);
+
+  cfg.on_candidate = NULL;
+  f->calls = 0;
+  rp_search_result r;
+  ASSERT_OK(rp_search_run(&cfg, &r));
+  for (int c = 0; c < f->calls; c++)
+    cr_assert_eq(f->log[c].generation, 2, "generation %d was trained again", f->log[c].generation);
   assert_same_results(&full, &r);
   char *a = slurp(full_path), *b = slurp(kill_path);
   cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");

@@ -102,30 +102,21 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
   if (rp_exp_check_runs(e, plan, out_dir)) printf("  in the way: %s\n", rp_error_message());
 }
 
-/* The candidate whose training search `s` keeps in candidate.state, where it is one still to
- * settle (`done` generations and `settled` candidates of the next are); a state that cannot be
- * read is in the way, as the search would stop on it. */
-static void print_candidate_state(const char *out_dir, const rp_exp_search *s, int done,
-                                  int settled) {
-  char dir[4096], path[4200];
-  rp_exp_search_dir(out_dir, s, dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/candidate.state", dir);
-  if (!rp_exp_exists(path)) return;
-  char *fingerprint = NULL;
-  int epochs = 0;
-  if (rp_trainer_state_read(path, &fingerprint, &epochs)) {
-    printf("  in the way: %s\n", rp_error_message());
-    return;
-  }
-  cJSON *f = cJSON_Parse(fingerprint);
-  free(fingerprint);
-  double g = rp_exp_json_number(f, "generation"), k = rp_exp_json_number(f, "candidate");
-  double attempt = rp_exp_json_number(f, "attempt");
-  cJSON_Delete(f);
-  /* (else an earlier candidate's, or none's: discarded when the next candidate trains) */
-  if (g == done && k >= settled && k < s->population && attempt >= 0)
-    printf("  candidate %d of generation %d%s resumes after epoch %d of %d\n", (int)k + 1, done + 1,
-           attempt > 0 ? " (a retry)" : "", epochs, s->epochs);
+/* Where search `s` stands by its files, in words: "3 of 100 generations done; 7 of 40
+ * candidates of generation 4 settled; candidate 8 (try 2) resumes after epoch 5 of 20". */
+static void standing_text(const rp_exp_search *s, const rp_exp_search_progress *p, char *out,
+                          size_t size) {
+  const rp_search_position *at = &p->at;
+  int n = snprintf(out, size, "%d of %d generations done", at->generations, s->generations);
+  if (at->settled && n >= 0 && (size_t)n < size)
+    n += snprintf(out + n, size - (size_t)n, "; %d of %d candidates of generation %d settled",
+                  at->settled, s->population, at->generations + 1);
+  if (at->stuck_tries && n >= 0 && (size_t)n < size)
+    n += snprintf(out + n, size - (size_t)n, "; candidate %d stuck in %d tr%s so far",
+                  at->settled + 1, at->stuck_tries, at->stuck_tries == 1 ? "y" : "ies");
+  if (p->candidate >= 0 && n >= 0 && (size_t)n < size)
+    snprintf(out + n, size - (size_t)n, "; candidate %d (try %d) resumes after epoch %d of %d",
+             p->candidate + 1, p->attempt + 1, p->epochs_done, s->epochs);
 }
 
 /* The searches: candidates, cost and progress so far, and what follows each. */
@@ -133,8 +124,9 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
   static const char *const invariants[] = {"off", "code", "softmax"};
   for (int i = 0; i < e->search_count; i++) {
     const rp_exp_search *s = &e->searches[i];
-    int done = 0, settled = 0;
-    rp_status st = rp_exp_search_done(e, i, out_dir, &done, &settled);
+    rp_exp_search_progress progress;
+    rp_status st = rp_exp_search_done(e, i, out_dir, &progress);
+    int done = progress.at.generations;
     if (!st) st = rp_exp_search_check_best(e, i, out_dir);
     int64_t candidates = (int64_t)s->population * s->generations;
     int64_t batches = (plan->train_images + e->training.batch - 1) / e->training.batch;
@@ -157,12 +149,11 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
            st ? rp_error_message() : "", st ? ")" : "");
     if (done > s->generations)
       printf("  %d generations done, more than the %d the file asks for\n", done, s->generations);
-    else if (settled)
-      printf("  %d of %d generations done; %d of %d candidates of generation %d settled\n", done,
-             s->generations, settled, s->population, done + 1);
-    else if (done)
-      printf("  %d of %d generations done\n", done, s->generations);
-    if (!st) print_candidate_state(out_dir, s, done, settled);
+    else if (done || progress.at.settled || progress.at.stuck_tries || progress.candidate >= 0) {
+      char standing[512];
+      standing_text(s, &progress, standing, sizeof standing);
+      printf("  %s\n", standing);
+    }
     bool found = rp_exp_found_loss(e, i) >= 0;
     if (s->then_train_best && !found && !st && done >= s->generations)
       printf("  no best loss to train: no candidate was trained successfully\n");
@@ -209,21 +200,19 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
   clear_progress(p);
   const rp_exp_search *s = ev->search;
   switch (ev->kind) {
-  case RP_EXP_SEARCH_START:
-    if (ev->generation >= s->generations)
+  case RP_EXP_SEARCH_START: {
+    const rp_search_position *at = &ev->progress->at;
+    char standing[512];
+    standing_text(s, ev->progress, standing, sizeof standing);
+    if (at->generations >= s->generations)
       printf("search %s: all %d generations already done\n", s->label, s->generations);
-    else if (ev->index > 0)
-      printf("search %s: resuming after %d of %d generations and %d of %d candidates of "
-             "generation %d\n",
-             s->label, ev->generation, s->generations, ev->index, s->population,
-             ev->generation + 1);
-    else if (ev->generation > 0)
-      printf("search %s: resuming after %d of %d generations\n", s->label, ev->generation,
-             s->generations);
+    else if (at->generations || at->settled || at->stuck_tries || ev->progress->candidate >= 0)
+      printf("search %s: resuming: %s\n", s->label, standing);
     else
       printf("search %s: %d generation(s) of %d candidates\n", s->label, s->generations,
              s->population);
     break;
+  }
   case RP_EXP_SEARCH_TRIAL:
     printf("  %s gen %d/%d cand %d/%d%s: training taylorglo:", s->label, ev->generation + 1,
            s->generations, ev->index + 1, s->population, ev->trial->attempt ? " (retry)" : "");

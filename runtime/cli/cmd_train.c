@@ -125,12 +125,17 @@ int rp_cmd_train(int argc, char **argv) {
           (long long)rp_trainer_train_count(t), (long long)rp_trainer_val_count(t), a.loss_text);
 
   char *fingerprint = a.state ? state_fingerprint(&a) : NULL;
+  if (a.state && !fingerprint) {
+    rp_trainer_destroy(t);
+    rp_context_destroy(ctx);
+    return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
+  }
   run_log log = {.root = cJSON_CreateObject(),
                  .json_path = json_path,
                  .trainer = t,
                  .saver = {.path = a.state,
                            .fingerprint = fingerprint,
-                           .interval_seconds = rp_cli_state_interval(),
+                           .interval_seconds = a.state ? rp_cli_state_interval() : 0,
                            .saved_at = rp_state_saver_now()}};
   rp_cli_progress_init(&log.progress);
   cJSON_AddStringToObject(log.root, "repro_version", REPRO_VERSION);
@@ -165,23 +170,28 @@ int rp_cmd_train(int argc, char **argv) {
                                                   : "failed");
   if (st) cJSON_AddStringToObject(log.root, "error", rp_error_message());
   /* The weights are saved even when the metrics file failed: they cost the most to redo. */
+  bool written = true; /* every output file given */
   if (!st && save) {
     rp_checkpoint_info info = {a.cfg.dataset, a.loss_text, a.cfg.epochs, a.cfg.seed};
     rp_status saved = rp_checkpoint_save(rp_trainer_net(t), save, &info);
     if (saved)
-      code = rp_cli_error(saved);
+      code = rp_cli_error(saved), written = false;
     else
       printf("wrote %s\n", save);
   }
   if (json_path && rp_write_json_file(json_path, log.root) != RP_OK) {
     if (!log.json_failed) fprintf(stderr, "repro: --json: %s\n", rp_error_message());
     code = code ? code : 1;
+    written = false;
   } else if (json_path) {
     printf("wrote %s\n", json_path);
   }
-  /* The run has ended (done or diverged: the same command would end the same way): its state
-   * is done with. A failure (a lost device, a state that could not be read) keeps it. */
-  if (a.state && (!st || st == RP_ERR_DIVERGED) && remove(a.state) != 0 && errno != ENOENT)
+  /* The run has ended (done or diverged: the same command would end the same way) and its
+   * files are written: its state is done with. A failure (a lost device, a state that could not
+   * be read, an output that could not be written) keeps it, so that the same command takes the
+   * run up again rather than training it from the start. */
+  if (a.state && (!st || st == RP_ERR_DIVERGED) && written && remove(a.state) != 0 &&
+      errno != ENOENT)
     fprintf(stderr, "repro: --state %s: cannot remove it: %s\n", a.state, strerror(errno));
   free(fingerprint);
   cJSON_Delete(log.root);

@@ -44,9 +44,17 @@ typedef enum rp_exp_event {
   RP_EXP_REPORT_FAILED, /* the report after a run could not be remade (rp_error_message) */
 } rp_exp_event;
 
+/* How far a search is, by its files. */
+typedef struct rp_exp_search_progress {
+  rp_search_position at; /* by state.json (all 0: no state) */
+  /* The candidate whose training candidate.state holds, to be taken up after epochs_done of
+   * its try `attempt` (-1: none, or an earlier candidate's state, to be discarded). */
+  int candidate, attempt, epochs_done;
+} rp_exp_search_progress;
+
 /* Progress of a search, for the command line: one of the pointers is set, by `kind`. */
 typedef enum rp_exp_search_event_kind {
-  RP_EXP_SEARCH_START,      /* generations (and index: candidates of the next) in the state */
+  RP_EXP_SEARCH_START,      /* where its files say it stands (progress) */
   RP_EXP_SEARCH_TRIAL,      /* a candidate's training begins (trial) */
   RP_EXP_SEARCH_RESUMED,    /* ...taken up from its saved state after epochs_done (trial) */
   RP_EXP_SEARCH_EPOCH,      /* an epoch of it finished (trial, epoch) */
@@ -58,8 +66,9 @@ typedef enum rp_exp_search_event_kind {
 typedef struct rp_exp_search_event {
   rp_exp_search_event_kind kind;
   const rp_exp_search *search;
-  int generation, index; /* of the candidate; START: generations and candidates resumed */
-  int epochs_done;       /* RESUMED */
+  int generation, index;                  /* of the candidate */
+  int epochs_done;                        /* RESUMED */
+  const rp_exp_search_progress *progress; /* START */
   const rp_search_trial *trial;
   const rp_epoch_metrics *epoch;
   const rp_search_candidate *candidate;
@@ -133,17 +142,19 @@ void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, s
  * experiment's run configuration with the search's epochs, no seed, and the search block. */
 struct cJSON *rp_exp_search_training_json(const rp_experiment *e, const rp_exp_search *s);
 
-/* Whether `out_dir` holds search `index`'s state: *generations done (0: none) and *settled
- * candidates of the next, and an error when its training.json shows another configuration
- * (nothing is overwritten). */
+/* How far search `index` is in `out_dir`, and an error when its training.json shows another
+ * configuration, its state another search's settings, or a file is damaged (nothing is
+ * overwritten). */
 rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
-                             int *generations, int *settled);
+                             rp_exp_search_progress *progress);
 
 /* What a candidate's saved training (search/<label>/candidate.state) must have been saved
- * under to be taken up: the trial (generation, candidate, try, seed, genome) and the
- * candidates' training as training.json compares it, in compact JSON. Caller frees. */
+ * under to be taken up: the trial (generation, candidate, try, seed, genome), the device
+ * (another's state is discarded, not refused: a search's records name no device, and one
+ * partial candidate is little to lose) and the candidates' training as training.json compares
+ * it, in compact JSON. Caller frees. */
 char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *s,
-                                   const rp_search_trial *trial);
+                                   const rp_search_trial *trial, const char *device);
 
 /* An error for records of best_<label> while search `index` is unfinished: the best loss they
  * trained was the best of fewer generations (the search was extended), and the search may find

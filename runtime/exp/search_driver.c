@@ -6,6 +6,7 @@
  * come first: every training's seed follows from its identity (exp/plan.c, meta/search.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "exp/driver.h"
 #include "exp/files.h"
 #include "io/file.h"
+#include "train/trainer.h"
 
 void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, size_t size) {
   snprintf(out, size, "%s/search/%s", out_dir, s->label);
@@ -47,7 +49,7 @@ static cJSON *comparable(const cJSON *training) {
 }
 
 char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *s,
-                                   const rp_search_trial *trial) {
+                                   const rp_search_trial *trial, const char *device) {
   char seed[24], genome[RP_TGLO_GENOME * 26];
   snprintf(seed, sizeof seed, "%016llx", (unsigned long long)trial->seed);
   size_t n = 0;
@@ -59,6 +61,7 @@ char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *
   cJSON_AddNumberToObject(t, "attempt", trial->attempt);
   cJSON_AddStringToObject(t, "seed", seed);
   cJSON_AddStringToObject(t, "genome", genome);
+  cJSON_AddStringToObject(t, "device", device ? device : "");
   cJSON *training = rp_exp_search_training_json(e, s);
   cJSON_AddItemToObject(t, "training", comparable(training));
   cJSON_Delete(training);
@@ -91,10 +94,35 @@ static void search_config(const rp_experiment *e, const rp_exp_search *s, const 
   c->state_path = state_path;
 }
 
+/* The candidate whose training candidate.state holds, into p where it is one still to settle. A
+ * state that cannot be read is an error: the search would stop on it. */
+static rp_status candidate_state(const char *path, rp_exp_search_progress *p) {
+  p->candidate = p->attempt = -1;
+  p->epochs_done = 0;
+  if (!rp_exp_exists(path)) return RP_OK;
+  char *fingerprint = NULL;
+  int epochs = 0;
+  rp_status st = rp_trainer_state_read(path, &fingerprint, &epochs);
+  if (st) return st;
+  cJSON *f = cJSON_Parse(fingerprint);
+  free(fingerprint);
+  double g = rp_exp_json_number(f, "generation"), k = rp_exp_json_number(f, "candidate");
+  double attempt = rp_exp_json_number(f, "attempt");
+  cJSON_Delete(f);
+  if (g == p->at.generations && k >= p->at.settled && k < INT32_MAX && attempt >= 0 &&
+      attempt < INT32_MAX) {
+    p->candidate = (int)k;
+    p->attempt = (int)attempt;
+    p->epochs_done = epochs;
+  }
+  return RP_OK;
+}
+
 rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_dir,
-                             int *generations, int *settled) {
+                             rp_exp_search_progress *progress) {
   const rp_exp_search *s = &e->searches[index];
-  *generations = *settled = 0;
+  *progress = (rp_exp_search_progress){.candidate = -1, .attempt = -1};
+
   char dir[4096], path[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
   search_file(out_dir, s, "training.json", path, sizeof path);
@@ -125,12 +153,15 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
    * trained otherwise than those done. */
   rp_search_config c;
   search_config(e, s, state, &c);
-  rp_status st = rp_search_check_state(&c, generations, settled);
+  rp_status st = rp_search_check_state(&c, &progress->at);
   if (!st && !rp_exp_exists(path) && rp_exp_exists(state))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s has no training.json beside it, which says how its candidates were "
                  "trained: restore it, or move %s away to start search \"%s\" again",
                  state, dir, s->label);
+  char candidate[4200];
+  search_file(out_dir, s, "candidate.state", candidate, sizeof candidate);
+  if (!st) st = candidate_state(candidate, progress);
   return st;
 }
 
@@ -187,8 +218,8 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
                    "%s: search \"%s\": this backend cannot train "
                    "search candidates",
                    e->name, s->label);
-  int done = 0, settled = 0;
-  rp_status st = rp_exp_search_done(e, index, out_dir, &done, &settled);
+  rp_exp_search_progress progress;
+  rp_status st = rp_exp_search_done(e, index, out_dir, &progress);
   char dir[4096], state[4200], training[4200], candidate_state[4200];
   rp_exp_search_dir(out_dir, s, dir, sizeof dir);
   search_file(out_dir, s, "state.json", state, sizeof state);
@@ -213,9 +244,11 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   c.on_candidate = on_candidate;
   c.on_generation = on_generation;
   c.user = &r;
-  emit(&r,
-       (rp_exp_search_event){.kind = RP_EXP_SEARCH_START, .generation = done, .index = settled});
+  emit(&r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_START, .progress = &progress});
   st = rp_search_run(&c, out);
+  /* (a stop just after the last candidate settled, before its training state was removed,
+   * leaves one that no later candidate would discard) */
+  if (!st) (void)remove(candidate_state);
   if (!st) emit(&r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_DONE, .result = out});
   return st;
 }
@@ -273,8 +306,8 @@ rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char
 static rp_status check_searches(const rp_experiment *e, const char *out_dir) {
   rp_status st = RP_OK;
   for (int i = 0; i < e->search_count && !st; i++) {
-    int generations, settled;
-    st = rp_exp_search_done(e, i, out_dir, &generations, &settled);
+    rp_exp_search_progress progress;
+    st = rp_exp_search_done(e, i, out_dir, &progress);
     if (!st) st = rp_exp_search_check_best(e, i, out_dir);
   }
   return st;

@@ -552,8 +552,8 @@ static rp_status not_a_state(cJSON *o, const char *path, const char *why) {
 }
 
 /* The state's generation in progress, where it has one, into r->in_progress (lambda slots). */
-static rp_status load_in_progress(const cJSON *o, const char *path, int lambda,
-                                  rp_search_result *r) {
+static rp_status load_in_progress(const cJSON *o, const char *path, const rp_search_config *cfg,
+                                  int lambda, rp_search_result *r) {
   const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "in_progress");
   if (!p) return RP_OK;
   const cJSON *cands = cJSON_GetObjectItemCaseSensitive(p, "candidates");
@@ -581,12 +581,16 @@ static rp_status load_in_progress(const cJSON *o, const char *path, int lambda,
     r->settled++;
   }
   if (retrying) {
+    /* Stuck tries leave a next one: fewer than the retry rule allows (any, read for a
+     * report). */
+    bool rule = cfg && cfg->fitness == RP_SEARCH_FIT_ACCURACY && cfg->retry_epoch > 0;
+    int most = !cfg ? INT32_MAX - 1 : rule ? cfg->retries : 0;
     rp_search_candidate *next = &r->in_progress[r->settled];
-    if (!candidate_load(retrying, next) || next->pruned || next->tries < 1)
+    if (!candidate_load(retrying, next) || next->pruned || next->tries < 1 || next->tries > most)
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "search: state %s: $.in_progress.retrying is not a candidate record with "
-                     "tries",
-                     path);
+                     "search: state %s: $.in_progress.retrying is not a candidate record with 1 "
+                     "to %d stuck tries",
+                     path, most);
     r->stuck_tries = next->tries;
   }
   return RP_OK;
@@ -660,7 +664,7 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
                    "search: state %s: $.generations[%d] is not a generation record", path,
                    r->generation_count - 1);
   }
-  if (!st) st = load_in_progress(o, path, lambda, r);
+  if (!st) st = load_in_progress(o, path, cfg, lambda, r);
   /* The best names a trained candidate of a recorded generation (a hand-edited or damaged
    * file must not make readers index past the records). */
   if (!st && r->best_generation >= 0 &&
@@ -692,8 +696,39 @@ rp_status rp_search_read_state(const char *path, rp_search_result *out) {
   return load_state(path, NULL, 0, out, NULL);
 }
 
-rp_status rp_search_check_state(const rp_search_config *cfg, int *generations, int *settled) {
-  *generations = *settled = 0;
+/* Whether two samples are the same bits (a sample read back from the state is exact). */
+static bool same_bits(const double *a, const double *b) {
+  for (int i = 0; i < N; i++) {
+    uint64_t u, v;
+    memcpy(&u, &a[i], sizeof u);
+    memcpy(&v, &b[i], sizeof v);
+    if (u != v) return false;
+  }
+  return true;
+}
+
+/* Candidates the state holds for the generation in progress were asked from its CMA-ES state:
+ * their samples must be what CMA-ES asks now (`x`, lambda of them), bit for bit. */
+static rp_status check_in_progress(const rp_search_config *cfg, const rp_search_result *r,
+                                   const double *x) {
+  for (int k = 0; k < r->settled + (r->stuck_tries > 0); k++) {
+    if (same_bits(r->in_progress[k].sample, x + (size_t)k * N)) continue;
+    char member[64];
+    if (k < r->settled)
+      snprintf(member, sizeof member, "$.in_progress.candidates[%d]", k);
+    else
+      snprintf(member, sizeof member, "$.in_progress.retrying");
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "search: state %s: %s.sample is not what CMA-ES asks from the state's "
+                   "$.cmaes (the file was edited or damaged): restore it, or move it away to "
+                   "start the search again",
+                   cfg->state_path ? cfg->state_path : "(none)", member);
+  }
+  return RP_OK;
+}
+
+rp_status rp_search_check_state(const rp_search_config *cfg, rp_search_position *at) {
+  *at = (rp_search_position){0};
   if (!cfg->state_path || access(cfg->state_path, F_OK) != 0) return RP_OK;
   rp_search_result r;
   result_init(&r);
@@ -702,10 +737,14 @@ rp_status rp_search_check_state(const rp_search_config *cfg, int *generations, i
    * trainings that come before the search. */
   rp_cmaes *cmaes = NULL;
   rp_status st = load_state(cfg->state_path, cfg, lambda, &r, &cmaes);
-  if (!st) {
-    *generations = r.generation_count;
-    *settled = r.settled;
+  /* ...and the generation in progress against what it asks (asking changes nothing). */
+  if (!st && (r.settled || r.stuck_tries)) {
+    double *x = malloc((size_t)lambda * N * sizeof *x);
+    st = x ? rp_cmaes_ask(cmaes, x) : rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
+    if (!st) st = check_in_progress(cfg, &r, x);
+    free(x);
   }
+  if (!st) *at = (rp_search_position){r.generation_count, r.settled, r.stuck_tries};
   rp_cmaes_destroy(cmaes);
   rp_search_result_free(&r);
   return st;
@@ -775,34 +814,25 @@ static rp_status settle(const rp_search_config *cfg, const rp_cmaes *cmaes, rp_s
                         int k, const double *x) {
   int gen = rp_cmaes_generation(cmaes);
   rp_search_candidate *c = &r->in_progress[k];
-  if (r->stuck_tries == 0) { /* (else taken up from the state: its tries so far are there) */
-    memcpy(c->sample, x, sizeof c->sample);
-    for (int i = 0; i < N; i++) c->genome[i] = rp_search_round4(c->sample[i]);
-    c->check_accuracy = NAN;
-    c->pruned = check_invariants(cfg, c);
-  }
+  /* Genome and invariants from the sample as asked, also for a candidate taken up in its
+   * retries (whose tries so far, seed and seconds come from the state). */
+  memcpy(c->sample, x, sizeof c->sample);
+  for (int i = 0; i < N; i++) c->genome[i] = rp_search_round4(c->sample[i]);
+  if (r->stuck_tries == 0) c->check_accuracy = NAN;
+  c->pruned = check_invariants(cfg, c);
   rp_status st = RP_OK;
-  if (c->pruned)
+  if (c->pruned) { /* (never one taken up in its retries: those were trained, so not pruned) */
+    r->stuck_tries = 0;
     c->accuracy = 0; /* the worst fitness, still told */
-  else
+  } else {
     st = train_candidate(cfg, cmaes, r, k);
+  }
   if (!st) {
     r->settled = k + 1;
     st = save_state(cfg, rp_cmaes_lambda(cmaes), cmaes, r);
   }
   if (!st && cfg->on_candidate) cfg->on_candidate(gen, k, c, cfg->user);
   return st;
-}
-
-/* Whether two samples are the same bits (a sample read back from the state is exact). */
-static bool same_bits(const double *a, const double *b) {
-  for (int i = 0; i < N; i++) {
-    uint64_t u, v;
-    memcpy(&u, &a[i], sizeof u);
-    memcpy(&v, &b[i], sizeof v);
-    if (u != v) return false;
-  }
-  return true;
 }
 
 static rp_status run_generation(const rp_search_config *cfg, rp_cmaes *cmaes, rp_search_result *r,
@@ -819,19 +849,8 @@ static rp_status run_generation(const rp_search_config *cfg, rp_cmaes *cmaes, rp
   }
   /* Candidates the state file holds were asked from the same CMA-ES state: taken up, not
    * trained again, once their samples are seen to be what CMA-ES asks now. */
-  for (int k = 0; k < r->settled + (r->stuck_tries > 0); k++) {
-    if (same_bits(r->in_progress[k].sample, x + (size_t)k * N)) continue;
-    char member[64];
-    if (k < r->settled)
-      snprintf(member, sizeof member, "$.in_progress.candidates[%d]", k);
-    else
-      snprintf(member, sizeof member, "$.in_progress.retrying");
-    return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                   "search: state %s: %s.sample is not what CMA-ES asks from the state's "
-                   "$.cmaes (the file was edited or damaged): restore it, or move it away to "
-                   "start the search again",
-                   cfg->state_path ? cfg->state_path : "(none)", member);
-  }
+  st = check_in_progress(cfg, r, x);
+  if (st) return st;
   for (int k = r->settled; k < lambda && !st; k++) st = settle(cfg, cmaes, r, k, x + (size_t)k * N);
   if (st) return st;
   for (int k = 0; k < lambda; k++) fitness[k] = 1.0 - r->in_progress[k].accuracy;

@@ -174,7 +174,7 @@ typedef struct rp_search_result {
   rp_search_generation *generations; /* owned: rp_search_result_free */
   /* The generation in progress (number generation_count) when the search stopped, or as the
    * state file holds it: its first `settled` candidates (0: none), in `in_progress` (lambda
-   * slots, owned; NULL when settled is 0). A finished generation leaves none. */
+   * slots, owned; NULL when the state holds no generation in progress). */
   int settled;
   rp_search_candidate *in_progress;
   /* Tries of the candidate after them (in_progress[settled]) found stuck under the retry rule
@@ -190,10 +190,15 @@ void rp_search_result_free(rp_search_result *r);
 /* Reads a state file's records and best (for reports), without a config. */
 rp_status rp_search_read_state(const char *path, rp_search_result *out);
 
-/* Whether cfg->state_path holds a state this config may resume: *generations finished there
- * and *settled candidates of the next (0 with no file), or an error naming the settings that
- * differ. Trains nothing. */
-rp_status rp_search_check_state(const rp_search_config *cfg, int *generations, int *settled);
+/* Where a search stands in its state file: as rp_search_result's counts of the same names. */
+typedef struct rp_search_position {
+  int generations, settled, stuck_tries;
+} rp_search_position;
+
+/* Whether cfg->state_path holds a state this config may resume: where it stands (all 0 with no
+ * file), or an error naming the settings that differ or the member that is damaged (the
+ * generation in progress is checked against what its CMA-ES state asks). Trains nothing. */
+rp_status rp_search_check_state(const rp_search_config *cfg, rp_search_position *at);
 
 /* ---- the pure pieces, exposed for tests and reports */
 
