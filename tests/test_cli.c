@@ -631,6 +631,18 @@ static const char *fashion_dir(void) {
   return env && *env ? env : "/usr/share/datasets/fashion-mnist";
 }
 
+/* fashion_dir(), or the test skipped where it holds no training images (gzip'd as Debian has
+ * them, or unpacked). */
+static const char *fashion_or_skip(void) {
+  const char *fashion = fashion_dir();
+  char probe[600], plain[600];
+  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
+  snprintf(plain, sizeof plain, "%s/train-images-idx3-ubyte", fashion);
+  if (access(probe, R_OK) != 0 && access(plain, R_OK) != 0)
+    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
+  return fashion;
+}
+
 /* `src` rewritten to `dst` with conv1.weight's shape changed to [32,1,25,1] (same bytes), as
  * a checkpoint of another network with the same names would be. */
 /* Copies a checkpoint with conv1's weight reshaped from 5x5 to 25x1 where asked, fc2's bias
@@ -662,12 +674,7 @@ static void copy_checkpoint(const char *src, const char *dst, bool reshape_conv1
 }
 
 Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
-  const char *fashion = fashion_dir();
-  char probe[600], plain[600]; /* gzip'd as Debian has it, or unpacked */
-  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
-  snprintf(plain, sizeof plain, "%s/train-images-idx3-ubyte", fashion);
-  if (access(probe, R_OK) != 0 && access(plain, R_OK) != 0)
-    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
+  const char *fashion = fashion_or_skip();
   char *dir = make_tmpdir();
   char json[300], save[300], reshaped[300];
   snprintf(json, sizeof json, "%s/x.json", dir);
@@ -757,12 +764,7 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
 /* A diverging run (learning rate 30): status 1 and one line saying where, and the metrics file
  * written all the same, saying how the run ended. */
 Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
-  const char *fashion = fashion_dir();
-  char probe[600], plain[600];
-  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
-  snprintf(plain, sizeof plain, "%s/train-images-idx3-ubyte", fashion);
-  if (access(probe, R_OK) != 0 && access(plain, R_OK) != 0)
-    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
+  const char *fashion = fashion_or_skip();
   char *dir = make_tmpdir(), json[300];
   snprintf(json, sizeof json, "%s/x.json", dir);
   /* (no progress line, whose first comes after an interval, among the stderr lines counted) */
@@ -834,12 +836,7 @@ static char *epochs_of(const char *dir, const char *name) {
  * equal, bit for bit), then removes the state; a state saved under another configuration is
  * refused, naming it. Six short epochs: on a fast GPU the kill may land a few epochs in. */
 Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
-  const char *fashion = fashion_dir();
-  char probe[600], plain[600];
-  snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", fashion);
-  snprintf(plain, sizeof plain, "%s/train-images-idx3-ubyte", fashion);
-  if (access(probe, R_OK) != 0 && access(plain, R_OK) != 0)
-    cr_skip_test("%s is absent (apt-get install dataset-fashion-mnist)", probe);
+  const char *fashion = fashion_or_skip();
   char *dir = make_tmpdir();
   char straight[300], resumed[300], state[300], expected[700], line[1024];
   snprintf(straight, sizeof straight, "%s/straight.json", dir);

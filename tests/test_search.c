@@ -840,6 +840,37 @@ Test(search, state_file_edges) {
   free(f);
 }
 
+/* The uninterrupted search of `generations` with `f`, its state at `path`: what a resumed one
+ * must equal. Leaves *cfg set up for it. */
+static void run_full(rp_search_config *cfg, fake *f, int generations, const char *path,
+                     rp_search_result *full) {
+  base_config(cfg, f);
+  cfg->generations = generations;
+  cfg->state_path = path;
+  ASSERT_OK(rp_search_run(cfg, full));
+}
+
+/* Removes and frees the two state files in `dir` and `dir` itself. */
+static void remove_pair(char *dir, char *full_path, char *kill_path) {
+  remove(full_path);
+  remove(kill_path);
+  rmdir(dir);
+  free(full_path);
+  free(kill_path);
+  free(dir);
+}
+
+/* A resumed search's records and state file (at `resumed_path`) are the uninterrupted one's,
+ * bit for bit. */
+static void assert_resumed_as_full(const rp_search_result *full, const char *full_path,
+                                   const rp_search_result *resumed, const char *resumed_path) {
+  assert_same_results(full, resumed);
+  char *a = slurp(full_path), *b = slurp(resumed_path);
+  cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");
+  free(a);
+  free(b);
+}
+
 /* The first candidate of the search whose first try was stuck and that was tried again: its
  * generation and index in *g and *k. */
 static bool find_retried(const rp_search_result *r, int *g, int *k) {
@@ -859,11 +890,8 @@ Test(search, resume_in_a_retry) {
   fake *f = fake_new();
   f->stuck = true;
   rp_search_config cfg;
-  base_config(&cfg, f);
-  cfg.generations = 3;
-  cfg.state_path = full_path;
   rp_search_result full;
-  ASSERT_OK(rp_search_run(&cfg, &full));
+  run_full(&cfg, f, 3, full_path, &full);
   int g, k;
   cr_assert(find_retried(&full, &g, &k), "no candidate was retried: the test needs one");
 
@@ -937,19 +965,10 @@ Test(search, resume_in_a_retry) {
   cr_assert_eq(f->log[0].generation, g);
   cr_assert_eq(f->log[0].candidate, k);
   cr_assert_eq(f->log[0].attempt, 1, "the stuck try was trained again");
-  assert_same_results(&full, &r);
-  char *a = slurp(full_path), *b = slurp(kill_path);
-  cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");
-  free(a);
-  free(b);
+  assert_resumed_as_full(&full, full_path, &r, kill_path);
   rp_search_result_free(&r);
   rp_search_result_free(&full);
-  remove(full_path);
-  remove(kill_path);
-  rmdir(dir);
-  free(full_path);
-  free(kill_path);
-  free(dir);
+  remove_pair(dir, full_path, kill_path);
   free(f);
 }
 
@@ -976,11 +995,8 @@ Test(search, resume_with_every_candidate_settled) {
   snprintf(kept, sizeof kept, "%s.kept", kill_path);
   fake *f = fake_new();
   rp_search_config cfg;
-  base_config(&cfg, f);
-  cfg.generations = 3;
-  cfg.state_path = full_path;
   rp_search_result full;
-  ASSERT_OK(rp_search_run(&cfg, &full));
+  run_full(&cfg, f, 3, full_path, &full);
 
   cfg.state_path = kill_path;
   cfg.on_candidate = sabotage_last;
@@ -1003,18 +1019,9 @@ Test(search, resume_with_every_candidate_settled) {
   ASSERT_OK(rp_search_run(&cfg, &r));
   for (int c = 0; c < f->calls; c++)
     cr_assert_eq(f->log[c].generation, 2, "generation %d was trained again", f->log[c].generation);
-  assert_same_results(&full, &r);
-  char *a = slurp(full_path), *b = slurp(kill_path);
-  cr_assert_str_eq(a, b, "the resumed state file differs from the uninterrupted one");
-  free(a);
-  free(b);
+  assert_resumed_as_full(&full, full_path, &r, kill_path);
   rp_search_result_free(&r);
   rp_search_result_free(&full);
-  remove(full_path);
-  remove(kill_path);
-  rmdir(dir);
-  free(full_path);
-  free(kill_path);
-  free(dir);
+  remove_pair(dir, full_path, kill_path);
   free(f);
 }

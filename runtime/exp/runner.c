@@ -57,6 +57,16 @@ static void on_progress(const rp_progress *p, void *user) {
   if (r->runner->progress) r->runner->progress(r->runner->user, p);
 }
 
+/* An event of the search candidate in training, to the runner's callback. */
+static void trial_event(const relay *r, rp_exp_search_event ev) {
+  if (!r->runner->search_event) return;
+  ev.search = r->search;
+  ev.generation = r->trial->generation;
+  ev.index = r->trial->candidate;
+  ev.trial = r->trial;
+  r->runner->search_event(r->runner->user, &ev);
+}
+
 static void on_epoch(const rp_epoch_metrics *m, void *user) {
   relay *r = user;
   if (!r->trial) {
@@ -64,14 +74,7 @@ static void on_epoch(const rp_epoch_metrics *m, void *user) {
     if (r->runner->epoch) r->runner->epoch(r->runner->user, r->run, m, r->epochs);
     return;
   }
-  if (!r->runner->search_event) return;
-  rp_exp_search_event ev = {.kind = RP_EXP_SEARCH_EPOCH,
-                            .search = r->search,
-                            .generation = r->trial->generation,
-                            .index = r->trial->candidate,
-                            .trial = r->trial,
-                            .epoch = m};
-  r->runner->search_event(r->runner->user, &ev);
+  trial_event(r, (rp_exp_search_event){.kind = RP_EXP_SEARCH_EPOCH, .epoch = m});
 }
 
 void rp_exp_train_config(const rp_experiment *e, const rp_loss *loss, uint64_t seed,
@@ -184,15 +187,8 @@ static rp_status train(void *user, const rp_experiment *e, const rp_exp_run *run
 
 /* A candidate's training taken up from its saved state. */
 static void candidate_resumed(void *user, int epochs_done) {
-  const relay *r = user;
-  if (!r->runner->search_event) return;
-  rp_exp_search_event ev = {.kind = RP_EXP_SEARCH_RESUMED,
-                            .search = r->search,
-                            .generation = r->trial->generation,
-                            .index = r->trial->candidate,
-                            .trial = r->trial,
-                            .epochs_done = epochs_done};
-  r->runner->search_event(r->runner->user, &ev);
+  trial_event(user,
+              (rp_exp_search_event){.kind = RP_EXP_SEARCH_RESUMED, .epochs_done = epochs_done});
 }
 
 static rp_status train_candidate(void *user, const rp_experiment *e, const rp_exp_search *s,

@@ -379,11 +379,24 @@ static bool candidate_load(const cJSON *o, rp_search_candidate *c) {
          get_num(o, "seconds", &c->seconds);
 }
 
+/* `count` candidate records as o's "candidates". */
+static bool add_candidates(cJSON *o, const rp_search_candidate *cands, int count) {
+  cJSON *a = cJSON_CreateArray();
+  bool ok = a != NULL;
+  for (int k = 0; ok && k < count; k++) {
+    cJSON *c = candidate_json(&cands[k]);
+    ok = c && cJSON_AddItemToArray(a, c);
+    if (!ok) cJSON_Delete(c);
+  }
+  if (ok) return add(o, "candidates", a);
+  cJSON_Delete(a);
+  return false;
+}
+
 static cJSON *generation_json(const rp_search_generation *g) {
   cJSON *o = cJSON_CreateObject();
-  cJSON *cands = cJSON_CreateArray();
   bool ok =
-      o && cands && add_int(o, "generation", g->generation) && add_int(o, "lambda", g->lambda) &&
+      o && add_int(o, "generation", g->generation) && add_int(o, "lambda", g->lambda) &&
       add_num(o, "sigma", g->sigma) && add_num(o, "sigma_next", g->sigma_next) &&
       add_num(o, "best", g->best) && add_num(o, "mean", g->mean) && add_num(o, "min", g->min) &&
       add_num(o, "mean_trained", g->mean_trained) &&
@@ -393,16 +406,8 @@ static cJSON *generation_json(const rp_search_generation *g) {
       add_int(o, "softmax_violations", g->softmax_violations) &&
       add_num(o, "seconds", g->seconds) && add_num(o, "total_seconds", g->total_seconds) &&
       add_vec(o, "best_genome", g->best_genome) && add_num(o, "best_accuracy", g->best_accuracy) &&
-      add_int(o, "best_generation", g->best_generation) && add_int(o, "best_index", g->best_index);
-  for (int k = 0; ok && k < g->lambda; k++) {
-    cJSON *c = candidate_json(&g->candidates[k]);
-    ok = c && cJSON_AddItemToArray(cands, c);
-    if (!ok) cJSON_Delete(c);
-  }
-  if (ok)
-    ok = add(o, "candidates", cands);
-  else
-    cJSON_Delete(cands);
+      add_int(o, "best_generation", g->best_generation) &&
+      add_int(o, "best_index", g->best_index) && add_candidates(o, g->candidates, g->lambda);
   if (!ok) {
     cJSON_Delete(o);
     return NULL;
@@ -476,17 +481,8 @@ static bool same_settings(const cJSON *a, const cJSON *b) {
  * candidate after them, as its tries stuck so far left it (absent when none was)}. */
 static cJSON *in_progress_json(const rp_search_result *r) {
   cJSON *o = cJSON_CreateObject();
-  cJSON *cands = cJSON_CreateArray();
-  bool ok = o && cands && add_int(o, "generation", r->generation_count);
-  for (int k = 0; ok && k < r->settled; k++) {
-    cJSON *c = candidate_json(&r->in_progress[k]);
-    ok = c && cJSON_AddItemToArray(cands, c);
-    if (!ok) cJSON_Delete(c);
-  }
-  if (ok)
-    ok = add(o, "candidates", cands);
-  else
-    cJSON_Delete(cands);
+  bool ok = o && add_int(o, "generation", r->generation_count) &&
+            add_candidates(o, r->in_progress, r->settled);
   if (ok && r->stuck_tries > 0)
     ok = add(o, "retrying", candidate_json(&r->in_progress[r->settled]));
   if (!ok) {
