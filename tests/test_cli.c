@@ -885,6 +885,62 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
   free(dir);
 }
 
+/* ---- repro bench --compare */
+
+/* Two results files side by side: a column per device ('|' in a name escaped), the driver (its
+ * version string, else its name), the day, each benchmark once in the order first named with its
+ * fraction of peak, "—" where a file lacks it, and the second over the first; measures nothing
+ * (no device is opened). A damaged file is one line naming it and the JSON path. */
+Test(cli, bench_compare_puts_results_files_side_by_side) {
+  char *dir = make_tmpdir();
+  char a[300], b[300], bad[300], expected[700];
+  snprintf(a, sizeof a, "%s/a.json", dir);
+  snprintf(b, sizeof b, "%s/b.json", dir);
+  snprintf(bad, sizeof bad, "%s/bad.json", dir);
+  write_text(a, "{\"repro_version\": \"0.1.0\", \"date\": \"2026-01-02T03:04:05Z\", \"device\": "
+                "{\"name\": \"GPU|A\", \"driver_info\": \"d1\"}, \"results\": ["
+                "{\"name\": \"peak_fma\", \"value\": 100, \"unit\": \"GFLOP/s\", "
+                "\"fraction_of_peak\": 1}, {\"name\": \"gemm1024\", \"value\": 25, \"unit\": "
+                "\"GFLOP/s\", \"fraction_of_peak\": 0.25}, {\"name\": \"train_x\", \"value\": "
+                "1500.4, \"unit\": \"images/s\"}]}");
+  write_text(b, "{\"device\": {\"name\": \"B\", \"driver_info\": \"\", \"driver_name\": \"drv\"}, "
+                "\"results\": [{\"name\": \"gemm1024\", \"value\": 50, \"unit\": \"GFLOP/s\", "
+                "\"fraction_of_peak\": 0.1}, {\"name\": \"peak_fma\", \"value\": 500, \"unit\": "
+                "\"GFLOP/s\"}, {\"name\": \"copy\", \"value\": 3, \"unit\": \"GB/s\"}]}");
+  outcome o = RUN_ENV("REPRO_DEVICE=no-such-device", "bench", "--compare", a, b);
+  cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect_str_eq(o.out, "| | 1: GPU\\|A | 2: B | 2 / 1 |\n"
+                          "|---|---:|---:|---:|\n"
+                          "| driver | d1 | drv | |\n"
+                          "| date | 2026-01-02 | ? | |\n"
+                          "| repro | 0.1.0 | ? | |\n"
+                          "| peak_fma (GFLOP/s) | 100 | 500 | 5 |\n"
+                          "| gemm1024 (GFLOP/s) | 25 (25% of peak) | 50 (10% of peak) | 2 |\n"
+                          "| train_x (images/s) | 1500 | — | — |\n"
+                          "| copy (GB/s) | — | 3 | — |\n");
+  cr_expect_str_eq(o.err, "");
+  outcome_free(&o);
+
+  write_text(bad, "{\"device\": {\"name\": \"C\"}, \"results\": [{\"name\": \"peak_fma\", "
+                  "\"value\": 1, \"unit\": \"GFLOP/s\"}, {\"name\": \"copy\", \"value\": 2}]}");
+  o = RUN("bench", "--compare", a, bad);
+  snprintf(expected, sizeof expected,
+           "repro: %s: $.results[1].unit is missing or of the wrong type", bad);
+  expect_error(&o, 2, expected);
+  outcome_free(&o);
+  write_text(bad, "{\"results\": [");
+  o = RUN("bench", "--compare", bad);
+  snprintf(expected, sizeof expected, "repro: %s is not JSON", bad);
+  expect_error(&o, 2, expected);
+  outcome_free(&o);
+  o = RUN("bench", "--compare", a, "--json", b);
+  expect_error(&o, 2,
+               "repro: --compare takes results files only, not '--json' (see repro bench --help)");
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- repro bench --profile */
 
 /* One profiled training step: the table by kernel is the per-dispatch list summed (recomputed

@@ -1,17 +1,20 @@
 /* repro bench [--json FILE] [--device D] [--repeats N] [--batch B] [--profile] [NAME...]
+ * repro bench --compare FILE...
  *
  * NAME is peak, copy, gemm256, gemm1024, gemm2048 or gemm (all three sizes), or
  * train_MODEL (a training step of MODEL at batch 128, in images/s); none means peak, copy,
  * the GEMMs, train_mnist_cnn and train_resnet20. The FMA peak is always measured, since every
  * compute figure is reported as a fraction of it. --profile times every dispatch of one
  * training step (through REPRO_PROFILE=1) and prints them summed by kernel, the costliest
- * first; the JSON has both. */
+ * first; the JSON has both. --compare prints results files of earlier runs side by side
+ * (bench/compare.h), measuring nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench/bench.h"
+#include "bench/compare.h"
 #include "cli/cli.h"
 #include "train/train_bench.h"
 #include "vk/caps_json.h"
@@ -132,7 +135,36 @@ static void usage(FILE *out) {
           "  --repeats N  timed repetitions per benchmark (median, min and max; default 5)\n"
           "  --batch B    batch of the training steps (default 128)\n"
           "  --profile    one training step's time by kernel (every dispatch in the JSON)\n"
-          "  --json FILE  the device's capabilities and every result as JSON\n");
+          "  --json FILE  the device's capabilities and every result as JSON\n"
+          "usage: repro bench --compare FILE...\n"
+          "  --compare    results files of --json side by side as a Markdown table (a column\n"
+          "               per device, and each over the first); measures nothing\n");
+}
+
+/* repro bench --compare FILE...: every other argument a results file. */
+static int compare(int argc, char **argv) {
+  const char **paths = calloc((size_t)argc, sizeof *paths);
+  if (!paths) return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
+  int count = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--compare") == 0) continue;
+    if (argv[i][0] == '-') {
+      free(paths);
+      return rp_cli_usage_error("bench", "--compare takes results files only, not '%s'", argv[i]);
+    }
+    paths[count++] = argv[i];
+  }
+  if (count == 0) {
+    free(paths);
+    return rp_cli_usage_error("bench", "--compare needs results files (of repro bench --json)");
+  }
+  char *table = NULL;
+  rp_status st = rp_bench_compare(paths, count, &table);
+  free(paths);
+  if (st) return rp_cli_error(st);
+  fputs(table, stdout);
+  free(table);
+  return 0;
 }
 
 int rp_cmd_bench(int argc, char **argv) {
@@ -144,6 +176,8 @@ int rp_cmd_bench(int argc, char **argv) {
       usage(stdout);
       return 0;
     }
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--compare") == 0) return compare(argc, argv);
   char **names = calloc((size_t)argc, sizeof *names);
   if (!names) return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
   int name_count = 0, code = 0;

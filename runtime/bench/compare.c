@@ -1,0 +1,192 @@
+/* Benchmark results side by side (bench/compare.h). The files are read whole and checked before
+ * anything is printed, so a damaged one gives its one-line error and no half table. */
+#include "bench/compare.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/file.h"
+
+/* One results file, checked: every result has a name, a numeric value and a unit. */
+typedef struct bench_file {
+  const char *path;
+  cJSON *root;
+  const cJSON *results;
+  const char *device, *driver, *date, *version;
+} bench_file;
+
+static const char *string_of(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static rp_status load(const char *path, bench_file *f) {
+  *f = (bench_file){.path = path};
+  char *text;
+  size_t size;
+  rp_status st = rp_file_read(path, &text, &size);
+  if (st) return st;
+  f->root = cJSON_ParseWithLength(text, size);
+  free(text);
+  if (!f->root) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s is not JSON", path);
+  const cJSON *device = cJSON_GetObjectItemCaseSensitive(f->root, "device");
+  f->results = cJSON_GetObjectItemCaseSensitive(f->root, "results");
+  f->device = string_of(device, "name");
+  if (!f->device)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.device.name is not a string (not a file of "
+                   "repro bench --json?)",
+                   path);
+  if (!cJSON_IsArray(f->results))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.results is not a list", path);
+  int k = 0;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, f->results) {
+    const char *bad = !string_of(r, "name")                                           ? "name"
+                      : !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r, "value")) ? "value"
+                      : !string_of(r, "unit")                                         ? "unit"
+                                                                                      : NULL;
+    if (bad)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s: $.results[%d].%s is missing or of the wrong "
+                     "type",
+                     path, k, bad);
+    k++;
+  }
+  /* Driver: the version string the driver reports, else its name. */
+  f->driver = string_of(device, "driver_info");
+  if (!f->driver || !*f->driver) f->driver = string_of(device, "driver_name");
+  if (!f->driver) f->driver = "?";
+  f->date = string_of(f->root, "date");
+  f->version = string_of(f->root, "repro_version");
+  return RP_OK;
+}
+
+/* The result named `name` in f, or NULL. */
+static const cJSON *find(const bench_file *f, const char *name) {
+  const cJSON *r;
+  cJSON_ArrayForEach(r, f->results) {
+    if (strcmp(string_of(r, "name"), name) == 0) return r;
+  }
+  return NULL;
+}
+
+static double value_of(const cJSON *r) {
+  return cJSON_GetObjectItemCaseSensitive(r, "value")->valuedouble;
+}
+
+/* A table cell: '|' escaped, so a device name cannot split the row. */
+static void cell(FILE *out, const char *text) {
+  fputs("| ", out);
+  for (const char *c = text; *c; c++) {
+    if (*c == '|') fputc('\\', out);
+    fputc(*c, out);
+  }
+  fputc(' ', out);
+}
+
+/* A rate or a ratio: whole numbers from 1000 up (62055 GFLOP/s, 1069x), `digits` significant
+ * digits below. */
+static void number(FILE *out, double v, int digits) {
+  if (fabs(v) >= 1000)
+    fprintf(out, "%.0f", v);
+  else
+    fprintf(out, "%.*g", digits, v);
+}
+
+/* The header rows: device, driver, date, version; a ratio column per file after the first. */
+static void header(FILE *out, const bench_file *files, int count) {
+  char text[512];
+  fputs("| ", out);
+  for (int i = 0; i < count; i++) {
+    snprintf(text, sizeof text, "%d: %s", i + 1, files[i].device);
+    cell(out, text);
+  }
+  for (int i = 1; i < count; i++) fprintf(out, "| %d / 1 ", i + 1);
+  fputs("|\n|---", out);
+  for (int i = 0; i < 2 * count - 1; i++) fputs("|---:", out);
+  fputs("|\n", out);
+  static const char *const rows[] = {"driver", "date", "repro"};
+  for (int row = 0; row < 3; row++) {
+    fprintf(out, "| %s ", rows[row]);
+    for (int i = 0; i < count; i++) {
+      const char *v = row == 0 ? files[i].driver : row == 1 ? files[i].date : files[i].version;
+      /* the day of an ISO date-time: 2026-11-27 */
+      snprintf(text, sizeof text, "%.*s", row == 1 ? 10 : 500, v ? v : "?");
+      cell(out, text);
+    }
+    for (int i = 1; i < count; i++) fputs("| ", out);
+    fputs("|\n", out);
+  }
+}
+
+/* The row of benchmark `name` (first named with `unit`). */
+static void row(FILE *out, const bench_file *files, int count, const char *name, const char *unit) {
+  fprintf(out, "| %s (%s) ", name, unit);
+  for (int i = 0; i < count; i++) {
+    const cJSON *r = find(&files[i], name);
+    fputs("| ", out);
+    if (!r) {
+      fputs("— ", out);
+      continue;
+    }
+    number(out, value_of(r), 4);
+    if (strcmp(string_of(r, "unit"), unit) != 0) fprintf(out, " %s", string_of(r, "unit"));
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "fraction_of_peak");
+    if (cJSON_IsNumber(f) && strcmp(name, "peak_fma") != 0)
+      fprintf(out, " (%.0f%% of peak)", 100 * f->valuedouble);
+    fputc(' ', out);
+  }
+  const cJSON *base = find(&files[0], name);
+  for (int i = 1; i < count; i++) {
+    const cJSON *r = find(&files[i], name);
+    /* only a rate over the same unit's: otherwise the quotient means nothing */
+    bool comparable = base && r && strcmp(string_of(r, "unit"), string_of(base, "unit")) == 0 &&
+                      value_of(base) > 0;
+    if (comparable) {
+      fputs("| ", out);
+      number(out, value_of(r) / value_of(base), 3);
+      fputc(' ', out);
+    } else
+      fputs("| — ", out);
+  }
+  fputs("|\n", out);
+}
+
+rp_status rp_bench_compare(const char *const *paths, int count, char **markdown) {
+  *markdown = NULL;
+  if (count < 1) return rp_fail(RP_ERR_INVALID_ARGUMENT, "no results file to compare");
+  bench_file *files = calloc((size_t)count, sizeof *files);
+  if (!files) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  rp_status st = RP_OK;
+  for (int i = 0; i < count && !st; i++) st = load(paths[i], &files[i]);
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = st ? NULL : open_memstream(&text, &size);
+  if (!st && !out) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  if (!st) {
+    header(out, files, count);
+    /* Every benchmark once, in the order the files first name it. */
+    for (int i = 0; i < count; i++) {
+      const cJSON *r;
+      cJSON_ArrayForEach(r, files[i].results) {
+        const char *name = string_of(r, "name");
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++) seen = find(&files[j], name) != NULL;
+        if (!seen && find(&files[i], name) == r) row(out, files, count, name, string_of(r, "unit"));
+      }
+    }
+    if (fclose(out) != 0 || !text) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  }
+  for (int i = 0; i < count; i++) cJSON_Delete(files[i].root);
+  free(files);
+  if (st) {
+    free(text);
+    return st;
+  }
+  *markdown = text;
+  return RP_OK;
+}
