@@ -911,14 +911,28 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
   cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect_str_eq(o.out, "| | 1: GPU\\|A | 2: B | 2 / 1 |\n"
                           "|---|---:|---:|---:|\n"
+                          "| software | repro 0.1.0 | ? | |\n"
                           "| driver | d1 | drv | |\n"
                           "| date | 2026-01-02 | ? | |\n"
-                          "| repro | 0.1.0 | ? | |\n"
                           "| peak_fma (GFLOP/s) | 100 | 500 | 5 |\n"
                           "| gemm1024 (GFLOP/s) | 25 (25% of peak) | 50 (10% of peak) | 2 |\n"
                           "| train_x (images/s) | 1500 | — | — |\n"
                           "| copy (GB/s) | — | 3 | — |\n");
   cr_expect_str_eq(o.err, "");
+  outcome_free(&o);
+
+  /* A peer's file (bench/pytorch_peer.py's form): its software and driver as it names them. */
+  write_text(b, "{\"peer\": \"pytorch\", \"torch_version\": \"2.11.0\", \"date\": "
+                "\"2026-01-03T00:00:00Z\", \"device\": {\"name\": \"B\", \"driver\": "
+                "\"CUDA 13.0\"}, \"results\": [{\"name\": \"train_x\", \"value\": 750.2, "
+                "\"unit\": \"images/s\"}]}");
+  o = RUN("bench", "--compare", a, b);
+  cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strstr(o.out, "| software | repro 0.1.0 | pytorch 2.11.0 | |\n"
+                          "| driver | d1 | CUDA 13.0 | |\n"
+                          "| date | 2026-01-02 | 2026-01-03 | |\n"),
+            "stdout:\n%s", o.out);
+  cr_expect(strstr(o.out, "| train_x (images/s) | 1500 | 750.2 | 0.5 |\n"), "stdout:\n%s", o.out);
   outcome_free(&o);
 
   write_text(bad, "{\"device\": {\"name\": \"C\"}, \"results\": [{\"name\": \"peak_fma\", "

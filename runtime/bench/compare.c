@@ -15,7 +15,8 @@ typedef struct bench_file {
   const char *path;
   cJSON *root;
   const cJSON *results;
-  const char *device, *driver, *date, *version;
+  const char *device, *driver, *date;
+  char software[96]; /* "repro 0.1.0", or a peer's: "pytorch 2.11.0+cu130" */
 } bench_file;
 
 static const char *string_of(const cJSON *o, const char *key) {
@@ -56,12 +57,21 @@ static rp_status load(const char *path, bench_file *f) {
                      path, k, bad);
     k++;
   }
-  /* Driver: the version string the driver reports, else its name. */
-  f->driver = string_of(device, "driver_info");
-  if (!f->driver || !*f->driver) f->driver = string_of(device, "driver_name");
-  if (!f->driver) f->driver = "?";
+  /* Driver: the version string the driver reports, else its name (repro's files), or what a
+   * peer's file says (bench/pytorch_peer.py: CUDA and cuDNN versions). */
+  static const char *const driver_keys[] = {"driver_info", "driver_name", "driver"};
+  for (int i = 0; i < 3 && (!f->driver || !*f->driver); i++)
+    f->driver = string_of(device, driver_keys[i]);
+  if (!f->driver || !*f->driver) f->driver = "?";
   f->date = string_of(f->root, "date");
-  f->version = string_of(f->root, "repro_version");
+  const char *version = string_of(f->root, "repro_version"), *peer = string_of(f->root, "peer");
+  const char *peer_version = string_of(f->root, "torch_version");
+  if (version)
+    snprintf(f->software, sizeof f->software, "repro %s", version);
+  else if (peer)
+    snprintf(f->software, sizeof f->software, "%s %s", peer, peer_version ? peer_version : "");
+  else
+    snprintf(f->software, sizeof f->software, "?");
   return RP_OK;
 }
 
@@ -109,13 +119,13 @@ static void header(FILE *out, const bench_file *files, int count) {
   fputs("|\n|---", out);
   for (int i = 0; i < 2 * count - 1; i++) fputs("|---:", out);
   fputs("|\n", out);
-  static const char *const rows[] = {"driver", "date", "repro"};
+  static const char *const rows[] = {"software", "driver", "date"};
   for (int row = 0; row < 3; row++) {
     fprintf(out, "| %s ", rows[row]);
     for (int i = 0; i < count; i++) {
-      const char *v = row == 0 ? files[i].driver : row == 1 ? files[i].date : files[i].version;
+      const char *v = row == 0 ? files[i].software : row == 1 ? files[i].driver : files[i].date;
       /* the day of an ISO date-time: 2026-11-27 */
-      snprintf(text, sizeof text, "%.*s", row == 1 ? 10 : 500, v ? v : "?");
+      snprintf(text, sizeof text, "%.*s", row == 2 ? 10 : 500, v ? v : "?");
       cell(out, text);
     }
     for (int i = 1; i < count; i++) fputs("| ", out);

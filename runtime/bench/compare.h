@@ -5,8 +5,9 @@
 
 #include "vk/status.h"
 
-/* The table of `count` results files: a column per file (its device, driver, date and repro
- * version in the header rows), a row per benchmark in the order the files first name them,
+/* The table of `count` results files (of repro bench --json, or of a peer such as
+ * bench/pytorch_peer.py, which writes the same results): a column per file (its device, and
+ * the software, driver and day in the header rows), a row per benchmark in the order the files first name them,
  * each value with its unit (and its fraction of the device's own FMA peak where the file has
  * one), and for every file after the first a column of its values over the first file's (all
  * of bench's figures are rates: above 1 is faster). A benchmark a file lacks is "—". Every
