@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/train_args.h"
+#include "io/file.h"
 #include "nn/models.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -108,6 +109,10 @@ int rp_cmd_train(int argc, char **argv) {
   if (save && !rp_cli_check_writable("train", "--save", save)) return 2;
   if (json_path && !rp_cli_check_writable("train", "--json", json_path)) return 2;
   if (a.state && !rp_cli_check_writable("train", "--state", a.state)) return 2;
+  /* What a run killed while writing one of them left beside it. */
+  const char *outputs[] = {save, json_path, a.state};
+  for (int i = 0; i < 3; i++)
+    if (outputs[i]) rp_file_remove_stale_temporaries_of(outputs[i]);
   rp_context *ctx;
   rp_status st = rp_cli_open_device(a.device, &ctx);
   if (st) return rp_cli_error(st);

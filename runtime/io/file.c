@@ -57,21 +57,27 @@ rp_status rp_file_write_atomic(const char *path, const void *data, size_t size) 
 }
 
 /* The pid of a temporary's name "NAME.PID.tmp", or 0 when the name is not one. */
-static long temporary_pid(const char *name) {
+/* The PID of a temporary's name (NAME.PID.tmp), and *name_length the length of its NAME; 0 for
+ * any other name. */
+static long temporary_pid(const char *name, size_t *name_length) {
   size_t n = strlen(name);
   if (n < 6 || strcmp(name + n - 4, ".tmp") != 0) return 0;
   size_t end = n - 4, begin = end;
   while (begin > 0 && name[begin - 1] >= '0' && name[begin - 1] <= '9') begin--;
   if (begin == end || begin == 0 || name[begin - 1] != '.' || end - begin > 9) return 0;
+  *name_length = begin - 1;
   return strtol(name + begin, NULL, 10);
 }
 
-int rp_file_remove_stale_temporaries(const char *dir) {
+/* rp_file_remove_stale_temporaries, of the file named `only` alone where it is not NULL. */
+static int remove_stale(const char *dir, const char *only) {
   DIR *d = opendir(dir);
   if (!d) return 0;
   int removed = 0;
   for (struct dirent *e; (e = readdir(d));) {
-    long pid = temporary_pid(e->d_name);
+    size_t length = 0;
+    long pid = temporary_pid(e->d_name, &length);
+    if (only && (length != strlen(only) || strncmp(e->d_name, only, length) != 0)) continue;
     /* ESRCH: no such process. A live pid (ours, or another repro writing here) is left be. */
     if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
     char path[4096];
@@ -81,6 +87,15 @@ int rp_file_remove_stale_temporaries(const char *dir) {
   }
   closedir(d);
   return removed;
+}
+
+int rp_file_remove_stale_temporaries(const char *dir) { return remove_stale(dir, NULL); }
+
+int rp_file_remove_stale_temporaries_of(const char *path) {
+  char dir[4096];
+  if (!rp_file_parent_dir(path, dir, sizeof dir)) return 0;
+  const char *slash = strrchr(path, '/');
+  return remove_stale(dir, slash ? slash + 1 : path);
 }
 
 rp_status rp_file_read(const char *path, char **text, size_t *size) {

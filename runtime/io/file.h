@@ -23,6 +23,10 @@ bool rp_file_parent_dir(const char *path, char *out, size_t size);
  * directory that cannot be read has none. */
 int rp_file_remove_stale_temporaries(const char *dir);
 
+/* The same for the temporaries of the one file `path` (PATH.PID.tmp): for an output in a
+ * directory that is not repro's own (repro train's --state, --json, --save). */
+int rp_file_remove_stale_temporaries_of(const char *path);
+
 /* Reads the whole file into a NUL-terminated malloc'd buffer (*size without the NUL). */
 rp_status rp_file_read(const char *path, char **text, size_t *size);
 
