@@ -805,7 +805,7 @@ static rp_status train_candidate(const rp_search_config *cfg, const rp_cmaes *cm
 }
 
 /* Settles candidate k of the generation in progress from CMA-ES's sample at x: rounds it,
- * checks the invariants, trains it unless pruned, and saves it in the state. */
+ * checks the invariants, and trains it and saves it in the state unless it is pruned. */
 static rp_status settle(const rp_search_config *cfg, const rp_cmaes *cmaes, rp_search_result *r,
                         int k, const double *x) {
   int gen = rp_cmaes_generation(cmaes);
@@ -823,10 +823,10 @@ static rp_status settle(const rp_search_config *cfg, const rp_cmaes *cmaes, rp_s
   } else {
     st = train_candidate(cfg, cmaes, r, k);
   }
-  if (!st) {
-    r->settled = k + 1;
-    st = save_state(cfg, rp_cmaes_lambda(cmaes), cmaes, r);
-  }
+  /* Saved once trained; a pruned candidate costs nothing to settle again (runs of them would
+   * otherwise rewrite the whole state once each). */
+  if (!st) r->settled = k + 1;
+  if (!st && !c->pruned) st = save_state(cfg, rp_cmaes_lambda(cmaes), cmaes, r);
   if (!st && cfg->on_candidate) cfg->on_candidate(gen, k, c, cfg->user);
   return st;
 }

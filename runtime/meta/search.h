@@ -20,8 +20,8 @@
  *      final whatever its accuracy. Off for adversarial fitness.
  *   5. CMA-ES is told 1 - accuracy (minimized); the generation's record is appended, the whole
  *      state written atomically to the state file, and the per-generation callback called.
- *      Each candidate settled before that is written to the state file too, as the generation
- *      in progress.
+ *      Each candidate trained before that is written to the state file too, with those settled
+ *      before it, as the generation in progress (a pruned one costs nothing to settle again).
  *
  * Reproducibility: every training's seed follows from its identity, (experiment name, seed,
  * generation, candidate, try) through rp_seed_mix chains, never from the order of execution;
