@@ -491,8 +491,8 @@ static void expect_run_refused(const char *file, const char *out, const char *ma
   outcome_free(&o);
 }
 
-/* A damaged run record and a damaged search state are the same kind of bad input (status 2,
- * as a malformed experiment file): `repro run` prints its plan, marks the file, then names it
+/* A damaged run record, search state or training state are the same kind of bad input (status
+ * 2, as a malformed experiment file): `repro run` prints its plan, marks the file, then names it
  * and the problem in one line, --dry-run or not, and the run stops before it makes a device. */
 Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   char *dir = make_tmpdir();
@@ -529,8 +529,27 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   snprintf(marked, sizeof marked, "  (in the way: search: state %s is not JSON)\n", state);
   expect_run_refused(file, out, marked, line);
 
-  /* Nothing in the way: the dry run's status is 0, and it wrote nothing. */
   remove(state);
+
+  /* A training state that is none (a run's, a search candidate's): the same, and the line says
+   * what to do. */
+  static const char *const not_a_state =
+      ": header size 8391086132249784174 beyond the file (11 bytes): truncated or not "
+      "safetensors: remove it to train ";
+  const char *where[] = {"runs/ce-s1.state", "search/s/candidate.state"};
+  const char *what[] = {"this run from the start", "the search's candidate in progress from the "
+                                                   "start"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(state, sizeof state, "%s/%s", out, where[i]);
+    write_text(state, "not a state");
+    snprintf(line, sizeof line, "repro: safetensors %s%s%s", state, not_a_state, what[i]);
+    snprintf(marked, sizeof marked, "(in the way: safetensors %s%s%s)\n", state, not_a_state,
+             what[i]);
+    expect_run_refused(file, out, marked, line);
+    remove(state);
+  }
+
+  /* Nothing in the way: the dry run's status is 0, and it wrote nothing. */
   o = RUN("run", file, "--out", out, "--dry-run");
   cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect_str_eq(o.err, "");
@@ -906,7 +925,8 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
   write_text(b, "{\"device\": {\"name\": \"B\", \"driver_info\": \"\", \"driver_name\": \"drv\"}, "
                 "\"results\": [{\"name\": \"gemm1024\", \"value\": 50, \"unit\": \"GFLOP/s\", "
                 "\"fraction_of_peak\": 0.1}, {\"name\": \"peak_fma\", \"value\": 500, \"unit\": "
-                "\"GFLOP/s\"}, {\"name\": \"copy\", \"value\": 3, \"unit\": \"GB/s\"}]}");
+                "\"GFLOP/s\"}, {\"name\": \"copy\", \"value\": 3, \"unit\": \"GB/s\"}, "
+                "{\"name\": \"x|y\\\\\", \"value\": 2e20, \"unit\": \"u\\nv\"}]}");
   outcome o = RUN_ENV("REPRO_DEVICE=no-such-device", "bench", "--compare", a, b);
   cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect_str_eq(o.out, "| | 1: GPU\\|A | 2: B | 2 / 1 |\n"
@@ -917,7 +937,8 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
                           "| peak_fma (GFLOP/s) | 100 | 500 | 5 |\n"
                           "| gemm1024 (GFLOP/s) | 25 (25% of peak) | 50 (10% of peak) | 2 |\n"
                           "| train_x (images/s) | 1500 | — | — |\n"
-                          "| copy (GB/s) | — | 3 | — |\n");
+                          "| copy (GB/s) | — | 3 | — |\n"
+                          "| x\\|y\\\\ (u v) | — | 2e+20 | — |\n");
   cr_expect_str_eq(o.err, "");
   outcome_free(&o);
 
@@ -945,6 +966,13 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
   write_text(bad, "{\"results\": [");
   o = RUN("bench", "--compare", bad);
   snprintf(expected, sizeof expected, "repro: %s is not JSON", bad);
+  expect_error(&o, 2, expected);
+  outcome_free(&o);
+  snprintf(expected, sizeof expected,
+           "repro: cannot read %s/missing.json: No such file or directory", dir);
+  char missing[320];
+  snprintf(missing, sizeof missing, "%s/missing.json", dir);
+  o = RUN("bench", "--compare", a, missing);
   expect_error(&o, 2, expected);
   outcome_free(&o);
   o = RUN("bench", "--compare", a, "--json", b);

@@ -1062,14 +1062,13 @@ static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp
                 strcmp(state_path + strlen(state_path) - strlen(tail), tail) == 0,
             "%s", state_path);
   if (access(state_path, F_OK) == 0) f->found_states++;
-  /* A training state as the trainer writes one, less the tensors: under the trial's identity
-   * (the real fingerprint holds more), after its first epoch. */
-  char identity[128];
-  snprintf(identity, sizeof identity, "{\"generation\":%d,\"candidate\":%d,\"attempt\":%d}",
-           trial->generation, trial->candidate, trial->attempt);
+  /* A training state as the trainer writes one, less the tensors: under the trial's
+   * fingerprint, after its first epoch. */
+  char *fingerprint = rp_exp_candidate_fingerprint(e, s, trial, "Fake GPU (1.0)");
   const char *keys[] = {"training_state", "epochs_done", "global_step"};
-  const char *values[] = {identity, "1", "3"};
+  const char *values[] = {fingerprint, "1", "3"};
   ASSERT_OK(rp_safetensors_write(state_path, NULL, 0, keys, values, 3));
+  free(fingerprint);
   if (++f->candidates == f->fail_at) return rp_fail(RP_ERR_IO, "device lost (injected)");
   f->per_search[s - e->searches]++;
   for (int k = 0; k < 8; k++) /* the search trains rounded genomes */
@@ -1422,6 +1421,7 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   cr_assert_eq(standing.candidate, settled, "the state is not the interrupted candidate's");
   cr_assert_eq(standing.attempt, 0);
   cr_assert_eq(standing.epochs_done, 1);
+  cr_assert_str_eq(standing.device, "Fake GPU (1.0)");
   /* A damaged one is in the way, named, before anything trains (the search would stop on it). */
   snprintf(path, sizeof path, "%s/search/pruned/candidate.state", b);
   char *state_bytes;

@@ -29,7 +29,10 @@ static rp_status load(const char *path, bench_file *f) {
   char *text;
   size_t size;
   rp_status st = rp_file_read(path, &text, &size);
-  if (st) return st;
+  /* (a results file that is not there is bad input, as one that is not JSON) */
+  if (st)
+    return rp_fail(st == RP_ERR_OUT_OF_MEMORY ? st : RP_ERR_INVALID_ARGUMENT, "%s",
+                   rp_error_message());
   f->root = cJSON_ParseWithLength(text, size);
   free(text);
   if (!f->root) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s is not JSON", path);
@@ -69,7 +72,8 @@ static rp_status load(const char *path, bench_file *f) {
   if (version)
     snprintf(f->software, sizeof f->software, "repro %s", version);
   else if (peer)
-    snprintf(f->software, sizeof f->software, "%s %s", peer, peer_version ? peer_version : "");
+    snprintf(f->software, sizeof f->software, "%s%s%s", peer, peer_version ? " " : "",
+             peer_version ? peer_version : "");
   else
     snprintf(f->software, sizeof f->software, "?");
   return RP_OK;
@@ -88,20 +92,25 @@ static double value_of(const cJSON *r) {
   return cJSON_GetObjectItemCaseSensitive(r, "value")->valuedouble;
 }
 
-/* A table cell: '|' escaped, so a device name cannot split the row. */
+/* Text in a table cell: '|' and '\\' escaped and line breaks as spaces, so that no name in a
+ * file can split the row. */
+static void text_of(FILE *out, const char *text) {
+  for (const char *c = text; *c; c++) {
+    if (*c == '|' || *c == '\\') fputc('\\', out);
+    fputc(*c == '\n' || *c == '\r' ? ' ' : *c, out);
+  }
+}
+
 static void cell(FILE *out, const char *text) {
   fputs("| ", out);
-  for (const char *c = text; *c; c++) {
-    if (*c == '|') fputc('\\', out);
-    fputc(*c, out);
-  }
+  text_of(out, text);
   fputc(' ', out);
 }
 
 /* A rate or a ratio: whole numbers from 1000 up (62055 GFLOP/s, 1069x), `digits` significant
- * digits below. */
+ * digits below (and from 1e15 up, where whole numbers would run long). */
 static void number(FILE *out, double v, int digits) {
-  if (fabs(v) >= 1000)
+  if (fabs(v) >= 1000 && fabs(v) < 1e15)
     fprintf(out, "%.0f", v);
   else
     fprintf(out, "%.*g", digits, v);
@@ -135,7 +144,11 @@ static void header(FILE *out, const bench_file *files, int count) {
 
 /* The row of benchmark `name` (first named with `unit`). */
 static void row(FILE *out, const bench_file *files, int count, const char *name, const char *unit) {
-  fprintf(out, "| %s (%s) ", name, unit);
+  fputs("| ", out);
+  text_of(out, name);
+  fputs(" (", out);
+  text_of(out, unit);
+  fputs(") ", out);
   for (int i = 0; i < count; i++) {
     const cJSON *r = find(&files[i], name);
     fputs("| ", out);
@@ -144,7 +157,10 @@ static void row(FILE *out, const bench_file *files, int count, const char *name,
       continue;
     }
     number(out, value_of(r), 4);
-    if (strcmp(string_of(r, "unit"), unit) != 0) fprintf(out, " %s", string_of(r, "unit"));
+    if (strcmp(string_of(r, "unit"), unit) != 0) {
+      fputc(' ', out);
+      text_of(out, string_of(r, "unit"));
+    }
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "fraction_of_peak");
     if (cJSON_IsNumber(f) && strcmp(name, "peak_fma") != 0)
       fprintf(out, " (%.0f%% of peak)", 100 * f->valuedouble);

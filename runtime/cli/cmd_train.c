@@ -198,6 +198,11 @@ int rp_cmd_train(int argc, char **argv) {
   if (a.state && (!st || st == RP_ERR_DIVERGED) && written && remove(a.state) != 0 &&
       errno != ENOENT)
     fprintf(stderr, "repro: --state %s: cannot remove it: %s\n", a.state, strerror(errno));
+  /* A finished run whose outputs could not be written: its state saved after the last epoch
+   * too (the interval may have skipped it), so that the same command trains nothing again. */
+  if (a.state && !st && !written && rp_trainer_save_state(t, a.state, fingerprint) == RP_OK)
+    fprintf(stderr, "repro: the trained run is kept in %s: the same command writes its outputs\n",
+            a.state);
   free(fingerprint);
   cJSON_Delete(log.root);
   rp_trainer_destroy(t);

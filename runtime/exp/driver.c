@@ -114,6 +114,10 @@ static rp_status run_state(const rp_experiment *e, const rp_exp_run *run, const 
   if (!rp_exp_exists(path)) return RP_OK;
   char *saved_under = NULL;
   rp_status st = rp_trainer_state_read(path, &saved_under, epochs_done);
+  /* (a file that is no state is bad input, as a damaged record is) */
+  if (st && st != RP_ERR_OUT_OF_MEMORY)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: remove it to train this run from the start",
+                 rp_error_message());
   char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
   if (!st && !fingerprint) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   if (!st && saved_under && fingerprint && strcmp(saved_under, fingerprint) != 0) {

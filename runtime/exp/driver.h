@@ -48,8 +48,10 @@ typedef enum rp_exp_event {
 typedef struct rp_exp_search_progress {
   rp_search_position at; /* by state.json (all 0: no state) */
   /* The candidate whose training candidate.state holds, to be taken up after epochs_done of
-   * its try `attempt` (-1: none, or an earlier candidate's state, to be discarded). */
+   * its try `attempt` on `device`, where it was saved (-1: none, or an earlier trial's state,
+   * to be discarded). */
   int candidate, attempt, epochs_done;
+  char device[512];
 } rp_exp_search_progress;
 
 /* Progress of a search, for the command line: one of the pointers is set, by `kind`. */

@@ -39,6 +39,9 @@ static void settings_text(rp_text *md, const cJSON *s, const rp_search_result *r
               num(s, "sigma0"), num(s, "population"), r->generation_count, num(s, "generations"));
   if (r->settled) /* the state of a search under way, or interrupted */
     rp_text_put(md, ", and %d candidate(s) of generation %d", r->settled, r->generation_count + 1);
+  if (r->stuck_tries)
+    rp_text_put(md, " (the next stuck in %d tr%s so far)", r->stuck_tries,
+                r->stuck_tries == 1 ? "y" : "ies");
   rp_text_put(md,
               ". Invariant `%s`%s. Fitness: %s after %g epoch(s) of training. Retry rule: %s. "
               "Seed %g.\n\n",

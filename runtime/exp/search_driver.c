@@ -94,27 +94,62 @@ static void search_config(const rp_experiment *e, const rp_exp_search *s, const 
   c->state_path = state_path;
 }
 
-/* The candidate whose training candidate.state holds, into p where it is one still to settle. A
- * state that cannot be read is an error: the search would stop on it. */
-static rp_status candidate_state(const char *path, rp_exp_search_progress *p) {
+/* Whether candidate.state's fingerprint `f` is of the trial the search trains next at candidate
+ * k (>= the settled ones: those between were pruned, which are not saved) and try `attempt`: the
+ * try after the stuck ones for the first candidate not settled, the first for a later one; the
+ * seed of that trial; the candidates' training of now. Otherwise the state is an earlier trial's,
+ * which the search discards. */
+static bool next_trial(const rp_experiment *e, const rp_exp_search *s, const cJSON *f,
+                       const rp_search_position *at) {
+  double g = rp_exp_json_number(f, "generation"), k = rp_exp_json_number(f, "candidate");
+  double attempt = rp_exp_json_number(f, "attempt");
+  if (!(g == at->generations && k >= at->settled && k < s->population &&
+        attempt == (k == at->settled ? at->stuck_tries : 0)))
+    return false;
+  char seed[24];
+  snprintf(seed, sizeof seed, "%016llx",
+           (unsigned long long)rp_search_trial_seed(e->name, (uint64_t)s->seed, (int)g, (int)k,
+                                                     (int)attempt));
+  cJSON *training = rp_exp_search_training_json(e, s), *now = comparable(training);
+  bool same = strcmp(rp_exp_json_string(f, "seed", ""), seed) == 0 &&
+              cJSON_Compare(cJSON_GetObjectItemCaseSensitive(f, "training"), now, true);
+  cJSON_Delete(training);
+  cJSON_Delete(now);
+  return same;
+}
+
+/* The candidate whose training candidate.state holds, into p where it is the next trial's (the
+ * search takes it up, on the device named there). A state that cannot be read, or holds more
+ * epochs than a candidate trains, is an error: the search would stop on it. */
+static rp_status candidate_state(const rp_experiment *e, const rp_exp_search *s, const char *path,
+                                 rp_exp_search_progress *p) {
   p->candidate = p->attempt = -1;
   p->epochs_done = 0;
+  p->device[0] = '\0';
   if (!rp_exp_exists(path)) return RP_OK;
   char *fingerprint = NULL;
   int epochs = 0;
   rp_status st = rp_trainer_state_read(path, &fingerprint, &epochs);
-  if (st) return st;
+  if (!st && epochs > s->epochs)
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the search's candidates train %d",
+                 path, epochs, s->epochs);
+  if (st) {
+    free(fingerprint);
+    if (st == RP_ERR_OUT_OF_MEMORY) return st;
+    /* (a file that is no state is bad input, as a damaged record is) */
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: remove it to train the search's candidate in progress from the start",
+                   rp_error_message());
+  }
   cJSON *f = cJSON_Parse(fingerprint);
   free(fingerprint);
-  double g = rp_exp_json_number(f, "generation"), k = rp_exp_json_number(f, "candidate");
-  double attempt = rp_exp_json_number(f, "attempt");
-  cJSON_Delete(f);
-  if (g == p->at.generations && k >= p->at.settled && k < INT32_MAX && attempt >= 0 &&
-      attempt < INT32_MAX) {
-    p->candidate = (int)k;
-    p->attempt = (int)attempt;
+  if (next_trial(e, s, f, &p->at)) {
+    p->candidate = (int)rp_exp_json_number(f, "candidate");
+    p->attempt = (int)rp_exp_json_number(f, "attempt");
     p->epochs_done = epochs;
+    snprintf(p->device, sizeof p->device, "%s", rp_exp_json_string(f, "device", "?"));
   }
+  cJSON_Delete(f);
   return RP_OK;
 }
 
@@ -161,7 +196,7 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
                  state, dir, s->label);
   char candidate[4200];
   search_file(out_dir, s, "candidate.state", candidate, sizeof candidate);
-  if (!st) st = candidate_state(candidate, progress);
+  if (!st) st = candidate_state(e, s, candidate, progress);
   return st;
 }
 

@@ -56,7 +56,6 @@ rp_status rp_file_write_atomic(const char *path, const void *data, size_t size) 
   return st;
 }
 
-/* The pid of a temporary's name "NAME.PID.tmp", or 0 when the name is not one. */
 /* The PID of a temporary's name (NAME.PID.tmp), and *name_length the length of its NAME; 0 for
  * any other name. */
 static long temporary_pid(const char *name, size_t *name_length) {

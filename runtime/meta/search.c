@@ -582,6 +582,11 @@ static rp_status load_in_progress(const cJSON *o, const char *path, const rp_sea
     bool rule = cfg && cfg->fitness == RP_SEARCH_FIT_ACCURACY && cfg->retry_epoch > 0;
     int most = !cfg ? INT32_MAX - 1 : rule ? cfg->retries : 0;
     rp_search_candidate *next = &r->in_progress[r->settled];
+    if (most < 1)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "search: state %s: $.in_progress.retrying is there, but this search has no "
+                     "retry rule",
+                     path);
     if (!candidate_load(retrying, next) || next->pruned || next->tries < 1 || next->tries > most)
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "search: state %s: $.in_progress.retrying is not a candidate record with 1 "
