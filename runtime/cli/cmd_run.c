@@ -31,9 +31,9 @@ static void usage(FILE *out) {
                "  --device D device to use (index or part of its name; see repro devices)\n"
                "  Runs already in DIR/runs/ are skipped, the run in progress goes on after its\n"
                "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute:\n"
-               "  REPRO_STATE_INTERVAL), and\n"
-               "  searches resume after their last settled candidate (DIR/search/<label>/\n"
-               "  state.json), the candidate in training after its last saved epoch.\n");
+               "  REPRO_STATE_INTERVAL), and searches after their last settled candidate\n"
+               "  (DIR/search/<label>/state.json), the candidate in training after its last\n"
+               "  saved epoch.\n");
 }
 
 /* The commit of the working directory's git checkout, "+dirty" when tracked sources differ
