@@ -195,9 +195,8 @@ static rp_status train_candidate(void *user, const rp_experiment *e, const rp_ex
                                  const rp_search_trial *trial, const char *state_path,
                                  rp_search_outcome *out) {
   rp_exp_runner *runner = user;
-  const rp_caps *caps = rp_context_caps(runner->ctx);
-  char device[sizeof caps->name + sizeof caps->driver_info + 4];
-  snprintf(device, sizeof device, "%s (%s)", caps->name, caps->driver_info);
+  char device[RP_DEVICE_TEXT];
+  rp_format_device(rp_context_caps(runner->ctx), device);
   char *fingerprint = state_path ? rp_exp_candidate_fingerprint(e, s, trial, device) : NULL;
   if (state_path && !fingerprint) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   rp_search_trainer st = {.ctx = runner->ctx,

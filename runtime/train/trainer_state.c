@@ -31,14 +31,10 @@ static void history_metrics(const double *row, rp_epoch_metrics *m) {
                           row[6],      row[7], row[8], row[9], row[10]};
 }
 
-/* "name (driver info)": room for both of rp_caps's strings */
-#define DEVICE_TEXT (VK_MAX_PHYSICAL_DEVICE_NAME_SIZE + VK_MAX_DRIVER_INFO_SIZE + 4)
-
-/* The device and driver a state was saved on: a run is taken up on the same one only, so that
- * its record, which names one device, holds one device's training. */
-static void device_of(const rp_trainer *t, char *out, size_t size) {
-  const rp_caps *caps = rp_context_caps(t->ctx);
-  snprintf(out, size, "%s (%s)", caps->name, caps->driver_info);
+/* The device and driver a state was saved on (rp_format_device): a run is taken up on the same
+ * one only, so that its record, which names one device, holds one device's training. */
+static void device_of(const rp_trainer *t, char out[RP_DEVICE_TEXT]) {
+  rp_format_device(rp_context_caps(t->ctx), out);
 }
 
 rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const char *fingerprint) {
@@ -55,8 +51,8 @@ rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const cha
   rp_loss_format(&t->cfg.loss, loss, sizeof loss);
   snprintf(epochs_done, sizeof epochs_done, "%d", done);
   snprintf(step, sizeof step, "%" PRId64, t->global_step);
-  char device[DEVICE_TEXT];
-  device_of(t, device, sizeof device);
+  char device[RP_DEVICE_TEXT];
+  device_of(t, device);
   const char *keys[] = {"training_state", "epochs_done", "global_step", "device"};
   const char *values[] = {fingerprint, epochs_done, step, device};
   rp_checkpoint_info info = {t->cfg.dataset, loss, t->cfg.epochs, t->cfg.seed};
@@ -121,8 +117,8 @@ rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *
   rp_safetensors *f = NULL;
   if (!st) st = rp_checkpoint_load_with(&t->net, path, 1, &f);
   if (st) return st;
-  char device[DEVICE_TEXT];
-  device_of(t, device, sizeof device);
+  char device[RP_DEVICE_TEXT];
+  device_of(t, device);
   if (strcmp(meta_text(f, "device"), device) != 0) {
     rp_status mismatch = rp_fail(RP_ERR_INVALID_ARGUMENT,
                                  "%s was saved on %s, and this is %s: resume it there, or remove "

@@ -164,3 +164,7 @@ void rp_format_driver_version(const rp_caps *caps, char *out, unsigned out_size)
   else
     rp_format_api_version(v, out, out_size);
 }
+
+void rp_format_device(const rp_caps *caps, char out[RP_DEVICE_TEXT]) {
+  snprintf(out, RP_DEVICE_TEXT, "%s (%s)", caps->name, caps->driver_info);
+}

@@ -82,4 +82,9 @@ void rp_format_api_version(uint32_t version, char *out, unsigned out_size);
 /* The driver version decoded as its vendor does (NVIDIA packs it differently). */
 void rp_format_driver_version(const rp_caps *caps, char *out, unsigned out_size);
 
+/* "name (driver info)", the device and driver a saved training state names: room for both of
+ * rp_caps's strings. */
+#define RP_DEVICE_TEXT (VK_MAX_PHYSICAL_DEVICE_NAME_SIZE + VK_MAX_DRIVER_INFO_SIZE + 4)
+void rp_format_device(const rp_caps *caps, char out[RP_DEVICE_TEXT]);
+
 #endif
