@@ -1422,6 +1422,22 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   cr_assert_eq(standing.attempt, 0);
   cr_assert_eq(standing.epochs_done, 1);
   cr_assert_str_eq(standing.device, "Fake GPU (1.0)");
+  char said[1024], expected[1024];
+  rp_exp_search_standing(&parsed.searches[0], &standing, said, sizeof said);
+  snprintf(expected, sizeof expected,
+           "1 of 3 generations done; %d of 6 candidates of generation 2 settled; candidate %d "
+           "(try 1) saved after epoch 1 of 2 on Fake GPU (1.0)",
+           settled, settled + 1);
+  cr_assert_str_eq(said, expected);
+  /* A try stuck before, as a search with the retry rule leaves it, and a state of none. */
+  standing.at.stuck_tries = 2;
+  standing.candidate = -1;
+  rp_exp_search_standing(&parsed.searches[0], &standing, said, sizeof said);
+  snprintf(expected, sizeof expected,
+           "1 of 3 generations done; %d of 6 candidates of generation 2 settled; candidate %d "
+           "stuck in 2 tries so far",
+           settled, settled + 1);
+  cr_assert_str_eq(said, expected);
   /* A damaged one is in the way, named, before anything trains (the search would stop on it). */
   snprintf(path, sizeof path, "%s/search/pruned/candidate.state", b);
   char *state_bytes;

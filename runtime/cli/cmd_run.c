@@ -102,24 +102,6 @@ static void print_plan(const rp_experiment *e, const rp_exp_plan *plan, const ch
   if (rp_exp_check_runs(e, plan, out_dir)) printf("  in the way: %s\n", rp_error_message());
 }
 
-/* Where search `s` stands by its files, in words: "3 of 100 generations done; 7 of 40
- * candidates of generation 4 settled; candidate 8 (try 1) saved after epoch 5 of 20 on DEVICE"
- * (taken up on that device; another discards it). */
-static void standing_text(const rp_exp_search *s, const rp_exp_search_progress *p, char *out,
-                          size_t size) {
-  const rp_search_position *at = &p->at;
-  int n = snprintf(out, size, "%d of %d generations done", at->generations, s->generations);
-  if (at->settled && n >= 0 && (size_t)n < size)
-    n += snprintf(out + n, size - (size_t)n, "; %d of %d candidates of generation %d settled",
-                  at->settled, s->population, at->generations + 1);
-  if (at->stuck_tries && n >= 0 && (size_t)n < size)
-    n += snprintf(out + n, size - (size_t)n, "; candidate %d stuck in %d tr%s so far",
-                  at->settled + 1, at->stuck_tries, at->stuck_tries == 1 ? "y" : "ies");
-  if (p->candidate >= 0 && n >= 0 && (size_t)n < size)
-    snprintf(out + n, size - (size_t)n, "; candidate %d (try %d) saved after epoch %d of %d on %s",
-             p->candidate + 1, p->attempt + 1, p->epochs_done, s->epochs, p->device);
-}
-
 /* The searches: candidates, cost and progress so far, and what follows each. */
 static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
   static const char *const invariants[] = {"off", "code", "softmax"};
@@ -152,7 +134,7 @@ static void print_searches(const rp_experiment *e, const rp_exp_plan *plan, cons
       printf("  %d generations done, more than the %d the file asks for\n", done, s->generations);
     else if (done || progress.at.settled || progress.at.stuck_tries || progress.candidate >= 0) {
       char standing[1024];
-      standing_text(s, &progress, standing, sizeof standing);
+      rp_exp_search_standing(s, &progress, standing, sizeof standing);
       printf("  %s\n", standing);
     }
     bool found = rp_exp_found_loss(e, i) >= 0;
@@ -206,7 +188,7 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
     p->generations_timed = 0, p->generation_seconds = 0;
     const rp_search_position *at = &ev->progress->at;
     char standing[1024];
-    standing_text(s, ev->progress, standing, sizeof standing);
+    rp_exp_search_standing(s, ev->progress, standing, sizeof standing);
     if (at->generations >= s->generations)
       printf("search %s: all %d generations already done\n", s->label, s->generations);
     else if (at->generations || at->settled || at->stuck_tries || ev->progress->candidate >= 0)

@@ -158,6 +158,12 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
 char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *s,
                                    const rp_search_trial *trial, const char *device);
 
+/* Where search `s` stands (rp_exp_search_done), in words for the command line: "3 of 100
+ * generations done; 7 of 40 candidates of generation 4 settled; candidate 8 (try 1) saved after
+ * epoch 5 of 20 on DEVICE" (taken up on that device; another discards it). */
+void rp_exp_search_standing(const rp_exp_search *s, const rp_exp_search_progress *p, char *out,
+                            size_t size);
+
 /* An error for records of best_<label> while search `index` is unfinished: the best loss they
  * trained was the best of fewer generations (the search was extended), and the search may find
  * another. Said before the extension trains, rather than after it. */

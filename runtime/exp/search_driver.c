@@ -109,7 +109,7 @@ static bool next_trial(const rp_experiment *e, const rp_exp_search *s, const cJS
   char seed[24];
   snprintf(seed, sizeof seed, "%016llx",
            (unsigned long long)rp_search_trial_seed(e->name, (uint64_t)s->seed, (int)g, (int)k,
-                                                     (int)attempt));
+                                                    (int)attempt));
   cJSON *training = rp_exp_search_training_json(e, s), *now = comparable(training);
   bool same = strcmp(rp_exp_json_string(f, "seed", ""), seed) == 0 &&
               cJSON_Compare(cJSON_GetObjectItemCaseSensitive(f, "training"), now, true);
@@ -131,8 +131,9 @@ static rp_status candidate_state(const rp_experiment *e, const rp_exp_search *s,
   int epochs = 0;
   rp_status st = rp_trainer_state_read(path, &fingerprint, &epochs);
   if (!st && epochs > s->epochs)
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the search's candidates train %d",
-                 path, epochs, s->epochs);
+    st =
+        rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %d epochs done, but the search's candidates train %d",
+                path, epochs, s->epochs);
   if (st) {
     free(fingerprint);
     if (st == RP_ERR_OUT_OF_MEMORY) return st;
@@ -198,6 +199,21 @@ rp_status rp_exp_search_done(const rp_experiment *e, int index, const char *out_
   search_file(out_dir, s, "candidate.state", candidate, sizeof candidate);
   if (!st) st = candidate_state(e, s, candidate, progress);
   return st;
+}
+
+void rp_exp_search_standing(const rp_exp_search *s, const rp_exp_search_progress *p, char *out,
+                            size_t size) {
+  const rp_search_position *at = &p->at;
+  int n = snprintf(out, size, "%d of %d generations done", at->generations, s->generations);
+  if (at->settled && n >= 0 && (size_t)n < size)
+    n += snprintf(out + n, size - (size_t)n, "; %d of %d candidates of generation %d settled",
+                  at->settled, s->population, at->generations + 1);
+  if (at->stuck_tries && n >= 0 && (size_t)n < size)
+    n += snprintf(out + n, size - (size_t)n, "; candidate %d stuck in %d tr%s so far",
+                  at->settled + 1, at->stuck_tries, at->stuck_tries == 1 ? "y" : "ies");
+  if (p->candidate >= 0 && n >= 0 && (size_t)n < size)
+    snprintf(out + n, size - (size_t)n, "; candidate %d (try %d) saved after epoch %d of %d on %s",
+             p->candidate + 1, p->attempt + 1, p->epochs_done, s->epochs, p->device);
 }
 
 /* ---- the search's callbacks, relayed to the backend */
