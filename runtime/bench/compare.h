@@ -6,14 +6,14 @@
 #include "vk/status.h"
 
 /* The table of `count` results files (of repro bench --json, or of a peer such as
- * bench/pytorch_peer.py, which writes the same results): a column per file (its device, and
- * the software, driver and day in the header rows), a row per benchmark in the order the files first name them,
- * each value with its unit (and its fraction of the device's own FMA peak where the file has
- * one), and for every file after the first a column of its values over the first file's (all
- * of bench's figures are rates: above 1 is faster). A benchmark a file lacks is "—"; one a
- * file names twice, its first value. The table does not check that the files measured alike
- * (batch, fp32 or TF32 math): their "detail" strings say. Every
- * failure is one line naming the file and the JSON path. *markdown: caller frees. */
+ * bench/pytorch_peer.py, which writes the same results): a column per file (its device, and the
+ * software, driver and day in the header rows), a row per benchmark in the order the files first
+ * name them, each value with its unit (and its fraction of the device's own FMA peak where the
+ * file has one), and for every file after the first a column of its values over the first
+ * file's (all of bench's figures are rates: above 1 is faster). A benchmark a file lacks is "—";
+ * one a file names twice, its first value. The table does not check that the files measured
+ * alike (batch, fp32 or TF32 math): their "detail" strings say. Every failure is one line naming
+ * the file and the JSON path. *markdown: caller frees. */
 rp_status rp_bench_compare(const char *const *paths, int count, char **markdown);
 
 #endif
