@@ -180,6 +180,26 @@ Test(safetensors, metadata) {
   }
   cr_assert_null(rp_safetensors_meta(f, "missing"));
   rp_safetensors_close(f);
+  /* The header alone: the same metadata and tensor names and shapes, their data unread. */
+  ASSERT_OK(rp_safetensors_open_header(path, &f));
+  cr_assert_eq(rp_safetensors_count(f), n);
+  for (int i = 0; i < 3; i++) cr_assert_str_eq(rp_safetensors_meta(f, keys[i]), values[i]);
+  for (int i = 0; i < n; i++) {
+    const rp_named_tensor *h = rp_safetensors_find(f, t[i].name);
+    cr_assert(h && h->ndim == t[i].ndim && strcmp(h->dtype, t[i].dtype) == 0 && !h->data,
+              "'%s' from the header alone", t[i].name);
+  }
+  rp_safetensors_close(f);
+  /* Cut short, it is refused as the whole file is, with the same line. */
+  FILE *cut = fopen(path, "r+b");
+  cr_assert(cut);
+  cr_assert_eq(ftruncate(fileno(cut), 40), 0);
+  fclose(cut);
+  cr_assert_neq(rp_safetensors_open(path, &f), RP_OK);
+  char whole[1024];
+  snprintf(whole, sizeof whole, "%s", rp_error_message());
+  cr_assert_neq(rp_safetensors_open_header(path, &f), RP_OK);
+  cr_assert_str_eq(rp_error_message(), whole);
   /* Metadata alone, no tensors. */
   ASSERT_OK(rp_safetensors_write(path, NULL, 0, keys, values, 1));
   ASSERT_OK(rp_safetensors_open(path, &f));

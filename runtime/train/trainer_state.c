@@ -81,8 +81,8 @@ static int64_t meta_count(const rp_safetensors *f, const char *key) {
 rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epochs_done) {
   *fingerprint = NULL;
   *epochs_done = 0;
-  rp_safetensors *f;
-  rp_status st = rp_safetensors_open(path, &f);
+  rp_safetensors *f; /* the header alone: the metadata is all this reads */
+  rp_status st = rp_safetensors_open_header(path, &f);
   if (st) return st;
   const char *saved = rp_safetensors_meta(f, "training_state");
   int64_t done = meta_count(f, "epochs_done");
