@@ -68,7 +68,7 @@ def bench(name, device, batch, steps, repeats, note):
     times.sort()
     median = statistics.median(times)
     return {"name": name, "value": batch * steps / (median * 1e-3), "unit": "images/s",
-            "median_ms": median, "min_ms": times[0], "max_ms": times[-1], "repeats": repeats,
+            "batch": batch, "median_ms": median, "min_ms": times[0], "max_ms": times[-1], "repeats": repeats,
             "detail": f"PyTorch {torch.__version__}, batch {batch}, {steps} steps per run{note}"}
 
 

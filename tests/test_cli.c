@@ -907,9 +907,9 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
 /* ---- repro bench --compare */
 
 /* Two results files side by side: a column per device ('|' in a name escaped), the driver (its
- * version string, else its name), the day, each benchmark once in the order first named with its
- * fraction of peak, "—" where a file lacks it, and the second over the first; measures nothing
- * (no device is opened). A damaged file is one line naming it and the JSON path. */
+ * version string, else its name), the math, the day, each benchmark once in the order first named
+ * with its fraction of peak, "—" where a file lacks it, and the second over the first; measures
+ * nothing (no device is opened). A damaged file is one line naming it and the JSON path. */
 Test(cli, bench_compare_puts_results_files_side_by_side) {
   char *dir = make_tmpdir();
   char a[300], b[300], bad[300], expected[700];
@@ -921,7 +921,7 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
                 "{\"name\": \"peak_fma\", \"value\": 100, \"unit\": \"GFLOP/s\", "
                 "\"fraction_of_peak\": 1}, {\"name\": \"gemm1024\", \"value\": 25, \"unit\": "
                 "\"GFLOP/s\", \"fraction_of_peak\": 0.25}, {\"name\": \"train_x\", \"value\": "
-                "1500.4, \"unit\": \"images/s\"}]}");
+                "1500.4, \"unit\": \"images/s\", \"batch\": 128}]}");
   write_text(b, "{\"device\": {\"name\": \"B\", \"driver_info\": \"\", \"driver_name\": \"drv\"}, "
                 "\"results\": [{\"name\": \"gemm1024\", \"value\": 50, \"unit\": \"GFLOP/s\", "
                 "\"fraction_of_peak\": 0.1}, {\"name\": \"peak_fma\", \"value\": 500, \"unit\": "
@@ -933,6 +933,7 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
                           "|---|---:|---:|---:|\n"
                           "| software | repro 0.1.0 | ? | |\n"
                           "| driver | d1 | drv | |\n"
+                          "| math | fp32 | ? | |\n"
                           "| date | 2026-01-02 | ? | |\n"
                           "| peak_fma (GFLOP/s) | 100 | 500 | 5 |\n"
                           "| gemm1024 (GFLOP/s) | 25 (25% of peak) | 50 (10% of peak) | 2 |\n"
@@ -942,18 +943,39 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
   cr_expect_str_eq(o.err, "");
   outcome_free(&o);
 
-  /* A peer's file (bench/pytorch_peer.py's form): its software and driver as it names them. */
+  /* A peer's file (bench/pytorch_peer.py's form): its software, driver and math as it names
+   * them. */
   write_text(b, "{\"peer\": \"pytorch\", \"torch_version\": \"2.11.0\", \"date\": "
                 "\"2026-01-03T00:00:00Z\", \"device\": {\"name\": \"B\", \"driver\": "
-                "\"CUDA 13.0\"}, \"results\": [{\"name\": \"train_x\", \"value\": 750.2, "
-                "\"unit\": \"images/s\"}]}");
+                "\"CUDA 13.0\", \"fp32_math\": {\"conv\": \"ieee\", \"matmul\": \"ieee\"}}, "
+                "\"results\": [{\"name\": \"train_x\", \"value\": 750.2, \"unit\": "
+                "\"images/s\", \"batch\": 128}]}");
   o = RUN("bench", "--compare", a, b);
   cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect(strstr(o.out, "| software | repro 0.1.0 | pytorch 2.11.0 | |\n"
                           "| driver | d1 | CUDA 13.0 | |\n"
+                          "| math | fp32 | fp32 | |\n"
                           "| date | 2026-01-02 | 2026-01-03 | |\n"),
             "stdout:\n%s", o.out);
   cr_expect(strstr(o.out, "| train_x (images/s) | 1500 | 750.2 | 0.5 |\n"), "stdout:\n%s", o.out);
+  cr_expect_null(strstr(o.out, "unlike"), "a note on like measurements:\n%s", o.out);
+  outcome_free(&o);
+
+  /* Unlike measurements are flagged: a step at another batch than file 1's (its "batch", or
+   * the "batch N" of an older file's detail) and TF32 math against repro's fp32. */
+  write_text(b, "{\"peer\": \"pytorch\", \"device\": {\"name\": \"B\", \"fp32_math\": "
+                "{\"conv\": \"tf32\", \"matmul\": \"ieee\"}}, \"results\": [{\"name\": "
+                "\"train_x\", \"value\": 3000, \"unit\": \"images/s\", \"detail\": "
+                "\"PyTorch, batch 256, 20 steps per run\"}]}");
+  o = RUN("bench", "--compare", a, b);
+  cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strstr(o.out, "| math | fp32 | conv tf32, matmul ieee | |\n"), "stdout:\n%s", o.out);
+  cr_expect(strstr(o.out, "| train_x (images/s) | 1500 | 3000 (batch 256) | 2† |\n"
+                          "\n† measured at another batch than file 1's: the ratio compares "
+                          "unlike work.\n"
+                          "\nThe files differ in math: TF32 rounds fp32 inputs to a 10-bit "
+                          "mantissa on tensor cores, so its rates are not full fp32's.\n"),
+            "stdout:\n%s", o.out);
   outcome_free(&o);
 
   write_text(bad, "{\"device\": {\"name\": \"C\"}, \"results\": [{\"name\": \"peak_fma\", "
@@ -986,7 +1008,8 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
 /* ---- repro bench --profile */
 
 /* One profiled training step: the table by kernel is the per-dispatch list summed (recomputed
- * here from that list), costliest first, and stdout prints a row per kernel. */
+ * here from that list), costliest first, and stdout prints a row per kernel; the JSON records
+ * the step's batch. */
 Test(cli, bench_profile_sums_dispatches_by_kernel, .timeout = 300) {
   char *dir = make_tmpdir();
   char json[300];
@@ -999,6 +1022,8 @@ Test(cli, bench_profile_sums_dispatches_by_kernel, .timeout = 300) {
     if (strcmp(cJSON_GetObjectItem(r, "name")->valuestring, "train_mnist_cnn") == 0) result = r;
   }
   cr_assert_not_null(result, "no train_mnist_cnn result in %s", json);
+  const cJSON *batch = cJSON_GetObjectItem(result, "batch"); /* what bench --compare checks */
+  cr_expect(cJSON_IsNumber(batch) && batch->valueint == 8, "the step's batch is not recorded");
   const cJSON *profile = cJSON_GetObjectItem(result, "profile");
   const cJSON *kernels = cJSON_GetObjectItem(profile, "kernels");
   const cJSON *dispatches = cJSON_GetObjectItem(profile, "dispatches");

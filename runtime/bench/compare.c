@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ typedef struct bench_file {
   const cJSON *results;
   const char *device, *driver, *date;
   char software[96]; /* "repro 0.1.0", or a peer's: "pytorch 2.11.0+cu130" */
+  char math[64];     /* "fp32", or a peer's TF32 settings; "?" where the file does not say */
 } bench_file;
 
 static const char *string_of(const cJSON *o, const char *key) {
@@ -76,6 +78,15 @@ static rp_status load(const char *path, bench_file *f) {
              peer_version ? peer_version : "");
   else
     snprintf(f->software, sizeof f->software, "?");
+  /* Math: repro computes in full fp32; a peer's file says (bench/precision.py's names). */
+  const cJSON *math = cJSON_GetObjectItemCaseSensitive(device, "fp32_math");
+  const char *conv = string_of(math, "conv"), *matmul = string_of(math, "matmul");
+  if (version || (conv && matmul && strcmp(conv, "ieee") == 0 && strcmp(matmul, "ieee") == 0))
+    snprintf(f->math, sizeof f->math, "fp32");
+  else if (conv && matmul)
+    snprintf(f->math, sizeof f->math, "conv %.20s, matmul %.20s", conv, matmul);
+  else
+    snprintf(f->math, sizeof f->math, "?");
   return RP_OK;
 }
 
@@ -90,6 +101,22 @@ static const cJSON *find(const bench_file *f, const char *name) {
 
 static double value_of(const cJSON *r) {
   return cJSON_GetObjectItemCaseSensitive(r, "value")->valuedouble;
+}
+
+/* The batch a training step was measured at: its "batch", or in files from before that member
+ * the "batch N" of its detail; 0 where neither says. */
+static int batch_of(const cJSON *r) {
+  const cJSON *batch = cJSON_GetObjectItemCaseSensitive(r, "batch");
+  if (cJSON_IsNumber(batch)) return batch->valueint;
+  const char *detail = string_of(r, "detail"), *at = detail ? strstr(detail, "batch ") : NULL;
+  int n = 0;
+  return at && sscanf(at, "batch %d", &n) == 1 ? n : 0;
+}
+
+/* Whether r was measured at a batch other than base's, where both say. */
+static bool unlike_batch(const cJSON *base, const cJSON *r) {
+  int a = base ? batch_of(base) : 0, b = r ? batch_of(r) : 0;
+  return a > 0 && b > 0 && a != b;
 }
 
 /* Text in a table cell: '|' and '\\' escaped and line breaks as spaces, so that no name in a
@@ -128,13 +155,16 @@ static void header(FILE *out, const bench_file *files, int count) {
   fputs("|\n|---", out);
   for (int i = 0; i < 2 * count - 1; i++) fputs("|---:", out);
   fputs("|\n", out);
-  static const char *const rows[] = {"software", "driver", "date"};
-  for (int row = 0; row < 3; row++) {
+  static const char *const rows[] = {"software", "driver", "math", "date"};
+  for (int row = 0; row < 4; row++) {
     fprintf(out, "| %s ", rows[row]);
     for (int i = 0; i < count; i++) {
-      const char *v = row == 0 ? files[i].software : row == 1 ? files[i].driver : files[i].date;
+      const char *v = row == 0   ? files[i].software
+                      : row == 1 ? files[i].driver
+                      : row == 2 ? files[i].math
+                                 : files[i].date;
       /* the day of an ISO date-time: 2026-11-27 */
-      snprintf(text, sizeof text, "%.*s", row == 2 ? 10 : 500, v ? v : "?");
+      snprintf(text, sizeof text, "%.*s", row == 3 ? 10 : 500, v ? v : "?");
       cell(out, text);
     }
     for (int i = 1; i < count; i++) fputs("| ", out);
@@ -142,8 +172,12 @@ static void header(FILE *out, const bench_file *files, int count) {
   }
 }
 
-/* The row of benchmark `name` (first named with `unit`). */
-static void row(FILE *out, const bench_file *files, int count, const char *name, const char *unit) {
+/* The row of benchmark `name` (first named with `unit`). A value measured at another batch than
+ * the first file's says its batch, and its ratio is marked with a dagger; returns whether any
+ * was. */
+static bool row(FILE *out, const bench_file *files, int count, const char *name, const char *unit) {
+  const cJSON *base = find(&files[0], name);
+  bool unlike = false;
   fputs("| ", out);
   text_of(out, name);
   fputs(" (", out);
@@ -164,9 +198,9 @@ static void row(FILE *out, const bench_file *files, int count, const char *name,
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "fraction_of_peak");
     if (cJSON_IsNumber(f) && strcmp(name, "peak_fma") != 0)
       fprintf(out, " (%.0f%% of peak)", 100 * f->valuedouble);
+    if (unlike_batch(base, r)) fprintf(out, " (batch %d)", batch_of(r));
     fputc(' ', out);
   }
-  const cJSON *base = find(&files[0], name);
   for (int i = 1; i < count; i++) {
     const cJSON *r = find(&files[i], name);
     /* only a rate over the same unit's: otherwise the quotient means nothing */
@@ -175,11 +209,27 @@ static void row(FILE *out, const bench_file *files, int count, const char *name,
     if (comparable) {
       fputs("| ", out);
       number(out, value_of(r) / value_of(base), 3);
+      if (unlike_batch(base, r)) fputs("†", out), unlike = true;
       fputc(' ', out);
     } else
       fputs("| — ", out);
   }
   fputs("|\n", out);
+  return unlike;
+}
+
+/* The notes under the table: ratios that compare unlike work. */
+static void notes(FILE *out, const bench_file *files, int count, bool unlike_batches) {
+  if (unlike_batches)
+    fputs("\n† measured at another batch than file 1's: the ratio compares unlike work.\n", out);
+  bool unlike_math = false;
+  for (int i = 1; i < count; i++)
+    unlike_math |= strcmp(files[i].math, "?") != 0 && strcmp(files[0].math, "?") != 0 &&
+                   strcmp(files[i].math, files[0].math) != 0;
+  if (unlike_math)
+    fputs("\nThe files differ in math: TF32 rounds fp32 inputs to a 10-bit mantissa on tensor "
+          "cores, so its rates are not full fp32's.\n",
+          out);
 }
 
 rp_status rp_bench_compare(const char *const *paths, int count, char **markdown) {
@@ -195,6 +245,7 @@ rp_status rp_bench_compare(const char *const *paths, int count, char **markdown)
   if (!st && !out) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   if (!st) {
     header(out, files, count);
+    bool unlike_batches = false;
     /* Every benchmark once, in the order the files first name it. */
     for (int i = 0; i < count; i++) {
       const cJSON *r;
@@ -202,9 +253,11 @@ rp_status rp_bench_compare(const char *const *paths, int count, char **markdown)
         const char *name = string_of(r, "name");
         bool seen = false;
         for (int j = 0; j < i && !seen; j++) seen = find(&files[j], name) != NULL;
-        if (!seen && find(&files[i], name) == r) row(out, files, count, name, string_of(r, "unit"));
+        if (!seen && find(&files[i], name) == r)
+          unlike_batches |= row(out, files, count, name, string_of(r, "unit"));
       }
     }
+    notes(out, files, count, unlike_batches);
     if (fclose(out) != 0 || !text) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   }
   for (int i = 0; i < count; i++) cJSON_Delete(files[i].root);

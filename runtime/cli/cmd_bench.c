@@ -138,7 +138,8 @@ static void usage(FILE *out) {
           "  --json FILE  the device's capabilities and every result as JSON\n"
           "usage: repro bench --compare FILE...\n"
           "  --compare    results files of --json side by side as a Markdown table (a column\n"
-          "               per device, and each over the first); measures nothing\n");
+          "               per device, and each over the first; a ratio of steps at unlike\n"
+          "               batches, or of fp32 against TF32 math, flagged); measures nothing\n");
 }
 
 /* repro bench --compare FILE...: every other argument a results file. */
@@ -280,6 +281,7 @@ int rp_cmd_bench(int argc, char **argv) {
     if (st == RP_OK) {
       print_result(&r, peak);
       cJSON *result = result_json(&r, peak);
+      cJSON_AddNumberToObject(result, "batch", batch); /* for bench --compare */
       if (profile) report_profile(&table, result);
       cJSON_AddItemToArray(results, result);
     }
