@@ -904,6 +904,91 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
   free(dir);
 }
 
+/* ---- repro run's time left */
+
+/* Seconds of a duration as rp_cli_format_duration writes it ("7s", "2m05s", "1h02m03s"). */
+static long duration_seconds(const char *text) {
+  long h = 0, m = 0, sec = 0;
+  if (sscanf(text, "%ldh%ldm%lds", &h, &m, &sec) == 3) return h * 3600 + m * 60 + sec;
+  if (sscanf(text, "%ldm%lds", &m, &sec) == 2) return m * 60 + sec;
+  return sscanf(text, "%lds", &sec) == 1 ? sec : -1;
+}
+
+/* The durations of the line of `out` that starts "    N WHATs to go: about ALL at EACH a WHAT
+ * so far" (what: "run" or "generation"); false where there is none. */
+static bool time_left(const char *out, int n, const char *what, long *all, long *each) {
+  char start[64], a[32], e[32], tail[64];
+  snprintf(start, sizeof start, "\n    %d %s%s to go: about ", n, what, n == 1 ? "" : "s");
+  const char *at = strstr(out, start);
+  if (!at || sscanf(at + strlen(start), "%31s at %31s a %63[^\n]", a, e, tail) != 3) return false;
+  char expected[64];
+  snprintf(expected, sizeof expected, "%s so far", what);
+  *all = duration_seconds(a), *each = duration_seconds(e);
+  return strcmp(tail, expected) == 0 && *all >= 0 && *each >= 0;
+}
+
+/* The seconds `out`/`name` records: a run's, or with `generation` >= 0 that generation's in a
+ * search state. */
+static double recorded_seconds(const char *out, const char *name, int generation) {
+  cJSON *j = read_json_in(out, name);
+  const cJSON *at =
+      generation < 0 ? j : cJSON_GetArrayItem(cJSON_GetObjectItem(j, "generations"), generation);
+  const cJSON *seconds = cJSON_GetObjectItem(at, "seconds");
+  cr_assert(cJSON_IsNumber(seconds), "no seconds in %s/%s", out, name);
+  double v = seconds->valuedouble;
+  cJSON_Delete(j);
+  return v;
+}
+
+/* After each run, and each search generation, `repro run` says how long those still to go may
+ * take at the pace so far: the mean time of those trained by this command (as their records
+ * say) times the number left, each rounded to the second; nothing after the last, nor for runs
+ * a re-run skips. */
+Test(cli, a_run_says_the_time_left_after_each_run_and_generation, .timeout = 600) {
+  char *dir = make_tmpdir();
+  char file[300], out[300];
+  snprintf(file, sizeof file, "%s/eta.json", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  write_text(file, "{\"name\": \"eta\", \"dataset\": {\"name\": \"fashion-mnist\", \"fraction\": "
+                   "0.002, \"validation\": 32, \"test_images\": 32}, \"model\": \"mnist_cnn\", "
+                   "\"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": [{\"label\": "
+                   "\"ce\", \"loss\": \"ce\"}], \"seeds\": 3, \"evaluation\": {\"clean\": true}, "
+                   "\"search\": [{\"label\": \"s\", \"invariant\": \"off\", \"prune\": false, "
+                   "\"population\": 2, \"generations\": 2, \"epochs\": 1, \"retries\": 0, "
+                   "\"fitness\": \"val_accuracy\", \"then_train_best\": false}]}");
+  outcome o = RUN("run", file, "--out", out);
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  double run1 = recorded_seconds(out, "runs/ce-s1.json", -1);
+  double run2 = recorded_seconds(out, "runs/ce-s2.json", -1);
+  double generation1 = recorded_seconds(out, "search/s/state.json", 0);
+  const double rounding = 0.5 + 1e-9;
+  long all = 0, each = 0;
+  cr_assert(time_left(o.out, 2, "run", &all, &each), "no time left after run 1:\n%s", o.out);
+  cr_expect_leq(fabs(each - run1), rounding, "%ld s a run after one of %g s", each, run1);
+  cr_expect_leq(fabs(all - 2 * run1), rounding, "%ld s for two runs at %g s", all, run1);
+  cr_assert(time_left(o.out, 1, "run", &all, &each), "no time left after run 2:\n%s", o.out);
+  cr_expect_leq(fabs(each - (run1 + run2) / 2), rounding, "%ld s a run after %g and %g s", each,
+                run1, run2);
+  cr_expect_eq(all, each);
+  cr_assert(time_left(o.out, 1, "generation", &all, &each), "no time left after generation 1:\n%s",
+            o.out);
+  cr_expect_leq(fabs(each - generation1), rounding, "%ld s a generation after one of %g s", each,
+                generation1);
+  cr_expect_eq(all, each);
+  cr_expect_null(strstr(o.out, " 0 run"), "a line for no runs left:\n%s", o.out);
+  cr_expect_null(strstr(o.out, " 0 generation"), "a line for no generations left:\n%s", o.out);
+  outcome_free(&o);
+
+  /* Again: every run skipped and the search done, so nothing is timed and no estimate made. */
+  o = RUN("run", file, "--out", out);
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strstr(o.out, "[3/3] ce-s3: already done, skipped"), "stdout:\n%s", o.out);
+  cr_expect_null(strstr(o.out, "to go:"), "an estimate from nothing trained:\n%s", o.out);
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- repro bench --compare */
 
 /* Two results files side by side: a column per device ('|' in a name escaped), the driver (its
