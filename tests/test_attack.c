@@ -24,14 +24,20 @@ static float ref_pgd(float x_adv, float g, float x_orig, float step, float eps, 
   return clampf(isnan(x_orig) ? x_orig : clampf(v, x_orig - eps, x_orig + eps), lo, hi);
 }
 
-/* Random gradients with exact zeros (of both signs) and values far too small to matter except
- * through their sign. */
+/* Random gradients with exact zeros (of both signs), infinities, and values far too small to
+ * matter except through their sign. */
 static void make_grad(float *g, int64_t n, uint32_t seed) {
   fill_random(g, n, seed);
   for (int64_t i = 0; i < n; i++) {
+    float sign = g[i] < 0 ? -1.0f : 1.0f;
     if (i % 7 == 3) g[i] = 0.0f;
     if (i % 11 == 5) g[i] = -0.0f;
-    if (i % 13 == 6) g[i] = g[i] < 0 ? -1e-30f : 1e-30f;
+    if (i % 13 == 6) g[i] = sign * 1e-30f;
+    /* sign() is ±1 for infinities and for subnormals, which a device that flushes them to zero
+     * in arithmetic would read as 0 (the shader reads the bits) */
+    if (i % 23 == 8) g[i] = sign * INFINITY;
+    if (i % 29 == 9) g[i] = sign * FLT_TRUE_MIN;
+    if (i % 31 == 10) g[i] = sign * 1e-40f;
   }
 }
 
