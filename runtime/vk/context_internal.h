@@ -1,5 +1,6 @@
 /* Inside the device layer: the context's fields, shared by context.c, memory.c, pipeline.c
- * and recorder.c. Nothing outside runtime/vk/ includes this. */
+ * and recorder.c. Nothing outside runtime/vk/ includes this, but for the recorder's test, which
+ * watches the barriers it records. */
 #ifndef RP_CONTEXT_INTERNAL_H
 #define RP_CONTEXT_INTERNAL_H
 
