@@ -3,7 +3,8 @@
  * noise):
  *   - training learns, repeats bit for bit, and skipping the per-epoch test pass changes
  *     nothing else; the history's validation accuracy is what an independent evaluation of
- *     the final weights gives;
+ *     the final weights gives; an epoch's training metrics are the means of its images'
+ *     per-image loss statistics;
  *   - a search candidate trained through rp_search_train_candidate scores exactly what the
  *     trainer gives for the same genome, seed and split;
  *   - `repro run`'s whole flow (listed runs, a search, its best loss) through the trainer
@@ -217,6 +218,61 @@ Test(trainer, the_partial_last_batch_is_trained) {
   double correct = m.train_accuracy * 150;
   cr_assert_float_eq(correct, round(correct), 1e-3, "%g correct of 150 images", correct);
   cr_assert_gt(m.val_accuracy, 0.3, "validation accuracy %g after one epoch", m.val_accuracy);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* An epoch's training metrics are the means, over the images it trained, of each image's loss,
+ * correctness and true-class probability: checked against those rows of the loss's per-image
+ * statistics summed in double, step k's read from a training stopped after step k (training
+ * repeats bit for bit), in batches of 45 with a partial last one. No validation or test pass
+ * follows, so the statistics are the last training step's. */
+Test(trainer, an_epochs_training_metrics_are_means_over_its_images) {
+  char *dir = synthetic_dataset();
+  rp_train_config c = small_config(dir);
+  const int batch = 45;
+  c.batch = batch;
+  c.epochs = 1;
+  c.validation = 0;
+  c.skip_epoch_test = true;
+  double sums[RP_LOSS_STATS] = {0};
+  int64_t images = 0, count = 0;
+  float *stats = malloc(RP_LOSS_STATS * batch * sizeof *stats);
+  for (int k = 1; k == 1 || images < count; k++) {
+    c.max_steps = k;
+    rp_trainer *t = NULL;
+    ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+    ASSERT_OK(rp_trainer_run(t, NULL));
+    count = rp_trainer_train_set(t)->count;
+    rp_net *net = rp_trainer_net(t);
+    int64_t rows = count - images < batch ? count - images : batch;
+    /* [3, rows]: a partial batch's statistics are packed as its rows are */
+    cr_assert_geq(rp_tensor_numel(&net->stats), RP_LOSS_STATS * rows);
+    ASSERT_OK(rp_tensor_download(test_ctx(), &net->stats, stats));
+    for (int s = 0; s < RP_LOSS_STATS; s++)
+      for (int64_t r = 0; r < rows; r++) sums[s] += stats[s * rows + r];
+    images += rows;
+    rp_trainer_destroy(t);
+  }
+  free(stats);
+  cr_assert(count % batch != 0, "%lld images: no partial batch", (long long)count);
+  c.max_steps = 0;
+  rp_epoch_metrics m;
+  int epochs;
+  ASSERT_OK(train(&c, &m, &epochs, NULL));
+  cr_assert_eq(epochs, 1);
+  double loss = sums[RP_STAT_LOSS] / (double)images;
+  double accuracy = sums[RP_STAT_CORRECT] / (double)images;
+  double true_prob = sums[RP_STAT_TRUE_PROB] / (double)images;
+  cr_expect(fabs(m.train_loss - loss) <= 1e-5 * fabs(loss), "train loss %.9g, want %.9g",
+            m.train_loss, loss);
+  cr_expect(fabs(m.train_accuracy - accuracy) <= 1e-6, "train accuracy %.9g, want %.9g",
+            m.train_accuracy, accuracy);
+  cr_expect(fabs(m.train_true_prob - true_prob) <= 1e-5 * true_prob,
+            "train p(true) %.9g, want %.9g", m.train_true_prob, true_prob);
+  /* (distinct enough that a metric taken from another's sum would show) */
+  cr_expect(fabs(true_prob - accuracy) > 1e-3 && loss > 0.1, "loss %g, accuracy %g, p(true) %g",
+            loss, accuracy, true_prob);
   remove_tree(dir);
   free(dir);
 }
