@@ -237,7 +237,7 @@ Test(trainer, an_epochs_training_metrics_are_means_over_its_images) {
   c.skip_epoch_test = true;
   double sums[RP_LOSS_STATS] = {0};
   int64_t images = 0, count = 0;
-  float *stats = malloc(RP_LOSS_STATS * batch * sizeof *stats);
+  float *stats = malloc((size_t)RP_LOSS_STATS * batch * sizeof *stats);
   for (int k = 1; k == 1 || images < count; k++) {
     c.max_steps = k;
     rp_trainer *t = NULL;
