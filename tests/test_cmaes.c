@@ -315,6 +315,10 @@ static void assert_same_run(rp_cmaes *a, rp_cmaes *b, int gens, objective f) {
   double ba, bb;
   cr_assert(same_bits(rp_cmaes_best(a, &ba), rp_cmaes_best(b, &bb), (size_t)rp_cmaes_dim(a)));
   cr_assert(ba == bb);
+  /* and all the rest, the fitness history that the stopping test reads included */
+  char *sa = rp_cmaes_save(a), *sb = rp_cmaes_save(b);
+  cr_assert_str_eq(sa, sb, "the states differ %d generations after the resume", gens);
+  free(sa), free(sb);
 }
 
 Test(cmaes, save_load_resumes_exactly) {
@@ -334,6 +338,12 @@ Test(cmaes, save_load_resumes_exactly) {
   ASSERT_OK(rp_cmaes_ask(d, y));
   cr_assert(same_bits(x, y, (size_t)10 * N), "ask after load differs from the interrupted ask");
   assert_same_run(a, d, 50, ellipsoid);
+  /* Saved before the fitness history's ring has filled, then run past its end. */
+  rp_cmaes *p = make(N, 0, 0.5, 0.3, 5);
+  for (int g = 0; g < 5; g++) step(p, ellipsoid, x, fit);
+  rp_cmaes *q = reload(p);
+  assert_same_run(p, q, 60, ellipsoid);
+  rp_cmaes_destroy(p), rp_cmaes_destroy(q);
   /* With a lambda of its own and the spare normal pending (lambda * dim odd). */
   rp_cmaes *e = make(5, 7, 0.1, 0.5, 11);
   for (int g = 0; g < 33; g++) step(e, rosenbrock, x, fit);
