@@ -798,7 +798,8 @@ Test(search, state_file_edges) {
   rp_search_result_free(&fresh);
 
   /* A damaged state names the member that is wrong by its JSON path: a generation count that
-   * disagrees with the records, a best genome of the wrong length, another format. */
+   * disagrees with the records, a best genome of the wrong length, a best that is not a
+   * recorded candidate's, another format. */
   char *kept = read_file(path);
   cr_assert_not_null(kept);
   cJSON *intact = cJSON_Parse(kept);
@@ -808,10 +809,23 @@ Test(search, state_file_edges) {
   snprintf(count, sizeof count, "%d", held + 3);
   snprintf(count_message, sizeof count_message,
            "$.generations_done is not the %d generations $.generations holds", held);
+  char beyond[160], beyond_message[120];
+  snprintf(beyond, sizeof beyond,
+           "{\"accuracy\": 0.5, \"generation\": %d, \"index\": 0, \"genome\": "
+           "[1, 2, 3, 4, 5, 6, 7, 8]}",
+           held);
+  snprintf(beyond_message, sizeof beyond_message,
+           "$.best names generation %d, candidate 0 (accuracy 0.5), which it does not hold", held);
   const char *const damage[][3] = {
       {"generations_done", count, count_message},
       {"best", "{\"accuracy\": 0.5, \"generation\": 0, \"index\": 0, \"genome\": [1]}",
        "$.best.genome is not 8 numbers"},
+      /* (an accuracy with no candidate sent the report past the records) */
+      {"best",
+       "{\"accuracy\": 0.5, \"generation\": -1, \"index\": 0, \"genome\": [1, 2, 3, 4, 5, "
+       "6, 7, 8]}",
+       "$.best names generation -1, candidate 0 (accuracy 0.5), which it does not hold"},
+      {"best", beyond, beyond_message},
       {"format", "\"something else\"", "$.format is not \"repro-taylorglo-search-1\""},
   };
   cfg.state_path = path;

@@ -666,14 +666,18 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
                    r->generation_count - 1);
   }
   if (!st) st = load_in_progress(o, path, cfg, lambda, r);
-  /* The best names a trained candidate of a recorded generation (a hand-edited or damaged
-   * file must not make readers index past the records). */
-  if (!st && r->best_generation >= 0 &&
-      (r->best_generation >= r->generation_count || r->best_index < 0 || r->best_index >= lambda))
+  /* The best is a trained candidate of a recorded generation, with its accuracy, or none yet
+   * (no accuracy, generation and candidate -1): a hand-edited or damaged file must not make
+   * readers (the report) index past the records. */
+  bool none = !isfinite(r->accuracy) && r->best_generation == -1 && r->best_index == -1;
+  bool held = isfinite(r->accuracy) && r->best_generation >= 0 &&
+              r->best_generation < r->generation_count && r->best_index >= 0 &&
+              r->best_index < lambda;
+  if (!st && !none && !held)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "search: state %s: $.best names generation %d, candidate %d, which it does not "
-                 "hold",
-                 path, r->best_generation, r->best_index);
+                 "search: state %s: $.best names generation %d, candidate %d (accuracy %g), "
+                 "which it does not hold",
+                 path, r->best_generation, r->best_index, r->accuracy);
   if (!st && cmaes_out) {
     st = rp_cmaes_load(cm->valuestring, cmaes_out);
     /* rp_cmaes_load's message knows no file: name it, as every other error here does. */
