@@ -153,11 +153,11 @@ static const bad_case bad_cases[] = {
      "$.model: expected a model: mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2), wrn-D-K "
      "(D = 6n+4), got \"resnet21\""},
     {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": -3}}",
-     "$.training.epochs: expected an integer >= 1, got -3"},
+     "$.training.epochs: expected an integer in 1..100000, got -3"},
     {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": 2.5}}",
-     "$.training.epochs: expected an integer >= 1, got 2.5"},
+     "$.training.epochs: expected an integer in 1..100000, got 2.5"},
     {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": \"10\"}}",
-     "$.training.epochs: expected an integer >= 1, got \"10\""},
+     "$.training.epochs: expected an integer in 1..100000, got \"10\""},
     {"{" BASE ", " LOSSES ", \"training\": {\"epoch\": 10}}",
      "$.training.epoch: unknown key (expected one of: epochs, batch, lr, lr_steps, lr_gamma, "
      "momentum, weight_decay, nesterov, augment, max_steps)"},
@@ -445,6 +445,21 @@ Test(experiment, defaults_come_from_the_recipe_and_the_schema) {
   rp_exp_free(&again);
   rp_exp_free(&e);
 
+  /* A search's epochs default to the training's, whose largest is also the largest a search
+   * takes, so the resolved file parses again (200,000 training epochs were once let through and
+   * written as the search's, which its own limit refused). */
+  ASSERT_OK(rp_exp_parse("{" BASE_V ", " LOSSES ", \"training\": {\"epochs\": 100000}, "
+                         "\"search\": {}}",
+                         "s.json", fake_recipe, &e));
+  cr_assert_eq(e.searches[0].epochs, 100000);
+  j = rp_exp_to_json(&e);
+  printed = cJSON_Print(j);
+  ASSERT_OK(rp_exp_parse(printed, "resolved.json", fake_recipe, &again));
+  cJSON_Delete(j);
+  free(printed);
+  rp_exp_free(&again);
+  rp_exp_free(&e);
+
   /* Invariant off turns pruning off (nothing to prune by). */
   ASSERT_OK(rp_exp_parse("{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"off\"}}", "s.json",
                          fake_recipe, &e));
@@ -532,12 +547,12 @@ Test(experiment, seeds_follow_identity_not_order) {
   rp_exp_free(&e1);
   rp_exp_free(&e2);
 
-  /* The schema's largest counts multiplied: 256 losses x 1000 seeds x 2^31 - 1 epochs of
-   * 60,000 single-image steps, 3.3e22 image-steps, beyond 64 bits. */
+  /* The schema's largest counts multiplied: 256 losses x 1000 seeds x 100,000 epochs of
+   * 60,000 single-image steps, 1.5e15 image-steps, far beyond 32 bits. */
   static char text[16384];
   int n = snprintf(text, sizeof text,
                    "{\"name\": \"huge\", \"dataset\": {\"name\": \"mnist\"}, \"model\": "
-                   "\"mnist_cnn\", \"training\": {\"epochs\": 2147483647, \"batch\": 1}, "
+                   "\"mnist_cnn\", \"training\": {\"epochs\": 100000, \"batch\": 1}, "
                    "\"seeds\": 1000, \"losses\": [");
   for (int l = 0; l < 256; l++)
     n += snprintf(text + n, sizeof text - (size_t)n, "%s{\"label\": \"l%d\", \"loss\": \"ce\"}",
@@ -547,10 +562,10 @@ Test(experiment, seeds_follow_identity_not_order) {
   ASSERT_OK(rp_exp_parse(text, "huge.json", fake_recipe, &huge));
   rp_exp_plan p3;
   ASSERT_OK(rp_exp_make_plan(&huge, &p3));
-  double expected = 60000.0 * 2147483647.0 * 256000.0;
+  double expected = 60000.0 * 100000.0 * 256000.0;
   cr_assert(fabs(p3.image_steps - expected) <= 1e-12 * expected, "%g image-steps, not %g",
             p3.image_steps, expected);
-  cr_assert_eq(p3.epochs, 2147483647.0 * 256000.0);
+  cr_assert_eq(p3.epochs, 100000.0 * 256000.0);
   rp_exp_plan_free(&p3);
   rp_exp_free(&huge);
 }

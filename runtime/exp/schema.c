@@ -277,7 +277,7 @@ static rp_status parse_training(const char *file, const cJSON *t, rp_exp_trainin
       "weight_decay", "nesterov", "augment", "max_steps", NULL};
   rp_status st = expect_object(file, path, t);
   if (!st) st = check_keys(file, path, t, keys);
-  if (!st) st = get_int32(file, path, t, "epochs", 1, INT32_MAX, &tr->epochs);
+  if (!st) st = get_int32(file, path, t, "epochs", 1, 100000, &tr->epochs);
   if (!st) st = get_int32(file, path, t, "batch", 1, 4096, &tr->batch);
   if (!st) st = get_number(file, path, t, "lr", 0, true, 100, "a number in (0, 100]", &tr->lr);
   if (!st)
