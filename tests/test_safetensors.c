@@ -324,6 +324,47 @@ Test(safetensors, malformed_files) {
             rp_error_message());
 }
 
+/* Headers a damaged or hostile file may have: 50,000 empty tensors open (and one name among
+ * them twice is refused) in the time of a sort, not of comparing every pair, which took
+ * minutes; a header size above the reference reader's 100 MB is refused before it is read. */
+Test(safetensors, large_headers) {
+  enum { COUNT = 50000 };
+  size_t size = (size_t)COUNT * 64 + 64;
+  char *header = malloc(size);
+  size_t used = (size_t)snprintf(header, size, "{");
+  for (int i = 0; i < COUNT; i++)
+    used += (size_t)snprintf(header + used, size - used,
+                             "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+                             i ? "," : "", i);
+  snprintf(header + used, size - used, "}");
+  char path[512];
+  path_in_dir(path, sizeof path, "many.safetensors");
+  write_raw(path, header, -1, 0, 0);
+  rp_safetensors *f;
+  ASSERT_OK(rp_safetensors_open(path, &f));
+  cr_assert_eq(rp_safetensors_count(f), COUNT);
+  rp_safetensors_close(f);
+  snprintf(header + used, size - used,
+           ",\"t7\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+  expect_rejected("a name twice among many", header, -1, 0, 0, "tensor 't7' appears twice");
+  free(header);
+
+  /* A header size over the limit, in a (sparse) file large enough to hold it. */
+  path_in_dir(path, sizeof path, "huge-header.safetensors");
+  write_raw(path, "{}", RP_ST_MAX_HEADER + 1LL, 0, 0);
+  cr_assert_eq(truncate(path, RP_ST_MAX_HEADER + 16LL), 0);
+  f = (rp_safetensors *)(uintptr_t)1;
+  cr_assert_neq(rp_safetensors_open(path, &f), RP_OK);
+  cr_assert_null(f);
+  char expected[700];
+  snprintf(expected, sizeof expected,
+           "safetensors %s: header of 100000001 bytes, more than the 100000000 a reader takes: "
+           "damaged or not safetensors",
+           path);
+  cr_assert_str_eq(rp_error_message(), expected);
+  remove(path);
+}
+
 /* A file a foreign writer laid out with an I64 tensor at a 4-byte offset: data is still handed
  * out aligned, with the right values. */
 Test(safetensors, misaligned_foreign_layout) {

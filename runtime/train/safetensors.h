@@ -16,6 +16,7 @@
 
 #define RP_ST_MAX_NAME 96 /* name length + 1 */
 #define RP_ST_MAX_DIMS 4
+#define RP_ST_MAX_HEADER 100000000 /* bytes of JSON header, as the reference reader allows */
 
 typedef struct rp_named_tensor {
   char name[RP_ST_MAX_NAME];
