@@ -844,6 +844,22 @@ Test(search, state_file_edges) {
     cr_assert_str_eq(rp_error_message(), expected);
     rp_search_result_free(&r);
   }
+  /* A damaged population is refused before it sizes the records (2e9 of them were allocated). */
+  cJSON *state = cJSON_Parse(kept);
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(state, "config"), "lambda",
+                            cJSON_CreateNumber(2e9));
+  char *text = cJSON_Print(state);
+  FILE *t = fopen(path, "wb");
+  fputs(text, t);
+  fclose(t);
+  cJSON_free(text);
+  cJSON_Delete(state);
+  cr_assert_eq(rp_search_read_state(path, &r), RP_ERR_INVALID_ARGUMENT);
+  char expected[600];
+  snprintf(expected, sizeof expected,
+           "search: state %s: $.config.lambda is not an integer in 2..1000000", path);
+  cr_assert_str_eq(rp_error_message(), expected);
+  rp_search_result_free(&r);
   free(kept);
 
   remove(path);

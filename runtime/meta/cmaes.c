@@ -198,8 +198,9 @@ void rp_cmaes_destroy(rp_cmaes *c) {
 static rp_status check_sizes(int dim, int lambda) {
   if (dim < 1 || dim > MAX_DIM)
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: dim %d outside [1, %d]", dim, MAX_DIM);
-  if (lambda < 2 || lambda > 1000000)
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: lambda %d outside [2, 1000000]", lambda);
+  if (lambda < 2 || lambda > RP_CMAES_MAX_LAMBDA)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: lambda %d outside [2, %d]", lambda,
+                   RP_CMAES_MAX_LAMBDA);
   return RP_OK;
 }
 
@@ -573,7 +574,8 @@ rp_status rp_cmaes_load(const char *json, rp_cmaes **out) {
   const char *bad;
   if (!cJSON_IsString(format) || strcmp(format->valuestring, FORMAT) != 0)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: load: format is not \"%s\"", FORMAT);
-  else if (!get_int(o, "dim", 1, MAX_DIM, &dim) || !get_int(o, "lambda", 2, 1000000, &lambda))
+  else if (!get_int(o, "dim", 1, MAX_DIM, &dim) ||
+           !get_int(o, "lambda", 2, RP_CMAES_MAX_LAMBDA, &lambda))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: load: dim or lambda missing or out of range");
   else if (!(c = alloc((int)dim, (int)lambda)))
     st = RP_ERR_OUT_OF_MEMORY;

@@ -622,8 +622,9 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
   if (!cJSON_IsObject(best)) return not_a_state(o, path, "$.best is not an object");
   if (!cJSON_IsArray(gens)) return not_a_state(o, path, "$.generations is not a list");
   if (!cJSON_IsString(cm)) return not_a_state(o, path, "$.cmaes is not a string");
-  if (!get_int(conf, "lambda", &lambda) || lambda < 2)
-    return not_a_state(o, path, "$.config.lambda is not an integer >= 2");
+  /* (bounded as CMA-ES bounds it: a damaged count must not size the records) */
+  if (!get_int(conf, "lambda", &lambda) || lambda < 2 || lambda > RP_CMAES_MAX_LAMBDA)
+    return not_a_state(o, path, "$.config.lambda is not an integer in 2..1000000");
   if (!get_int(o, "generations_done", &done) || done != cJSON_GetArraySize(gens)) {
     char why[120];
     snprintf(why, sizeof why, "$.generations_done is not the %d generations $.generations holds",
