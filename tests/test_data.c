@@ -348,6 +348,19 @@ Test(data, idx_errors_name_the_file) {
     ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds), "train-labels-idx1-ubyte");
     unlink(gi);
   }
+  /* headers alone that promise 10^8 images of 4096 x 4096: refused as the damage they are
+   * before anything is allocated (they asked for 1.6 PB and failed as "no memory") */
+  const uint8_t huge_images[16] = {0, 0, 8, 3, 5, 245, 225, 0, 0, 0, 16, 0, 0, 0, 16, 0};
+  const uint8_t huge_labels[8] = {0, 0, 8, 1, 5, 245, 225, 0};
+  write_file(tmpdir, "train-images-idx3-ubyte", huge_images, sizeof huge_images);
+  write_file(tmpdir, "train-labels-idx1-ubyte", huge_labels, sizeof huge_labels);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds),
+                      "truncated: fewer than the 1677721600000000 data bytes its header gives");
+  unlink(images), unlink(labels);
+  write_gz(tmpdir, "train-images-idx3-ubyte.gz", huge_images, sizeof huge_images);
+  write_gz(tmpdir, "train-labels-idx1-ubyte.gz", huge_labels, sizeof huge_labels);
+  ASSERT_FAILS_NAMING(rp_dataset_load("mnist", tmpdir, true, &ds),
+                      "its header gives 1677721600000000 data bytes, more than a gzip file of");
   /* a gzip stream cut short */
   write_idx("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 50, 50, 50, 2051, -1, true);
   char gi[1100];

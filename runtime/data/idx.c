@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "data/readers.h"
@@ -82,6 +83,26 @@ static rp_status read_body(gzFile f, const char *path, uint8_t *dst, int64_t n) 
   return RP_OK;
 }
 
+/* Whether the file at `path` (open as `f`, its header of `header` bytes read) can hold the n
+ * data bytes its header gives, checked before they are allocated: a plain file holds what
+ * follows its header, a gzip file at most deflate's largest ratio (1032:1) times its size. A
+ * damaged 16-byte header otherwise asked for petabytes and failed as "no memory". */
+static rp_status check_body_fits(gzFile f, const char *path, int64_t header, int64_t n) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) return RP_OK; /* the read will say what is wrong */
+  int64_t size = sb.st_size;
+  bool plain = gzdirect(f) != 0;
+  int64_t most = plain ? size - header : 1032 * size;
+  if (n <= most) return RP_OK;
+  if (plain)
+    return rp_fail(RP_ERR_IO, "%s: truncated: fewer than the %lld data bytes its header gives",
+                   path, (long long)n);
+  return rp_fail(RP_ERR_IO,
+                 "%s: truncated or damaged: its header gives %lld data bytes, more than a gzip "
+                 "file of %lld bytes can hold",
+                 path, (long long)n, (long long)size);
+}
+
 rp_status rp_idx_read(const char *images_path, const char *labels_path, int classes, int64_t *count,
                       int *rows, int *cols, uint8_t **pixels, uint8_t **labels) {
   *pixels = *labels = NULL;
@@ -107,6 +128,9 @@ rp_status rp_idx_read(const char *images_path, const char *labels_path, int clas
                  labels_path, ldims[0]);
     goto done;
   }
+  st = check_body_fits(fi, images_path, 16, n * pixels_per);
+  if (!st) st = check_body_fits(fl, labels_path, 8, n);
+  if (st) goto done;
   uint8_t *px = malloc((size_t)(n * pixels_per)), *lb = malloc((size_t)n);
   *pixels = px, *labels = lb;
   if (!px || !lb) {
