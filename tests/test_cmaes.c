@@ -379,6 +379,22 @@ Test(cmaes, load_refuses_bad_state) {
     cr_assert(strlen(rp_error_message()) > 0);
     free(bad);
   }
+  /* Numbers the format can write ("nan", "inf") where the state must be finite: the mean,
+   * the paths and the matrices (a NaN mean was taken, and sampled NaN candidates). */
+  static const char *const finite[] = {"mean", "pc", "ps", "C", "B"};
+  for (size_t i = 0; i < sizeof finite / sizeof *finite; i++) {
+    cJSON *o = cJSON_Parse(json);
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItem(o, finite[i]), 1,
+                             cJSON_CreateString(i % 2 ? "inf" : "nan"));
+    char *bad = cJSON_Print(o);
+    cJSON_Delete(o);
+    cr_assert_eq(rp_cmaes_load(bad, &r), RP_ERR_INVALID_ARGUMENT, "a non-finite %s was accepted",
+                 finite[i]);
+    char expected[80];
+    snprintf(expected, sizeof expected, "cmaes: load: field \"%s\" missing or invalid", finite[i]);
+    cr_assert_str_eq(rp_error_message(), expected);
+    cJSON_free(bad);
+  }
   free(json);
   rp_cmaes_destroy(c);
 }

@@ -520,6 +520,12 @@ static int get_hex(const cJSON *item, uint64_t *v) {
   return *end == 0;
 }
 
+static int all_finite(const double *v, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!isfinite(v[i])) return 0;
+  return 1;
+}
+
 /* Fills c's state from o; returns the name of the first field at fault, or NULL. */
 static const char *load_state(rp_cmaes *c, const cJSON *o) {
   const size_t n = (size_t)c->n, nn = n * n;
@@ -530,11 +536,13 @@ static const char *load_state(rp_cmaes *c, const cJSON *o) {
   if (!get_int(o, "eigen_evaluations", 0, c->evals, &c->eigen_evals)) return "eigen_evaluations";
   if (!get_field(o, "sigma", &c->sigma) || !(c->sigma > 0) || !isfinite(c->sigma)) return "sigma";
   if (!get_field(o, "decay", &c->decay) || !(c->decay >= 0 && c->decay <= 1)) return "decay";
-  if (!get_array(o, "mean", c->mean, n)) return "mean";
-  if (!get_array(o, "pc", c->pc, n)) return "pc";
-  if (!get_array(o, "ps", c->ps, n)) return "ps";
-  if (!get_array(o, "C", c->C, nn)) return "C";
-  if (!get_array(o, "B", c->B, nn)) return "B";
+  /* (finite: get_num takes "nan" and "inf", which only best_f, the history and the spare
+   * normal may hold; a NaN mean would sample NaN candidates for ever) */
+  if (!get_array(o, "mean", c->mean, n) || !all_finite(c->mean, n)) return "mean";
+  if (!get_array(o, "pc", c->pc, n) || !all_finite(c->pc, n)) return "pc";
+  if (!get_array(o, "ps", c->ps, n) || !all_finite(c->ps, n)) return "ps";
+  if (!get_array(o, "C", c->C, nn) || !all_finite(c->C, nn)) return "C";
+  if (!get_array(o, "B", c->B, nn) || !all_finite(c->B, nn)) return "B";
   if (!get_array(o, "D", c->D, n)) return "D";
   for (size_t i = 0; i < n; i++)
     if (!(c->D[i] > 0) || !isfinite(c->D[i])) return "D";
@@ -578,7 +586,7 @@ rp_status rp_cmaes_load(const char *json, rp_cmaes **out) {
            !get_int(o, "lambda", 2, RP_CMAES_MAX_LAMBDA, &lambda))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: load: dim or lambda missing or out of range");
   else if (!(c = alloc((int)dim, (int)lambda)))
-    st = RP_ERR_OUT_OF_MEMORY;
+    st = rp_fail(RP_ERR_OUT_OF_MEMORY, "cmaes: load: out of host memory");
   else if ((bad = load_state(c, o)))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "cmaes: load: field \"%s\" missing or invalid", bad);
   cJSON_Delete(o);
