@@ -259,6 +259,23 @@ static void expect_rejected(const char *what, const char *header, long long size
   cr_assert_null(strchr(msg, '\n'), "%s: message is more than one line: %s", what, msg);
 }
 
+/* An empty tensor whose other dimensions multiply past any integer is still empty: no bytes,
+ * no elements (it was refused as needing -1 bytes). */
+Test(safetensors, empty_tensor_with_huge_dimensions) {
+  char path[512];
+  path_in_dir(path, sizeof path, "empty.safetensors");
+  write_raw(path,
+            "{\"e\":{\"dtype\":\"F32\",\"shape\":[67108864,67108864,0],\"data_offsets\":"
+            "[0,0]}}",
+            -1, 0, 0);
+  rp_safetensors *f;
+  ASSERT_OK(rp_safetensors_open(path, &f));
+  const rp_named_tensor *t = rp_safetensors_find(f, "e");
+  cr_assert_not_null(t);
+  cr_assert_eq(rp_named_tensor_numel(t), 0);
+  rp_safetensors_close(f);
+}
+
 Test(safetensors, malformed_files) {
   const char *ok = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
   /* sanity: the well-formed version of the fixture opens */
@@ -312,6 +329,10 @@ Test(safetensors, malformed_files) {
   expect_rejected("five dims",
                   "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,2],\"data_offsets\":[0,8]}}", -1, 8,
                   0, "5 dims");
+  expect_rejected("a shape beyond 2^53 bytes",
+                  "{\"a\":{\"dtype\":\"F32\",\"shape\":[67108864,67108864],\"data_offsets\":"
+                  "[0,0]}}",
+                  -1, 0, 0, "tensor 'a' has a shape of more than 2^53 bytes");
   expect_rejected("duplicate name",
                   "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                   "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",

@@ -36,6 +36,8 @@ int rp_safetensors_dtype_size(const char *dtype) {
 }
 
 int64_t rp_named_tensor_numel(const rp_named_tensor *t) {
+  for (int d = 0; d < t->ndim; d++)
+    if (t->shape[d] == 0) return 0; /* before the others' product, which may overflow */
   int64_t n = 1;
   for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
   return n;
@@ -45,10 +47,13 @@ int64_t rp_named_tensor_numel(const rp_named_tensor *t) {
  * a JSON reader is sure to keep exact). */
 static int64_t tensor_bytes(const int64_t *shape, int ndim, int elem) {
   const int64_t limit = (int64_t)1 << 53;
-  int64_t n = elem;
   for (int d = 0; d < ndim; d++) {
     if (shape[d] < 0) return -1;
-    if (shape[d] != 0 && n > limit / shape[d]) return -1;
+    if (shape[d] == 0) return 0; /* empty, however large its other dimensions */
+  }
+  int64_t n = elem;
+  for (int d = 0; d < ndim; d++) {
+    if (n > limit / shape[d]) return -1;
     n *= shape[d];
   }
   return n;
@@ -420,6 +425,9 @@ static rp_status parse_tensor(const char *path, const cJSON *e, int64_t data_siz
                    "%lld bytes)",
                    path, name, (long long)s->begin, (long long)s->end, (long long)data_size);
   int64_t bytes = tensor_bytes(t->shape, ndim, elem);
+  if (bytes < 0)
+    return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' has a shape of more than 2^53 bytes",
+                   path, name);
   if (bytes != s->end - s->begin)
     return rp_fail(RP_ERR_IO,
                    "safetensors %s: tensor '%s' shape and dtype %s need %lld bytes, data_offsets "
