@@ -489,6 +489,32 @@ Test(experiment, defaults_come_from_the_recipe_and_the_schema) {
   rp_exp_free(&e);
 }
 
+/* What changed between a record and the experiment now: the first difference's JSON path, a
+ * key that is not a plain name quoted (as the schema's errors quote it), and both values. */
+Test(experiment, differences_name_their_json_path) {
+  cJSON *was = cJSON_Parse("{\"lr\": 0.1, \"a.b\": {\"x[0]\": [1, 2]}, \"gone\": true}");
+  cJSON *now = cJSON_Parse("{\"lr\": 0.1, \"a.b\": {\"x[0]\": [1, 3]}, \"new\": 1}");
+  char path[128], a[32], b[32];
+  cr_assert(rp_exp_json_difference(was, now, "$.config", path, sizeof path, a, b, sizeof a));
+  cr_expect_str_eq(path, "$.config[\"a.b\"][\"x[0]\"][1]");
+  cr_expect_str_eq(a, "2");
+  cr_expect_str_eq(b, "3");
+  cJSON_ReplaceItemInObject(now, "a.b", cJSON_Parse("{\"x[0]\": [1, 2]}"));
+  cr_assert(rp_exp_json_difference(was, now, "$.config", path, sizeof path, a, b, sizeof a));
+  cr_expect_str_eq(path, "$.config.gone");
+  cr_expect_str_eq(a, "true");
+  cr_expect_str_eq(b, "absent");
+  cJSON_AddTrueToObject(now, "gone");
+  cr_assert(rp_exp_json_difference(was, now, "$.config", path, sizeof path, a, b, sizeof a));
+  cr_expect_str_eq(path, "$.config.new");
+  cr_expect_str_eq(a, "absent");
+  cr_expect_str_eq(b, "1");
+  cJSON_DeleteItemFromObject(now, "new");
+  cr_expect_not(rp_exp_json_difference(was, now, "$.config", path, sizeof path, a, b, sizeof a));
+  cJSON_Delete(was);
+  cJSON_Delete(now);
+}
+
 /* ---- seeds and plans */
 
 Test(experiment, seeds_follow_identity_not_order) {

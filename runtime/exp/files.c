@@ -3,6 +3,7 @@
 #include "io/file.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -136,6 +137,19 @@ static void json_text(const cJSON *v, char *out, size_t size) {
   cJSON_free(text);
 }
 
+void rp_exp_json_path_key(char *out, size_t size, const char *path, const char *key) {
+  bool plain = *key != '\0';
+  for (const char *k = key; *k; k++) plain &= isalnum((unsigned char)*k) || *k == '_';
+  cJSON *quoted = plain ? NULL : cJSON_CreateString(key);
+  char *text = quoted ? cJSON_PrintUnformatted(quoted) : NULL;
+  if (text)
+    snprintf(out, size, "%s[%s]", path, text);
+  else
+    snprintf(out, size, "%s.%s", path, key);
+  cJSON_free(text);
+  cJSON_Delete(quoted);
+}
+
 bool rp_exp_json_difference(const cJSON *was, const cJSON *now, const char *root, char *path,
                             size_t path_size, char *was_text, char *now_text, size_t text_size) {
   if (was && now && cJSON_Compare(was, now, true)) return false;
@@ -143,14 +157,14 @@ bool rp_exp_json_difference(const cJSON *was, const cJSON *now, const char *root
   if (cJSON_IsObject(was) && cJSON_IsObject(now)) {
     const cJSON *item;
     cJSON_ArrayForEach(item, was) { /* changed or removed keys, in the record's order */
-      snprintf(child, sizeof child, "%s.%s", root, item->string);
+      rp_exp_json_path_key(child, sizeof child, root, item->string);
       if (rp_exp_json_difference(item, cJSON_GetObjectItemCaseSensitive(now, item->string), child,
                                  path, path_size, was_text, now_text, text_size))
         return true;
     }
     cJSON_ArrayForEach(item, now) { /* added keys */
       if (cJSON_GetObjectItemCaseSensitive(was, item->string)) continue;
-      snprintf(child, sizeof child, "%s.%s", root, item->string);
+      rp_exp_json_path_key(child, sizeof child, root, item->string);
       return rp_exp_json_difference(NULL, item, child, path, path_size, was_text, now_text,
                                     text_size);
     }

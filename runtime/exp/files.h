@@ -42,6 +42,10 @@ rp_status rp_exp_read_json(const char *path, struct cJSON **out);
 rp_status rp_exp_list_json(const char *dir, char ***names, int *count);
 void rp_exp_free_names(char **names, int count);
 
+/* The JSON path of member `key` of the value at `path`: "$.a.b", or where the key is not a
+ * plain name, "$.a[\"x.y\"]", so that no key can make a path ambiguous. */
+void rp_exp_json_path_key(char *out, size_t size, const char *path, const char *key);
+
 /* Where `was` and `now` first differ: the JSON path below `root` (e.g. "$.config.lr") and the
  * two values as compact JSON ("absent" for a missing key), cut to fit, for an error that says
  * what changed. False when they are equal. */

@@ -3,7 +3,6 @@
  * anything runs or is written. docs/experiments.md is the schema's documentation; keep the two
  * in step. */
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 
 #include "data/split.h"
 #include "exp/experiment.h"
+#include "exp/files.h"
 #include "io/file.h"
 #include "nn/models.h"
 #include "train/loss_spec.h"
@@ -42,16 +42,7 @@ static rp_status fail_at(const char *file, const char *path, const char *message
 /* path.key, or path["key"] with JSON's escapes where the key is not a plain name, so that a
  * key with a newline or a quote in it still makes a one-line, unambiguous path. */
 static void join(char *out, size_t size, const char *path, const char *key) {
-  bool plain = *key != '\0';
-  for (const char *k = key; *k; k++) plain &= isalnum((unsigned char)*k) || *k == '_';
-  cJSON *quoted = plain ? NULL : cJSON_CreateString(key);
-  char *text = quoted ? cJSON_PrintUnformatted(quoted) : NULL;
-  if (text)
-    snprintf(out, size, "%s[%s]", path, text);
-  else
-    snprintf(out, size, "%s.%s", path, key);
-  cJSON_free(text);
-  cJSON_Delete(quoted);
+  rp_exp_json_path_key(out, size, path, key);
 }
 
 static void join_index(char *out, size_t size, const char *path, int i) {
