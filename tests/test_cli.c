@@ -977,6 +977,11 @@ Test(cli, a_run_says_the_time_left_after_each_run_and_generation, .timeout = 600
   cr_expect_eq(all, each);
   cr_expect_null(strstr(o.out, " 0 run"), "a line for no runs left:\n%s", o.out);
   cr_expect_null(strstr(o.out, " 0 generation"), "a line for no generations left:\n%s", o.out);
+  /* and at the end, the results as summary.md gives them */
+  const char *wrote = strstr(o.out, "\nwrote ");
+  cr_expect(wrote && strstr(wrote, "\n## Test accuracy\n") &&
+                strstr(wrote, "\n| ce | `ce` | 3 | 0 | "),
+            "no results after the report:\n%s", o.out);
   outcome_free(&o);
 
   /* Again: every run skipped and the search done, so nothing is timed and no estimate made. */

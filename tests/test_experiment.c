@@ -920,6 +920,15 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert_str_eq(again, results_before);
   free(again);
   free(results_before);
+  /* The results part, which `repro run` and `repro report` print at the end, is summary.md's
+   * own text, from the test accuracy to the last table under attack. */
+  char *results = NULL;
+  ASSERT_OK(rp_exp_report_results(dir, &results));
+  cr_assert(strncmp(results, "\n## Test accuracy\n", 18) == 0, "%s", results);
+  cr_assert(strstr(results, "| ce | `ce` | 3 | 0 | 91.00 ± 1.00 | — |"), "%s", results);
+  cr_assert(strstr(results, "## FGSM accuracy (%) by ε"), "%s", results);
+  cr_assert(strstr(summary, results), "not summary.md's text:\n%s", results);
+  free(results);
   free(summary);
 
   /* A damaged or duplicated record fails the report, naming its file and JSON path, instead

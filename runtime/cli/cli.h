@@ -89,6 +89,11 @@ void rp_cli_progress_show(rp_cli_progress *s, const struct rp_progress *p);
 /* Clears the terminal line, before a whole line is printed (nothing when not a terminal). */
 void rp_cli_progress_clear(rp_cli_progress *s);
 
+/* After a report of experiment directory `dir` is written: "wrote DIR/summary.md, ..." and
+ * the results part of summary.md (test accuracy, accuracy under attack), so that the numbers of
+ * a long run are on the terminal where it ends. */
+void rp_cli_print_report(const char *dir);
+
 /* Writes `json` to `path` through a temporary file and a rename, so a reader never sees a
  * half-written file. */
 rp_status rp_write_json_file(const char *path, const cJSON *json);

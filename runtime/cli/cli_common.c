@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "exp/driver.h"
 #include "io/file.h"
 #include "ops/dispatch.h"
 #include "train/trainer.h"
@@ -210,4 +211,12 @@ rp_status rp_write_json_file(const char *path, const cJSON *json) {
   rp_status st = rp_file_write_atomic(path, line, n + 1);
   free(line);
   return st;
+}
+
+void rp_cli_print_report(const char *dir) {
+  printf("wrote %s/summary.md, %s/results.json, %s/figures/\n", dir, dir, dir);
+  char *results = NULL;
+  /* (the report is written: a failure to print its numbers again changes nothing) */
+  if (rp_exp_report_results(dir, &results) == RP_OK) fputs(results, stdout);
+  free(results);
 }

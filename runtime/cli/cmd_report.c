@@ -29,6 +29,6 @@ int rp_cmd_report(int argc, char **argv) {
   }
   rp_status st = rp_exp_report(dir);
   if (st) return rp_cli_error(st);
-  printf("wrote %s/summary.md, %s/results.json, %s/figures/\n", dir, dir, dir);
+  rp_cli_print_report(dir);
   return 0;
 }

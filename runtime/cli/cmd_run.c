@@ -433,7 +433,7 @@ int rp_cmd_run(int argc, char **argv) {
     if (st)
       code = rp_cli_error(st);
     else
-      printf("wrote %s/summary.md, %s/results.json, %s/figures/\n", out_dir, out_dir, out_dir);
+      rp_cli_print_report(out_dir);
     rp_context_destroy(ctx);
   }
   rp_exp_plan_free(&plan);

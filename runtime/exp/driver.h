@@ -198,6 +198,10 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
  * writers killed mid-write left there (NAME.PID.tmp). */
 rp_status rp_exp_report(const char *dir);
 
+/* The results part of DIR's summary.md, as it writes it: the test-accuracy table and the tables
+ * under attack (for a terminal at the end of a run). *markdown: caller frees. */
+rp_status rp_exp_report_results(const char *dir, char **markdown);
+
 /* Checks the fields the report reads from run record `rec`, read from `path` (file `name` in
  * runs/): RP_ERR_INVALID_ARGUMENT naming the file and JSON path for a record damaged or edited
  * by hand. */

@@ -499,6 +499,38 @@ static void summary_data(rp_text *t, const report *r) {
   rp_text_put(t, ". The data changed between runs; the means below mix them.\n");
 }
 
+/* The results: test accuracy by loss, runs at chance, accuracy under each attack by eps. */
+static void summary_results(rp_text *t, const report *r, double *v, double *b) {
+  rp_text_put(t, "\n## Test accuracy\n\n");
+  rp_text_put(t,
+              "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: "
+              "Welch's two-sided t-test against %s.\n\n",
+              r->baseline >= 0 ? r->groups[r->baseline].label
+                               : "cross-entropy (no finished run of it yet, or none in the file)");
+  rp_text_put(t,
+              "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
+              "true-class probability |\n|---|---|---|---|---|---|---|\n",
+              r->baseline >= 0 ? r->groups[r->baseline].label : "ce");
+  for (int gi = 0; gi < r->group_count; gi++) {
+    const group *g = &r->groups[gi];
+    int n = final_values(r, g, "test_accuracy", v);
+    char acc[64], p[32] = "—", prob[64];
+    stat_text(v, n, 100, 2, acc, sizeof acc);
+    if (r->baseline >= 0 && gi != r->baseline) {
+      int nb = final_values(r, &r->groups[r->baseline], "test_accuracy", b);
+      p_text(rp_welch_test(v, n, b, nb).p, p, sizeof p);
+    }
+    int np = final_values(r, g, "train_true_class_probability", b);
+    stat_text(b, np, 1, 4, prob, sizeof prob);
+    rp_text_put(t, "| %s | `%s` | %d | %d | %s | %s | %s |\n", g->label, g->loss, n,
+                diverged_count(r, g), acc, p, prob);
+  }
+  rp_text_put(
+      t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
+  summary_at_chance(t, r);
+  for (int kind = 0; kind < 2; kind++) summary_attack_table(t, r, kind, v, b);
+}
+
 static const char *first_string(const report *r, const char *key, const char *fallback) {
   return r->run_count ? str(r->runs[0], key, fallback) : fallback;
 }
@@ -532,34 +564,7 @@ static rp_status write_summary(const report *r, double *v, double *b) {
                 "`repro run` resumes the rest.\n",
                 listed_done, listed);
   summary_data(&t, r);
-  rp_text_put(&t, "\n## Test accuracy\n\n");
-  rp_text_put(&t,
-              "Mean ± sample standard deviation over seeds (a diverged run counts as 0); p: "
-              "Welch's two-sided t-test against %s.\n\n",
-              r->baseline >= 0 ? r->groups[r->baseline].label
-                               : "cross-entropy (no finished run of it yet, or none in the file)");
-  rp_text_put(&t,
-              "| loss | definition | n | diverged | test accuracy (%%) | p vs %s | final mean "
-              "true-class probability |\n|---|---|---|---|---|---|---|\n",
-              r->baseline >= 0 ? r->groups[r->baseline].label : "ce");
-  for (int gi = 0; gi < r->group_count; gi++) {
-    const group *g = &r->groups[gi];
-    int n = final_values(r, g, "test_accuracy", v);
-    char acc[64], p[32] = "—", prob[64];
-    stat_text(v, n, 100, 2, acc, sizeof acc);
-    if (r->baseline >= 0 && gi != r->baseline) {
-      int nb = final_values(r, &r->groups[r->baseline], "test_accuracy", b);
-      p_text(rp_welch_test(v, n, b, nb).p, p, sizeof p);
-    }
-    int np = final_values(r, g, "train_true_class_probability", b);
-    stat_text(b, np, 1, 4, prob, sizeof prob);
-    rp_text_put(&t, "| %s | `%s` | %d | %d | %s | %s | %s |\n", g->label, g->loss, n,
-                diverged_count(r, g), acc, p, prob);
-  }
-  rp_text_put(
-      &t, "\nThe true-class probability is the training set's running mean over the last epoch.\n");
-  summary_at_chance(&t, r);
-  for (int kind = 0; kind < 2; kind++) summary_attack_table(&t, r, kind, v, b);
+  summary_results(&t, r, v, b);
   if (r->searches_md.s) rp_text_put(&t, "%s", r->searches_md.s);
   if (r->shapes_md.s) rp_text_put(&t, "%s", r->shapes_md.s);
   rp_text_put(&t, "\n## Figures\n\n");
@@ -807,6 +812,26 @@ static rp_status report_parts(report *r) {
   if (!st && (r->searches_md.failed || r->shapes_md.failed))
     st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory writing the report");
   return st;
+}
+
+rp_status rp_exp_report_results(const char *dir, char **markdown) {
+  *markdown = NULL;
+  report r = {.dir = dir};
+  rp_status st = load(&r);
+  double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
+  double *b = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *b);
+  rp_text t = {0};
+  if (!st && v && b) summary_results(&t, &r, v, b);
+  if (!st && (!v || !b || t.failed)) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
+  free(v);
+  free(b);
+  unload(&r);
+  if (st) {
+    free(t.s);
+    return st;
+  }
+  *markdown = t.s;
+  return RP_OK;
 }
 
 rp_status rp_exp_report(const char *dir) {
