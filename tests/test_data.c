@@ -4,6 +4,7 @@
  * the real Fashion-MNIST where Debian's package is installed. No GPU needed. */
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,60 @@ static void run_epoch(rp_batcher *b, int epoch, int batch, size_t image, int64_t
   cr_assert_eq(valid, 0);
   free(images);
   free(labels);
+}
+
+/* The threads of this process, as /proc lists them: their ids into tids (at most `max`). */
+static int thread_ids(long *tids, int max) {
+  DIR *d = opendir("/proc/self/task");
+  cr_assert_not_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) && n < max;)
+    if (e->d_name[0] != '.') tids[n++] = strtol(e->d_name, NULL, 10);
+  closedir(d);
+  return n;
+}
+
+/* The signals thread `tid` blocks (its SigBlk in /proc, a mask of bit signal - 1). */
+static unsigned long long blocked_signals(long tid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "cannot read %s", path);
+  unsigned long long mask = 0;
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f)) found = sscanf(line, "SigBlk: %llx", &mask) == 1;
+  fclose(f);
+  cr_assert(found, "no SigBlk in %s", path);
+  return mask;
+}
+
+/* The batcher's worker thread blocks the signals that ask the process to stop, so that the
+ * main thread takes Ctrl-C (repro run's handler removes its lock file), and leaves the calling
+ * thread's mask as it was. */
+Test(data, the_batcher_worker_leaves_stop_signals_to_the_main_thread) {
+  rp_dataset ds = fake_dataset(20, 1, 2, 2);
+  long before[64], after[64];
+  int n_before = thread_ids(before, 64);
+  unsigned long long mine = blocked_signals(getpid()); /* this thread: the main one */
+  rp_batcher *b = NULL;
+  ASSERT_OK(rp_batcher_create(&ds, NULL, 0, 4, false, false, NULL, 1, &b));
+  int n_after = thread_ids(after, 64), workers = 0;
+  for (int i = 0; i < n_after; i++) {
+    bool old = false;
+    for (int j = 0; j < n_before; j++) old |= after[i] == before[j];
+    if (old) continue;
+    workers++;
+    unsigned long long mask = blocked_signals(after[i]);
+    const int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (int k = 0; k < 4; k++)
+      cr_expect(mask >> (stops[k] - 1) & 1, "the worker takes signal %d (SigBlk %llx)", stops[k],
+                mask);
+    cr_expect_not(mask >> (SIGSEGV - 1) & 1, "the worker blocks SIGSEGV (SigBlk %llx)", mask);
+  }
+  cr_expect_eq(workers, 1, "%d new threads", workers);
+  cr_expect_eq(blocked_signals(getpid()), mine, "the caller's mask changed");
+  rp_batcher_destroy(b);
+  free(ds.pixels), free(ds.labels);
 }
 
 Test(data, batcher_order_coverage_padding) {

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,7 +317,9 @@ static void on_resumed(void *user, const rp_exp_run *run, const char *state_path
   fflush(stdout);
 }
 
-static const char *volatile held_lock; /* the output directory's lock file, while held */
+/* The output directory's lock file, while held: a lock-free atomic, which C11 lets a signal
+ * handler read (a volatile pointer is only customary). */
+static _Atomic(const char *) held_lock;
 
 /* Interrupted (Ctrl-C, SIGTERM): every record is written whole, so what finished stays and the
  * same command resumes; say so, with write(2), the one output a handler may do, then die of
@@ -327,7 +330,8 @@ static void on_interrupt(int sig) {
                                 "epoch are kept: run the same command again to resume\n";
   ssize_t written = write(STDERR_FILENO, message, sizeof message - 1);
   (void)written;
-  if (held_lock) unlink(held_lock); /* as rp_exp_unlock_dir, which will not run */
+  const char *lock = atomic_load(&held_lock);
+  if (lock) unlink(lock); /* as rp_exp_unlock_dir, which will not run */
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -425,9 +429,9 @@ int rp_cmd_run(int argc, char **argv) {
       /* Under the lock: rp_exp_run_all checks the directory's files again before it trains. */
       rp_exp_lock lock;
       st = rp_exp_lock_dir(out_dir, &lock);
-      if (!st) held_lock = lock.path;
+      if (!st) atomic_store(&held_lock, lock.path);
       if (!st) st = rp_exp_run_all(&e, out_dir, &backend, commit);
-      held_lock = NULL;
+      atomic_store(&held_lock, NULL);
       rp_exp_unlock_dir(&lock);
     }
     if (st)

@@ -8,6 +8,7 @@
 #include "data/batcher.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,7 +162,17 @@ rp_status rp_batcher_create(const rp_dataset *ds, const int64_t *indices, int64_
   for (int64_t i = 0; i < count; i++) b->indices[i] = indices ? indices[i] : i;
   pthread_mutex_init(&b->mu, NULL);
   pthread_cond_init(&b->cv, NULL);
-  if (pthread_create(&b->thread, NULL, worker, b) != 0) {
+  /* The worker takes none of the signals that ask a process to stop: Ctrl-C is the main
+   * thread's to handle (repro run's handler removes its lock file and says how to resume).
+   * Faults (SIGSEGV...) stay unblocked, for the sanitizers' reports. */
+  sigset_t stops, before;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT), sigaddset(&stops, SIGTERM), sigaddset(&stops, SIGHUP);
+  sigaddset(&stops, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &stops, &before);
+  int created = pthread_create(&b->thread, NULL, worker, b);
+  pthread_sigmask(SIG_SETMASK, &before, NULL);
+  if (created != 0) {
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
     rp_batcher_destroy(b);
@@ -178,7 +189,10 @@ int64_t rp_batcher_batches(const rp_batcher *b) { return b->batches; }
 rp_status rp_batcher_start_epoch(rp_batcher *b, int epoch) {
   pthread_mutex_lock(&b->mu);
   b->generation++;
-  /* The order array is read by a fill in progress; wait for it to finish (and be discarded). */
+  /* The order array is read by a fill in progress; wait for it to finish (and be discarded).
+   * Inactive meanwhile, or the worker would fill the other slot from the old order too, and
+   * this would wait for that as well. */
+  b->active = false;
   while (b->busy) pthread_cond_wait(&b->cv, &b->mu);
   for (int64_t i = 0; i < b->count; i++) b->order[i] = i;
   if (b->shuffle) {
