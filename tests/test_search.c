@@ -42,7 +42,8 @@ typedef struct fake {
   call log[4096];
   bool diverge;        /* theta1 > 0.8: RP_ERR_DIVERGED; theta1 < -1.2: diverged flag */
   bool nan_accuracy;   /* a4 > 1.5: returns a NaN accuracy */
-  bool stuck;          /* the first stuck_tries() tries report 0.1 at the check epoch */
+  bool stuck;          /* the first stuck_tries() tries report 0.1499 at the check epoch */
+  bool coarse;         /* accuracies in steps of 0.1, so that candidates tie */
   int kill_generation; /* >= 0: fail with a device loss at (kill_generation, kill_candidate) */
   int kill_candidate;
   int kill_attempt; /* ...at this try or a later one */
@@ -87,8 +88,10 @@ static rp_status fake_train(const rp_search_trial *t, void *user, rp_search_outc
     return RP_OK;
   }
   bool is_stuck = f->stuck && t->attempt < stuck_tries(g);
-  if (t->check_epoch > 0) out->check_accuracy = is_stuck ? 0.1 : 0.6;
+  /* just below the retry rule's 0.15 when stuck, else at it, which is not below */
+  if (t->check_epoch > 0) out->check_accuracy = is_stuck ? 0.1499 : 0.15;
   out->accuracy = is_stuck ? 0.12 : smooth_accuracy(g, t->seed);
+  if (f->coarse) out->accuracy = floor(out->accuracy * 10) / 10;
   if (f->nan_accuracy && g[3] > 1.5) out->accuracy = NAN;
   return RP_OK;
 }
@@ -464,6 +467,32 @@ Test(search, divergence_counts_as_failed) {
   cr_assert_eq(counted, failed);
   assert_stats(&r);
   assert_told(&cfg, &r); /* failed candidates told with fitness 1 */
+  rp_search_result_free(&r);
+  free(f);
+}
+
+/* Candidates that tie (validation accuracies are multiples of 1 / images, so they do): the
+ * first to reach an accuracy stays the best, in a generation and over the search
+ * (assert_stats), and a generation's best is its first. */
+Test(search, ties_go_to_the_first_candidate) {
+  fake *f = fake_new();
+  f->coarse = true;
+  rp_search_config cfg;
+  base_config(&cfg, f);
+  rp_search_result r;
+  ASSERT_OK(rp_search_run(&cfg, &r));
+  assert_stats(&r);
+  int ties = 0, later = 0;
+  double so_far = -1; /* the best of the generations before */
+  for (int g = 0; g < r.generation_count; g++) {
+    const rp_search_generation *gen = &r.generations[g];
+    for (int k = gen->best_candidate + 1; k < gen->lambda; k++)
+      ties += gen->candidates[k].accuracy == gen->best;
+    later += gen->best == so_far;
+    so_far = fmax(so_far, gen->best);
+  }
+  cr_assert_gt(ties, 0, "no candidate tied a generation's best: the test proves nothing");
+  cr_assert_gt(later, 0, "no generation tied the best before it: the test proves nothing");
   rp_search_result_free(&r);
   free(f);
 }
@@ -940,7 +969,7 @@ Test(search, resume_in_a_retry) {
   const rp_search_candidate *c = &saved.in_progress[k];
   cr_assert(same_vec(c->sample, full.generations[g].candidates[k].sample));
   cr_assert_eq(c->tries, 1);
-  cr_assert(same_double(c->check_accuracy, 0.1));
+  cr_assert(same_double(c->check_accuracy, 0.1499));
   cr_assert(same_double(c->seconds, 0.25), "the stuck try's time: %g", c->seconds);
   rp_search_result_free(&saved);
 
