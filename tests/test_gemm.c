@@ -89,10 +89,15 @@ static void check_case(const rp_gemm_tuning *tuning, shape s, bool ta, bool tb, 
 static void check_kernel(const rp_gemm_tuning *tuning) {
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     for (int t = 0; t < 4; t++) check_case(tuning, shapes[i], t & 1, t & 2, 1.0f, 0.0f);
-  /* alpha and beta on a few shapes */
+  /* alpha and beta on a few shapes, odd ones and ones the lanes kernel takes (K and N whole
+   * multiples of its blocks: 64^3, 96 x 40 x 132), each transposed every way */
   check_case(tuning, shapes[3], false, false, -0.5f, 2.0f);
   check_case(tuning, shapes[5], true, true, 1.5f, -1.0f);
   check_case(tuning, shapes[7], false, true, 2.0f, 0.25f);
+  for (int t = 0; t < 4; t++) {
+    check_case(tuning, shapes[6], t & 1, t & 2, -0.5f, 2.0f);
+    check_case(tuning, shapes[11], t & 1, t & 2, 1.5f, -1.0f);
+  }
 }
 
 Test(gemm, regblock) {
