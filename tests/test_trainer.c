@@ -9,6 +9,8 @@
  *     trainer gives for the same genome, seed and split;
  *   - `repro run`'s whole flow (listed runs, a search, its best loss) through the trainer
  *     backend, each candidate's recorded fitness equal to a direct training of its genome;
+ *   - a run's record holds the test set's accuracy and loss, clean and under each attack as the
+ *     file sets it, that a training of the run's configuration measures;
  *   - a loss that blows up is recorded as diverged, and the experiment goes on. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -617,6 +619,71 @@ Test(trainer, weights_that_overflow_in_the_last_step_are_divergence) {
 static void note_resumed(void *user, const rp_exp_run *run, const char *state_path, int epochs_done,
                          int epochs) {
   *(int *)user = epochs_done;
+}
+
+/* The accuracy under attack of trainer `t` on `split`. */
+static double attacked(rp_trainer *t, rp_split_kind split, rp_attack a) {
+  double accuracy = NAN;
+  ASSERT_OK(rp_trainer_attack(t, split, &a, &accuracy));
+  return accuracy;
+}
+
+/* A run's record holds what its trained network gives on the test set: the clean accuracy and
+ * loss, and under each attack as the file sets it (here the normalized ε of the official code,
+ * and PGD with its own step size), bit for bit as a training of the same run's configuration
+ * measures them. The unlike measurements (the validation split, pixel ε, the default PGD step)
+ * differ, so none of them could pass for the right one. */
+Test(trainer, an_experiments_evaluation_is_the_trainers_on_the_test_set) {
+  char *dir = synthetic_dataset();
+  char out[600], text[2048];
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(text, sizeof text,
+           "{\"name\": \"evaluate\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": "
+           "\"%s\", \"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": "
+           "1, \"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": "
+           "1, \"evaluation\": {\"clean\": true, \"fgsm\": [0.1], \"pgd\": {\"eps\": [0.7], "
+           "\"steps\": 2, \"step_size\": 0.09}, \"eps_mode\": \"normalized\"}}",
+           dir);
+  ASSERT_OK(run_experiment(text, out));
+  cJSON *rec = read_json_in(out, "runs/ce-s1.json");
+  const cJSON *final = cJSON_GetObjectItem(rec, "final"),
+              *attacks = cJSON_GetObjectItem(rec, "attacks");
+  cr_assert_eq(cJSON_GetArraySize(attacks), 2);
+  double fgsm = cJSON_GetObjectItem(cJSON_GetArrayItem(attacks, 0), "accuracy")->valuedouble;
+  double pgd = cJSON_GetObjectItem(cJSON_GetArrayItem(attacks, 1), "accuracy")->valuedouble;
+
+  rp_experiment e;
+  rp_exp_plan plan;
+  ASSERT_OK(rp_exp_parse(text, "trainer.json", rp_exp_recipe, &e));
+  ASSERT_OK(rp_exp_make_plan(&e, &plan));
+  rp_train_config c;
+  rp_exp_train_config(&e, &e.losses[0].loss, plan.runs[0].seed, &c);
+  rp_trainer *t = NULL;
+  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+  ASSERT_OK(rp_trainer_run(t, NULL));
+  double accuracy, loss;
+  ASSERT_OK(rp_trainer_evaluate(t, RP_SPLIT_TEST, &accuracy, &loss));
+  cr_expect_eq(cJSON_GetObjectItem(final, "test_accuracy")->valuedouble, accuracy);
+  cr_expect_eq(cJSON_GetObjectItem(final, "test_loss")->valuedouble, loss);
+  const rp_attack fgsm_attack = {RP_ATTACK_FGSM, 0.1, 0, 0, true};
+  const rp_attack pgd_attack = {RP_ATTACK_PGD, 0.7, 2, 0.09, true};
+  cr_expect_eq(fgsm, attacked(t, RP_SPLIT_TEST, fgsm_attack));
+  cr_expect_eq(pgd, attacked(t, RP_SPLIT_TEST, pgd_attack));
+  /* (what a mix-up would have recorded instead) */
+  double val_accuracy;
+  ASSERT_OK(rp_trainer_evaluate(t, RP_SPLIT_VAL, &val_accuracy, &loss));
+  cr_expect_neq(val_accuracy, accuracy);
+  cr_expect_neq(attacked(t, RP_SPLIT_VAL, fgsm_attack), fgsm);
+  cr_expect_neq(attacked(t, RP_SPLIT_TEST, (rp_attack){RP_ATTACK_FGSM, 0.1, 0, 0, false}), fgsm);
+  cr_expect_neq(attacked(t, RP_SPLIT_TEST,
+                         (rp_attack){RP_ATTACK_PGD, 0.7, 2, rp_pgd_default_step(0.7, 2), true}),
+                pgd);
+  rp_trainer_destroy(t);
+  cJSON_Delete(rec);
+  rp_exp_plan_free(&plan);
+  rp_exp_free(&e);
+  remove_tree(dir);
+  free(dir);
 }
 
 /* `repro run` takes an interrupted run up from runs/<id>.state (here saved after its first
