@@ -314,6 +314,61 @@ Test(trainer, a_search_candidate_scores_what_the_trainer_gives) {
   free(dir);
 }
 
+/* The check of the retry rule reads the check epoch's validation accuracy, not the last
+ * epoch's; with FGSM fitness, a candidate scores the accuracy under FGSM on the validation split
+ * in the search's eps mode: each what a direct training of the genome with the trial's seed
+ * gives, bit for bit, and each unlike what a mix-up would give. */
+Test(trainer, a_search_candidates_check_and_fgsm_fitness_are_the_trainers) {
+  char *dir = synthetic_dataset();
+  rp_search_trainer st = {.ctx = test_ctx(), .base = small_config(dir)};
+  st.base.epochs = 2;
+  st.base.skip_epoch_test = true;
+  rp_train_config c = st.base;
+  c.loss = (rp_loss){.kind = RP_LOSS_TAYLORGLO};
+  for (int k = 0; k < 8; k++) c.loss.theta[k] = (float)early[k];
+  c.seed = 12345;
+  rp_trainer *t = NULL;
+  ASSERT_OK(rp_trainer_create(test_ctx(), &c, &t));
+  ASSERT_OK(rp_trainer_run(t, NULL));
+  int epochs = 0;
+  const rp_epoch_metrics *h = rp_trainer_history(t, &epochs);
+  cr_assert_eq(epochs, 2);
+  cr_assert_neq(h[0].val_accuracy, h[1].val_accuracy, "the epochs agree: the test proves nothing");
+
+  rp_search_config cfg;
+  rp_search_config_defaults(&cfg);
+  rp_search_trial trial = {.cfg = &cfg, .seed = 12345, .check_epoch = 1, .check_below = 0.15};
+  memcpy(trial.genome, early, sizeof early);
+  rp_search_outcome out = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &out));
+  cr_expect_eq(out.check_accuracy, h[0].val_accuracy);
+  cr_expect_eq(out.accuracy, h[1].val_accuracy);
+
+  cfg.fitness = RP_SEARCH_FIT_FGSM;
+  cfg.attack_eps = 0.3;
+  for (int normalized = 0; normalized < 2; normalized++) {
+    cfg.attack_normalized = normalized;
+    out = (rp_search_outcome){.accuracy = NAN, .check_accuracy = NAN};
+    ASSERT_OK(rp_search_train_candidate(&trial, &st, &out));
+    rp_attack a = {RP_ATTACK_FGSM, 0.3, 0, 0, normalized}, other = a;
+    double want = NAN, on_test = NAN, other_mode = NAN;
+    ASSERT_OK(rp_trainer_attack(t, RP_SPLIT_VAL, &a, &want));
+    ASSERT_OK(rp_trainer_attack(t, RP_SPLIT_TEST, &a, &on_test));
+    other.normalized_space = !normalized;
+    ASSERT_OK(rp_trainer_attack(t, RP_SPLIT_VAL, &other, &other_mode));
+    cr_expect_eq(out.accuracy, want, "%s eps: fitness %g, FGSM on validation %g",
+                 normalized ? "normalized" : "pixel", out.accuracy, want);
+    /* (normalized eps 0.3 leaves this network's validation accuracy as it is: the clean
+     * fitness is told apart in pixel eps) */
+    cr_expect(want != on_test && want != other_mode && (normalized || want != h[1].val_accuracy),
+              "%s eps: FGSM %g on validation, %g on test, %g in the other mode, %g clean",
+              normalized ? "normalized" : "pixel", want, on_test, other_mode, h[1].val_accuracy);
+  }
+  rp_trainer_destroy(t);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* The candidate's state as it stood after epoch 1, copied aside: a training killed right after
  * that save leaves this file. */
 typedef struct snapshot {
