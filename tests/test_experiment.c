@@ -1122,6 +1122,12 @@ static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp
   free(fingerprint);
   if (++f->candidates == f->fail_at) return rp_fail(RP_ERR_IO, "device lost (injected)");
   f->per_search[s - e->searches]++;
+  /* The search judges candidates as its file says, under the experiment's eps mode. */
+  const rp_search_config *c = trial->cfg;
+  cr_assert_eq(c->fitness,
+               s->fitness == RP_EXP_FITNESS_FGSM ? RP_SEARCH_FIT_FGSM : RP_SEARCH_FIT_ACCURACY);
+  cr_assert_eq(c->attack_eps, s->fitness_eps);
+  cr_assert_eq(c->attack_normalized, e->eval.normalized);
   for (int k = 0; k < 8; k++) /* the search trains rounded genomes */
     cr_assert_float_eq(trial->genome[k] * 1e4, round(trial->genome[k] * 1e4), 1e-6);
   out->accuracy = fake_fitness(trial->genome);
@@ -1149,6 +1155,23 @@ static rp_status run_searched(const char *dir, const char *text, fake *f) {
   rp_status st = rp_exp_run_all(&e, dir, &b, "0123456789abcdef0123456789abcdef01234567");
   rp_exp_free(&e);
   return st;
+}
+
+/* A search with FGSM fitness in an experiment of normalized eps: its candidates are judged so
+ * (fake_candidate checks each trial's settings against the file). */
+Test(experiment, a_search_takes_its_fitness_and_the_experiments_eps_mode) {
+  char *root = temp_dir();
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/out/fgsm", root);
+  fake f = {0};
+  ASSERT_OK(run_searched(dir,
+                         "{" BASE_V ", " LOSSES ", \"evaluation\": {\"eps_mode\": \"normalized\"}, "
+                         "\"search\": {\"population\": 4, \"generations\": 1, \"epochs\": 1, "
+                         "\"fitness\": \"fgsm\", \"fitness_eps\": 0.2, \"retries\": 0}}",
+                         &f));
+  cr_assert_gt(f.candidates, 0, "no candidate trained: the test proves nothing");
+  remove_tree(root);
+  free(root);
 }
 
 static cJSON *state_of(const char *dir, const char *label) {
