@@ -5,8 +5,8 @@
  * own. What only this checks is how the trainer puts them together: the batches of the split
  * (the last one partial), which tensor is attacked (the input batch, or the normalization's
  * output in normalized mode), the copy of the unperturbed input that PGD projects onto, the
- * gradient of the model's own loss (cross-entropy, or a TaylorGLO polynomial), eps = 0, and the
- * count of correct predictions at the end.
+ * gradient of the model's own loss (cross-entropy, or a TaylorGLO polynomial), eps = 0, the
+ * count of correct predictions at the end, and for PGD the attacked pixels themselves.
  *
  * The device computes in float and the reference in double, so the two can disagree only where
  * a rounding error decides: a gradient element so small that its sign is uncertain, or final
@@ -60,11 +60,13 @@ typedef struct reference {
  * the elements whose gradient sign is uncertain, each moved by up to twice eps the other way,
  * could to first order (and with a factor of 2 to spare) close the gap between the top two
  * logits. */
+static double x[PIXELS];         /* the last image attacked_correct attacked, */
+static bool unsure_sign[PIXELS]; /* and its pixels whose moves rounding could change */
+
 static bool attacked_correct(const reference *r, const rp_attack *at, const rp_loss *loss,
                              const uint8_t *image, uint32_t label, ref_cnn_pass *a,
                              bool *uncertain) {
-  static double x[PIXELS], x0[PIXELS], grad[PIXELS], scale[PIXELS];
-  static bool unsure_sign[PIXELS];
+  static double x0[PIXELS], grad[PIXELS], scale[PIXELS];
   /* The attacked tensor: pixels on the [0, 1] scale, or the normalized input. d(normalized)/
    * d(pixel) = 1 / std; `to_attacked` turns a normalized-input gradient into the attacked's. */
   const double to_attacked = at->normalized_space ? 1.0 : 1.0 / r->std;
@@ -206,6 +208,30 @@ static double check_attack(rp_trainer *t, const reference *r, const rp_loss *los
   return (double)correct / IMAGES;
 }
 
+/* Pixel by pixel: the attacked images of the last batch (test images 8..11, the attacked input
+ * batch's first rows once rp_trainer_attack returns) are the reference's, where rounding cannot
+ * flip a gradient's sign. Accuracies alone let PGD's step and eps trade places. */
+static void expect_attacked_pixels(rp_trainer *t, const reference *r, const rp_loss *loss,
+                                   const test_images *images, const rp_attack *at) {
+  static float device[BATCH * PIXELS];
+  static ref_cnn_pass pass;
+  ASSERT_OK(rp_tensor_download(test_ctx(), &rp_net_input_node(rp_trainer_net(t))->y, device));
+  int compared = 0;
+  for (int i = BATCH; i < IMAGES; i++) {
+    bool unsure;
+    attacked_correct(r, at, loss, images->pixels + (size_t)i * PIXELS, images->labels[i], &pass,
+                     &unsure);
+    for (int p = 0; p < PIXELS; p++) {
+      if (unsure_sign[p]) continue;
+      float got = device[(size_t)(i - BATCH) * PIXELS + p];
+      cr_assert(fabs(got - x[p]) <= 1e-6, "image %d pixel %d: %.8g on the device, %.8g", i, p,
+                (double)got, x[p]);
+      compared++;
+    }
+  }
+  cr_assert_gt(compared, (IMAGES - BATCH) * PIXELS / 2, "%d pixels compared", compared);
+}
+
 Test(trainer_attack, matches_a_plain_c_reference) {
   char *dir = synthetic_dataset();
   test_images *images = malloc(sizeof *images);
@@ -260,6 +286,7 @@ Test(trainer_attack, matches_a_plain_c_reference) {
   rp_attack pgd = {.kind = RP_ATTACK_PGD, .eps = 0.25, .steps = 3, .step_size = 2.5 * 0.25 / 3};
   cr_assert_eq(rp_pgd_default_step(0.25, 3), pgd.step_size);
   check_attack(t, &r, &c.loss, images, &pgd, "PGD eps 0.25, 3 steps");
+  expect_attacked_pixels(t, &r, &c.loss, images, &pgd);
   /* Normalized space, the official quirk: eps in normalized units, clamped to [0, 1] there,
    * that is pixels to [mean, mean + std], which changes the image even at eps 0. */
   check_attack(t, &r, &c.loss, images,
