@@ -251,6 +251,17 @@ static void assert_stats(const rp_search_result *r) {
   if (best_g >= 0) cr_assert_eq(r->accuracy, best_acc);
 }
 
+/* Writes `json` to `path` (a damaged state, as a hand or a bad disk leaves one) and frees it. */
+static void write_and_delete(const char *path, cJSON *json) {
+  char *text = cJSON_Print(json);
+  FILE *f = fopen(path, "wb");
+  cr_assert(f && text, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+  cJSON_free(text);
+  cJSON_Delete(json);
+}
+
 static char *temp_dir(void) {
   char *d = strdup("/tmp/test_search_XXXXXX");
   cr_assert(mkdtemp(d));
@@ -861,12 +872,7 @@ Test(search, state_file_edges) {
   for (size_t i = 0; i < sizeof damage / sizeof *damage; i++) {
     cJSON *state = cJSON_Parse(kept);
     cJSON_ReplaceItemInObject(state, damage[i][0], cJSON_Parse(damage[i][1]));
-    char *text = cJSON_Print(state);
-    FILE *t = fopen(path, "wb");
-    fputs(text, t);
-    fclose(t);
-    cJSON_free(text);
-    cJSON_Delete(state);
+    write_and_delete(path, state);
     cr_assert_eq(rp_search_run(&cfg, &r), RP_ERR_INVALID_ARGUMENT, "%s", damage[i][0]);
     char expected[600];
     snprintf(expected, sizeof expected, "search: state %s: %s", path, damage[i][2]);
@@ -877,12 +883,7 @@ Test(search, state_file_edges) {
   cJSON *state = cJSON_Parse(kept);
   cJSON_ReplaceItemInObject(cJSON_GetObjectItem(state, "config"), "lambda",
                             cJSON_CreateNumber(2e9));
-  char *text = cJSON_Print(state);
-  FILE *t = fopen(path, "wb");
-  fputs(text, t);
-  fclose(t);
-  cJSON_free(text);
-  cJSON_Delete(state);
+  write_and_delete(path, state);
   cr_assert_eq(rp_search_read_state(path, &r), RP_ERR_INVALID_ARGUMENT);
   char expected[600];
   snprintf(expected, sizeof expected,
