@@ -25,12 +25,12 @@
 
 #include "vk/status.h"
 
-#define RP_CMAES_MAX_LAMBDA 1000000
+#define RP_CMAES_MAX_LAMBDA 1000000 /* candidates per generation, at most */
 
 typedef struct rp_cmaes_options {
-  int dim;       /* N >= 1 */
-  int lambda;    /* candidates per generation (2..RP_CMAES_MAX_LAMBDA); 0 = 4 + floor(3 ln N) */
-  double sigma0; /* initial step size (> 0), the standard deviation in each coordinate */
+  int dim;             /* N >= 1 */
+  int lambda;          /* candidates per generation (2..1000000); 0 = 4 + floor(3 ln N) */
+  double sigma0;       /* initial step size (> 0), the standard deviation in each coordinate */
   const double *mean0; /* N initial mean; NULL = zeros */
   uint64_t seed;       /* the whole random stream follows from it */
 } rp_cmaes_options;
