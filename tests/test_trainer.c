@@ -43,6 +43,13 @@ static rp_train_config small_config(const char *dir) {
   return c;
 }
 
+/* The accuracy under attack of trainer `t` on `split`. */
+static double attacked(rp_trainer *t, rp_split_kind split, rp_attack a) {
+  double accuracy = NAN;
+  ASSERT_OK(rp_trainer_attack(t, split, &a, &accuracy));
+  return accuracy;
+}
+
 /* Trains `c` and copies its history out (count epochs). */
 static rp_status train(const rp_train_config *c, rp_epoch_metrics *history, int *count,
                        double *val_now) {
@@ -350,12 +357,10 @@ Test(trainer, a_search_candidates_check_and_fgsm_fitness_are_the_trainers) {
     cfg.attack_normalized = normalized;
     out = (rp_search_outcome){.accuracy = NAN, .check_accuracy = NAN};
     ASSERT_OK(rp_search_train_candidate(&trial, &st, &out));
-    rp_attack a = {RP_ATTACK_FGSM, 0.3, 0, 0, normalized}, other = a;
-    double want = NAN, on_test = NAN, other_mode = NAN;
-    ASSERT_OK(rp_trainer_attack(t, RP_SPLIT_VAL, &a, &want));
-    ASSERT_OK(rp_trainer_attack(t, RP_SPLIT_TEST, &a, &on_test));
-    other.normalized_space = !normalized;
-    ASSERT_OK(rp_trainer_attack(t, RP_SPLIT_VAL, &other, &other_mode));
+    const rp_attack a = {RP_ATTACK_FGSM, 0.3, 0, 0, normalized};
+    double want = attacked(t, RP_SPLIT_VAL, a), on_test = attacked(t, RP_SPLIT_TEST, a);
+    double other_mode =
+        attacked(t, RP_SPLIT_VAL, (rp_attack){RP_ATTACK_FGSM, 0.3, 0, 0, !normalized});
     cr_expect_eq(out.accuracy, want, "%s eps: fitness %g, FGSM on validation %g",
                  normalized ? "normalized" : "pixel", out.accuracy, want);
     /* (normalized eps 0.3 leaves this network's validation accuracy as it is: the clean
@@ -590,6 +595,12 @@ Test(trainer, a_run_restored_between_epochs_ends_bit_for_bit_as_one_trained_thro
 
 /* ---- experiments through the trainer backend */
 
+/* The experiments' data and network: the synthetic set in the directory its %s is given,
+ * 50 images held out for validation, and the MNIST CNN. */
+#define SYNTHETIC_DATA_AND_MODEL                                                                   \
+  "\"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", \"validation\": 50}, "              \
+  "\"model\": \"mnist_cnn\""
+
 static rp_status run_experiment(const char *text, const char *out_dir) {
   rp_experiment e;
   ASSERT_OK(rp_exp_parse(text, "trainer.json", rp_exp_recipe, &e));
@@ -605,8 +616,7 @@ Test(trainer, an_experiment_with_a_search_runs_end_to_end) {
   char out[600], text[2048];
   snprintf(out, sizeof out, "%s/out", dir);
   snprintf(text, sizeof text,
-           "{\"name\": \"e2e\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
-           "\"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 1, "
+           "{\"name\": \"e2e\", " SYNTHETIC_DATA_AND_MODEL ", \"training\": {\"epochs\": 1, "
            "\"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, "
            "\"search\": {\"label\": \"s\", \"invariant\": \"off\", \"population\": 2, "
            "\"generations\": 1, \"epochs\": 1, \"retries\": 0}}",
@@ -676,13 +686,6 @@ static void note_resumed(void *user, const rp_exp_run *run, const char *state_pa
   *(int *)user = epochs_done;
 }
 
-/* The accuracy under attack of trainer `t` on `split`. */
-static double attacked(rp_trainer *t, rp_split_kind split, rp_attack a) {
-  double accuracy = NAN;
-  ASSERT_OK(rp_trainer_attack(t, split, &a, &accuracy));
-  return accuracy;
-}
-
 /* A run's record holds what its trained network gives on the test set: the clean accuracy and
  * loss, and under each attack as the file sets it (here the normalized ε of the official code,
  * and PGD with its own step size), bit for bit as a training of the same run's configuration
@@ -693,8 +696,7 @@ Test(trainer, an_experiments_evaluation_is_the_trainers_on_the_test_set) {
   char out[600], text[2048];
   snprintf(out, sizeof out, "%s/out", dir);
   snprintf(text, sizeof text,
-           "{\"name\": \"evaluate\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": "
-           "\"%s\", \"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": "
+           "{\"name\": \"evaluate\", " SYNTHETIC_DATA_AND_MODEL ", \"training\": {\"epochs\": "
            "1, \"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": "
            "1, \"evaluation\": {\"clean\": true, \"fgsm\": [0.1], \"pgd\": {\"eps\": [0.7], "
            "\"steps\": 2, \"step_size\": 0.09}, \"eps_mode\": \"normalized\"}}",
@@ -752,8 +754,7 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
   snprintf(resumed, sizeof resumed, "%s/resumed", dir);
   snprintf(other, sizeof other, "%s/other", dir);
   snprintf(text, sizeof text,
-           "{\"name\": \"resume\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
-           "\"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 2, "
+           "{\"name\": \"resume\", " SYNTHETIC_DATA_AND_MODEL ", \"training\": {\"epochs\": 2, "
            "\"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, "
            "\"evaluation\": {\"fgsm\": [0.05]}}",
            dir);
@@ -862,8 +863,7 @@ Test(trainer, a_diverging_loss_is_recorded_and_the_experiment_goes_on) {
   /* At rate 100, cross-entropy's logits overflow within a few steps (its loss is unbounded);
    * a TaylorGLO loss, a polynomial of the softmax outputs, stays finite. */
   snprintf(text, sizeof text,
-           "{\"name\": \"boom\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
-           "\"validation\": 50}, \"model\": \"mnist_cnn\", \"training\": {\"epochs\": 2, "
+           "{\"name\": \"boom\", " SYNTHETIC_DATA_AND_MODEL ", \"training\": {\"epochs\": 2, "
            "\"batch\": 50, \"lr\": 100}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}, "
            "{\"label\": \"tg\", \"loss\": \"taylorglo:1.5742,-1.4446,2.3616,-0.6632,-2.8569,"
            "-1.1313,0.8439,1.4872\"}], \"seeds\": 1}",

@@ -199,7 +199,9 @@ rp_status rp_exp_run_all(rp_experiment *e, const char *out_dir, const rp_exp_bac
 rp_status rp_exp_report(const char *dir);
 
 /* The results part of DIR's summary.md, as it writes it: the test-accuracy table and the tables
- * under attack (for a terminal at the end of a run). *markdown: caller frees. */
+ * under attack (for a terminal at the end of a run). It reads the run records again, once, after
+ * the report that rp_exp_run_all makes inside the driver: a few kilobytes a run, against passing
+ * the text out through every caller of the driver. *markdown: caller frees. */
 rp_status rp_exp_report_results(const char *dir, char **markdown);
 
 /* Checks the fields the report reads from run record `rec`, read from `path` (file `name` in
