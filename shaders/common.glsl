@@ -9,6 +9,10 @@ uint flat_workgroup() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGr
 
 uint flat_invocation() { return flat_workgroup() * gl_WorkGroupSize.x + gl_LocalInvocationID.x; }
 
+// The workgroup's x in a 2-D grid whose x the host spread over x and z where x alone would
+// exceed the device's limit (rp_grid_fold_x). The last z - 1 workgroups may lie past the grid.
+uint folded_workgroup_x() { return gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
+
 // NaN by its bits. Without the SignedZeroInfNanPreserve execution mode a driver may assume no
 // operand is NaN, fold isnan() away and turn compares into min/max (which drop NaN on NVIDIA);
 // integer tests on the bits keep their meaning everywhere.

@@ -90,11 +90,13 @@ shared float tile_b[BK * BN];
 void main() {
   uint lid = gl_LocalInvocationID.x;
   uint threads = gl_WorkGroupSize.x;
+  // z: MODE 2's slice of the depth; in MODE 0 and 1, where NC grows with the batch, the host
+  // may spread the tiles of columns over x and z (rp_grid_fold_x)
   uint tile_row = gl_WorkGroupID.y * BM;
-  uint tile_col = gl_WorkGroupID.x * BN;
+  uint tile_col = (MODE == 2u ? gl_WorkGroupID.x : folded_workgroup_x()) * BN;
   uint ty = lid / (BN / TN);
   uint tx = lid % (BN / TN);
-  uint d_begin = gl_WorkGroupID.z * p.depth_per_split;
+  uint d_begin = MODE == 2u ? gl_WorkGroupID.z * p.depth_per_split : 0u;
   uint d_end = min(p.D, d_begin + p.depth_per_split);
 
   float acc[TM][TN];

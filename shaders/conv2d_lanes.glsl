@@ -46,7 +46,7 @@ layout(push_constant) uniform Push {
 void main() {
   uint lane = gl_SubgroupInvocationID;
   uint row0 = gl_WorkGroupID.y * TM;
-  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;
+  uint col0 = (folded_workgroup_x() * SG + lane) * TN;
 
   // Each pixel's image (its input's first element, its output's with channel 0) and the
   // (h, w) of its window's corner. Pixels past the last one load clamped addresses, so that

@@ -38,7 +38,7 @@ layout(push_constant) uniform Push {
 void main() {
   uint lane = gl_SubgroupInvocationID;
   uint row0 = gl_WorkGroupID.y * TM;
-  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;
+  uint col0 = (folded_workgroup_x() * SG + lane) * TN;
 
   // The lane's image, output row and first column; a lane past the last pixel computes the
   // last block again, so that every lane runs the shuffles, and stores nothing.

@@ -59,7 +59,7 @@ void main() {
   uint lane = gl_SubgroupInvocationID;
   // The workgroup is one subgroup (constant 0 = SG).
   uint row0 = gl_WorkGroupID.y * TM;
-  uint col0 = (gl_WorkGroupID.x * SG + lane) * TN;
+  uint col0 = (folded_workgroup_x() * SG + lane) * TN;
   // Lanes past the last column keep loading (clamped) so the shuffles see every lane.
   uint col_load = min(col0, p.N - TN);
   uint lda4 = p.lda / 4u, ldb4 = p.ldb / 4u;

@@ -17,7 +17,7 @@ layout(constant_id = 4) const uint TN = 2; // columns of C per invocation
 
 void main() {
   uint row0 = gl_WorkGroupID.y * TM;
-  uint col0 = gl_WorkGroupID.x * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
+  uint col0 = folded_workgroup_x() * gl_WorkGroupSize.x * TN + gl_LocalInvocationID.x;
   uint rows[TM];
   uint cols[TN];
   for (uint i = 0u; i < TM; i++) rows[i] = min(row0 + i, p.M - 1u);

@@ -19,7 +19,7 @@ void main() {
   uint lid = gl_LocalInvocationID.x;
   uint threads = gl_WorkGroupSize.x;
   uint tile_row = gl_WorkGroupID.y * BM;
-  uint tile_col = gl_WorkGroupID.x * BN;
+  uint tile_col = folded_workgroup_x() * BN;
   uint ty = lid / (BN / TN); // which TM-row block of the tile
   uint tx = lid % (BN / TN);
 

@@ -256,6 +256,23 @@ Test(conv2d, im2col) {
   check_path("im2col,20000");
 }
 
+/* On a device that allows 4 workgroups along x (65,535 on Intel and Mesa's drivers, where the
+ * implicit path's forward pass of 4096 images of 32 x 32 pixels takes 65,536 tiles of 64),
+ * the forward and backward-data passes spread their tiles of pixels over x and z
+ * (rp_grid_fold_x): 392 to 512 pixels, 7 to 16 tiles, some grids with workgroups past the last
+ * tile; one shape's rows are whole 8-pixel blocks (the lanes row kernel). Every path, each
+ * also checking its other kernels' grids, which grow with an image's pixels or C*R*S, not with
+ * the batch, and stay within 4 here. */
+Test(conv2d, few_workgroups_along_x) {
+  test_limit_workgroups(4, 0);
+  const ref_conv_shape few[] = {{2, 5, 16, 16, 9, 3, 3, 1, 0}, {9, 3, 3, 16, 20, 3, 3, 1, 1}};
+  const char *paths[] = {"implicit", "lanes", "im2col"};
+  for (int p = 0; p < 3; p++) {
+    setenv("REPRO_CONV", paths[p], 1);
+    for (int i = 0; i < 2; i++) check_shape(&few[i], paths[p], i);
+  }
+}
+
 /* The reference's backward passes against central differences of its forward, for
  * L = sum(y * g): dL/dx = backward_data(g), dL/dw = backward_filter(x, g), dL/dbias. */
 Test(conv2d, reference_gradients) {

@@ -81,6 +81,18 @@ Test(elementwise, scale) { check_all(SCALE); }
 Test(elementwise, fill) { check_all(FILL); }
 Test(elementwise, copy) { check_all(COPY); }
 
+/* On a device that allows 3 workgroups along x (65,535 on Intel and Mesa's drivers), the ops
+ * spread theirs over x and y (rp_grid_1d; flat_invocation() in common.glsl): 4099 elements
+ * take 4 workgroups of 256 invocations (a 3 x 2 grid, two past the end), 70001 take 69 (3 x
+ * 23). */
+Test(elementwise, few_workgroups_along_x) {
+  test_limit_workgroups(3, 0);
+  for (int texel = 0; texel < 2; texel++) {
+    test_use_texel(texel);
+    for (int op = ADD; op <= COPY; op++) check(op, 4099, texel), check(op, 70001, texel);
+  }
+}
+
 Test(elementwise, size_mismatch_is_refused) {
   rp_context *ctx = test_ctx();
   rp_tensor a, b;

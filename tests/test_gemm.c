@@ -139,6 +139,35 @@ Test(gemm, device_default) {
   check_case(&t, (shape){33, 65, 127}, true, false, 1.0f, 1.0f);
 }
 
+/* On a device that allows 2 workgroups along x (65,535 on Intel and Mesa's drivers, the most a
+ * test can afford to dispatch), every kernel spreads its tiles of columns over x and z
+ * (rp_grid_fold_x): 3 to 9 tiles, some grids with workgroups past the last tile. Where z
+ * cannot hold them either, the dispatch is refused, naming the limit. */
+Test(gemm, few_workgroups_along_x) {
+  const rp_caps *caps = rp_context_caps(test_ctx());
+  test_limit_workgroups(2, 0);
+  rp_gemm_tuning tunings[] = {
+      {.kernel = RP_GEMM_REGBLOCK, .workgroup = 16, .tm = 8, .tn = 2},
+      {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = 32, .tn = 8},
+      {.kernel = RP_GEMM_TILED, .workgroup = 64, .tm = 2, .tn = 4, .bm = 16, .bn = 32, .bk = 8}};
+  const shape cases[] = {{260, 272, 20}, {5, 200, 3}, {33, 96, 16}};
+  for (int t = 0; t < 3; t++)
+    for (int i = 0; i < 3; i++) check_case(&tunings[t], cases[i], i == 1, i == 2, 1.0f, 0.5f);
+
+  test_limit_workgroups(2, 1);
+  rp_tensor a, b, c;
+  rp_context *ctx = test_ctx();
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){4, 3}, &a));
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){3, 100}, &b));
+  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){4, 100}, &c));
+  rp_recorder *rec = test_recorder();
+  cr_assert_eq(rp_gemm_tuned(rec, &tunings[0], false, false, 1.0f, &a, &b, 0.0f, &c),
+               RP_ERR_TOO_LARGE);
+  cr_assert_str_eq(rp_error_message(),
+                   "gemm_regblock: 4 workgroups in dimension 0, the device allows 2");
+  rp_tensor_destroy(ctx, &a), rp_tensor_destroy(ctx, &b), rp_tensor_destroy(ctx, &c);
+}
+
 /* rp_gemm itself, which picks a block by shape: small, large, and large but odd. */
 Test(gemm, rp_gemm_by_shape) {
   const shape cases[] = {{5, 16, 8}, {260, 272, 20}, {129, 130, 7}};

@@ -27,7 +27,7 @@ static float gpu_sum(const float *x, int64_t n) {
   return result;
 }
 
-Test(reduce_sum, matches_reference) {
+static void check_sizes(void) {
   /* 16384 is one first-pass chunk; larger sizes take the two-pass path. */
   const int64_t sizes[] = {1, 2, 3, 255, 256, 257, 4097, 16384, 16385, 100003, 1000000};
   for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
@@ -45,6 +45,8 @@ Test(reduce_sum, matches_reference) {
   }
 }
 
+Test(reduce_sum, matches_reference) { check_sizes(); }
+
 Test(reduce_sum, same_bits_every_time) {
   int64_t n = 300007;
   float *x = malloc((size_t)n * sizeof *x);
@@ -60,7 +62,7 @@ Test(reduce_sum, same_bits_every_time) {
   free(x);
 }
 
-Test(reduce_sum, rows) {
+static void check_rows(void) {
   rp_context *ctx = test_ctx();
   const int64_t rows = 37, cols = 1001, n = rows * cols;
   float *x = malloc((size_t)n * sizeof *x), got[37];
@@ -82,4 +84,16 @@ Test(reduce_sum, rows) {
   cr_assert_eq(rp_sum_rows(rec, &tx, 36, &out), RP_ERR_INVALID_ARGUMENT);
   rp_tensor_destroy(ctx, &tx), rp_tensor_destroy(ctx, &out);
   free(x);
+}
+
+Test(reduce_sum, rows) { check_rows(); }
+
+/* On a device that allows 3 workgroups along x (65,535 on Intel and Mesa's drivers), a
+ * workgroup per row or chunk spread over x and y (rp_grid_1d; flat_workgroup() in
+ * common.glsl): 37 rows in a 3 x 13 grid, 1,000,000 elements in 62 chunks (3 x 21), each with
+ * workgroups past the last. */
+Test(reduce_sum, few_workgroups_along_x) {
+  test_limit_workgroups(3, 0);
+  check_sizes();
+  check_rows();
 }

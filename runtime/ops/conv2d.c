@@ -205,15 +205,16 @@ static rp_status bias_grad(rp_recorder *rec, const geom *g, const rp_tensor *dy,
     return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "conv2d_backward_filter: dbias of %lld elements, K = %u",
                    (long long)rp_tensor_numel(dbias), g->k);
-  uint32_t spec[] = {64};
+  uint32_t spec[] = {64}, groups[3]; /* a workgroup per k (flat_workgroup) */
   const rp_pipeline *pipeline;
   rp_status st = rp_pipeline_get(rp_rec_context(rec),
                                  &(rp_pipeline_key){"conv2d_bias_grad", 2, spec, 1}, &pipeline);
+  if (st == RP_OK) st = rp_grid_1d(rp_context_caps(rp_rec_context(rec)), g->k, 1, groups);
   if (st) return st;
   uint32_t push[] = {g->n, g->k, g->p * g->q};
   rp_arg args[] = {{&dy->buffer, 0, rp_tensor_bytes(dy), RP_READ},
                    {&dbias->buffer, 0, rp_tensor_bytes(dbias), RP_WRITE}};
-  return rp_rec_dispatch(rec, pipeline, args, 2, push, sizeof push, (uint32_t[3]){g->k, 1, 1});
+  return rp_rec_dispatch(rec, pipeline, args, 2, push, sizeof push, groups);
 }
 
 /* ---- GPU path: implicit GEMM ---- */
@@ -243,6 +244,7 @@ static rp_status implicit_pass(rp_recorder *rec, int pass, const geom *g, const 
                : pass == PASS_BACKWARD_DATA ? g->k * g->r * g->s
                                             : g->n * g->p * g->q;
   uint32_t groups[3] = {(nc + t.bn - 1) / t.bn, (m + t.bm - 1) / t.bm, splits};
+  if (pass != PASS_BACKWARD_FILTER) rp_grid_fold_x(caps, groups); /* z is the filter's splits */
   uint32_t spec[8] = {(t.bm / t.tm) * (t.bn / t.tn), (uint32_t)pass | t.bk << 8, t.tm, t.tn,
                       t.bm | t.bn << 16};
   geom_spec(g, spec + 5);
@@ -455,6 +457,7 @@ static rp_status lanes_dispatch(rp_recorder *rec, int pass, const geom *g, const
                    {&b->buffer, 0, rp_tensor_bytes(b), RP_READ},
                    {&y->buffer, 0, rp_tensor_bytes(y), RP_WRITE}};
   uint32_t groups[3] = {(npq + sg * LANES_TN - 1) / (sg * LANES_TN), (g->k + tm - 1) / tm, 1};
+  rp_grid_fold_x(caps, groups);
   char shader[32];
   snprintf(shader, sizeof shader, "conv2d_lanes_%s%ux%u", row ? "row_" : "", tm, LANES_TN);
   char name[48];

@@ -24,6 +24,15 @@ rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgrou
   return RP_OK;
 }
 
+void rp_grid_fold_x(const rp_caps *caps, uint32_t groups[3]) {
+  uint32_t max_x = caps->max_workgroup_count[0];
+  if (groups[0] <= max_x || groups[2] != 1 || max_x == 0) return;
+  uint32_t z = (uint32_t)(((uint64_t)groups[0] + max_x - 1) / max_x);
+  if (z > caps->max_workgroup_count[2]) return;
+  groups[0] = (uint32_t)(((uint64_t)groups[0] + z - 1) / z);
+  groups[2] = z;
+}
+
 rp_status rp_check_environment(const rp_caps *caps) {
   const char *gemm = getenv("REPRO_GEMM"), *conv = getenv("REPRO_CONV");
   const char *texel = getenv("REPRO_TEXEL");

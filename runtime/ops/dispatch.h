@@ -18,6 +18,15 @@
 rp_status rp_grid_1d(const rp_caps *caps, int64_t invocations, uint32_t workgroup,
                      uint32_t groups[3]);
 
+/* A 2-D grid of groups[0] x groups[1] workgroups (groups[2] = 1) whose x exceeds the device's
+ * limit, spread over x and z: groups[0] becomes ceil(groups[0] / z) for the fewest z that fit,
+ * and the shader finds its x with folded_workgroup_x() (common.glsl), past the last one in at
+ * most z - 1 workgroups, which its bounds checks must skip. Where even z cannot hold them, or
+ * z is taken, the grid is left as it was, for the dispatch to refuse naming the limit. (The
+ * limit is 65,535 on Intel and Mesa's drivers: an implicit-GEMM convolution of 4096 images of
+ * 32 x 32 pixels takes 65,536 tiles of 64.) */
+void rp_grid_fold_x(const rp_caps *caps, uint32_t groups[3]);
+
 /* Invocations for `n` elements in kernels that take four per invocation and the n % 4 left
  * over one each (copy.comp, elementwise.comp, relu.comp). */
 static inline int64_t rp_vec4_invocations(int64_t n) { return n / 4 > n % 4 ? n / 4 : n % 4; }

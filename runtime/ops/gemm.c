@@ -179,6 +179,7 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
     groups[0] = (n + t->bn - 1) / t->bn;
     groups[1] = (m + t->bm - 1) / t->bm;
   }
+  rp_grid_fold_x(rp_context_caps(rp_rec_context(rec)), groups);
   const rp_pipeline *pipeline;
   st = rp_pipeline_get(rp_rec_context(rec), &key, &pipeline);
   if (st) return st;

@@ -46,6 +46,13 @@ bool test_ran_shader(rp_recorder *r, const char *shader) {
   return false;
 }
 
+void test_limit_workgroups(uint32_t max_x, uint32_t max_z) {
+  /* the caps are filled once per context and read at every dispatch */
+  rp_caps *caps = (rp_caps *)rp_context_caps(test_ctx());
+  caps->max_workgroup_count[0] = max_x;
+  if (max_z) caps->max_workgroup_count[2] = max_z;
+}
+
 void test_teardown(void) {
   if (!ctx) return;
   rp_recorder_destroy(rec);

@@ -27,6 +27,11 @@ rp_recorder *test_profiled_recorder(void);
 /* Whether the last run of a test_profiled_recorder() dispatched `shader`. */
 bool test_ran_shader(rp_recorder *rec, const char *shader);
 
+/* Lowers this process's device's limit on workgroups along x (and, where `max_z` is not 0,
+ * along z) to test the ops' grids on a device that allows few: every dimension is at least
+ * 65,535 on every Vulkan device, too many workgroups to dispatch in a test. */
+void test_limit_workgroups(uint32_t max_x, uint32_t max_z);
+
 /* Suite fini: fails the test if the validation layer reported anything, then frees. */
 void test_teardown(void);
 
