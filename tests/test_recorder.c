@@ -1,6 +1,7 @@
 /* The recorder: barriers exactly where hazards are, re-submission without re-recording,
  * timestamps, and the errors it reports. Synchronization validation (on in the tests) checks
  * that no barrier is missing; the counts below check that none is wasted. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,40 @@ Test(recorder, full_barriers_switch) {
   rp_recorder_destroy(rec);
   unsetenv("REPRO_FULL_BARRIERS");
   rp_tensor_destroy(test_ctx(), &a), rp_tensor_destroy(test_ctx(), &b);
+}
+
+static void expect_nan(const rp_tensor *t) {
+  int64_t n = rp_tensor_numel(t);
+  float *host = malloc((size_t)n * sizeof *host);
+  ASSERT_OK(rp_tensor_download(test_ctx(), t, host));
+  for (int64_t i = 0; i < n; i++) cr_assert(isnan(host[i]), "[%lld] = %g", (long long)i, host[i]);
+  free(host);
+}
+
+/* REPRO_POISON_SCRATCH=1: scratch comes filled with NaN at every request, also when the buffer
+ * handed out is one a dispatch has written since (synchronization validation checks the
+ * barriers around the fill). */
+Test(recorder, poisoned_scratch) {
+  setenv("REPRO_POISON_SCRATCH", "1", 1);
+  rp_recorder *rec;
+  ASSERT_OK(rp_recorder_create(test_ctx(), &rec));
+  rp_tensor first = make(1000), second = make(1000);
+  ASSERT_OK(rp_rec_begin(rec));
+  const rp_buffer *scratch, *again;
+  ASSERT_OK(rp_rec_scratch(rec, 4000, &scratch));
+  rp_tensor view = {.buffer = *scratch, .dtype = RP_F32, .ndim = 1, .shape = {1000}};
+  ASSERT_OK(rp_copy(rec, &view, &first));
+  ASSERT_OK(rp_fill(rec, &view, 2.0f));
+  ASSERT_OK(rp_rec_scratch(rec, 4000, &again));
+  cr_assert(again == scratch, "a second request of the same size got another buffer");
+  ASSERT_OK(rp_copy(rec, &view, &second));
+  ASSERT_OK(rp_rec_end(rec));
+  ASSERT_OK(rp_rec_run(rec));
+  expect_nan(&first);
+  expect_nan(&second);
+  rp_recorder_destroy(rec);
+  unsetenv("REPRO_POISON_SCRATCH");
+  rp_tensor_destroy(test_ctx(), &first), rp_tensor_destroy(test_ctx(), &second);
 }
 
 Test(recorder, resubmits_without_recording_again) {

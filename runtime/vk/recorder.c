@@ -24,7 +24,8 @@ struct rp_recorder {
   VkFence fence;
   bool recording, recorded, in_flight;
   bool full_barriers;
-  bool profile; /* REPRO_PROFILE=1: a timestamp after every dispatch */
+  bool poison_scratch; /* REPRO_POISON_SCRATCH=1: NaN over scratch at every request */
+  bool profile;        /* REPRO_PROFILE=1: a timestamp after every dispatch */
   const char *profile_shader[MAX_TIMESTAMPS]; /* the dispatch that timestamp i ends */
 
   VkDescriptorPool *pools;
@@ -81,6 +82,8 @@ rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out) {
   rec->ctx = ctx;
   const char *full = getenv("REPRO_FULL_BARRIERS");
   rec->full_barriers = full && *full && *full != '0';
+  const char *poison = getenv("REPRO_POISON_SCRATCH");
+  rec->poison_scratch = poison && *poison && *poison != '0';
   const char *profile = getenv("REPRO_PROFILE");
   rec->profile = profile && *profile && *profile != '0';
   VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -123,10 +126,43 @@ void rp_recorder_destroy(rp_recorder *rec) {
   free(rec);
 }
 
+static void barrier(rp_recorder *rec, VkPipelineStageFlags src_stages) {
+  /* An access mask may only name accesses its stages perform (VUID-...-srcAccessMask-02815):
+   * transfer writes only where the transfer stage is among the sources. */
+  VkAccessFlags src = VK_ACCESS_SHADER_WRITE_BIT;
+  if (src_stages & VK_PIPELINE_STAGE_TRANSFER_BIT) src |= VK_ACCESS_TRANSFER_WRITE_BIT;
+  VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                       .srcAccessMask = src,
+                       .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+  rec->ctx->vk.vkCmdPipelineBarrier(rec->cmd, src_stages, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
+                                    1, &b, 0, NULL, 0, NULL);
+  rec->written.count = 0;
+  rec->read.count = 0;
+}
+
+/* NaN over all of a scratch buffer, between barriers (the fill is a transfer write): an op
+ * that reads scratch it did not write since asking for it (padding it took for zero, partial
+ * sums of another op) then shows NaN in its results instead of passing on leftovers, which
+ * are often zero on a fresh buffer. For tests and debugging; the barriers cost time. */
+static void poison(rp_recorder *rec, const rp_buffer *b) {
+  const struct VolkDeviceTable *vk = &rec->ctx->vk;
+  VkMemoryBarrier before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                            .srcAccessMask =
+                                VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                            .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT};
+  vk->vkCmdPipelineBarrier(rec->cmd,
+                           VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                           VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
+  vk->vkCmdFillBuffer(rec->cmd, b->handle, b->offset, b->size / 4 * 4, 0x7fc00000u); /* NaN */
+  barrier(rec, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT);
+  rec->barriers += 2;
+}
+
 rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out) {
   *out = NULL;
   if (rec->scratch_count && rec->scratch[rec->scratch_count - 1].size >= bytes) {
     *out = &rec->scratch[rec->scratch_count - 1];
+    if (rec->poison_scratch) poison(rec, *out);
     return RP_OK;
   }
   if (rec->scratch_count == rec->scratch_capacity) {
@@ -145,21 +181,8 @@ rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out
   rp_status st = rp_buffer_create(rec->ctx, size, &rec->scratch[rec->scratch_count]);
   if (st) return st;
   *out = &rec->scratch[rec->scratch_count++];
+  if (rec->poison_scratch) poison(rec, *out);
   return RP_OK;
-}
-
-static void barrier(rp_recorder *rec, VkPipelineStageFlags src_stages) {
-  /* An access mask may only name accesses its stages perform (VUID-...-srcAccessMask-02815):
-   * transfer writes only where the transfer stage is among the sources. */
-  VkAccessFlags src = VK_ACCESS_SHADER_WRITE_BIT;
-  if (src_stages & VK_PIPELINE_STAGE_TRANSFER_BIT) src |= VK_ACCESS_TRANSFER_WRITE_BIT;
-  VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                       .srcAccessMask = src,
-                       .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-  rec->ctx->vk.vkCmdPipelineBarrier(rec->cmd, src_stages, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
-                                    1, &b, 0, NULL, 0, NULL);
-  rec->written.count = 0;
-  rec->read.count = 0;
 }
 
 rp_status rp_rec_begin(rp_recorder *rec) {
