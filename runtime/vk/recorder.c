@@ -162,7 +162,7 @@ rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out
   *out = NULL;
   if (rec->scratch_count && rec->scratch[rec->scratch_count - 1].size >= bytes) {
     *out = &rec->scratch[rec->scratch_count - 1];
-    if (rec->poison_scratch) poison(rec, *out);
+    if (rec->poison_scratch && rec->recording) poison(rec, *out);
     return RP_OK;
   }
   if (rec->scratch_count == rec->scratch_capacity) {
@@ -181,7 +181,7 @@ rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out
   rp_status st = rp_buffer_create(rec->ctx, size, &rec->scratch[rec->scratch_count]);
   if (st) return st;
   *out = &rec->scratch[rec->scratch_count++];
-  if (rec->poison_scratch) poison(rec, *out);
+  if (rec->poison_scratch && rec->recording) poison(rec, *out);
   return RP_OK;
 }
 

@@ -53,7 +53,9 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
 
 /* A device buffer of at least `bytes` for an op's intermediate results (an im2col panel, partial
  * sums), owned by the recorder until it is begun anew or destroyed. Later requests may return
- * the same buffer: the hazard tracking orders its reuse like any other buffer's. */
+ * the same buffer: the hazard tracking orders its reuse like any other buffer's. With
+ * REPRO_POISON_SCRATCH=1 (read when the recorder is created) the buffer is filled with NaN at
+ * each request, for tests of ops that must not read scratch they did not write. */
 rp_status rp_rec_scratch(rp_recorder *rec, uint64_t bytes, const rp_buffer **out);
 
 /* Writes a timestamp once all earlier dispatches have finished; returns its index for
