@@ -994,6 +994,47 @@ Test(cli, a_run_says_the_time_left_after_each_run_and_generation, .timeout = 600
   free(dir);
 }
 
+/* A record's git_commit is the commit repro was built from, as `repro --version` says, not
+ * that of the checkout it runs in: here an unrelated repository made for the test. */
+Test(cli, a_record_names_the_commit_repro_was_built_from, .timeout = 300) {
+  char *dir = make_tmpdir();
+  char file[300], out[300], cmd[400];
+  snprintf(file, sizeof file, "%s/commit.json", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(cmd, sizeof cmd,
+           "cd %s && git init -q && git -c user.name=t -c user.email=t@t commit -q "
+           "--allow-empty -m t && git rev-parse HEAD > head",
+           dir);
+  if (system(cmd) != 0) cr_skip_test("no git to make a repository with");
+  char path[320];
+  snprintf(path, sizeof path, "%s/head", dir);
+  char *other = read_file(path);
+  other[strcspn(other, "\n")] = '\0';
+  write_text(file, "{\"name\": \"commit\", \"dataset\": {\"name\": \"fashion-mnist\", "
+                   "\"fraction\": 0.002, \"validation\": 0, \"test_images\": 32}, \"model\": "
+                   "\"mnist_cnn\", \"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": "
+                   "[{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, \"evaluation\": "
+                   "{\"clean\": true}}");
+  cr_assert_eq(chdir(dir), 0);
+  outcome v = RUN("--version");
+  const char *at = strstr(v.out, "(commit ");
+  cr_assert(at, "no commit in: %s", v.out);
+  char built[64];
+  snprintf(built, sizeof built, "%.*s", (int)strcspn(at + 8, ")"), at + 8);
+  outcome o = RUN("run", file, "--out", out);
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cJSON *record = read_json_in(out, "runs/ce-s1.json");
+  const char *recorded = cJSON_GetStringValue(cJSON_GetObjectItem(record, "git_commit"));
+  cr_assert(recorded, "no git_commit in the record");
+  cr_expect_str_eq(recorded, built);
+  cr_expect_str_neq(recorded, other, "the record names the commit of the directory run in");
+  cJSON_Delete(record);
+  outcome_free(&v), outcome_free(&o);
+  free(other);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- repro bench --compare */
 
 /* Two results files side by side: a column per device ('|' in a name escaped), the driver (its

@@ -17,6 +17,10 @@
 
 #include "vk/status.h"
 
+/* The git commit the binary was built from, "+dirty" where tracked sources differed from it,
+ * "unknown" where it was not built from a git checkout (cmake/build_commit.cmake). */
+extern const char rp_build_commit[];
+
 int rp_cmd_devices(int argc, char **argv);
 int rp_cmd_bench(int argc, char **argv);
 int rp_cmd_train(int argc, char **argv);

@@ -232,6 +232,7 @@ int rp_cmd_bench(int argc, char **argv) {
 
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
+  cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
   char date[32];
   time_t now = time(NULL);
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

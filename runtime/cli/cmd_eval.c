@@ -234,6 +234,7 @@ int rp_cmd_eval(int argc, char **argv) {
     if (json_path) {
       cJSON *root = cJSON_CreateObject();
       cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
+      cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
       cJSON_AddStringToObject(root, "checkpoint", ckpt);
       cJSON_AddItemToObject(root, "device", rp_caps_to_json(rp_context_caps(ctx)));
       cJSON_AddItemToObject(root, "config", rp_train_args_json(&a));

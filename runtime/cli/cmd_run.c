@@ -37,28 +37,6 @@ static void usage(FILE *out) {
                "  saved epoch.\n");
 }
 
-/* The commit of the working directory's git checkout, "+dirty" when tracked sources differ
- * from it; "unknown" without git. */
-static void git_commit(char *out, size_t size) {
-  snprintf(out, size, "unknown");
-  FILE *p = popen("git rev-parse HEAD 2>/dev/null", "r");
-  if (!p) return;
-  char line[128] = "";
-  bool ok = fgets(line, sizeof line, p) != NULL;
-  if (pclose(p) != 0 || !ok) return;
-  line[strcspn(line, "\r\n")] = '\0';
-  if (strlen(line) != 40) return;
-  char commit[41];
-  memcpy(commit, line, sizeof commit); /* 40 hex digits and the terminator */
-  snprintf(out, size, "%s", commit);
-  p = popen("git status --porcelain --untracked-files=no -- runtime shaders CMakeLists.txt "
-            "2>/dev/null",
-            "r");
-  if (!p) return;
-  bool dirty = fgets(line, sizeof line, p) != NULL;
-  if (pclose(p) == 0 && dirty) snprintf(out, size, "%s+dirty", commit);
-}
-
 static void human(double v, char *out, size_t size) {
   const char *units[] = {"", "k", "M", "G", "T", "P"};
   int u = 0;
@@ -409,8 +387,6 @@ int rp_cmd_run(int argc, char **argv) {
     if (!st) {
       const rp_caps *caps = rp_context_caps(ctx);
       fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
-      char commit[64];
-      git_commit(commit, sizeof commit);
       progress p = {.e = &e};
       rp_cli_progress_init(&p.line);
       rp_exp_runner runner = {.ctx = ctx,
@@ -430,7 +406,7 @@ int rp_cmd_run(int argc, char **argv) {
       rp_exp_lock lock;
       st = rp_exp_lock_dir(out_dir, &lock);
       if (!st) atomic_store(&held_lock, lock.path);
-      if (!st) st = rp_exp_run_all(&e, out_dir, &backend, commit);
+      if (!st) st = rp_exp_run_all(&e, out_dir, &backend, rp_build_commit);
       atomic_store(&held_lock, NULL);
       rp_exp_unlock_dir(&lock);
     }

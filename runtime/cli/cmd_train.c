@@ -144,6 +144,7 @@ int rp_cmd_train(int argc, char **argv) {
                            .saved_at = rp_state_saver_now()}};
   rp_cli_progress_init(&log.progress);
   cJSON_AddStringToObject(log.root, "repro_version", REPRO_VERSION);
+  cJSON_AddStringToObject(log.root, "git_commit", rp_build_commit);
   char date[32];
   time_t now = time(NULL);
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "report") == 0) return rp_cmd_report(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     if (argc > 2) return rp_cli_usage_error(NULL, "%s takes no arguments, not '%s'", cmd, argv[2]);
-    printf("repro %s\n", REPRO_VERSION);
+    printf("repro %s (commit %s)\n", REPRO_VERSION, rp_build_commit);
     return 0;
   }
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
