@@ -984,11 +984,25 @@ Test(cli, a_run_says_the_time_left_after_each_run_and_generation, .timeout = 600
             "no results after the report:\n%s", o.out);
   outcome_free(&o);
 
-  /* Again: every run skipped and the search done, so nothing is timed and no estimate made. */
+  /* Again: every run skipped and the search done, so nothing is timed and no estimate made.
+   * One record says it was made on another device: it is kept, and the run says so. */
+  cJSON *record = read_json_in(out, "runs/ce-s2.json");
+  cJSON *device = cJSON_GetObjectItem(record, "device");
+  cJSON_ReplaceItemInObject(device, "name", cJSON_CreateString("Other GPU"));
+  cJSON_ReplaceItemInObject(record, "date", cJSON_CreateString("2026-01-02T03:04:05Z"));
+  char *text = cJSON_Print(record), path[400];
+  snprintf(path, sizeof path, "%s/runs/ce-s2.json", out);
+  write_text(path, text);
+  free(text);
+  cJSON_Delete(record);
   o = RUN("run", file, "--out", out);
   cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strstr(o.out, "[2/3] ce-s2: already done on Other GPU, 2026-01-02, skipped\n"),
+            "stdout:\n%s", o.out);
   cr_expect(strstr(o.out, "[3/3] ce-s3: already done, skipped"), "stdout:\n%s", o.out);
   cr_expect_null(strstr(o.out, "to go:"), "an estimate from nothing trained:\n%s", o.out);
+  cr_expect(strstr(o.out, "\nnote: 1 run recorded on another device was kept, not trained on "),
+            "stdout:\n%s", o.out);
   outcome_free(&o);
   remove_tree(dir);
   free(dir);

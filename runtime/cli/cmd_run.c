@@ -133,7 +133,26 @@ typedef struct progress {
    * (runs of an experiment share their schedule, as a search's candidates do theirs). */
   int runs_timed, generations_timed;
   double run_seconds, generation_seconds;
+  /* Runs skipped because a record made on another device was there (results committed from
+   * a GPU, say), which this device did not train: said for each, and counted for the end. */
+  const char *out_dir, *device;
+  int skipped_elsewhere;
 } progress;
+
+/* The device (and day) `run`'s record was made on, in `out`, where that is not `p->device`. */
+static bool recorded_elsewhere(const progress *p, const rp_exp_run *run, char *out, size_t size) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/runs/%s.json", p->out_dir, run->id);
+  cJSON *record = NULL;
+  if (rp_exp_read_json(path, &record)) return false; /* checked already: cannot happen */
+  const cJSON *device = cJSON_GetObjectItemCaseSensitive(record, "device");
+  const char *name = rp_exp_json_string(device, "name", NULL);
+  bool elsewhere = name && strcmp(name, p->device) != 0;
+  if (elsewhere)
+    snprintf(out, size, "%s, %.10s", name, rp_exp_json_string(record, "date", "undated"));
+  cJSON_Delete(record);
+  return elsewhere;
+}
 
 /* "N runs to go: about T at t a run so far": the time `left` more of what took `seconds` for
  * `timed` may take. */
@@ -251,7 +270,11 @@ static void on_event(void *user, rp_exp_event event, int index, int count, const
   progress *p = user;
   clear_progress(p);
   const char *label = p->e->losses[run->loss_index].label;
-  if (event == RP_EXP_RUN_SKIPPED) {
+  char other[256];
+  if (event == RP_EXP_RUN_SKIPPED && recorded_elsewhere(p, run, other, sizeof other)) {
+    printf("[%d/%d] %s: already done on %s, skipped\n", index + 1, count, run->id, other);
+    p->skipped_elsewhere++;
+  } else if (event == RP_EXP_RUN_SKIPPED) {
     printf("[%d/%d] %s: already done, skipped\n", index + 1, count, run->id);
   } else if (event == RP_EXP_REPORT_FAILED) {
     printf("    note: the report could not be remade (%s); the run is recorded, and the report "
@@ -383,11 +406,12 @@ int rp_cmd_run(int argc, char **argv) {
   int code = st ? rp_cli_error(st) : 0;
   if (!st && !dry_run) {
     rp_context *ctx = NULL;
+    int skipped_elsewhere = 0;
     st = rp_cli_open_device(device, &ctx);
     if (!st) {
       const rp_caps *caps = rp_context_caps(ctx);
       fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
-      progress p = {.e = &e};
+      progress p = {.e = &e, .out_dir = out_dir, .device = caps->name};
       rp_cli_progress_init(&p.line);
       rp_exp_runner runner = {.ctx = ctx,
                               .epoch = on_epoch,
@@ -407,6 +431,7 @@ int rp_cmd_run(int argc, char **argv) {
       st = rp_exp_lock_dir(out_dir, &lock);
       if (!st) atomic_store(&held_lock, lock.path);
       if (!st) st = rp_exp_run_all(&e, out_dir, &backend, rp_build_commit);
+      skipped_elsewhere = p.skipped_elsewhere;
       atomic_store(&held_lock, NULL);
       rp_exp_unlock_dir(&lock);
     }
@@ -414,6 +439,11 @@ int rp_cmd_run(int argc, char **argv) {
       code = rp_cli_error(st);
     else
       rp_cli_print_report(out_dir);
+    if (skipped_elsewhere)
+      printf("note: %d run%s recorded on another device %s kept, not trained on %s; --out DIR "
+             "runs the experiment afresh\n",
+             skipped_elsewhere, skipped_elsewhere == 1 ? "" : "s",
+             skipped_elsewhere == 1 ? "was" : "were", rp_context_caps(ctx)->name);
     rp_context_destroy(ctx);
   }
   rp_exp_plan_free(&plan);
