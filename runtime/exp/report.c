@@ -6,6 +6,7 @@
  * two-sided t-test against cross-entropy (the loss whose canonical text is "ce"; the first
  * such). A diverged run counts with accuracy 0, as its record says. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@ typedef struct group {
   int *runs, n; /* indices into the records */
 } group;
 
+/* The training-loss figure: all losses on one axis, each scaled to [0, 1] over its epochs, or
+ * none (loss_figure_kind). */
+typedef enum loss_figure { LOSSES_ONE_AXIS, LOSSES_SCALED, LOSSES_NOT_DRAWN } loss_figure;
+
 typedef struct report {
   const char *dir;
   cJSON *experiment; /* NULL if absent */
@@ -50,7 +55,8 @@ typedef struct report {
   rp_text searches_md, shapes_md;
   cJSON *searches;
   bool search_figure, shapes_figure;
-  bool losses_scaled; /* the training-loss figure draws each loss scaled (train_losses_scaled) */
+  loss_figure losses; /* how the training-loss figure draws the losses (loss_figure_kind) */
+  bool validated;     /* some run has a validation accuracy: the figure has something to draw */
 } report;
 
 static const char *const attack_names[2] = {"fgsm", "pgd"};
@@ -297,13 +303,12 @@ static void epoch_series(const report *r, const char *key, double *xs, double *y
  * more than this factor, one axis would flatten all but the largest, and the figure draws each
  * scaled to [0, 1] over its epochs instead, which keeps what compares, its course (its legend
  * gives each loss's first and last value, so that a loss that barely moved shows as such). With
- * fewer epochs than SCALE_MIN_EPOCHS there is no course to show: a scaled line would only join
- * 0 and 1. */
+ * fewer epochs than SCALE_MIN_EPOCHS there is no course to show (a scaled line would only join
+ * 0 and 1), and no figure is drawn. */
 #define LOSS_SCALES_APART 10.0
 #define SCALE_MIN_EPOCHS 3
 
-static bool train_losses_scaled(const report *r) {
-  if (r->max_epoch < SCALE_MIN_EPOCHS) return false;
+static loss_figure loss_figure_kind(const report *r) {
   size_t per_group = (size_t)(r->max_epoch ? r->max_epoch : 1);
   size_t groups = (size_t)(r->group_count ? r->group_count : 1);
   double *xs = calloc(per_group, sizeof *xs), *ys = calloc(per_group * groups, sizeof *ys);
@@ -316,7 +321,16 @@ static bool train_losses_scaled(const report *r) {
   free(xs);
   free(ys);
   free(series);
-  return scaled;
+  if (!scaled) return LOSSES_ONE_AXIS;
+  return r->max_epoch < SCALE_MIN_EPOCHS ? LOSSES_NOT_DRAWN : LOSSES_SCALED;
+}
+
+/* Whether any loss has a value of `key` at any epoch. */
+static bool any_epoch_value(const report *r, const char *key) {
+  for (int gi = 0; gi < r->group_count; gi++)
+    for (int e = 0; e < r->max_epoch; e++)
+      if (isfinite(epoch_mean(r, &r->groups[gi], e, key))) return true;
+  return false;
 }
 
 static int diverged_count(const report *r, const group *g) {
@@ -573,14 +587,23 @@ static rp_status write_summary(const report *r, double *v, double *b) {
     rp_text_put(&t,
                 "Not drawn on this machine (PLplot has no SVG driver here): run `repro report DIR` "
                 "where it has one.\n\n");
-  if (r->losses_scaled)
+  if (r->losses == LOSSES_SCALED)
     rp_text_put(&t,
                 "- [training loss](figures/train_loss.svg) (each loss scaled to [0, 1] over its "
                 "epochs: their values differ by more than %g times)\n",
                 LOSS_SCALES_APART);
-  else
+  else if (r->losses == LOSSES_ONE_AXIS)
     rp_text_put(&t, "- [training loss](figures/train_loss.svg)\n");
-  rp_text_put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
+  else
+    rp_text_put(&t,
+                "- training loss: not drawn (the losses' values differ by more than %g times, "
+                "too much for one axis, and %d epoch%s too few to compare their courses "
+                "scaled; `results.json` has them)\n",
+                LOSS_SCALES_APART, r->max_epoch, r->max_epoch == 1 ? " is" : "s are");
+  if (r->validated)
+    rp_text_put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
+  else
+    rp_text_put(&t, "- validation accuracy: none (no validation split)\n");
   rp_text_put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
   rp_text_put(&t, "- [mean true-class probability](figures/true_class_probability.svg)\n");
   for (int kind = 0; kind < 2; kind++)
@@ -702,8 +725,18 @@ static void scale_with_legend(rp_series *series, int count, char (*labels)[160])
 }
 
 /* A figure of `key` per epoch, one line per loss; `scaled`: each line scaled to [0, 1]. */
+static rp_status remove_figure(const report *r, const char *file) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/figures/%s", r->dir, file);
+  if (remove(path) != 0 && errno != ENOENT)
+    return rp_fail(RP_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+  return RP_OK;
+}
+
+/* `key` per epoch, one line per loss, times `unit` (100 for percentages), or each scaled. */
 static rp_status curve_figure(const report *r, const char *file, const char *key, const char *title,
-                              const char *y_label, bool scaled, double *xs, double *ys) {
+                              const char *y_label, double unit, bool scaled, double *xs,
+                              double *ys) {
   size_t groups = (size_t)(r->group_count ? r->group_count : 1);
   rp_series *series = calloc(groups, sizeof *series);
   char(*labels)[160] = scaled ? calloc(groups, sizeof *labels) : NULL;
@@ -713,6 +746,7 @@ static rp_status curve_figure(const report *r, const char *file, const char *key
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   }
   epoch_series(r, key, xs, ys, series);
+  for (size_t i = 0; i < (size_t)r->group_count * (size_t)r->max_epoch; i++) ys[i] *= unit;
   char path[4096], scaled_title[256], scaled_label[64];
   if (scaled) {
     scale_with_legend(series, r->group_count, labels);
@@ -772,17 +806,23 @@ static rp_status write_figures(const report *r, double *v) {
     free(ys);
     return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
   }
-  st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss",
-                    r->losses_scaled, xs, ys);
-  if (!st)
+  /* A figure not drawn is removed, lest summary.md's readers find one from an earlier report. */
+  if (r->losses == LOSSES_NOT_DRAWN)
+    st = remove_figure(r, "train_loss.svg");
+  else
+    st = curve_figure(r, "train_loss.svg", "train_loss", "Training loss per epoch", "loss", 1,
+                      r->losses == LOSSES_SCALED, xs, ys);
+  if (!st && !r->validated)
+    st = remove_figure(r, "val_accuracy.svg");
+  else if (!st)
     st = curve_figure(r, "val_accuracy.svg", "val_accuracy", "Validation accuracy per epoch",
-                      "accuracy", false, xs, ys);
+                      "accuracy (%)", 100, false, xs, ys);
   if (!st)
     st = curve_figure(r, "test_accuracy.svg", "test_accuracy", "Test accuracy per epoch",
-                      "accuracy", false, xs, ys);
+                      "accuracy (%)", 100, false, xs, ys);
   if (!st)
     st = curve_figure(r, "true_class_probability.svg", "train_true_class_probability",
-                      "Mean true-class probability per epoch", "probability", false, xs, ys);
+                      "Mean true-class probability per epoch", "probability", 1, false, xs, ys);
   for (int kind = 0; kind < 2 && !st; kind++)
     if (r->eps_count[kind]) st = attack_figure(r, kind, v, ys);
   free(xs);
@@ -846,7 +886,8 @@ rp_status rp_exp_report(const char *dir) {
   double *v = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *v);
   double *b = calloc((size_t)(r.run_count ? r.run_count : 1), sizeof *b);
   if (!st && v && b) {
-    r.losses_scaled = train_losses_scaled(&r);
+    r.losses = loss_figure_kind(&r);
+    r.validated = any_epoch_value(&r, "val_accuracy");
     st = report_parts(&r);
     if (!st) st = write_summary(&r, v, b);
     if (!st) st = write_results(&r, v, b);
