@@ -273,11 +273,20 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
       {{"eval", "--checkpoint", "c.safetensors", "--test-images", "9", "--epochs", "7"},
        "repro: --epochs is not an option of eval (the model comes from the checkpoint; training "
        "options change nothing there) (see repro eval --help)"},
+      {{"eval", "--checkpoint", "c.safetensors", "--fgms", "0.1"},
+       "repro: unknown option '--fgms' (see repro eval --help)"},
       {{"eval", "--fgsm", "0.1"}, "repro: --checkpoint is required (see repro eval --help)"},
       {{"run", "a.json", "b.json"},
        "repro: one experiment file at a time: 'b.json' after 'a.json' (see repro run --help)"},
       {{"run", "a.json", "--bogus"}, "repro: unknown option '--bogus' (see repro run --help)"},
       {{"bench", "--bogus"}, "repro: unknown option '--bogus' (see repro bench --help)"},
+      /* names are checked before anything is measured (stdout stays empty) */
+      {{"bench", "gemm256", "train_resnt20"},
+       "repro: train_resnt20: unknown model 'resnt20' (models: mnist_cnn, allcnn_c, resnetD or "
+       "preresnetD (D = 6n+2 in 8..10000), wrn-D-K (D = 6n+4 in 10..10000, K in 1..10000)) (see "
+       "repro bench --help)"},
+      {{"bench", "--profile", "peak"},
+       "repro: --profile times training steps; name a train_MODEL (see repro bench --help)"},
       {{"data", "fetch"},
        "repro: fetch needs a dataset (cifar10, cifar100, mnist, fashion-mnist) (see repro data "
        "--help)"},
@@ -1169,6 +1178,10 @@ Test(cli, bench_profile_sums_dispatches_by_kernel, .timeout = 300) {
   cr_assert_not_null(result, "no train_mnist_cnn result in %s", json);
   const cJSON *batch = cJSON_GetObjectItem(result, "batch"); /* what bench --compare checks */
   cr_expect(cJSON_IsNumber(batch) && batch->valueint == 8, "the step's batch is not recorded");
+  /* --repeats holds for training steps too (on CPU devices they default to fewer) */
+  const cJSON *repeats = cJSON_GetObjectItem(result, "repeats");
+  cr_expect(cJSON_IsNumber(repeats) && repeats->valueint == 1, "%d repeats, not 1",
+            cJSON_IsNumber(repeats) ? repeats->valueint : -1);
   const cJSON *profile = cJSON_GetObjectItem(result, "profile");
   const cJSON *kernels = cJSON_GetObjectItem(profile, "kernels");
   const cJSON *dispatches = cJSON_GetObjectItem(profile, "dispatches");

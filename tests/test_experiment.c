@@ -150,8 +150,8 @@ static const bad_case bad_cases[] = {
      "\"mnist_cnn\", " LOSSES "}",
      "$.dataset.dir: expected a non-empty path (string), got \"\""},
     {"{\"name\": \"t\", \"dataset\": {\"name\": \"cifar10\"}, \"model\": \"resnet21\", " LOSSES "}",
-     "$.model: expected a model: mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2), wrn-D-K "
-     "(D = 6n+4), got \"resnet21\""},
+     "$.model: expected a model: mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2 in "
+     "8..10000), wrn-D-K (D = 6n+4 in 10..10000, K in 1..10000), got \"resnet21\""},
     {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": -3}}",
      "$.training.epochs: expected an integer in 1..100000, got -3"},
     {"{" BASE ", " LOSSES ", \"training\": {\"epochs\": 2.5}}",

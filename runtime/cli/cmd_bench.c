@@ -16,6 +16,7 @@
 #include "bench/bench.h"
 #include "bench/compare.h"
 #include "cli/cli.h"
+#include "nn/models.h"
 #include "train/train_bench.h"
 #include "vk/caps_json.h"
 
@@ -132,7 +133,8 @@ static void usage(FILE *out) {
           "               (a training step of MODEL, images/s); none: peak, copy, the GEMMs,\n"
           "               train_mnist_cnn and train_resnet20. The FMA peak is always measured:\n"
           "               compute figures are reported as a fraction of it\n"
-          "  --repeats N  timed repetitions per benchmark (median, min and max; default 5)\n"
+          "  --repeats N  timed repetitions per benchmark (median, min and max; default 5,\n"
+          "               for training steps on CPU devices 3)\n"
           "  --batch B    batch of the training steps (default 128)\n"
           "  --profile    one training step's time by kernel (every dispatch in the JSON)\n"
           "  --json FILE  the device's capabilities and every result as JSON\n"
@@ -171,7 +173,7 @@ static int compare(int argc, char **argv) {
 int rp_cmd_bench(int argc, char **argv) {
   const char *json_path = NULL, *device = NULL;
   int repeats = 5, batch = 128;
-  bool profile = false;
+  bool profile = false, repeats_given = false;
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
@@ -199,10 +201,15 @@ int rp_cmd_bench(int argc, char **argv) {
         device = v;
       else if (!rp_cli_parse_int("bench", opt, v, 1, strcmp(opt, "--batch") == 0 ? 4096 : 1000, &n))
         code = 2;
+      else if (strcmp(opt, "--batch") == 0)
+        batch = (int)n;
       else
-        *(strcmp(opt, "--batch") == 0 ? &batch : &repeats) = (int)n;
+        repeats = (int)n, repeats_given = true;
     } else if (opt[0] == '-') {
       code = rp_cli_usage_error("bench", "unknown option '%s'", opt);
+    } else if (strncmp(opt, "train_", 6) == 0 && !rp_model_parse(opt + 6, NULL)) {
+      code = rp_cli_usage_error("bench", "%s: unknown model '%s' (models: %s)", opt, opt + 6,
+                                rp_model_names);
     } else if (known(opt)) {
       names[name_count++] = argv[i];
     } else {
@@ -212,6 +219,11 @@ int rp_cmd_bench(int argc, char **argv) {
           opt);
     }
   }
+  /* --profile times training steps: the default list has them, or a name must be one. */
+  bool any_train = name_count == 0;
+  for (int i = 0; i < name_count; i++) any_train |= strncmp(names[i], "train_", 6) == 0;
+  if (!code && profile && !any_train)
+    code = rp_cli_usage_error("bench", "--profile times training steps; name a train_MODEL");
   /* The results file is checked before minutes of measuring. */
   if (!code && json_path && !rp_cli_check_writable("bench", "--json", json_path)) code = 2;
   if (code) {
@@ -266,7 +278,7 @@ int rp_cmd_bench(int argc, char **argv) {
     }
   }
   /* Training steps: those named, or the default pair. Slow on CPU devices, so fewer
-   * repeats there. */
+   * repeats there unless --repeats says otherwise. */
   int train_count = 0;
   const char **train = calloc((size_t)argc + 2, sizeof *train);
   if (name_count == 0)
@@ -277,7 +289,8 @@ int rp_cmd_bench(int argc, char **argv) {
   bool cpu = caps->device_class == RP_CLASS_CPU;
   for (int i = 0; st == RP_OK && i < train_count; i++) {
     profile_table table = {.dispatches = cJSON_CreateArray()};
-    st = rp_bench_train_step(ctx, train[i] + 6, batch, cpu ? 1 : 20, cpu ? 3 : repeats, &r,
+    st = rp_bench_train_step(ctx, train[i] + 6, batch, cpu ? 1 : 20,
+                             cpu && !repeats_given ? 3 : repeats, &r,
                              profile ? collect_profile : NULL, &table);
     if (st == RP_OK) {
       print_result(&r, peak);

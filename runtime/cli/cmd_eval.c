@@ -110,10 +110,13 @@ int rp_cmd_eval(int argc, char **argv) {
     if (!ours) {
       /* values never start with "--" (rp_cli_take_value), so every such word is an option */
       if (strncmp(opt, "--", 2) == 0 && strcmp(opt, "--help") != 0 && !eval_takes(opt)) {
-        code = rp_cli_usage_error("eval",
-                                  "%s is not an option of eval (the model comes from the "
-                                  "checkpoint; training options change nothing there)",
-                                  opt);
+        if (rp_train_args_option(opt))
+          code = rp_cli_usage_error("eval",
+                                    "%s is not an option of eval (the model comes from the "
+                                    "checkpoint; training options change nothing there)",
+                                    opt);
+        else
+          code = rp_cli_usage_error("eval", "unknown option '%s'", opt);
         break;
       }
       rest[nrest++] = argv[i];

@@ -102,6 +102,11 @@ static bool takes_value(const char *opt, unsigned files) {
          ((files & RP_TRAIN_STATE) && strcmp(opt, "--state") == 0);
 }
 
+bool rp_train_args_option(const char *opt) {
+  return takes_value(opt, RP_TRAIN_SAVE | RP_TRAIN_JSON | RP_TRAIN_STATE) ||
+         strcmp(opt, "--nesterov") == 0;
+}
+
 int rp_train_args_parse(int argc, char **argv, rp_train_args *a, unsigned files) {
   const char *cmd = argv[0]; /* "train" or "eval", for the hint after an error */
   memset(a, 0, sizeof *a);

@@ -29,6 +29,9 @@ extern const char *const rp_train_args_help;
  * --help, or 2 after printing a one-line error naming the option and the value. */
 int rp_train_args_parse(int argc, char **argv, rp_train_args *a, unsigned files);
 
+/* Whether `opt` is an option of repro train (eval refuses those it has no use for by name). */
+bool rp_train_args_option(const char *opt);
+
 /* The resolved configuration, for results files. */
 cJSON *rp_train_args_json(const rp_train_args *a);
 

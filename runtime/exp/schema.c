@@ -631,10 +631,11 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
   if (!st) st = parse_dataset(file, member(root, "dataset"), e);
   const cJSON *model = member(root, "model");
   if (!st && (!cJSON_IsString(model) || !rp_model_parse(model->valuestring, NULL) ||
-              strlen(model->valuestring) >= sizeof e->model))
-    st = bad(file, "$.model",
-             "a model: mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2), wrn-D-K (D = 6n+4)",
-             model);
+              strlen(model->valuestring) >= sizeof e->model)) {
+    char expected[256];
+    snprintf(expected, sizeof expected, "a model: %s", rp_model_names);
+    st = bad(file, "$.model", expected, model);
+  }
   if (!st) {
     snprintf(e->model, sizeof e->model, "%s", model->valuestring);
     e->fraction = 1;

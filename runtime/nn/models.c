@@ -5,7 +5,8 @@
 #include <string.h>
 
 const char *const rp_model_names =
-    "mnist_cnn, allcnn_c, resnet20|32|56 (6n+2), preresnet20 (6n+2), wrn-D-K (D = 6n+4)";
+    "mnist_cnn, allcnn_c, resnetD or preresnetD (D = 6n+2 in 8..10000), wrn-D-K (D = 6n+4 in "
+    "10..10000, K in 1..10000)";
 
 /* Chains of layers read best as a sequence of calls that stop at the first failure: each
  * builder step takes and returns the index of the node it appends, -1 once anything failed. */
