@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exp/files.h"
 #include "support/tmpfiles.h"
 #include "train/safetensors.h"
 
@@ -339,6 +340,8 @@ Test(cli, usage_only_for_help_or_no_arguments) {
       {{"taylorglo", "analyze", "--help"},
        "usage: repro taylorglo analyze --theta a1,a2,a3,a4,a5,a6,t0,t1 [--classes N]"},
       {{"devices", "--help"}, "usage: repro devices [--json]"},
+      {{"help"}, "usage: repro COMMAND [OPTIONS]"},
+      {{"help", "run"}, "usage: repro run FILE [--out DIR] [--device D] [--dry-run]"},
   };
   for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
     outcome o = run_env(NULL, helps[i].args);
@@ -360,7 +363,11 @@ Test(cli, usage_only_for_help_or_no_arguments) {
   outcome o = RUN("version");
   char line[256];
   cr_expect_eq(o.status, 0);
-  cr_expect_str_eq(line_of(o.out, 0, line, sizeof line), "repro " REPRO_VERSION);
+  /* the version and the commit built from (a_record_names_the_commit_repro_was_built_from) */
+  line_of(o.out, 0, line, sizeof line);
+  const char *prefix = "repro " REPRO_VERSION " (commit ";
+  cr_expect(strncmp(line, prefix, strlen(prefix)) == 0 && line[strlen(line) - 1] == ')', "%s",
+            line);
   outcome_free(&o);
 }
 
@@ -566,6 +573,43 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   char cmd[800];
   snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)$(ls -A %s/s)\"", runs, search);
   cr_expect_eq(system(cmd), 0, "the dry run wrote into %s", out);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* repro report on what is not an experiment's output, or one a repro run is working on: one
+ * line each, saying which. */
+Test(cli, report_names_what_is_wrong_with_its_directory) {
+  char *dir = make_tmpdir();
+  char path[320], line[700];
+  snprintf(path, sizeof path, "%s/none", dir);
+  outcome o = RUN("report", path);
+  snprintf(line, sizeof line, "repro: %s: No such file or directory", path);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  snprintf(path, sizeof path, "%s/file", dir);
+  write_text(path, "x");
+  o = RUN("report", path);
+  snprintf(line, sizeof line, "repro: %s is not a directory", path);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  o = RUN("report", dir);
+  snprintf(line, sizeof line, "repro: %s has no runs/ directory: not an experiment's output", dir);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  snprintf(path, sizeof path, "%s/runs", dir);
+  cr_assert_eq(mkdir(path, 0755), 0);
+  rp_exp_lock lock;
+  cr_assert_eq(rp_exp_lock_dir(dir, &lock), RP_OK, "%s", rp_error_message());
+  snprintf(path, sizeof path, "%s/", dir); /* named with a slash after it */
+  o = RUN("report", path);
+  rp_exp_unlock_dir(&lock);
+  snprintf(line, sizeof line,
+           "repro: %s is in use by another repro run (pid %d): wait for it to end, or choose "
+           "another output directory",
+           dir, (int)getpid());
+  expect_error(&o, 2, line);
+  outcome_free(&o);
   remove_tree(dir);
   free(dir);
 }

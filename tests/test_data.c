@@ -191,6 +191,7 @@ Test(data, cifar_errors_name_the_file) {
   /* empty */
   write_file(tmpdir, "test_batch.bin", "", 0);
   ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), path);
+  ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), " is empty: truncated");
   /* label out of range: CIFAR-100 records read as CIFAR-10 have labels up to 99 */
   write_cifar(tmpdir, "test_batch.bin", 0, 12, 1, 256);
   ASSERT_FAILS_NAMING(rp_dataset_load("cifar10", tmpdir, false, &ds), path);

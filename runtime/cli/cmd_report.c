@@ -1,11 +1,13 @@
 /* repro report DIR: regenerates DIR/summary.md, DIR/results.json and DIR/figures/ from the run
  * records in DIR/runs/ alone (no device, no training). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "exp/driver.h"
+#include "exp/files.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: repro report DIR\n"
@@ -19,15 +21,30 @@ int rp_cmd_report(int argc, char **argv) {
   if (argc > 2)
     return rp_cli_usage_error("report", "one directory at a time: '%s' after '%s'", argv[2],
                               argv[1]);
-  const char *dir = argv[1];
-  char runs[4096];
+  /* without trailing slashes, for the paths it prints (DIR/summary.md, not DIR//summary.md) */
+  char dir[4096], runs[4200];
+  snprintf(dir, sizeof dir, "%s", argv[1]);
+  for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = '\0';
   snprintf(runs, sizeof runs, "%s/runs", dir);
   struct stat s;
+  if (stat(dir, &s) != 0) {
+    fprintf(stderr, "repro: %s: %s\n", dir, strerror(errno));
+    return 2;
+  }
+  if (!S_ISDIR(s.st_mode)) {
+    fprintf(stderr, "repro: %s is not a directory\n", dir);
+    return 2;
+  }
   if (stat(runs, &s) != 0 || !S_ISDIR(s.st_mode)) {
     fprintf(stderr, "repro: %s has no runs/ directory: not an experiment's output\n", dir);
     return 2;
   }
-  rp_status st = rp_exp_report(dir);
+  /* not while a repro run works on it: it writes the same files */
+  rp_exp_lock lock;
+  rp_status st = rp_exp_lock_dir(dir, &lock);
+  if (st) return rp_cli_error(st);
+  st = rp_exp_report(dir);
+  rp_exp_unlock_dir(&lock);
   if (st) return rp_cli_error(st);
   rp_cli_print_report(dir);
   return 0;

@@ -23,7 +23,8 @@ static void usage(FILE *out) {
           "  run FILE [--out DIR] [--device D] [--dry-run]\n"
           "                                        run an experiment file (docs/experiments.md)\n"
           "  report DIR                            summary.md, results.json, figures of DIR\n"
-          "  version                               print the version\n"
+          "  version                               print the version and commit\n"
+          "  help [COMMAND]                        this, or COMMAND's options\n"
           "\n"
           "environment:\n"
           "  REPRO_DEVICE=N|NAME    device to use (index or part of its name)\n"
@@ -37,6 +38,7 @@ static void usage(FILE *out) {
           "                         resuming (default 60)\n"
           "  REPRO_DATA_ANY_SIZE=1  accept CIFAR files of other than the official sizes\n"
           "  REPRO_PROFILE=1        a timestamp after every dispatch\n"
+          "  REPRO_POISON_SCRATCH=1  NaN over every scratch buffer an op asks for (tests)\n"
           "  REPRO_GEMM, REPRO_CONV, REPRO_TEXEL  force a kernel, for tuning (README.md)\n"
           "  REPRO_NO_QUIRKS=1, REPRO_NO_QUIRK_NAME=1  turn off driver workarounds\n");
 }
@@ -46,6 +48,10 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  /* repro help COMMAND: repro COMMAND --help */
+  char help[] = "--help";
+  char *asked[] = {argv[0], argc == 3 ? argv[2] : NULL, help, NULL};
+  if (argc == 3 && strcmp(argv[1], "help") == 0) argv = asked;
   const char *cmd = argv[1];
   if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
@@ -61,6 +67,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if (argc > 2)
+      return rp_cli_usage_error(NULL, "%s takes one command at most: '%s' after '%s'", cmd,
+                                argv[argc - 1], argv[2]);
     usage(stdout);
     return 0;
   }

@@ -12,7 +12,9 @@ rp_status rp_cifar_count(const char *path, int label_bytes, int64_t *records) {
   struct stat st;
   if (stat(path, &st) != 0) return rp_fail(RP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
   int64_t record = label_bytes + CIFAR_PIXELS;
-  if (st.st_size == 0 || st.st_size % record != 0)
+  if (st.st_size == 0)
+    return rp_fail(RP_ERR_IO, "%s is empty: truncated or not a CIFAR binary file", path);
+  if (st.st_size % record != 0)
     return rp_fail(RP_ERR_IO,
                    "%s: %lld bytes is not a whole number of %lld-byte CIFAR records "
                    "(truncated or not a CIFAR binary file)",

@@ -1,6 +1,7 @@
 #include "exp/figures.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <plplot/plplot.h>
 #include <stdbool.h>
@@ -108,7 +109,7 @@ static rp_status plot_lines(const char *path, const char *title, const char *x_l
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   /* PLplot gives no error back for a file it cannot open: check first. */
   FILE *probe = fopen(tmp, "wb");
-  if (!probe) return rp_fail(RP_ERR_IO, "cannot write %s", path);
+  if (!probe) return rp_fail(RP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
   fclose(probe);
   if (count > MAX_LEGEND) count = MAX_LEGEND;
   if (!rp_plot_available()) {
