@@ -11,6 +11,7 @@
 #include "exp/files.h"
 #include "exp/report_parts.h"
 #include "meta/search.h"
+#include "train/loss_spec.h"
 
 static double num(const cJSON *o, const char *key) { return rp_exp_json_number(o, key); }
 
@@ -22,10 +23,14 @@ static bool flag(const cJSON *o, const char *key) {
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+/* The loss of genome `g` as the tables name the runs that train it (best_LABEL, exp/plan.c),
+ * so that searching summary.md for one finds the other. */
 static void genome_text(rp_text *md, const double *g) {
-  rp_text_put(md, "`taylorglo:");
-  for (int k = 0; k < RP_TGLO_GENOME; k++) rp_text_put(md, "%s%.4f", k ? "," : "", g[k]);
-  rp_text_put(md, "`");
+  rp_loss loss = {.kind = RP_LOSS_TAYLORGLO};
+  for (int k = 0; k < RP_TGLO_GENOME; k++) loss.theta[k] = (float)g[k];
+  char text[256];
+  rp_loss_format(&loss, text, sizeof text);
+  rp_text_put(md, "`%s`", text);
 }
 
 static void settings_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
