@@ -273,6 +273,9 @@ static const bad_case bad_cases[] = {
      "$.search.sigma0: expected a number in (0, 1000], got 0"},
     {"{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"both\"}}",
      "$.search.invariant: expected one of \"off\", \"code\", \"softmax\", got \"both\""},
+    {"{" BASE_V ", " LOSSES ", \"search\": {\"fitness_eps\": \"0/255\"}}",
+     "$.search.fitness_eps: expected an epsilon in (0, 1]: a number or a fraction \"N/D\", got "
+     "\"0/255\""},
     {"{" BASE_V ", " LOSSES ", \"search\": {\"fitness\": \"loss\"}}",
      "$.search.fitness: expected one of \"val_accuracy\", \"fgsm\", got \"loss\""},
     {"{" BASE_V ", " LOSSES ", \"search\": {\"invariant\": \"off\", \"prune\": true}}",
@@ -1172,7 +1175,7 @@ Test(experiment, a_search_takes_its_fitness_and_the_experiments_eps_mode) {
   ASSERT_OK(run_searched(dir,
                          "{" BASE_V ", " LOSSES ", \"evaluation\": {\"eps_mode\": \"normalized\"}, "
                          "\"search\": {\"population\": 4, \"generations\": 1, \"epochs\": 1, "
-                         "\"fitness\": \"fgsm\", \"fitness_eps\": 0.2, \"retries\": 0}}",
+                         "\"fitness\": \"fgsm\", \"fitness_eps\": \"1/5\", \"retries\": 0}}",
                          &f));
   cr_assert_gt(f.candidates, 0, "no candidate trained: the test proves nothing");
   remove_tree(root);

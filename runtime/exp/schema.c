@@ -517,9 +517,12 @@ static rp_status parse_search(const char *file, const char *path, const cJSON *v
   if (!st) st = get_enum(file, path, v, "invariant", invariants, &invariant);
   if (!st) st = get_bool(file, path, v, "prune", &s->prune);
   if (!st) st = get_enum(file, path, v, "fitness", fitnesses, &fitness);
-  if (!st)
-    st =
-        get_number(file, path, v, "fitness_eps", 0, true, 1, "a number in (0, 1]", &s->fitness_eps);
+  const cJSON *fitness_eps = member(v, "fitness_eps");
+  if (!st && fitness_eps && (!parse_eps(fitness_eps, &s->fitness_eps) || s->fitness_eps == 0)) {
+    char at[512];
+    join(at, sizeof at, path, "fitness_eps");
+    st = bad(file, at, "an epsilon in (0, 1]: a number or a fraction \"N/D\"", fitness_eps);
+  }
   if (!st) st = get_int32(file, path, v, "epochs", 1, 100000, &s->epochs);
   if (!st)
     st = get_number(file, path, v, "retry_below", 0, false, 1, "a number in [0, 1]",
