@@ -835,6 +835,33 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
 
 /* A diverging run (learning rate 30): status 1 and one line saying where, and the metrics file
  * written all the same, saying how the run ended. */
+/* A training that fails before its first epoch (here: no dataset where --data-dir says)
+ * writes its --json all the same: status failed, and the error it printed. */
+Test(cli, a_training_that_cannot_start_still_writes_its_json) {
+  char *dir = make_tmpdir();
+  char json[300], missing[300];
+  snprintf(json, sizeof json, "%s/m.json", dir);
+  snprintf(missing, sizeof missing, "%s/nothing-here", dir);
+  outcome o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--data-dir",
+                  missing, "--json", json);
+  cr_assert_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
+  cJSON *root = read_json_in(dir, "m.json");
+  cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(root, "status")), "failed");
+  const char *error = cJSON_GetStringValue(cJSON_GetObjectItem(root, "error"));
+  cr_assert(error, "no error in %s", json);
+  char line[600];
+  snprintf(line, sizeof line, "repro: %s\n", error);
+  cr_expect(strstr(o.err, line), "'%s' is not the error printed:\n%s", error, o.err);
+  cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "epochs")), 0);
+  cr_expect_str_eq(
+      cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "config"), "dataset")),
+      "fashion-mnist");
+  cJSON_Delete(root);
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
+
 Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
   const char *fashion = fashion_or_skip();
   char *dir = make_tmpdir(), json[300];

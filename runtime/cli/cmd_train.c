@@ -92,6 +92,39 @@ static rp_status resume(run_log *log, const rp_train_args *a) {
   return RP_OK;
 }
 
+/* What every --json file starts with: the version and commit, the date, the device (where it
+ * was opened) and the configuration. */
+static cJSON *log_header(const rp_train_args *a, const rp_caps *caps) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
+  cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
+  char date[32];
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  cJSON_AddStringToObject(root, "date", date);
+  if (caps)
+    cJSON_AddItemToObject(root, "device", rp_caps_to_json(caps));
+  else
+    cJSON_AddNullToObject(root, "device");
+  cJSON_AddItemToObject(root, "config", rp_train_args_json(a));
+  return root;
+}
+
+/* A run that failed before its first epoch (no device, a dataset missing or damaged): the
+ * error printed, and the --json file says so as it would after a failure in training. */
+static int failed_before_training(const rp_train_args *a, const rp_caps *caps, rp_status st) {
+  int code = rp_cli_error(st);
+  if (!a->json) return code;
+  cJSON *root = log_header(a, caps);
+  cJSON_AddArrayToObject(root, "epochs");
+  cJSON_AddStringToObject(root, "status", "failed");
+  cJSON_AddStringToObject(root, "error", rp_error_message());
+  if (rp_write_json_file(a->json, root) != RP_OK)
+    fprintf(stderr, "repro: --json: %s\n", rp_error_message());
+  cJSON_Delete(root);
+  return code;
+}
+
 int rp_cmd_train(int argc, char **argv) {
   if (argc < 2) { /* a bare "repro train": the usage is the answer */
     usage(stderr);
@@ -115,15 +148,16 @@ int rp_cmd_train(int argc, char **argv) {
     if (outputs[i]) rp_file_remove_stale_temporaries_of(outputs[i]);
   rp_context *ctx;
   rp_status st = rp_cli_open_device(a.device, &ctx);
-  if (st) return rp_cli_error(st);
+  if (st) return failed_before_training(&a, NULL, st);
   const rp_caps *caps = rp_context_caps(ctx);
   fprintf(stderr, "device %u: %s (%s)\n", caps->index, caps->name, caps->driver_info);
 
   rp_trainer *t = NULL;
   st = rp_trainer_create(ctx, &a.cfg, &t);
   if (st) {
+    code = failed_before_training(&a, caps, st);
     rp_context_destroy(ctx);
-    return rp_cli_error(st);
+    return code;
   }
   fprintf(stderr, "%s on %s: %lld parameters, %lld training / %lld validation images, loss %s\n",
           a.cfg.model, a.cfg.dataset, (long long)rp_net_parameter_count(rp_trainer_net(t)),
@@ -135,7 +169,7 @@ int rp_cmd_train(int argc, char **argv) {
     rp_context_destroy(ctx);
     return rp_cli_error(rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory"));
   }
-  run_log log = {.root = cJSON_CreateObject(),
+  run_log log = {.root = log_header(&a, caps),
                  .json_path = json_path,
                  .trainer = t,
                  .saver = {.path = a.state,
@@ -143,14 +177,6 @@ int rp_cmd_train(int argc, char **argv) {
                            .interval_seconds = a.state ? rp_cli_state_interval() : 0,
                            .saved_at = rp_state_saver_now()}};
   rp_cli_progress_init(&log.progress);
-  cJSON_AddStringToObject(log.root, "repro_version", REPRO_VERSION);
-  cJSON_AddStringToObject(log.root, "git_commit", rp_build_commit);
-  char date[32];
-  time_t now = time(NULL);
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  cJSON_AddStringToObject(log.root, "date", date);
-  cJSON_AddItemToObject(log.root, "device", rp_caps_to_json(caps));
-  cJSON_AddItemToObject(log.root, "config", rp_train_args_json(&a));
   const rp_dataset *ds = rp_trainer_train_set(t);
   cJSON *data = cJSON_AddObjectToObject(log.root, "data");
   cJSON_AddStringToObject(data, "dir", ds->dir);
