@@ -950,12 +950,12 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
 
   kill_once_saved((const char *const[]){TRAINING, "--state", state, "--json", resumed, NULL},
                   state);
-  /* Another learning rate: the state is refused, and kept. */
+  /* Another learning rate: the state is refused, naming the change, and kept. */
   o = RUN(TRAINING, "--lr", "0.02", "--state", state);
   cr_expect_eq(o.status, 2, "exit status %d; stderr:\n%s", o.status, o.err);
   snprintf(expected, sizeof expected,
-           "repro: %s was saved by a run configured otherwise: remove it to train this run from "
-           "the start",
+           "repro: %s was saved by a run configured otherwise ($.lr: 0.01 then, 0.02 now): remove "
+           "it to train this run from the start",
            state);
   cr_expect_str_eq(line_of(o.err, count_lines(o.err) - 1, line, sizeof line), expected);
   cr_expect_eq(access(state, F_OK), 0, "a refused state was removed");

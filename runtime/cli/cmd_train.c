@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/train_args.h"
+#include "exp/files.h"
 #include "io/file.h"
 #include "nn/models.h"
 #include "train/checkpoint.h"
@@ -80,10 +81,33 @@ static char *state_fingerprint(const rp_train_args *a) {
   return text;
 }
 
+/* A state saved under another configuration: refused, naming the first option that differs
+ * (by its key in the configuration, as --json writes it). */
+static rp_status check_state_config(const char *path, const char *fingerprint) {
+  char *saved = NULL;
+  int epochs = 0;
+  if (rp_trainer_state_read(path, &saved, &epochs) != RP_OK) return RP_OK; /* restore says */
+  cJSON *was = saved ? cJSON_Parse(saved) : NULL, *now = cJSON_Parse(fingerprint);
+  char at[256], then_text[96], now_text[96];
+  rp_status st = RP_OK;
+  if (was && now &&
+      rp_exp_json_difference(was, now, "$", at, sizeof at, then_text, now_text, sizeof now_text))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s was saved by a run configured otherwise (%s: %s then, %s now): remove it to "
+                 "train this run from the start",
+                 path, at, then_text, now_text);
+  cJSON_Delete(was);
+  cJSON_Delete(now);
+  free(saved);
+  return st;
+}
+
 /* Takes the run up from --state's file where it holds a state: its epochs join the metrics. */
 static rp_status resume(run_log *log, const rp_train_args *a) {
   if (access(a->state, F_OK) != 0) return RP_OK;
-  rp_status st = rp_trainer_restore_state(log->trainer, a->state, log->saver.fingerprint);
+  rp_status st = check_state_config(a->state, log->saver.fingerprint);
+  if (st) return st;
+  st = rp_trainer_restore_state(log->trainer, a->state, log->saver.fingerprint);
   if (st) return st;
   int done = 0;
   const rp_epoch_metrics *h = rp_trainer_history(log->trainer, &done);
