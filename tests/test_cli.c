@@ -577,6 +577,32 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   free(dir);
 }
 
+/* An experiment's dataset.dir that is no directory: one line naming the file, the JSON path
+ * and where a relative path was looked for, before the plan, --dry-run or not, nothing
+ * written. */
+Test(cli, a_wrong_dataset_dir_is_named_before_anything_is_written) {
+  char *dir = make_tmpdir();
+  char file[300], out[300], line[1100], cwd[512];
+  snprintf(file, sizeof file, "%s/x.json", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  write_text(file, "{\"name\": \"x\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": "
+                   "\"no-such-dir\"}, \"model\": \"mnist_cnn\", \"losses\": [{\"label\": "
+                   "\"ce\", \"loss\": \"ce\"}], \"seeds\": 1}");
+  cr_assert(getcwd(cwd, sizeof cwd));
+  snprintf(line, sizeof line,
+           "repro: %s: $.dataset.dir: \"no-such-dir\": no such directory (relative to the "
+           "current directory, %s)",
+           file, cwd);
+  for (int dry = 0; dry < 2; dry++) {
+    outcome o = dry ? RUN("run", file, "--out", out, "--dry-run") : RUN("run", file, "--out", out);
+    expect_error(&o, 2, line);
+    outcome_free(&o);
+  }
+  cr_expect(!rp_exp_exists(out), "%s was made", out);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* repro report on what is not an experiment's output, or one a repro run is working on: one
  * line each, saying which. */
 Test(cli, report_names_what_is_wrong_with_its_directory) {

@@ -6,6 +6,7 @@
  * printed and before a device is made (--dry-run too): a damaged one, or one of another
  * configuration, is bad input, exit status 2. docs/experiments.md describes files and outputs. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -337,6 +339,22 @@ static void on_interrupt(int sig) {
   raise(sig);
 }
 
+/* dataset.dir, where the file gives one, is a directory: a wrong one is found before the plan
+ * and before anything is written, naming its JSON path. A relative path is taken from the
+ * current directory, as --data-dir's is. */
+static rp_status check_data_dir(const char *file, const rp_experiment *e) {
+  struct stat s;
+  if (!e->data_dir[0] || (stat(e->data_dir, &s) == 0 && S_ISDIR(s.st_mode))) return RP_OK;
+  const char *why = errno == ENOENT ? "no such directory" : strerror(errno);
+  if (stat(e->data_dir, &s) == 0) why = "not a directory";
+  char cwd[2048] = "";
+  if (e->data_dir[0] != '/' && getcwd(cwd, sizeof cwd))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.dataset.dir: \"%s\": %s (relative to the current directory, %s)", file,
+                   e->data_dir, why, cwd);
+  return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.dataset.dir: \"%s\": %s", file, e->data_dir, why);
+}
+
 int rp_cmd_run(int argc, char **argv) {
   if (argc < 2) { /* a bare "repro run": the usage is the answer */
     usage(stderr);
@@ -374,6 +392,10 @@ int rp_cmd_run(int argc, char **argv) {
   rp_experiment e;
   rp_status st = rp_exp_load(file, rp_exp_recipe, &e);
   if (st) return rp_cli_error(st);
+  if ((st = check_data_dir(file, &e))) {
+    rp_exp_free(&e);
+    return rp_cli_error(st);
+  }
   rp_exp_plan plan;
   if ((st = rp_exp_make_plan(&e, &plan))) {
     rp_exp_free(&e);
