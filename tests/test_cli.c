@@ -277,6 +277,8 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
       {{"eval", "--checkpoint", "c.safetensors", "--fgms", "0.1"},
        "repro: unknown option '--fgms' (see repro eval --help)"},
       {{"eval", "--fgsm", "0.1"}, "repro: --checkpoint is required (see repro eval --help)"},
+      {{"eval", "--checkpoint", "c.safetensors", "--pgd-steps", "3"},
+       "repro: --pgd-steps without --pgd E1,.. changes nothing (see repro eval --help)"},
       {{"run", "a.json", "b.json"},
        "repro: one experiment file at a time: 'b.json' after 'a.json' (see repro run --help)"},
       {{"run", "a.json", "--bogus"}, "repro: unknown option '--bogus' (see repro run --help)"},

@@ -91,8 +91,9 @@ typedef struct bad_case {
   "\"mnist_cnn\""
 
 static const bad_case bad_cases[] = {
-    {"{\"name\": \"t\",", "not valid JSON (line 1)"},
-    {"{\n\"name\": \"t\"\n\"model\": 1}", "not valid JSON (line 3)"},
+    {"{\"name\": \"t\",", "not valid JSON (line 1, column 14)"},
+    {"{\n\"name\": \"t\"\n\"model\": 1}", "not valid JSON (line 3, column 1)"},
+    {"{\"name\": \"t\", \"seeds\": 3,}", "not valid JSON (line 1, column 27)"},
     {"[1, 2]", "$: expected an object, got [1,2]"},
     {"{" BASE ", " LOSSES ", \"extra\": 1}",
      "$.extra: unknown key (expected one of: name, dataset, model, training, losses, seeds, "

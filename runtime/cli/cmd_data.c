@@ -33,7 +33,7 @@ static int describe(const char *name, const char *dir, bool train) {
          ds.classes, (long long)lo, (long long)hi,
          ds.partial ? " PARTIAL: not all of data_batch_1..5" : "", ds.dir);
   if (train) {
-    printf("  mean");
+    printf("  normalization: mean");
     for (int c = 0; c < ds.channels; c++) printf(" %.4f", ds.mean[c]);
     printf(", std");
     for (int c = 0; c < ds.channels; c++) printf(" %.4f", ds.std[c]);

@@ -143,6 +143,10 @@ int rp_cmd_eval(int argc, char **argv) {
     }
   }
   if (!code && !ckpt) code = rp_cli_usage_error("eval", "--checkpoint is required");
+  /* PGD's settings without a PGD attack would change nothing: a forgotten --pgd, most likely */
+  for (int i = 1; i < argc && !code && pgd_count == 0; i++)
+    if (strcmp(argv[i], "--pgd-steps") == 0 || strcmp(argv[i], "--pgd-step-size") == 0)
+      code = rp_cli_usage_error("eval", "%s without --pgd E1,.. changes nothing", argv[i]);
   if (code) {
     free(rest);
     return code;

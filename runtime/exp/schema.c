@@ -605,10 +605,15 @@ static rp_status parse_searches(const char *file, const cJSON *v, rp_experiment 
 
 /* ---- the whole file */
 
-static int line_of(const char *text, const char *at) {
-  int line = 1;
-  for (const char *c = text; c < at && *c; c++) line += *c == '\n';
-  return line;
+/* The line and column (from 1) of `at` in `text`. */
+static void place_of(const char *text, const char *at, int *line, int *column) {
+  *line = *column = 1;
+  for (const char *c = text; c < at && *c; c++) {
+    if (*c == '\n')
+      ++*line, *column = 1;
+    else
+      ++*column;
+  }
 }
 
 rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn recipe,
@@ -618,8 +623,10 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
   cJSON *root = cJSON_ParseWithOpts(text, &end, true);
   if (!root) {
     const char *at = end ? end : cJSON_GetErrorPtr();
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: not valid JSON (line %d)", file,
-                   at ? line_of(text, at) : 0);
+    int line = 0, column = 0;
+    if (at) place_of(text, at, &line, &column);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: not valid JSON (line %d, column %d)", file, line,
+                   column);
   }
   rp_experiment *e = out;
   static const char *const keys[] = {"name",  "dataset",    "model",  "training", "losses",
