@@ -272,6 +272,17 @@ Test(batchnorm, train_forward_running_stats_backward) {
   }
 }
 
+/* On a device that allows 4 workgroups along x (65,535 on Intel's and Mesa's drivers), the
+ * workgroups of a channel's chunks spread over x and y (rp_grid_1d), and those past the last
+ * chunk must do nothing (channel_chunk in batchnorm_common.glsl): one that took itself for a
+ * channel C would write over the next image's first channel. */
+Test(batchnorm, few_workgroups_along_x) {
+  test_limit_workgroups(4, 0);
+  test_use_texel(true);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    train_case(&cases[i], 11 + 7 * (uint32_t)i, true);
+}
+
 /* A channel whose squares overflow has no finite variance, on every device: its mean is finite
  * (1e20 / 12) but M2 is inf - inf = NaN, and the clamp of rounding's negative M2 to 0 must not
  * turn that NaN into 0 (GLSL's max() may drop a NaN; NVIDIA's does), which would leave the

@@ -193,6 +193,14 @@ Test(loss, taylorglo) {
   check_all_shapes(&l);
 }
 
+/* On a device that allows 4 workgroups along x (65,535 on Intel's and Mesa's drivers), a
+ * workgroup per row spread over x and y (rp_grid_1d): those past the last row must write
+ * nothing, or a phantom row's loss lands in the statistics. */
+Test(loss, few_workgroups_along_x) {
+  test_limit_workgroups(4, 0);
+  check_all_shapes(&(rp_loss){.kind = RP_LOSS_CE});
+}
+
 /* Closed forms that do not go through the reference's polynomial. */
 Test(loss, taylorglo_closed_forms) {
   const int rows = 6, n = 10;
