@@ -167,8 +167,10 @@ static int terms(which op, const pool_case *pc, bool backward) {
 /* ---- forward ---- */
 
 /* The inputs of a forward check: random, a few levels only (many ties, and windows of
- * negatives only, beside padding), or random with NaNs (of both signs) sprinkled in. */
-typedef enum inputs { RANDOM, TIES, NANS } inputs;
+ * negatives only, beside padding), random with NaNs (of both signs) sprinkled in, or all below
+ * -2 with the first image's first channel -inf throughout (windows whose maximum is -inf: the
+ * first input of the window, as the reference says). */
+typedef enum inputs { RANDOM, TIES, NANS, FAR_NEGATIVE } inputs;
 
 static void check_forward(which op, const pool_case *pc, inputs kind) {
   int64_t nx = in_count(pc), ny = out_count(op, pc);
@@ -178,6 +180,7 @@ static void check_forward(which op, const pool_case *pc, inputs kind) {
   for (int64_t i = 0; i < nx; i++) {
     if (kind == TIES) x[i] = floorf(x[i] * 3.0f) / 3.0f;
     if (kind == NANS && i % 5 == 2) x[i] = i % 3 ? NAN : -NAN;
+    if (kind == FAR_NEGATIVE) x[i] = i < (int64_t)pc->h * pc->w ? -INFINITY : x[i] - 3.0f;
   }
   gpu_forward(op, pc, x, y, idx);
   double *xd = to_double(x, nx), *want = malloc((size_t)ny * sizeof *want);
@@ -192,9 +195,10 @@ static void check_forward(which op, const pool_case *pc, inputs kind) {
       cr_assert(same && idx[o] == want_idx[o],
                 "maxpool %dx%dx%dx%d k%d s%d p%d%s: [%lld] = %g at %u, want %g at %u", pc->n, pc->c,
                 pc->h, pc->w, pc->kernel, pc->stride, pc->pad,
-                kind == TIES   ? " (ties)"
-                : kind == NANS ? " (NaNs)"
-                               : "",
+                kind == TIES           ? " (ties)"
+                : kind == NANS         ? " (NaNs)"
+                : kind == FAR_NEGATIVE ? " (far negatives, -inf)"
+                                       : "",
                 (long long)o, y[o], idx[o], want[o], want_idx[o]);
     } else {
       double tol = (terms(op, pc, false) + 2) * FLT_EPSILON * mag[o];
@@ -213,6 +217,7 @@ Test(pool, maxpool_forward) {
 
 Test(pool, maxpool_forward_ties_and_negatives) {
   for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], TIES);
+  for (size_t i = 0; i < NCASES; i++) check_forward(MAX, &cases[i], FAR_NEGATIVE);
 }
 
 /* as in PyTorch: a NaN in the window is the maximum (GLSL's isnan() may be folded away) */
