@@ -319,6 +319,37 @@ Test(loss, stability_and_ties) {
   cr_assert(fabs(stats[0] - (160.0 + log(9.0))) <= 8 * EPS * 160, "loss %.9g", stats[0]);
 }
 
+/* Rows of 200 classes, more than a workgroup's invocations (128), so that one invocation
+ * holds several classes and the argmax goes through its tree: a tie within one invocation
+ * (classes 0 and 128) and one where the lower class is in the tree's upper half (64 and 128),
+ * the first being the argmax; a NaN beside the maximum in one invocation (5 and 133), which
+ * does not count as it; logits near -FLT_MAX throughout (argmax 0). The correct-prediction
+ * statistic as the reference has it, and the loss where it is finite. */
+Test(loss, argmax_over_rows_longer_than_a_workgroup) {
+  enum { ROWS = 4, N = 200 };
+  static float z[ROWS * N], stats[3 * ROWS], grad[ROWS * N];
+  static double rstats[3 * ROWS], rgrad[ROWS * N];
+  uint32_t labels[ROWS] = {0, 64, 5, 0};
+  for (int j = 0; j < N; j++) {
+    z[0 * N + j] = j == 0 || j == 128 ? 2.0f : -1.0f;
+    z[1 * N + j] = j == 64 || j == 128 ? 2.0f : -1.0f;
+    z[2 * N + j] = j == 5 ? 3.0f : j == 133 ? NAN : -1.0f;
+    z[3 * N + j] = -3.4e38f;
+  }
+  rp_loss ce = {.kind = RP_LOSS_CE};
+  gpu_loss(&ce, z, labels, ROWS, N, ROWS, stats, grad);
+  ref_softmax_loss(&ce, z, labels, ROWS, N, ROWS, rstats, rgrad);
+  static const double correct[ROWS] = {1, 1, 1, 1};
+  for (int r = 0; r < ROWS; r++) {
+    cr_assert_eq(rstats[ROWS + r], correct[r], "the reference: row %d correct %g", r,
+                 rstats[ROWS + r]);
+    cr_assert_eq(stats[ROWS + r], correct[r], "row %d: correct %g", r, stats[ROWS + r]);
+    if (isfinite(rstats[r]))
+      cr_assert(fabs(stats[r] - rstats[r]) <= 8 * EPS * (1 + fabs(rstats[r])),
+                "row %d: loss %.9g, reference %.9g", r, stats[r], rstats[r]);
+  }
+}
+
 Test(loss, stats_without_gradient) {
   const int rows = 19, n = 100;
   const size_t total = (size_t)rows * n;

@@ -16,7 +16,9 @@ static double taylor_df(const float *t, double x, double y) {
   return t[0] + 2 * t[1] * u + 3 * t[2] * u * u + t[3] * v + 2 * t[4] * v * u + t[5] * v * v;
 }
 
-/* max, argmax (first maximum) and log-sum-exp of z[n], and y = softmax(z) */
+/* argmax (first maximum) of z[n] and y = softmax(z); returns log sum exp(z - max), the
+ * log-sum-exp less the maximum: added back, the maximum would swallow it where it is far from
+ * 0 (log(200) beside -3.4e38), and the loss with it. */
 static double softmax(const double *z, int n, int *argmax, double *y) {
   double m = z[0];
   int arg = 0;
@@ -26,14 +28,14 @@ static double softmax(const double *z, int n, int *argmax, double *y) {
   for (int j = 0; j < n; j++) s += exp(z[j] - m);
   for (int j = 0; j < n; j++) y[j] = exp(z[j] - m) / s;
   *argmax = arg;
-  return m + log(s);
+  return log(s);
 }
 
 double ref_loss_row(const rp_loss *loss, const double *z, int n, uint32_t label, double *correct,
                     double *true_prob, double *grad) {
   double *y = malloc((size_t)n * sizeof *y);
   int arg;
-  double lse = softmax(z, n, &arg, y), l = 0;
+  double log_s = softmax(z, n, &arg, y), l = 0;
   if (correct) *correct = arg == (int)label;
   if (true_prob) *true_prob = y[label];
   if (loss->kind == RP_LOSS_TAYLORGLO) {
@@ -50,7 +52,7 @@ double ref_loss_row(const rp_loss *loss, const double *z, int n, uint32_t label,
     double alpha = loss->kind == RP_LOSS_LS ? loss->alpha : 0.0;
     for (int j = 0; j < n; j++) {
       double t = (1 - alpha) * (j == (int)label) + alpha / n;
-      l -= t * (z[j] - lse); /* -t_j log y_j */
+      l -= t * ((z[j] - z[arg]) - log_s); /* -t_j log y_j */
       if (grad) grad[j] = y[j] - t;
     }
   }
