@@ -273,6 +273,77 @@ Test(conv2d, few_workgroups_along_x) {
   }
 }
 
+/* An infinity or a NaN in an input reaches the outputs whose windows hold it, and no others:
+ * a kernel that multiplies a tap outside the image by 0 instead of not loading it (0 x inf is
+ * NaN), or reads past a row's end into the next, spreads it. Where the reference's output is
+ * non-finite, the op's is the same (the infinity's sign, or NaN); elsewhere it is within the
+ * usual tolerance. Forward (x) and backward data (dy), every path, padding 1 with inputs at the
+ * images' left and right edges, rows of whole 8-pixel blocks (the lanes row kernels) and not. */
+static void check_non_finite(const ref_conv_shape *sh, const char *path) {
+  int P = ref_conv_p(sh), Q = ref_conv_q(sh);
+  long nx = (long)sh->n * sh->c * sh->h * sh->w, nw = (long)sh->k * sh->c * sh->r * sh->s;
+  long ny = (long)sh->n * sh->k * P * Q;
+  int64_t xs[4] = {sh->n, sh->c, sh->h, sh->w}, ws[4] = {sh->k, sh->c, sh->r, sh->s};
+  int64_t ys[4] = {sh->n, sh->k, P, Q};
+  float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+  float *dy = malloc((size_t)ny * sizeof *dy);
+  fill_random(x, nx, 71), fill_random(w, nw, 72), fill_random(dy, ny, 73);
+  /* image 0: +inf at the left edge of a row; image 1: NaN at the right edge of another */
+  x[((0L * sh->c + 1) * sh->h + 2) * sh->w] = INFINITY;
+  x[((1L * sh->c + 2) * sh->h + 3) * sh->w + sh->w - 1] = NAN;
+  dy[((0L * sh->k + 1) * P + 1) * Q] = -INFINITY;
+  dy[((1L * sh->k + 3) * P + 2) * Q + Q - 1] = NAN;
+  double *xd = to_double(x, nx, 0), *wd = to_double(w, nw, 0), *dyd = to_double(dy, ny, 0);
+  double *xa = to_double(x, nx, 1), *wa = to_double(w, nw, 1), *dya = to_double(dy, ny, 1);
+  long most = nx > ny ? nx : ny;
+  double *want = malloc((size_t)most * sizeof *want), *mag = malloc((size_t)most * sizeof *mag);
+  float *got = malloc((size_t)most * sizeof *got);
+  guarded gx = upload(xs, 4, x), gw = upload(ws, 4, w), gdy = upload(ys, 4, dy);
+  for (int pass = 0; pass < 2; pass++) {
+    long n = pass ? nx : ny, terms = pass ? (long)sh->k * sh->r * sh->s : nw / sh->k;
+    if (pass)
+      ref_conv2d_backward_data(sh, dyd, wd, want), ref_conv2d_backward_data(sh, dya, wa, mag);
+    else
+      ref_conv2d_forward(sh, xd, wd, NULL, want), ref_conv2d_forward(sh, xa, wa, NULL, mag);
+    guarded out = output(pass ? xs : ys, 4, n);
+    rp_recorder *rec = test_recorder();
+    if (pass)
+      ASSERT_OK(rp_conv2d_backward_data(rec, &gdy.view, &gw.view, sh->stride, sh->pad, &out.view));
+    else
+      ASSERT_OK(rp_conv2d_forward(rec, &gx.view, &gw.view, NULL, sh->stride, sh->pad, &out.view));
+    run(rec);
+    guarded_download(&out, got);
+    long non_finite = 0;
+    for (long i = 0; i < n; i++) {
+      bool same = isnan(want[i]) ? isnan(got[i])
+                  : isinf(want[i])
+                      ? got[i] == (float)want[i]
+                      : fabs(got[i] - want[i]) <= 2.0 * (double)(terms + 2) * FLT_EPSILON * mag[i];
+      non_finite += !isfinite(want[i]);
+      cr_assert(same, "%s (%s) n%d c%d %dx%d k%d: [%ld] = %.9g, reference %.9g",
+                pass ? "backward data" : "forward", path, sh->n, sh->c, sh->h, sh->w, sh->k, i,
+                got[i], want[i]);
+    }
+    cr_assert(non_finite > 0 && non_finite < n / 4, "%ld non-finite outputs of %ld", non_finite, n);
+    guarded_destroy(&out);
+  }
+  guarded_destroy(&gx), guarded_destroy(&gw), guarded_destroy(&gdy);
+  free(x), free(w), free(dy), free(xd), free(wd), free(dyd), free(xa), free(wa), free(dya);
+  free(want), free(mag), free(got);
+}
+
+Test(conv2d, non_finite_inputs_stay_in_their_windows) {
+  const ref_conv_shape shapes_nf[] = {{2, 3, 5, 8, 5, 3, 3, 1, 1}, {2, 4, 6, 7, 5, 3, 3, 1, 1}};
+  const char *paths[] = {"implicit", "lanes", "im2col"};
+  for (int texel = 0; texel < 2; texel++) {
+    test_use_texel(texel);
+    for (int p = 0; p < 3; p++) {
+      setenv("REPRO_CONV", paths[p], 1);
+      for (int i = 0; i < 2; i++) check_non_finite(&shapes_nf[i], paths[p]);
+    }
+  }
+}
+
 /* The reference's backward passes against central differences of its forward, for
  * L = sum(y * g): dL/dx = backward_data(g), dL/dw = backward_filter(x, g), dL/dbias. */
 Test(conv2d, reference_gradients) {
