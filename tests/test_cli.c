@@ -819,6 +819,15 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   cr_expect(strncmp(o.out, "mnist_cnn on fashion-mnist test set: accuracy ", 46) == 0,
             "stdout:\n%s", o.out);
   cr_expect(strstr(o.out, " (ls:0.1)\n") != NULL, "not the training loss:\n%s", o.out);
+  /* The same from a directory with the test files alone: eval reads no training set. */
+  char test_only[300], cmd[1200];
+  snprintf(test_only, sizeof test_only, "%s/test-only", dir);
+  snprintf(cmd, sizeof cmd, "mkdir %s && ln -s %s/t10k-* %s/", test_only, fashion, test_only);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  outcome alone = RUN("eval", "--checkpoint", save, "--data-dir", test_only, "--test-images", "10");
+  cr_expect_eq(alone.status, 0, "eval: exit status %d; stderr:\n%s", alone.status, alone.err);
+  cr_expect_str_eq(alone.out, o.out);
+  outcome_free(&alone);
   outcome_free(&o);
   o = RUN("eval", "--checkpoint", save, "--data-dir", fashion, "--test-images", "10", "--loss",
           "ce");

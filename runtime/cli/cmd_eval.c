@@ -203,6 +203,7 @@ int rp_cmd_eval(int argc, char **argv) {
   a.cfg.init_from = ckpt;
   a.cfg.epochs = 1;
   a.cfg.validation = 0;
+  a.cfg.eval_only = true; /* the test set alone: the training files need not be there */
 
   rp_context *ctx;
   st = rp_cli_open_device(a.device, &ctx);

@@ -99,7 +99,8 @@ static rp_status record_train_step(rp_trainer *t, int rows, rp_recorder **out) {
 static rp_status record_steps(rp_trainer *t) {
   rp_net *net = &t->net;
   t->tail_rows = (int)(t->split.train_count % net->batch);
-  rp_status st = record_train_step(t, net->batch, &t->train_step);
+  rp_status st = RP_OK;
+  if (!t->cfg.eval_only) st = record_train_step(t, net->batch, &t->train_step);
   if (!st && t->tail_rows) st = record_train_step(t, t->tail_rows, &t->train_tail_step);
   if (!st) st = rp_recorder_create(t->ctx, &t->eval_step);
   if (!st) st = rp_rec_begin(t->eval_step);
@@ -133,24 +134,25 @@ rp_status rp_trainer_create(rp_context *ctx, const rp_train_config *cfg, rp_trai
   t->cfg = *cfg;
   t->history = calloc((size_t)cfg->epochs, sizeof *t->history);
   if (!t->history) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
-  if (!st) st = rp_dataset_load(cfg->dataset, cfg->data_dir, true, &t->train_set);
+  if (!st && !cfg->eval_only)
+    st = rp_dataset_load(cfg->dataset, cfg->data_dir, true, &t->train_set);
   if (!st) st = rp_dataset_load(cfg->dataset, cfg->data_dir, false, &t->test_set);
-  if (!st)
+  if (!st && !cfg->eval_only)
     st = rp_split_make(&t->train_set, cfg->validation, cfg->fraction,
                        cfg->split_seed ? cfg->split_seed : cfg->seed, &t->split);
-  if (!st && t->split.train_count < cfg->batch)
+  if (!st && !cfg->eval_only && t->split.train_count < cfg->batch)
     st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %lld training images are fewer than one batch of %d",
                  cfg->dataset, (long long)t->split.train_count, cfg->batch);
   rp_augment none = {0};
-  if (!st)
+  if (!st && !cfg->eval_only)
     st = rp_batcher_create(&t->train_set, t->split.train, t->split.train_count, cfg->batch, true,
                            false, &cfg->augment, cfg->seed, &t->train_batches);
   if (!st && t->split.val_count > 0)
     st = rp_batcher_create(&t->train_set, t->split.val, t->split.val_count, cfg->batch, false,
                            false, &none, cfg->seed, &t->val_batches);
   if (!st) st = create_test_batches(t);
-  if (!st) {
-    const rp_dataset *d = &t->train_set;
+  if (!st) { /* the shape and normalization are the dataset's, in either set */
+    const rp_dataset *d = cfg->eval_only ? &t->test_set : &t->train_set;
     rp_model_input in = {cfg->batch, d->channels, d->height, d->width, d->classes, d->mean, d->std};
     st = rp_model_build(ctx, cfg->model, &in, cfg->seed, &t->net);
   }
@@ -307,6 +309,9 @@ static rp_status train_epoch(rp_trainer *t, int epoch, const rp_train_callbacks 
 }
 
 rp_status rp_trainer_run(rp_trainer *t, const rp_train_callbacks *cb) {
+  if (t->cfg.eval_only)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "a trainer made to evaluate only (eval_only) cannot "
+                                            "train");
   for (int e = t->epochs_done; e < t->cfg.epochs; e++) {
     /* checked before the epoch, not after: a run restored after the epoch that used up
      * max_steps (rp_trainer_restore_state) must not add an epoch of no steps */

@@ -40,6 +40,8 @@ typedef struct rp_train_config {
   rp_augment augment;
   int64_t max_steps;     /* stop after this many steps in all (0: no limit): tests, benchmarks */
   const char *init_from; /* a checkpoint to start from instead of a fresh initialization */
+  bool eval_only;        /* evaluate and attack the test set only: no training set is read (it
+                            may be absent, as for repro eval), and rp_trainer_run refuses */
 } rp_train_config;
 
 /* The recipe of the paper for a model: epochs, learning rate and steps, weight decay,
