@@ -256,6 +256,33 @@ Test(activation, dropout_matches_c_philox) {
   check_dropout(4099, 0.25f, 42, 3, 5, true); /* y = x in place */
 }
 
+/* A word equal to the threshold keeps its element (u >= p, not u > p): p is set to r / 2^32
+ * for a word r of the draw that a float holds exactly (r >= 2^31, its low 8 bits zero), which
+ * makes ceil(p 2^32) = r. */
+Test(activation, dropout_keeps_a_word_at_the_threshold) {
+  const uint64_t seed = 0x5eedull;
+  const uint32_t step = 9, stream = 2;
+  int64_t at = -1;
+  uint32_t word = 0;
+  for (uint32_t j = 0; j < 4096 && at < 0; j++) {
+    uint32_t ctr[4] = {j, stream, step, 0}, key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    uint32_t r[4];
+    ref_philox4x32_10(ctr, key, r);
+    for (int k = 0; k < 4 && at < 0; k++)
+      if (r[k] >= 0x80000000u && (r[k] & 0xffu) == 0) at = 4 * (int64_t)j + k, word = r[k];
+  }
+  cr_assert_geq(at, 0, "no word to test in 16384");
+  float p = (float)((double)word / 4294967296.0);
+  cr_assert_eq((double)p * 4294967296.0, (double)word, "p = %.9g is not the word %u", p, word);
+  int64_t n = at + 5;
+  float *mask = malloc((size_t)n * sizeof *mask);
+  ref_dropout_mask(n, p, seed, step, 0, stream, mask);
+  cr_assert_neq(mask[at], 0.0f, "the reference drops element %lld (word %u, p %.9g)", (long long)at,
+                word, p);
+  free(mask);
+  check_dropout(n, p, seed, step, stream, false); /* element `at` kept there too */
+}
+
 /* p = 0: the mask is all ones and y is x, bit for bit; p = 1: everything dropped. */
 Test(activation, dropout_p0_identity_p1_zero) {
   int64_t n = 4099;
