@@ -870,8 +870,6 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   free(dir);
 }
 
-/* A diverging run (learning rate 30): status 1 and one line saying where, and the metrics file
- * written all the same, saying how the run ended. */
 /* A training that fails before its first epoch (here: no dataset where --data-dir says)
  * writes its --json all the same: status failed, and the error it printed. */
 Test(cli, a_training_that_cannot_start_still_writes_its_json) {
@@ -899,6 +897,8 @@ Test(cli, a_training_that_cannot_start_still_writes_its_json) {
   free(dir);
 }
 
+/* A diverging run (learning rate 30): status 1 and one line saying where, and the metrics file
+ * written all the same, saying how the run ended. */
 Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
   const char *fashion = fashion_or_skip();
   char *dir = make_tmpdir(), json[300];

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vk/caps.h"
 #include "vk/status.h"
 
 /* The git commit the binary was built from, "+dirty" where tracked sources differed from it,
@@ -97,6 +98,11 @@ void rp_cli_progress_clear(rp_cli_progress *s);
  * the results part of summary.md (test accuracy, accuracy under attack), so that the numbers of
  * a long run are on the terminal where it ends. */
 void rp_cli_print_report(const char *dir);
+
+/* A new JSON object with what every results file of bench, train and eval starts with: the
+ * repro version and the commit it was built from, the date (UTC), and the device (`caps`, or
+ * null where none was opened). */
+cJSON *rp_cli_json_header(const rp_caps *caps);
 
 /* Writes `json` to `path` through a temporary file and a rename, so a reader never sees a
  * half-written file. */

@@ -14,6 +14,7 @@
 #include "io/file.h"
 #include "ops/dispatch.h"
 #include "train/trainer.h"
+#include "vk/caps_json.h"
 #include "vk/context.h"
 
 int rp_cli_error(rp_status status) {
@@ -195,6 +196,21 @@ void rp_cli_progress_clear(rp_cli_progress *s) {
   fprintf(stderr, "\r\033[K");
   fflush(stderr);
   s->shown = false;
+}
+
+cJSON *rp_cli_json_header(const rp_caps *caps) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
+  cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
+  char date[32];
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  cJSON_AddStringToObject(root, "date", date);
+  if (caps)
+    cJSON_AddItemToObject(root, "device", rp_caps_to_json(caps));
+  else
+    cJSON_AddNullToObject(root, "device");
+  return root;
 }
 
 rp_status rp_write_json_file(const char *path, const cJSON *json) {

@@ -11,14 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/bench.h"
 #include "bench/compare.h"
 #include "cli/cli.h"
 #include "nn/models.h"
 #include "train/train_bench.h"
-#include "vk/caps_json.h"
 
 static const int gemm_sizes[] = {256, 1024, 2048};
 
@@ -242,14 +240,7 @@ int rp_cmd_bench(int argc, char **argv) {
   printf("device %u: %s (%s, %s %s)\n", caps->index, caps->name,
          rp_device_class_name(caps->device_class), caps->driver_name, caps->driver_info);
 
-  cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
-  cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
-  char date[32];
-  time_t now = time(NULL);
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  cJSON_AddStringToObject(root, "date", date);
-  cJSON_AddItemToObject(root, "device", rp_caps_to_json(caps));
+  cJSON *root = rp_cli_json_header(caps);
   cJSON *results = cJSON_AddArrayToObject(root, "results");
 
   rp_bench_result r;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/train_args.h"
@@ -18,7 +17,6 @@
 #include "train/checkpoint.h"
 #include "train/loss_spec.h"
 #include "train/trainer.h"
-#include "vk/caps_json.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -240,11 +238,8 @@ int rp_cmd_eval(int argc, char **argv) {
     code = rp_cli_error(st);
   } else {
     if (json_path) {
-      cJSON *root = cJSON_CreateObject();
-      cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
-      cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
+      cJSON *root = rp_cli_json_header(rp_context_caps(ctx));
       cJSON_AddStringToObject(root, "checkpoint", ckpt);
-      cJSON_AddItemToObject(root, "device", rp_caps_to_json(rp_context_caps(ctx)));
       cJSON_AddItemToObject(root, "config", rp_train_args_json(&a));
       cJSON_AddNumberToObject(root, "test_accuracy", accuracy);
       cJSON_AddNumberToObject(root, "test_loss", loss);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -17,7 +16,6 @@
 #include "nn/models.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
-#include "vk/caps_json.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -116,20 +114,9 @@ static rp_status resume(run_log *log, const rp_train_args *a) {
   return RP_OK;
 }
 
-/* What every --json file starts with: the version and commit, the date, the device (where it
- * was opened) and the configuration. */
+/* What every --json file starts with: rp_cli_json_header's, and the configuration. */
 static cJSON *log_header(const rp_train_args *a, const rp_caps *caps) {
-  cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "repro_version", REPRO_VERSION);
-  cJSON_AddStringToObject(root, "git_commit", rp_build_commit);
-  char date[32];
-  time_t now = time(NULL);
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  cJSON_AddStringToObject(root, "date", date);
-  if (caps)
-    cJSON_AddItemToObject(root, "device", rp_caps_to_json(caps));
-  else
-    cJSON_AddNullToObject(root, "device");
+  cJSON *root = rp_cli_json_header(caps);
   cJSON_AddItemToObject(root, "config", rp_train_args_json(a));
   return root;
 }
