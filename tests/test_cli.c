@@ -344,6 +344,9 @@ Test(cli, usage_only_for_help_or_no_arguments) {
       {{"devices", "--help"}, "usage: repro devices [--json]"},
       {{"help"}, "usage: repro COMMAND [OPTIONS]"},
       {{"help", "run"}, "usage: repro run FILE [--out DIR] [--device D] [--dry-run]"},
+      {{"-h", "report"}, "usage: repro report DIR"},
+      {{"help", "help"}, "usage: repro COMMAND [OPTIONS]"},
+      {{"help", "version"}, "usage: repro version"},
   };
   for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
     outcome o = run_env(NULL, helps[i].args);
@@ -592,8 +595,8 @@ Test(cli, a_wrong_dataset_dir_is_named_before_anything_is_written) {
                    "\"ce\", \"loss\": \"ce\"}], \"seeds\": 1}");
   cr_assert(getcwd(cwd, sizeof cwd));
   snprintf(line, sizeof line,
-           "repro: %s: $.dataset.dir: \"no-such-dir\": no such directory (relative to the "
-           "current directory, %s)",
+           "repro: %s: $.dataset.dir: \"no-such-dir\": No such file or directory (relative to "
+           "the current directory, %s)",
            file, cwd);
   for (int dry = 0; dry < 2; dry++) {
     outcome o = dry ? RUN("run", file, "--out", out, "--dry-run") : RUN("run", file, "--out", out);
@@ -1128,8 +1131,9 @@ Test(cli, a_run_says_the_time_left_after_each_run_and_generation, .timeout = 600
 /* A record's git_commit is the commit repro was built from, as `repro --version` says, not
  * that of the checkout it runs in: here an unrelated repository made for the test. */
 Test(cli, a_record_names_the_commit_repro_was_built_from, .timeout = 300) {
+  const char *fashion = fashion_or_skip();
   char *dir = make_tmpdir();
-  char file[300], out[300], cmd[400];
+  char file[300], out[300], cmd[400], text[1200];
   snprintf(file, sizeof file, "%s/commit.json", dir);
   snprintf(out, sizeof out, "%s/out", dir);
   snprintf(cmd, sizeof cmd,
@@ -1141,11 +1145,14 @@ Test(cli, a_record_names_the_commit_repro_was_built_from, .timeout = 300) {
   snprintf(path, sizeof path, "%s/head", dir);
   char *other = read_file(path);
   other[strcspn(other, "\n")] = '\0';
-  write_text(file, "{\"name\": \"commit\", \"dataset\": {\"name\": \"fashion-mnist\", "
-                   "\"fraction\": 0.002, \"validation\": 0, \"test_images\": 32}, \"model\": "
-                   "\"mnist_cnn\", \"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": "
-                   "[{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, \"evaluation\": "
-                   "{\"clean\": true}}");
+  snprintf(text, sizeof text,
+           "{\"name\": \"commit\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
+           "\"fraction\": 0.002, \"validation\": 0, \"test_images\": 32}, \"model\": "
+           "\"mnist_cnn\", \"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": "
+           "[{\"label\": \"ce\", \"loss\": \"ce\"}], \"seeds\": 1, \"evaluation\": "
+           "{\"clean\": true}}",
+           fashion);
+  write_text(file, text);
   cr_assert_eq(chdir(dir), 0);
   outcome v = RUN("--version");
   const char *at = strstr(v.out, "(commit ");

@@ -261,8 +261,8 @@ Test(conv2d, im2col) {
  * the forward and backward-data passes spread their tiles of pixels over x and z
  * (rp_grid_fold_x): 392 to 512 pixels, 7 to 16 tiles, some grids with workgroups past the last
  * tile; one shape's rows are whole 8-pixel blocks (the lanes row kernel). Every path, each
- * also checking its other kernels' grids, which grow with an image's pixels or C*R*S, not with
- * the batch, and stay within 4 here. */
+ * also checking its other kernels' grids, which grow with an image's pixels, C*R*S or the
+ * images of one scratch chunk, not with the batch, and stay within 4 here. */
 Test(conv2d, few_workgroups_along_x) {
   test_limit_workgroups(4, 0);
   const ref_conv_shape few[] = {{2, 5, 16, 16, 9, 3, 3, 1, 0}, {9, 3, 3, 16, 20, 3, 3, 1, 1}};

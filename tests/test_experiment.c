@@ -854,7 +854,8 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert(strstr(summary, "## PGD accuracy (%) by ε"), "%s", summary);
   /* Training losses within 10 times of each other: drawn as they are. */
   cr_assert(strstr(summary, "- [training loss](figures/train_loss.svg)\n"), "%s", summary);
-  cr_assert(strstr(summary, "- validation accuracy: none (no validation split)\n"), "%s", summary);
+  cr_assert(strstr(summary, "- validation accuracy: none recorded (no validation split)\n"), "%s",
+            summary);
   cr_assert(strstr(summary, "| loss | ε = 8/255 |\n"), "%s", summary);
 
   /* results.json: every run, and the summary with its statistics. */

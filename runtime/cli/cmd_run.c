@@ -344,9 +344,10 @@ static void on_interrupt(int sig) {
  * current directory, as --data-dir's is. */
 static rp_status check_data_dir(const char *file, const rp_experiment *e) {
   struct stat s;
-  if (!e->data_dir[0] || (stat(e->data_dir, &s) == 0 && S_ISDIR(s.st_mode))) return RP_OK;
-  const char *why = errno == ENOENT ? "no such directory" : strerror(errno);
-  if (stat(e->data_dir, &s) == 0) why = "not a directory";
+  if (!e->data_dir[0]) return RP_OK;
+  bool found = stat(e->data_dir, &s) == 0;
+  if (found && S_ISDIR(s.st_mode)) return RP_OK;
+  const char *why = found ? "not a directory" : strerror(errno); /* as repro report says it */
   char cwd[2048] = "";
   if (e->data_dir[0] != '/' && getcwd(cwd, sizeof cwd))
     return rp_fail(RP_ERR_INVALID_ARGUMENT,

@@ -17,10 +17,28 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
+/* `text` after `column` characters of a line, broken after commas to stay within 90
+ * characters, each further line indented to `column`. */
+static void print_wrapped(FILE *out, const char *text, int column) {
+  int at = column;
+  while (*text) {
+    size_t word = strcspn(text, ",") + (text[strcspn(text, ",")] == ',');
+    if (at > column && at + (int)word > 90) {
+      fprintf(out, "\n%*s", column, "");
+      at = column;
+      while (*text == ' ') text++, word--;
+    }
+    fprintf(out, "%.*s", (int)word, text);
+    at += (int)word, text += word;
+  }
+  fputc('\n', out);
+}
+
 static void usage(FILE *out) {
+  fprintf(out, "usage: repro train --model M --dataset D [options]\n"
+               "  --model M            ");
+  print_wrapped(out, rp_model_names, 23);
   fprintf(out,
-          "usage: repro train --model M --dataset D [options]\n"
-          "  --model M            %s\n"
           "  --dataset D          cifar10, cifar100, mnist, fashion-mnist\n"
           "%s"
           "  --save CKPT          write the trained weights (safetensors, PyTorch names)\n"
@@ -29,7 +47,7 @@ static void usage(FILE *out) {
           "  --state FILE         keep the run's state in FILE after an epoch (at most once a\n"
           "                       minute: REPRO_STATE_INTERVAL); the same command, FILE\n"
           "                       holding a state, goes on from it. Removed when the run ends\n",
-          rp_model_names, rp_train_args_help);
+          rp_train_args_help);
 }
 
 typedef struct run_log {
@@ -122,10 +140,11 @@ static cJSON *log_header(const rp_train_args *a, const rp_caps *caps) {
 }
 
 /* A run that failed before its first epoch (no device, a dataset missing or damaged): the
- * error printed, and the --json file says so as it would after a failure in training. */
+ * error printed, and the --json file says so as it would after a failure in training; not a
+ * run to be resumed from --state, whose --json holds the metrics of the epochs done. */
 static int failed_before_training(const rp_train_args *a, const rp_caps *caps, rp_status st) {
   int code = rp_cli_error(st);
-  if (!a->json) return code;
+  if (!a->json || (a->state && access(a->state, F_OK) == 0)) return code;
   cJSON *root = log_header(a, caps);
   cJSON_AddArrayToObject(root, "epochs");
   cJSON_AddStringToObject(root, "status", "failed");

@@ -1,4 +1,5 @@
 /* repro: a portable GPU benchmark and reproduction suite on Vulkan compute. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,10 +49,22 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  /* repro help COMMAND: repro COMMAND --help */
-  char help[] = "--help";
-  char *asked[] = {argv[0], argc == 3 ? argv[2] : NULL, help, NULL};
-  if (argc == 3 && strcmp(argv[1], "help") == 0) argv = asked;
+  /* help, --help and -h: the usage, or with a command, that command's (repro COMMAND --help) */
+  const char *first = argv[1];
+  bool help =
+      strcmp(first, "help") == 0 || strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0;
+  if (help && argc > 3)
+    return rp_cli_usage_error(NULL, "%s takes one command at most: '%s' after '%s'", first, argv[3],
+                              argv[2]);
+  bool help_of_help = argc == 3 && (strcmp(argv[2], "help") == 0 ||
+                                    strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0);
+  if (help && (argc == 2 || help_of_help)) {
+    usage(stdout);
+    return 0;
+  }
+  char asked_help[] = "--help";
+  char *asked[] = {argv[0], help ? argv[2] : NULL, asked_help, NULL};
+  if (help) argv = asked;
   const char *cmd = argv[1];
   if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
   if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
@@ -62,15 +75,12 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return rp_cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "report") == 0) return rp_cmd_report(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+      printf("usage: repro version\n  the version and the commit repro was built from\n");
+      return 0;
+    }
     if (argc > 2) return rp_cli_usage_error(NULL, "%s takes no arguments, not '%s'", cmd, argv[2]);
     printf("repro %s (commit %s)\n", REPRO_VERSION, rp_build_commit);
-    return 0;
-  }
-  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-    if (argc > 2)
-      return rp_cli_usage_error(NULL, "%s takes one command at most: '%s' after '%s'", cmd,
-                                argv[argc - 1], argv[2]);
-    usage(stdout);
     return 0;
   }
   return rp_cli_usage_error(NULL, "unknown command '%s'", cmd);

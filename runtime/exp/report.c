@@ -603,7 +603,10 @@ static rp_status write_summary(const report *r, double *v, double *b) {
   if (r->validated)
     rp_text_put(&t, "- [validation accuracy](figures/val_accuracy.svg)\n");
   else
-    rp_text_put(&t, "- validation accuracy: none (no validation split)\n");
+    rp_text_put(&t, "- validation accuracy: none recorded%s\n",
+                num(cJSON_GetObjectItemCaseSensitive(r->experiment, "dataset"), "validation") > 0
+                    ? ""
+                    : " (no validation split)");
   rp_text_put(&t, "- [test accuracy](figures/test_accuracy.svg)\n");
   rp_text_put(&t, "- [mean true-class probability](figures/true_class_probability.svg)\n");
   for (int kind = 0; kind < 2; kind++)
@@ -724,7 +727,8 @@ static void scale_with_legend(rp_series *series, int count, char (*labels)[160])
   }
 }
 
-/* A figure of `key` per epoch, one line per loss; `scaled`: each line scaled to [0, 1]. */
+/* Removes figures/FILE, if there, so that summary.md's readers find no figure of an earlier
+ * report where this one draws none. */
 static rp_status remove_figure(const report *r, const char *file) {
   char path[4096];
   snprintf(path, sizeof path, "%s/figures/%s", r->dir, file);
@@ -733,7 +737,8 @@ static rp_status remove_figure(const report *r, const char *file) {
   return RP_OK;
 }
 
-/* `key` per epoch, one line per loss, times `unit` (100 for percentages), or each scaled. */
+/* A figure of `key` per epoch, one line per loss, times `unit` (100 for percentages); `scaled`:
+ * each line scaled to [0, 1]. */
 static rp_status curve_figure(const report *r, const char *file, const char *key, const char *title,
                               const char *y_label, double unit, bool scaled, double *xs,
                               double *ys) {

@@ -95,7 +95,8 @@ static rp_status record_train_step(rp_trainer *t, int rows, rp_recorder **out) {
 }
 
 /* Records the steps every batch reuses: training, for whole batches and for the partial last
- * one where there is one, and evaluation (eval-mode forward, loss, sums). */
+ * one where there is one (none with cfg.eval_only), and evaluation (eval-mode forward, loss,
+ * sums). */
 static rp_status record_steps(rp_trainer *t) {
   rp_net *net = &t->net;
   t->tail_rows = (int)(t->split.train_count % net->batch);
