@@ -328,12 +328,12 @@ Test(experiment, every_malformed_file_names_its_path_and_writes_nothing) {
     /* Nothing written: the directory holds the experiment file only. */
     cr_assert_eq(count_entries(dir), 1, "case %zu wrote something", i);
   }
-  /* An unreadable file, and a directory given as the file: the message says why. */
+  /* A missing file, and a directory given as the file: bad input, and the message says why. */
   rp_experiment e;
-  cr_assert_eq(rp_exp_load("/nonexistent/x.json", fake_recipe, &e), RP_ERR_IO);
+  cr_assert_eq(rp_exp_load("/nonexistent/x.json", fake_recipe, &e), RP_ERR_INVALID_ARGUMENT);
   cr_assert_str_eq(rp_error_message(),
                    "cannot read /nonexistent/x.json: No such file or directory");
-  cr_assert_eq(rp_exp_load(dir, fake_recipe, &e), RP_ERR_IO);
+  cr_assert_eq(rp_exp_load(dir, fake_recipe, &e), RP_ERR_INVALID_ARGUMENT);
   char expected[300];
   snprintf(expected, sizeof expected, "cannot read %s: Is a directory", dir);
   cr_assert_str_eq(rp_error_message(), expected);

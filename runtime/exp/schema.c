@@ -5,9 +5,11 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data/split.h"
 #include "exp/experiment.h"
@@ -677,6 +679,13 @@ rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn reci
 
 rp_status rp_exp_load(const char *path, rp_exp_recipe_fn recipe, rp_experiment *out) {
   memset(out, 0, sizeof *out);
+  /* A path that names no file is bad input (exit status 2), as a malformed file is; a file that
+   * cannot be read is an I/O error. */
+  struct stat s;
+  bool found = stat(path, &s) == 0;
+  if (!found || S_ISDIR(s.st_mode))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "cannot read %s: %s", path,
+                   found ? "Is a directory" : strerror(errno));
   char *text;
   size_t size;
   rp_status st = rp_file_read(path, &text, &size);
