@@ -575,6 +575,12 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect_str_eq(o.err, "");
   outcome_free(&o);
+  /* A device that is not there: the dry run says so, as the run would. */
+  o = RUN("run", file, "--out", out, "--dry-run", "--device", "no-such-device");
+  cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect_str_eq(o.err, "repro: --device no-such-device: no device whose name contains "
+                          "\"no-such-device\" (see `repro devices`)\n");
+  outcome_free(&o);
   char cmd[800];
   snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)$(ls -A %s/s)\"", runs, search);
   cr_expect_eq(system(cmd), 0, "the dry run wrote into %s", out);

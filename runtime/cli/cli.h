@@ -39,6 +39,10 @@ int rp_cli_error(rp_status status);
  * variables (REPRO_GEMM, REPRO_CONV, REPRO_TEXEL) are checked before any work. */
 struct rp_context;
 rp_status rp_cli_open_device(const char *device, struct rp_context **ctx);
+/* Whether the device `device` (or else REPRO_DEVICE) asks for exists, without opening it:
+ * the same error as rp_cli_open_device's where it does not; the automatic choice is not
+ * checked. For repro run --dry-run, which opens no device. */
+rp_status rp_cli_check_device(const char *device);
 
 /* The usage, where it is the answer: for a bare command (argc < 2) to stderr with status 2,
  * for --help or -h anywhere among its arguments to stdout with status 0. Returns that status,

@@ -22,19 +22,35 @@ int rp_cli_error(rp_status status) {
   return status == RP_ERR_INVALID_ARGUMENT ? 2 : 1;
 }
 
+/* A device request that matched nothing, named as the user gave it. */
+static rp_status name_request(rp_status st, const char *device) {
+  const char *request = rp_device_request(device);
+  if (st != RP_ERR_NO_DEVICE || !request) return st;
+  return rp_fail(st, "%s%s: %s", device ? "--device " : "REPRO_DEVICE=", request,
+                 rp_error_message());
+}
+
 rp_status rp_cli_open_device(const char *device, rp_context **ctx) {
   *ctx = NULL;
   rp_status st = rp_context_create(&(rp_context_options){.device = device}, ctx);
-  const char *request = rp_device_request(device);
-  if (st == RP_ERR_NO_DEVICE && request) {
-    return rp_fail(st, "%s%s: %s", device ? "--device " : "REPRO_DEVICE=", request,
-                   rp_error_message());
-  }
-  if (!st && (st = rp_check_environment(rp_context_caps(*ctx)))) {
+  if (st) return name_request(st, device);
+  if ((st = rp_check_environment(rp_context_caps(*ctx)))) {
     rp_context_destroy(*ctx);
     *ctx = NULL;
   }
   return st;
+}
+
+rp_status rp_cli_check_device(const char *device) {
+  const char *request = rp_device_request(device);
+  if (!request || !*request) return RP_OK;
+  rp_caps *all = calloc(32, sizeof *all);
+  if (!all) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
+  uint32_t count = 0, chosen = 0;
+  rp_status st = rp_enumerate_devices(all, 32, &count);
+  if (!st) st = rp_choose_device(all, count, request, &chosen);
+  free(all);
+  return name_request(st, device);
 }
 
 int rp_cli_usage_if_asked(int argc, char **argv, void (*usage)(FILE *out)) {

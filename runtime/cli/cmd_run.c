@@ -425,6 +425,7 @@ int rp_cmd_run(int argc, char **argv) {
    * configuration): its first problem in one line after the plan, with the run's exit status,
    * for a dry run too, so that a dry run is the check; a run stops here, before the device. */
   st = found ? rp_fail(found, "%s", found_error) : rp_exp_check_resume(&e, &plan, out_dir);
+  if (!st && dry_run) st = rp_cli_check_device(device); /* as the run would refuse it */
   fflush(stdout); /* the plan before the error, where both go to one file */
   int code = st ? rp_cli_error(st) : 0;
   if (!st && !dry_run) {
