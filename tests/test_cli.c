@@ -614,39 +614,38 @@ Test(cli, a_wrong_dataset_dir_is_named_before_anything_is_written) {
   free(dir);
 }
 
+/* `repro report DIR` refused with exit status 2 and the one line `line`. */
+static void expect_report_refused(const char *dir, const char *line) {
+  outcome o = RUN("report", dir);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+}
+
 /* repro report on what is not an experiment's output, or one a repro run is working on: one
  * line each, saying which. */
 Test(cli, report_names_what_is_wrong_with_its_directory) {
   char *dir = make_tmpdir();
   char path[320], line[700];
   snprintf(path, sizeof path, "%s/none", dir);
-  outcome o = RUN("report", path);
   snprintf(line, sizeof line, "repro: %s: No such file or directory", path);
-  expect_error(&o, 2, line);
-  outcome_free(&o);
+  expect_report_refused(path, line);
   snprintf(path, sizeof path, "%s/file", dir);
   write_text(path, "x");
-  o = RUN("report", path);
   snprintf(line, sizeof line, "repro: %s is not a directory", path);
-  expect_error(&o, 2, line);
-  outcome_free(&o);
-  o = RUN("report", dir);
+  expect_report_refused(path, line);
   snprintf(line, sizeof line, "repro: %s has no runs/ directory: not an experiment's output", dir);
-  expect_error(&o, 2, line);
-  outcome_free(&o);
+  expect_report_refused(dir, line);
   snprintf(path, sizeof path, "%s/runs", dir);
   cr_assert_eq(mkdir(path, 0755), 0);
   rp_exp_lock lock;
   cr_assert_eq(rp_exp_lock_dir(dir, &lock), RP_OK, "%s", rp_error_message());
-  snprintf(path, sizeof path, "%s/", dir); /* named with a slash after it */
-  o = RUN("report", path);
-  rp_exp_unlock_dir(&lock);
   snprintf(line, sizeof line,
            "repro: %s is in use by another repro run (pid %d): wait for it to end, or choose "
            "another output directory",
            dir, (int)getpid());
-  expect_error(&o, 2, line);
-  outcome_free(&o);
+  snprintf(path, sizeof path, "%s/", dir); /* named with a slash after it */
+  expect_report_refused(path, line);
+  rp_exp_unlock_dir(&lock);
   remove_tree(dir);
   free(dir);
 }

@@ -103,17 +103,14 @@ static rp_status check_state_config(const char *path, const char *fingerprint) {
   char *saved = NULL;
   int epochs = 0;
   if (rp_trainer_state_read(path, &saved, &epochs) != RP_OK) return RP_OK; /* restore says */
-  cJSON *was = saved ? cJSON_Parse(saved) : NULL, *now = cJSON_Parse(fingerprint);
-  char at[256], then_text[96], now_text[96];
+  char at[256] = "$", then_text[96] = "?", now_text[96] = "?";
   rp_status st = RP_OK;
-  if (was && now &&
-      rp_exp_json_difference(was, now, "$", at, sizeof at, then_text, now_text, sizeof now_text))
+  if (saved && rp_exp_json_text_difference(saved, fingerprint, "$", at, sizeof at, then_text,
+                                           now_text, sizeof now_text))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s was saved by a run configured otherwise (%s: %s then, %s now): remove it to "
                  "train this run from the start",
                  path, at, then_text, now_text);
-  cJSON_Delete(was);
-  cJSON_Delete(now);
   free(saved);
   return st;
 }

@@ -120,18 +120,15 @@ static rp_status run_state(const rp_experiment *e, const rp_exp_run *run, const 
                  rp_error_message());
   char *fingerprint = rp_exp_state_fingerprint(e, &e->losses[run->loss_index], run->seed);
   if (!st && !fingerprint) st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory");
-  if (!st && saved_under && fingerprint && strcmp(saved_under, fingerprint) != 0) {
-    cJSON *saved = cJSON_Parse(saved_under), *now = cJSON_Parse(fingerprint);
-    char where[512] = "$.config", was[96] = "?", is[96] = "?";
-    rp_exp_json_difference(saved, now, "$.config", where, sizeof where, was, is, sizeof was);
+  char where[512] = "$.config", was[96] = "?", is[96] = "?";
+  if (!st && saved_under && fingerprint &&
+      rp_exp_json_text_difference(saved_under, fingerprint, "$.config", where, sizeof where, was,
+                                  is, sizeof was))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s was saved by a run with another training configuration than the "
                  "experiment's now (%s: %s in the state, %s now): remove it to train this run "
                  "from the start",
                  path, where, was, is);
-    cJSON_Delete(saved);
-    cJSON_Delete(now);
-  }
   free(saved_under);
   free(fingerprint);
   if (!st && *epochs_done > e->training.epochs)

@@ -229,3 +229,14 @@ void rp_exp_unlock_dir(rp_exp_lock *lock) {
   close(lock->fd);
   lock->fd = -1;
 }
+
+bool rp_exp_json_text_difference(const char *was, const char *now, const char *root, char *path,
+                                 size_t path_size, char *was_text, char *now_text,
+                                 size_t text_size) {
+  if (strcmp(was, now) == 0) return false;
+  cJSON *a = cJSON_Parse(was), *b = cJSON_Parse(now);
+  if (a && b) rp_exp_json_difference(a, b, root, path, path_size, was_text, now_text, text_size);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  return true;
+}

@@ -53,4 +53,11 @@ bool rp_exp_json_difference(const struct cJSON *was, const struct cJSON *now, co
                             char *path, size_t path_size, char *was_text, char *now_text,
                             size_t text_size);
 
+/* rp_exp_json_difference of two JSON texts (a saved state's fingerprint and the one a run
+ * would save now): true when the texts differ, with `path` and the values filled in where
+ * both parse (left as the caller set them otherwise). */
+bool rp_exp_json_text_difference(const char *was, const char *now, const char *root, char *path,
+                                 size_t path_size, char *was_text, char *now_text,
+                                 size_t text_size);
+
 #endif

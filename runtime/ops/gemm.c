@@ -148,10 +148,9 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
   uint32_t m = (uint32_t)c->shape[0], n = (uint32_t)c->shape[1];
   uint32_t k = (uint32_t)(trans_a ? a->shape[0] : a->shape[1]);
 
+  const rp_caps *caps = rp_context_caps(rp_rec_context(rec));
   rp_gemm_tuning fallback = {.kernel = RP_GEMM_REGBLOCK, .workgroup = 64, .tm = 8, .tn = 2};
-  if (t->kernel == RP_GEMM_LANES &&
-      !lanes_fits(rp_context_caps(rp_rec_context(rec)), t, trans_a, m, n, k))
-    t = &fallback;
+  if (t->kernel == RP_GEMM_LANES && !lanes_fits(caps, t, trans_a, m, n, k)) t = &fallback;
 
   /* Specialization constants 0..2 mean the same in every kernel. */
   uint32_t spec[8] = {t->workgroup, trans_a, trans_b, t->tm, t->tn, t->bm, t->bn, t->bk};
@@ -168,8 +167,7 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
      * on lavapipe (gemm_lanes.glsl). */
     snprintf(lanes_name, sizeof lanes_name, "gemm_lanes_%ux%u", t->tm, t->tn);
     spec[3] = t->workgroup;
-    key = rp_texel_key(rp_context_caps(rp_rec_context(rec)), lanes_name, texel_name,
-                       sizeof texel_name, 3, spec, 4, args, 3u, 3u);
+    key = rp_texel_key(caps, lanes_name, texel_name, sizeof texel_name, 3, spec, 4, args, 3u, 3u);
   }
   if (t->kernel == RP_GEMM_TILED) {
     if (t->workgroup != (t->bm / t->tm) * (t->bn / t->tn))
@@ -179,7 +177,7 @@ rp_status rp_gemm_tuned(rp_recorder *rec, const rp_gemm_tuning *t, bool trans_a,
     groups[0] = (n + t->bn - 1) / t->bn;
     groups[1] = (m + t->bm - 1) / t->bm;
   }
-  rp_grid_fold_x(rp_context_caps(rp_rec_context(rec)), groups);
+  rp_grid_fold_x(caps, groups);
   const rp_pipeline *pipeline;
   st = rp_pipeline_get(rp_rec_context(rec), &key, &pipeline);
   if (st) return st;
