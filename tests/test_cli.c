@@ -319,6 +319,42 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
   outcome_free(&o);
 }
 
+Test(cli, an_option_given_twice_is_refused) {
+  /* Whichever one won, the other was a mistake nobody would see: refused, naming it. */
+  static const struct {
+    const char *args[10];
+    const char *line;
+  } cases[] = {
+      {{"train", "--model", "mnist_cnn", "--dataset", "mnist", "--model", "resnet20"},
+       "repro: --model is given twice; give each option once (see repro train --help)"},
+      {{"train", "--epochs", "3", "--nesterov", "--epochs", "30"},
+       "repro: --epochs is given twice; give each option once (see repro train --help)"},
+      {{"train", "--nesterov", "--nesterov"},
+       "repro: --nesterov is given twice; give each option once (see repro train --help)"},
+      {{"eval", "--checkpoint", "a.safetensors", "--checkpoint", "b.safetensors"},
+       "repro: --checkpoint is given twice; give each option once (see repro eval --help)"},
+      {{"run", "a.json", "--out", "x", "--dry-run", "--out", "y"},
+       "repro: --out is given twice; give each option once (see repro run --help)"},
+      {{"bench", "--repeats", "3", "--repeats", "5"},
+       "repro: --repeats is given twice; give each option once (see repro bench --help)"},
+      {{"taylorglo", "analyze", "--theta", "1,1,1,1,1,1,0,0", "--theta", "1,1,1,1,1,1,0,1"},
+       "repro: --theta is given twice; give each option once (see repro taylorglo --help)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    outcome o = run_env(NULL, cases[i].args);
+    expect_error(&o, 2, cases[i].line);
+    outcome_free(&o);
+  }
+  /* A value repeated under different options is fine, and --help still answers. */
+  outcome o = RUN("taylorglo", "analyze", "--theta", "10,10,10,10,10,10,0,0", "--classes", "10");
+  cr_expect_eq(o.status, 0, "stderr: %s", o.err);
+  outcome_free(&o);
+  o = RUN("train", "--epochs", "3", "--epochs", "30", "--help");
+  cr_expect_eq(o.status, 0, "stderr: %s", o.err);
+  cr_expect(strncmp(o.out, "usage: repro train", 18) == 0, "stdout: %s", o.out);
+  outcome_free(&o);
+}
+
 Test(cli, usage_only_for_help_or_no_arguments) {
   static const struct {
     const char *args[4];
@@ -411,6 +447,13 @@ Test(cli, unwritable_outputs_fail_before_training) {
                "repro: --json /nonexistent/dir/b.json: cannot create a file in /nonexistent/dir: "
                "No such file or directory (see repro bench --help)");
   outcome_free(&o);
+  /* Before the analysis is printed (stdout stays empty). */
+  o = RUN("taylorglo", "analyze", "--theta", "1,1,1,1,1,1,0,0", "--curves",
+          "/nonexistent/dir/c.csv");
+  expect_error(&o, 2,
+               "repro: --curves /nonexistent/dir/c.csv: cannot create a file in /nonexistent/dir: "
+               "No such file or directory (see repro taylorglo analyze --help)");
+  outcome_free(&o);
   /* The probe leaves nothing behind, and neither output was started. */
   cr_expect_eq(access(json, F_OK), -1, "%s exists", json);
   cr_expect_eq(access(save, F_OK), -1, "%s exists", save);
@@ -467,11 +510,23 @@ Test(cli, checkpoint_metadata_errors_name_the_file) {
   snprintf(line, sizeof line, "repro: %s: no 'dataset' in its metadata: give --dataset", path);
   expect_error(&o, 2, line);
   outcome_free(&o);
-  /* A file that is not there. */
+  /* A file that is not there, or a directory, is a bad command line, found before a device
+   * is opened (which would print "device 0: ..."). */
   o = RUN("eval", "--checkpoint", "/nonexistent/c.safetensors");
-  expect_error(&o, 1,
-               "repro: safetensors /nonexistent/c.safetensors: cannot open: No such file or "
-               "directory");
+  expect_error(&o, 2,
+               "repro: --checkpoint /nonexistent/c.safetensors: No such file or directory (see "
+               "repro eval --help)");
+  outcome_free(&o);
+  o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--init", dir);
+  snprintf(line, sizeof line,
+           "repro: --init %s: is a directory, not a file (see repro train --help)", dir);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--init",
+          "/nonexistent/c.safetensors");
+  expect_error(&o, 2,
+               "repro: --init /nonexistent/c.safetensors: No such file or directory (see repro "
+               "train --help)");
   outcome_free(&o);
   remove_tree(dir);
   free(dir);

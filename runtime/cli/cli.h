@@ -2,11 +2,12 @@
  * returning the process exit status. Only this layer prints and exits.
  *
  * Exit statuses: 0 success; 1 a failure while working (a device, a file that cannot be read or
- * written, a diverged run); 2 bad input, found before any work starts: a bad command line, or a
- * file whose contents are wrong (a malformed experiment file, a checkpoint without repro's
- * metadata, a damaged or hand-edited run record or search state, one made with another
- * configuration). Bad input gets one line on stderr naming the option, file or value; the full
- * usage goes out only for --help (to stdout) or a command given no arguments at all. */
+ * written once work has begun, a diverged run); 2 bad input, found before any work starts: a bad
+ * command line (an option given twice, an input file that is not there, an output that cannot
+ * be created), or a file whose contents are wrong (a malformed experiment file, a checkpoint
+ * without repro's metadata, a damaged or hand-edited run record or search state, one made with
+ * another configuration). Bad input gets one line on stderr naming the option, file or value; the
+ * full usage goes out only for --help (to stdout) or a command given no arguments at all. */
 #ifndef RP_CLI_H
 #define RP_CLI_H
 
@@ -54,6 +55,12 @@ int rp_cli_usage_if_asked(int argc, char **argv, void (*usage)(FILE *out));
 int rp_cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A command line of `command` that gives an option twice ("--epochs 3 ... --epochs 30"): prints
+ * one line naming it and returns 2, rather than let one of the two win unseen. Returns -1
+ * when every option is given once, or when --help or -h is among them (the usage is then the
+ * answer). */
+int rp_cli_refuse_repeats(const char *command, int argc, char **argv);
+
 /* The value of the option argv[*i]: advances *i and returns true, or returns false when there
  * is none (the option is last, or the next argument is another option, "--..."), so that
  * "--epochs" alone reads "--epochs needs a value" rather than an unknown argument. */
@@ -72,6 +79,12 @@ bool rp_cli_parse_number(const char *command, const char *opt, const char *text,
  * Prints one line naming the option, the path and the reason and returns false otherwise, so
  * that a long training is not lost to a typo in --save. */
 bool rp_cli_check_writable(const char *command, const char *opt, const char *path);
+
+/* Checks before any work that an input file given as `opt` (a checkpoint to evaluate or start
+ * from) is there and readable: prints "repro: OPT PATH: REASON (see repro COMMAND --help)" and
+ * returns false otherwise, so that a typo in a path is bad input (status 2) found before a
+ * device is opened or a dataset loaded. */
+bool rp_cli_check_readable(const char *command, const char *opt, const char *path);
 
 /* Seconds between saves of a training's state (repro run's runs/<id>.state and search
  * candidates, repro train --state): REPRO_STATE_INTERVAL, default 60. An interruption loses at

@@ -79,6 +79,29 @@ int rp_cli_usage_error(const char *command, const char *fmt, ...) {
   return 2;
 }
 
+int rp_cli_refuse_repeats(const char *command, int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return -1;
+  /* Values never start with "--" (rp_cli_take_value), so every such word is an option. */
+  for (int i = 1; i < argc; i++)
+    for (int j = 1; j < i && strncmp(argv[i], "--", 2) == 0; j++)
+      if (strcmp(argv[i], argv[j]) == 0)
+        return rp_cli_usage_error(command, "%s is given twice; give each option once", argv[i]);
+  return -1;
+}
+
+bool rp_cli_check_readable(const char *command, const char *opt, const char *path) {
+  struct stat s;
+  const char *why = NULL;
+  if (stat(path, &s) == 0 && S_ISDIR(s.st_mode))
+    why = "is a directory, not a file";
+  else if (access(path, R_OK) != 0) /* not there, or not ours to read */
+    why = strerror(errno);
+  if (!why) return true;
+  rp_cli_usage_error(command, "%s %s: %s", opt, path, why);
+  return false;
+}
+
 bool rp_cli_take_value(int argc, char **argv, int *i, const char **value) {
   /* A lone "-" or a negative number is a value; "--x" is the next option, and taking it as a
    * value would turn "--out --dry-run" into a directory named "--dry-run". */

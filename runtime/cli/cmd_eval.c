@@ -145,6 +145,7 @@ int rp_cmd_eval(int argc, char **argv) {
   for (int i = 1; i < argc && !code && pgd_count == 0; i++)
     if (strcmp(argv[i], "--pgd-steps") == 0 || strcmp(argv[i], "--pgd-step-size") == 0)
       code = rp_cli_usage_error("eval", "%s without --pgd E1,.. changes nothing", argv[i]);
+  if (!code && !rp_cli_check_readable("eval", "--checkpoint", ckpt)) code = 2;
   if (code) {
     free(rest);
     return code;

@@ -155,6 +155,9 @@ static int analyze(int argc, char **argv) {
   if (smoothing && !rp_cli_parse_number("taylorglo analyze", "--smoothing", smoothing, 0, false, 1,
                                         true, &alpha))
     return 2;
+  /* The files are checked before the analysis is printed, which a failure would cut short. */
+  if (curves && !rp_cli_check_writable("taylorglo analyze", "--curves", curves)) return 2;
+  if (json && !rp_cli_check_writable("taylorglo analyze", "--json", json)) return 2;
 
   rp_taylorglo losses[2];
   rp_tglo_analysis an[2];

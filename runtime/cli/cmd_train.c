@@ -169,6 +169,7 @@ int rp_cmd_train(int argc, char **argv) {
   if (save && !rp_cli_check_writable("train", "--save", save)) return 2;
   if (json_path && !rp_cli_check_writable("train", "--json", json_path)) return 2;
   if (a.state && !rp_cli_check_writable("train", "--state", a.state)) return 2;
+  if (a.cfg.init_from && !rp_cli_check_readable("train", "--init", a.cfg.init_from)) return 2;
   /* What a run killed while writing one of them left beside it. */
   const char *outputs[] = {save, json_path, a.state};
   for (int i = 0; i < 3; i++)

@@ -66,14 +66,18 @@ int main(int argc, char **argv) {
   char *asked[] = {argv[0], help ? argv[2] : NULL, asked_help, NULL};
   if (help) argv = asked;
   const char *cmd = argv[1];
-  if (strcmp(cmd, "devices") == 0) return rp_cmd_devices(argc - 1, argv + 1);
-  if (strcmp(cmd, "bench") == 0) return rp_cmd_bench(argc - 1, argv + 1);
-  if (strcmp(cmd, "train") == 0) return rp_cmd_train(argc - 1, argv + 1);
-  if (strcmp(cmd, "eval") == 0) return rp_cmd_eval(argc - 1, argv + 1);
-  if (strcmp(cmd, "taylorglo") == 0) return rp_cmd_taylorglo(argc - 1, argv + 1);
-  if (strcmp(cmd, "data") == 0) return rp_cmd_data(argc - 1, argv + 1);
-  if (strcmp(cmd, "run") == 0) return rp_cmd_run(argc - 1, argv + 1);
-  if (strcmp(cmd, "report") == 0) return rp_cmd_report(argc - 1, argv + 1);
+  static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+  } commands[] = {
+      {"devices", rp_cmd_devices}, {"bench", rp_cmd_bench},         {"train", rp_cmd_train},
+      {"eval", rp_cmd_eval},       {"taylorglo", rp_cmd_taylorglo}, {"data", rp_cmd_data},
+      {"run", rp_cmd_run},         {"report", rp_cmd_report}};
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+    if (strcmp(cmd, commands[i].name) != 0) continue;
+    int repeated = rp_cli_refuse_repeats(cmd, argc - 1, argv + 1);
+    return repeated >= 0 ? repeated : commands[i].run(argc - 1, argv + 1);
+  }
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
       printf("usage: repro version\n  the version and the commit repro was built from\n");
