@@ -44,9 +44,9 @@ static double *to_double(const float *f, long n, int absolute) {
   return d;
 }
 
-/* An input between guards of GUARD_VALUE: a kernel that reads past either end (an image
- * beyond the batch, say) takes them in and misses the reference by far, on a device that does
- * not bound its reads to the binding. */
+/* An input between guards (NaN): a kernel that reads past its end (an image beyond the batch,
+ * say) takes them in and misses the reference; one that reads before its start does too, on a
+ * device that does not clamp reads to the binding. */
 static guarded upload(const int64_t *shape, int ndim, const float *data) {
   guarded g = guarded_create(ndim, shape);
   guarded_upload(&g, data);

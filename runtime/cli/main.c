@@ -40,6 +40,7 @@ static void usage(FILE *out) {
           "  REPRO_DATA_ANY_SIZE=1  accept CIFAR files of other than the official sizes\n"
           "  REPRO_PROFILE=1        a timestamp after every dispatch\n"
           "  REPRO_POISON_SCRATCH=1  NaN over every scratch buffer an op asks for (tests)\n"
+          "  REPRO_BIND_SLACK=1     bindings reach 256 bytes past their tensors (tests)\n"
           "  REPRO_GEMM, REPRO_CONV, REPRO_TEXEL  force a kernel, for tuning (README.md)\n"
           "  REPRO_NO_QUIRKS=1, REPRO_NO_QUIRK_NAME=1  turn off driver workarounds\n");
 }

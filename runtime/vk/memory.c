@@ -225,6 +225,11 @@ rp_status rp_buffer_create_mapped(rp_context *ctx, uint64_t bytes, rp_buffer *ou
   return RP_OK;
 }
 
+uint64_t rp_buffer_block_size(const rp_context *ctx, const rp_buffer *buffer) {
+  if (buffer->dedicated || buffer->block >= ctx->memory.block_count) return 0;
+  return ctx->memory.blocks[buffer->block].size;
+}
+
 void rp_buffer_destroy(rp_context *ctx, rp_buffer *buffer) {
   if (!buffer->handle) return;
   if (buffer->dedicated) { /* a mapped buffer: its own memory */

@@ -47,6 +47,10 @@ rp_status rp_buffer_upload(rp_context *ctx, const rp_buffer *buffer, uint64_t of
 rp_status rp_buffer_download(rp_context *ctx, const rp_buffer *buffer, uint64_t offset, void *dst,
                              uint64_t bytes);
 
+/* The size of the VkBuffer that `buffer` is a range of: its block's. 0 for a mapped buffer, of
+ * which a view (a range inside it) does not tell where the VkBuffer ends. */
+uint64_t rp_buffer_block_size(const rp_context *ctx, const rp_buffer *buffer);
+
 /* Bytes handed out to live rp_buffers, and bytes of device memory allocated for blocks. */
 void rp_memory_usage(const rp_context *ctx, uint64_t *in_use, uint64_t *reserved);
 

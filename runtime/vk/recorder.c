@@ -25,6 +25,7 @@ struct rp_recorder {
   bool recording, recorded, in_flight;
   bool full_barriers;
   bool poison_scratch; /* REPRO_POISON_SCRATCH=1: NaN over scratch at every request */
+  bool bind_slack;     /* REPRO_BIND_SLACK=1: bindings reach RP_BIND_SLACK_BYTES further */
   bool profile;        /* REPRO_PROFILE=1: a timestamp after every dispatch */
   const char *profile_shader[MAX_TIMESTAMPS]; /* the dispatch that timestamp i ends */
 
@@ -84,6 +85,8 @@ rp_status rp_recorder_create(rp_context *ctx, rp_recorder **out) {
   rec->full_barriers = full && *full && *full != '0';
   const char *poison = getenv("REPRO_POISON_SCRATCH");
   rec->poison_scratch = poison && *poison && *poison != '0';
+  const char *slack = getenv("REPRO_BIND_SLACK");
+  rec->bind_slack = slack && *slack && *slack != '0';
   const char *profile = getenv("REPRO_PROFILE");
   rec->profile = profile && *profile && *profile != '0';
   VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -255,9 +258,10 @@ bool rp_texel_view_fits(const rp_caps *caps, uint64_t offset, uint64_t bytes, ui
 }
 
 /* A view of `bytes` at `offset` of the buffer as whole texels: the range is rounded up to the
- * texel, which stays inside the allocation (rp_buffer_create pads to at least 256 bytes). */
+ * texel, which stays inside the allocation (rp_buffer_create pads to at least 256 bytes), or
+ * with REPRO_BIND_SLACK, as many whole texels of `reach` bytes as the device allows. */
 static rp_status make_view(rp_recorder *rec, VkBuffer buffer, uint64_t offset, uint64_t bytes,
-                           uint64_t texel, VkBufferView *out) {
+                           uint64_t reach, uint64_t texel, VkBufferView *out) {
   if (rec->view_count == rec->view_capacity) {
     uint32_t cap = rec->view_capacity ? 2 * rec->view_capacity : 64;
     VkBufferView *grown = realloc(rec->views, cap * sizeof(VkBufferView));
@@ -265,12 +269,15 @@ static rp_status make_view(rp_recorder *rec, VkBuffer buffer, uint64_t offset, u
     rec->views = grown;
     rec->view_capacity = cap;
   }
+  uint64_t texels = (bytes + texel - 1) / texel, reached = reach / texel;
+  uint64_t most = rec->ctx->caps.max_texel_buffer_elements;
+  if (reached > texels) texels = reached < most ? reached : most;
   VkBufferViewCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
                                  .buffer = buffer,
                                  .format = texel == sizeof(float) ? VK_FORMAT_R32_SFLOAT
                                                                   : VK_FORMAT_R32G32B32A32_SFLOAT,
                                  .offset = offset,
-                                 .range = (bytes + texel - 1) / texel * texel};
+                                 .range = texels * texel};
   VkResult r = rec->ctx->vk.vkCreateBufferView(rec->ctx->device, &info, NULL, out);
   if (r != VK_SUCCESS) return rp_vk_fail(r, "vkCreateBufferView");
   rec->views[rec->view_count++] = *out;
@@ -329,6 +336,21 @@ static rp_status check_dispatch(const rp_recorder *rec, const rp_pipeline *pipel
   return RP_OK;
 }
 
+/* The bytes a binding of `bytes` at `offset` of `b`'s VkBuffer covers: `bytes`, or with
+ * REPRO_BIND_SLACK up to RP_BIND_SLACK_BYTES more, as far as the VkBuffer and the device's
+ * range limit go. A shader of repro never reads or writes the slack; one that does by mistake
+ * reaches what lies there (in the tests, a guard region) where a driver that clamps accesses
+ * to the binding, as lavapipe does, would have dropped the write and read a zero. */
+static uint64_t reach_of(const rp_recorder *rec, const rp_buffer *b, uint64_t offset,
+                         uint64_t bytes) {
+  uint64_t end = rec->bind_slack ? rp_buffer_block_size(rec->ctx, b) : 0;
+  if (end <= offset + bytes) return bytes;
+  uint64_t reach = bytes + RP_BIND_SLACK_BYTES, room = end - offset;
+  if (reach > room) reach = room;
+  uint64_t most = rec->ctx->caps.max_storage_buffer_range;
+  return reach > most && most > bytes ? most : reach;
+}
+
 rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const rp_arg *args,
                           uint32_t nargs, const void *push, uint32_t push_bytes,
                           const uint32_t groups[3]) {
@@ -350,9 +372,9 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
   bool needs_barrier = rec->full_barriers && rec->dispatches > 0;
   for (uint32_t i = 0; i < nargs; i++) {
     const rp_buffer *b = args[i].buffer;
-    uint64_t bytes = rp_arg_bytes(&args[i]);
-    infos[i] = (VkDescriptorBufferInfo){
-        .buffer = b->handle, .offset = b->offset + args[i].offset, .range = bytes};
+    uint64_t bytes = rp_arg_bytes(&args[i]), offset = b->offset + args[i].offset;
+    uint64_t reach = reach_of(rec, b, offset, bytes);
+    infos[i] = (VkDescriptorBufferInfo){.buffer = b->handle, .offset = offset, .range = reach};
     writes[i] =
         (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                .dstSet = set,
@@ -361,13 +383,14 @@ rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const r
                                .descriptorType = rp_binding_type(pipeline->texel_bindings, i),
                                .pBufferInfo = &infos[i]};
     if (pipeline->texel_bindings >> i & 1u) {
-      st = make_view(rec, b->handle, infos[i].offset, bytes, rp_texel_size(pipeline->texel_vec4, i),
+      st = make_view(rec, b->handle, offset, bytes, reach, rp_texel_size(pipeline->texel_vec4, i),
                      &views[i]);
       if (st) return rec->error = st;
       writes[i].pBufferInfo = NULL;
       writes[i].pTexelBufferView = &views[i];
     }
-    ranges[i] = (range){b->handle, infos[i].offset, infos[i].offset + bytes};
+    /* the whole reach: what the validation layer checks the barriers against */
+    ranges[i] = (range){b->handle, offset, offset + reach};
     /* read-after-write, write-after-write, write-after-read */
     if (overlaps_any(&rec->written, ranges[i]) ||
         ((args[i].access & RP_WRITE) && overlaps_any(&rec->read, ranges[i])))

@@ -5,7 +5,13 @@
  * reads and writes, and a barrier goes in before a dispatch that reads or writes a range an
  * earlier dispatch wrote since the last barrier, or writes a range one read (the write-after-
  * read hazard). REPRO_FULL_BARRIERS=1 puts one before every dispatch, to debug a suspected
- * missing barrier. Every recording starts with a barrier against all earlier submissions. */
+ * missing barrier. Every recording starts with a barrier against all earlier submissions.
+ *
+ * REPRO_BIND_SLACK=1 (read when the recorder is created) binds every argument with
+ * RP_BIND_SLACK_BYTES more after it, where its VkBuffer has them, and tracks the hazards of
+ * that whole reach. It is for tests: lavapipe clamps every access to the binding, dropping a
+ * write past its end and reading zero there, so a kernel that overruns its tensor passes
+ * unseen; with the slack it overruns into the test's guard region instead (tests/support). */
 #ifndef RP_RECORDER_H
 #define RP_RECORDER_H
 
@@ -17,6 +23,8 @@
 #include "vk/pipeline.h"
 
 typedef struct rp_recorder rp_recorder;
+
+#define RP_BIND_SLACK_BYTES 256
 
 typedef enum rp_access { RP_READ = 1, RP_WRITE = 2, RP_READ_WRITE = 3 } rp_access;
 

@@ -35,14 +35,21 @@ void test_limit_workgroups(uint32_t max_x, uint32_t max_z);
 /* Suite fini: fails the test if the validation layer reported anything, then frees. */
 void test_teardown(void);
 
-#define GUARD_FLOATS 64 /* 256 bytes on each side: keeps the view aligned for binding */
-#define GUARD_VALUE (-12345.678f)
+/* 256 bytes on each side: keeps the view aligned for binding, and is the reach of every binding
+ * past its end in the tests (REPRO_BIND_SLACK, set by test_ctx). */
+#define GUARD_FLOATS 64
 
-/* A tensor of `shape` inside a larger buffer with GUARD_FLOATS floats of GUARD_VALUE on each
- * side, to catch writes out of bounds. */
+/* A tensor of `shape` inside a larger buffer with GUARD_FLOATS floats on each side, to catch
+ * writes out of bounds and, used as an input, reads past its end. The guards hold a NaN of a
+ * payload of this buffer's own: a kernel that reads one shows it through its arithmetic (even
+ * a product with zero), and one that writes there is seen whatever it writes, even a value
+ * copied from another guarded buffer's guard. On a driver that clamps accesses to the binding
+ * (lavapipe), only the binding's slack after the end reaches the guard: a write before the
+ * start is caught only where the driver does not clamp. */
 typedef struct guarded {
   rp_tensor view;  /* what ops get */
   rp_tensor whole; /* the buffer with its guards */
+  uint32_t guard;  /* the bits of every guard float */
 } guarded;
 
 guarded guarded_create(int ndim, const int64_t *shape);
