@@ -21,6 +21,7 @@
 #include "exp/files.h"
 #include "exp/stats.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "support/tmpfiles.h"
 #include "train/loss_spec.h"
 #include "train/safetensors.h"
@@ -566,6 +567,21 @@ Test(experiment, seeds_follow_identity_not_order) {
         matched++;
       }
   cr_assert_eq(matched, 6);
+  /* Every seed goes into the records as the integer it is, all 16 digits of it (cJSON alone
+   * prints 15, a different seed for whoever copies one into repro train --seed). */
+  for (int i = 0; i < p1.run_count; i++) {
+    const rp_exp_run *r = &p1.runs[i];
+    cJSON *config = rp_exp_config_json(&e1, &e1.losses[r->loss_index], r->seed);
+    char *text = rp_json_print(config, false);
+    char want[64];
+    snprintf(want, sizeof want, "\"seed\":%llu,", (unsigned long long)r->seed);
+    cr_assert(strstr(text, want), "%s: no %s in %s", r->id, want, text);
+    cJSON *back = cJSON_Parse(text);
+    cr_assert_eq(cJSON_GetObjectItem(back, "seed")->valuedouble, (double)r->seed);
+    cJSON_Delete(back);
+    cJSON_free(text);
+    cJSON_Delete(config);
+  }
   /* Cost: mnist, 60000 images, batch 64 -> 938 batches x 7 epochs x 64 x 6 runs. */
   cr_assert_eq(p1.train_images, 60000);
   cr_assert_eq(p1.image_steps, 938.0 * 7 * 64 * 6);

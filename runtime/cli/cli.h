@@ -121,8 +121,4 @@ void rp_cli_print_report(const char *dir);
  * null where none was opened). */
 cJSON *rp_cli_json_header(const rp_caps *caps);
 
-/* Writes `json` to `path` through a temporary file and a rename, so a reader never sees a
- * half-written file. */
-rp_status rp_write_json_file(const char *path, const cJSON *json);
-
 #endif

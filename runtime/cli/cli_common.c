@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "exp/driver.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "ops/dispatch.h"
 #include "train/trainer.h"
 #include "vk/caps_json.h"
@@ -250,22 +251,6 @@ cJSON *rp_cli_json_header(const rp_caps *caps) {
   else
     cJSON_AddNullToObject(root, "device");
   return root;
-}
-
-rp_status rp_write_json_file(const char *path, const cJSON *json) {
-  char *text = cJSON_Print(json);
-  if (!text) return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory printing JSON");
-  size_t n = strlen(text);
-  char *line = realloc(text, n + 2);
-  if (!line) {
-    free(text);
-    return rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory printing JSON");
-  }
-  line[n] = '\n';
-  line[n + 1] = '\0';
-  rp_status st = rp_file_write_atomic(path, line, n + 1);
-  free(line);
-  return st;
 }
 
 void rp_cli_print_report(const char *dir) {

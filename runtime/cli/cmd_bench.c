@@ -15,6 +15,7 @@
 #include "bench/bench.h"
 #include "bench/compare.h"
 #include "cli/cli.h"
+#include "io/json.h"
 #include "nn/models.h"
 #include "train/train_bench.h"
 
@@ -295,7 +296,7 @@ int rp_cmd_bench(int argc, char **argv) {
   free(train);
   code = st == RP_OK ? 0 : rp_cli_error(st);
   if (st == RP_OK && json_path) {
-    st = rp_write_json_file(json_path, root);
+    st = rp_json_write_file(json_path, root);
     if (st)
       code = rp_cli_error(st);
     else

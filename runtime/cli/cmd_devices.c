@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/json.h"
 #include "vk/caps_json.h"
 #include "vk/context.h"
 
@@ -72,9 +73,9 @@ int rp_cmd_devices(int argc, char **argv) {
       cJSON_AddNumberToObject(root, "chosen", chosen);
     else
       cJSON_AddNullToObject(root, "chosen");
-    char *text = cJSON_Print(root);
-    printf("%s\n", text);
-    free(text);
+    char *text = rp_json_print(root, true);
+    printf("%s\n", text ? text : "null");
+    cJSON_free(text);
     cJSON_Delete(root);
   } else {
     for (uint32_t i = 0; i < count; i++) print_device(&devices[i], i == chosen);

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/train_args.h"
 #include "data/dataset.h"
+#include "io/json.h"
 #include "nn/models.h"
 #include "train/checkpoint.h"
 #include "train/loss_spec.h"
@@ -248,7 +249,7 @@ int rp_cmd_eval(int argc, char **argv) {
       cJSON_AddNumberToObject(root, "pgd_steps", pgd_steps);
       cJSON_AddItemToObject(root, "attacks", attacks);
       attacks = NULL;
-      st = rp_write_json_file(json_path, root);
+      st = rp_json_write_file(json_path, root);
       cJSON_Delete(root);
       code = st ? rp_cli_error(st) : 0;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/json.h"
 #include "meta/taylorglo.h"
 
 #define CURVE_POINTS 201
@@ -199,7 +200,7 @@ static int analyze(int argc, char **argv) {
       cJSON_AddNumberToObject(s, "alpha", alpha);
       cJSON_AddItemToObject(root, "smoothed", s);
     }
-    st = rp_write_json_file(json, root);
+    st = rp_json_write_file(json, root);
     cJSON_Delete(root);
     if (st) return rp_cli_error(st);
   }

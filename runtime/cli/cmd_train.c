@@ -13,6 +13,7 @@
 #include "cli/train_args.h"
 #include "exp/files.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "nn/models.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -79,7 +80,7 @@ static void on_epoch(const rp_epoch_metrics *m, void *user) {
   /* The whole file is rewritten each epoch, so a later write that works makes up for an
    * earlier failure; the training goes on either way (the checkpoint may still be saved), and
    * the error is printed once rather than after every epoch. */
-  bool failed = rp_write_json_file(log->json_path, log->root) != RP_OK;
+  bool failed = rp_json_write_file(log->json_path, log->root) != RP_OK;
   if (failed && !log->json_failed) fprintf(stderr, "repro: --json: %s\n", rp_error_message());
   log->json_failed = failed;
 }
@@ -146,7 +147,7 @@ static int failed_before_training(const rp_train_args *a, const rp_caps *caps, r
   cJSON_AddArrayToObject(root, "epochs");
   cJSON_AddStringToObject(root, "status", "failed");
   cJSON_AddStringToObject(root, "error", rp_error_message());
-  if (rp_write_json_file(a->json, root) != RP_OK)
+  if (rp_json_write_file(a->json, root) != RP_OK)
     fprintf(stderr, "repro: --json: %s\n", rp_error_message());
   cJSON_Delete(root);
   return code;
@@ -239,7 +240,7 @@ int rp_cmd_train(int argc, char **argv) {
     else
       printf("wrote %s\n", save);
   }
-  if (json_path && rp_write_json_file(json_path, log.root) != RP_OK) {
+  if (json_path && rp_json_write_file(json_path, log.root) != RP_OK) {
     if (!log.json_failed) fprintf(stderr, "repro: --json: %s\n", rp_error_message());
     code = code ? code : 1;
     written = false;

@@ -12,6 +12,7 @@
 
 #include "exp/files.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "train/trainer.h"
 
 static void add_number(cJSON *o, const char *key, double v) {
@@ -260,7 +261,7 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
   if (!st) {
     snprintf(path, sizeof path, "%s/experiment.json", out_dir);
     cJSON *resolved = rp_exp_to_json(e);
-    st = rp_exp_write_json(path, resolved);
+    st = rp_json_write_file(path, resolved);
     cJSON_Delete(resolved);
   }
   for (int i = 0; i < plan->run_count && !st; i++) {
@@ -289,7 +290,7 @@ rp_status rp_exp_execute(const rp_experiment *e, const rp_exp_plan *plan, const 
       cJSON *rec =
           rp_exp_run_json(e, run, &r, b->device_json ? b->device_json(b->user) : NULL, git_commit);
       run_path(path, sizeof path, out_dir, run, "json");
-      st = rp_exp_write_json(path, rec);
+      st = rp_json_write_file(path, rec);
       cJSON_Delete(rec);
     }
     /* The record holds everything now; a state left behind would be taken up again if the

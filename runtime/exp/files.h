@@ -15,7 +15,6 @@ rp_status rp_exp_mkdirs(const char *path);
 bool rp_exp_exists(const char *path);
 /* Writes through "<path>.<pid>.tmp" and a rename. */
 rp_status rp_exp_write_atomic(const char *path, const char *text, size_t size);
-rp_status rp_exp_write_json(const char *path, const struct cJSON *json);
 /* A member of a JSON object: its number (NaN when absent or not a number) or its string
  * (`fallback` when absent or not a string). */
 double rp_exp_json_number(const struct cJSON *o, const char *key);
@@ -54,8 +53,8 @@ bool rp_exp_json_difference(const struct cJSON *was, const struct cJSON *now, co
                             size_t text_size);
 
 /* rp_exp_json_difference of two JSON texts (a saved state's fingerprint and the one a run
- * would save now): true when the texts differ, with `path` and the values filled in where
- * both parse (left as the caller set them otherwise). */
+ * would save now): true when their values differ, with `path` and the values filled in, or
+ * when `was` is not valid JSON ("not valid JSON" for its value). */
 bool rp_exp_json_text_difference(const char *was, const char *now, const char *root, char *path,
                                  size_t path_size, char *was_text, char *now_text,
                                  size_t text_size);

@@ -19,6 +19,7 @@
 #include "exp/stats.h"
 #include "exp/text.h"
 #include "io/file.h"
+#include "io/json.h"
 
 /* ---- reading records */
 
@@ -699,7 +700,7 @@ static rp_status write_results(const report *r, double *v, double *b) {
   for (int i = 0; i < r->run_count; i++) cJSON_AddItemReferenceToArray(runs, r->runs[i]);
   char path[4096];
   snprintf(path, sizeof path, "%s/results.json", r->dir);
-  rp_status st = rp_exp_write_json(path, j);
+  rp_status st = rp_json_write_file(path, j);
   cJSON_Delete(j); /* references: the records stay */
   return st;
 }

@@ -14,6 +14,7 @@
 #include "exp/driver.h"
 #include "exp/files.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "train/trainer.h"
 
 void rp_exp_search_dir(const char *out_dir, const rp_exp_search *s, char *out, size_t size) {
@@ -281,7 +282,7 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
   if (!st) {
     /* Written (again) before any training: what the state's candidates were trained with. */
     cJSON *j = rp_exp_search_training_json(e, s);
-    st = rp_exp_write_json(training, j);
+    st = rp_json_write_file(training, j);
     cJSON_Delete(j);
   }
   if (st) return st;

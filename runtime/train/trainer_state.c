@@ -2,6 +2,7 @@
  * (train/trainer.h). The file is a checkpoint (train/checkpoint.h) with the momentum buffers,
  * the history as an F64 tensor, and in its metadata the configuration's fingerprint, the
  * epochs done and the step count. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -101,11 +102,22 @@ rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epoch
   return st;
 }
 
+/* Fingerprints are JSON, compared as values: an earlier repro printed some numbers otherwise
+ * (a 16-digit seed as 5.89265005224436e+15), and its states still resume. */
+static bool same_fingerprint(const char *saved, const char *now) {
+  if (strcmp(saved, now) == 0) return true;
+  cJSON *a = cJSON_Parse(saved), *b = cJSON_Parse(now);
+  bool same = a && b && cJSON_Compare(a, b, true);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  return same;
+}
+
 rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint) {
   char *saved_under = NULL;
   int saved = 0;
   rp_status st = rp_trainer_state_read(path, &saved_under, &saved);
-  if (!st && saved_under && strcmp(saved_under, fingerprint) != 0)
+  if (!st && saved_under && !same_fingerprint(saved_under, fingerprint))
     st = rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s was saved by a run configured otherwise: remove it to train this run from "
                  "the start",
