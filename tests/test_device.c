@@ -52,9 +52,9 @@ Test(device, override_by_index_or_name) {
   cr_assert_eq(chosen, 0);
   ASSERT_OK(rp_choose_device(list, 3, "rx 79", &chosen));
   cr_assert_eq(chosen, 2, "names match in part, ignoring case");
-  cr_assert_eq(rp_choose_device(list, 3, "7", &chosen), RP_ERR_NO_DEVICE);
+  cr_assert_eq(rp_choose_device(list, 3, "7", &chosen), RP_ERR_INVALID_ARGUMENT);
   cr_assert_str_eq(rp_error_message(), "device 7 requested, but there are 3 (see `repro devices`)");
-  cr_assert_eq(rp_choose_device(list, 3, "quadro", &chosen), RP_ERR_NO_DEVICE);
+  cr_assert_eq(rp_choose_device(list, 3, "quadro", &chosen), RP_ERR_INVALID_ARGUMENT);
   cr_assert_str_eq(rp_error_message(),
                    "no device whose name contains \"quadro\" (see `repro devices`)");
 }
@@ -62,7 +62,7 @@ Test(device, override_by_index_or_name) {
 Test(device, unknown_device_is_a_clear_error) {
   rp_context *ctx = NULL;
   rp_status st = rp_context_create(&(rp_context_options){.device = "no-such-gpu"}, &ctx);
-  cr_assert_eq(st, RP_ERR_NO_DEVICE);
+  cr_assert_eq(st, RP_ERR_INVALID_ARGUMENT);
   cr_assert_null(ctx);
   cr_assert(strstr(rp_error_message(), "no-such-gpu"), "%s", rp_error_message());
 }

@@ -26,7 +26,7 @@ int rp_cli_error(rp_status status) {
 /* A device request that matched nothing, named as the user gave it. */
 static rp_status name_request(rp_status st, const char *device) {
   const char *request = rp_device_request(device);
-  if (st != RP_ERR_NO_DEVICE || !request) return st;
+  if (st != RP_ERR_INVALID_ARGUMENT || !request) return st;
   return rp_fail(st, "%s%s: %s", device ? "--device " : "REPRO_DEVICE=", request,
                  rp_error_message());
 }

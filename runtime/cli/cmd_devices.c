@@ -54,12 +54,12 @@ int rp_cmd_devices(int argc, char **argv) {
   /* A REPRO_DEVICE that matches nothing is an error (every other command would fail on it),
    * said on stderr after the list, which is what one needs to fix it. */
   char mismatch[512] = "";
-  if (rp_choose_device(devices, count, request, &chosen) != RP_OK) {
+  int code = 0;
+  if ((st = rp_choose_device(devices, count, request, &chosen)) != RP_OK) {
     chosen = UINT32_MAX;
     snprintf(mismatch, sizeof mismatch, "%s", rp_error_message());
+    code = st == RP_ERR_INVALID_ARGUMENT ? 2 : 1; /* a request naming none: bad input */
   }
-  int code = 0;
-  if (chosen == UINT32_MAX) code = 1;
 
   if (json) {
     cJSON *root = cJSON_CreateObject();

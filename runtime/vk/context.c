@@ -188,7 +188,7 @@ rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *r
     long index = strtol(request, &end, 10);
     if (*end == '\0') {
       if (index < 0 || index >= (long)count || errno == ERANGE)
-        return rp_fail(RP_ERR_NO_DEVICE,
+        return rp_fail(RP_ERR_INVALID_ARGUMENT,
                        "device %s requested, but there %s %u (see `repro "
                        "devices`)",
                        request, count == 1 ? "is" : "are", count);
@@ -201,8 +201,8 @@ rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *r
         return RP_OK;
       }
     }
-    return rp_fail(RP_ERR_NO_DEVICE, "no device whose name contains \"%s\" (see `repro devices`)",
-                   request);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "no device whose name contains \"%s\" (see `repro devices`)", request);
   }
   uint32_t best = UINT32_MAX;
   for (uint32_t i = 0; i < count; i++) {

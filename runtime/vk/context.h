@@ -49,7 +49,9 @@ const char *rp_device_request(const char *explicit_choice);
 
 /* The index into `devices` that `request` names (see rp_context_options.device; NULL or ""
  * for the automatic choice among devices with a compute queue and Vulkan 1.1: discrete, then
- * integrated, then virtual, then CPU, the first of equal rank winning). */
+ * integrated, then virtual, then CPU, the first of equal rank winning). A request that names
+ * none of them fails with RP_ERR_INVALID_ARGUMENT: it is bad input, where no device at all
+ * (RP_ERR_NO_DEVICE) is the machine's state. */
 rp_status rp_choose_device(const rp_caps *devices, uint32_t count, const char *request,
                            uint32_t *chosen);
 

@@ -10,7 +10,7 @@ typedef enum rp_status {
   RP_OK = 0,
   RP_ERR_INVALID_ARGUMENT, /* a caller passed a bad shape, size or option */
   RP_ERR_NO_LOADER,        /* libvulkan.so.1 could not be loaded */
-  RP_ERR_NO_DEVICE,        /* no Vulkan device, or none matching the request */
+  RP_ERR_NO_DEVICE,        /* no Vulkan device (one a request names none of: INVALID_ARGUMENT) */
   RP_ERR_NO_COMPUTE,       /* the chosen device has no compute queue */
   RP_ERR_OUT_OF_MEMORY,    /* host or device memory exhausted */
   RP_ERR_TOO_LARGE,        /* a buffer beyond maxStorageBufferRange or an allocation limit */
