@@ -96,6 +96,10 @@ static const bad_case bad_cases[] = {
     {"{\n\"name\": \"t\"\n\"model\": 1}", "not valid JSON (line 3, column 1)"},
     {"{\"name\": \"t\", \"seeds\": 3,}", "not valid JSON (line 1, column 27)"},
     {"[1, 2]", "$: expected an object, got [1,2]"},
+    /* cJSON would end the string at the NUL: the model mnist_cnn, unseen */
+    {"{\"name\": \"t\", \"dataset\": {\"name\": \"mnist\"}, \"model\": "
+     "\"mnist_cnn\\u0000x\", " LOSSES "}",
+     "a string holds \\u0000 (line 1, column 64), which no name, model or loss may"},
     {"{" BASE ", " LOSSES ", \"extra\": 1}",
      "$.extra: unknown key (expected one of: name, dataset, model, training, losses, seeds, "
      "evaluation, search)"},
@@ -337,6 +341,17 @@ Test(experiment, every_malformed_file_names_its_path_and_writes_nothing) {
   cr_assert_eq(rp_exp_load(dir, fake_recipe, &e), RP_ERR_INVALID_ARGUMENT);
   char expected[300];
   snprintf(expected, sizeof expected, "cannot read %s: Is a directory", dir);
+  cr_assert_str_eq(rp_error_message(), expected);
+  /* A device, which would never end, and a file too large to be an experiment's: refused
+   * before reading. */
+  cr_assert_eq(rp_exp_load("/dev/zero", fake_recipe, &e), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_str_eq(rp_error_message(), "/dev/zero: not a regular file");
+  char big[200];
+  snprintf(big, sizeof big, "%s/big.json", dir);
+  FILE *f = fopen(big, "w");
+  cr_assert(f && ftruncate(fileno(f), (off_t)17 << 20) == 0 && fclose(f) == 0);
+  cr_assert_eq(rp_exp_load(big, fake_recipe, &e), RP_ERR_INVALID_ARGUMENT);
+  snprintf(expected, sizeof expected, "%s: larger than 16 MiB", big);
   cr_assert_str_eq(rp_error_message(), expected);
   remove_tree(dir);
   free(dir);

@@ -618,11 +618,34 @@ static void place_of(const char *text, const char *at, int *line, int *column) {
   }
 }
 
+/* The first "\u0000" inside a string of the JSON `text`, or NULL. cJSON keeps strings
+ * NUL-terminated, so one would end there unseen: "mnist_cnn\u0000x" would read as mnist_cnn. */
+static const char *nul_escape(const char *text) {
+  bool in_string = false;
+  for (const char *p = text; *p; p++) {
+    if (*p == '"') in_string = !in_string;
+    if (!in_string || *p != '\\') continue;
+    if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0) return p;
+    if (p[1]) p++; /* the escaped character, which may be a quote */
+  }
+  return NULL;
+}
+
 rp_status rp_exp_parse(const char *text, const char *file, rp_exp_recipe_fn recipe,
                        rp_experiment *out) {
   memset(out, 0, sizeof *out);
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithOpts(text, &end, true);
+  const char *nul = root ? nul_escape(text) : NULL;
+  if (nul) {
+    int line = 0, column = 0;
+    place_of(text, nul, &line, &column);
+    cJSON_Delete(root);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: a string holds \\u0000 (line %d, column %d), which no name, model or loss "
+                   "may",
+                   file, line, column);
+  }
   if (!root) {
     const char *at = end ? end : cJSON_GetErrorPtr();
     int line = 0, column = 0;
@@ -686,14 +709,15 @@ rp_status rp_exp_load(const char *path, rp_exp_recipe_fn recipe, rp_experiment *
   if (!found || S_ISDIR(s.st_mode))
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "cannot read %s: %s", path,
                    found ? "Is a directory" : strerror(errno));
+  /* (checked before reading: /dev/zero would never end) */
+  if (!S_ISREG(s.st_mode)) return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: not a regular file", path);
+  if (s.st_size > ((off_t)16 << 20))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: larger than 16 MiB", path);
   char *text;
   size_t size;
   rp_status st = rp_file_read(path, &text, &size);
   if (st) return st;
-  if (size > ((size_t)16 << 20))
-    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: larger than 16 MiB", path);
-  else
-    st = rp_exp_parse(text, path, recipe, out);
+  st = rp_exp_parse(text, path, recipe, out);
   free(text);
   return st;
 }
