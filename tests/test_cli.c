@@ -268,6 +268,10 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
        "(see repro train --help)"},
       {{"train", "--model", "mnist_cnn", "--dataset", "mnist", "--save", "x", "--json"},
        "repro: --json needs a value (see repro train --help)"},
+      {{"train", "--model", "mnist_cnn", "--dataset", "mnist", "--data-dir", "/nonexistent"},
+       "repro: --data-dir /nonexistent: No such file or directory (see repro train --help)"},
+      {{"train", "--model", "mnist_cnn", "--dataset", "mnist", "--data-dir", "/dev/null"},
+       "repro: --data-dir /dev/null: not a directory (see repro train --help)"},
       {{"eval", "--save", "x"},
        "repro: --save is not an option of eval (the model comes from the checkpoint; training "
        "options change nothing there) (see repro eval --help)"},
@@ -636,6 +640,10 @@ Test(cli, damaged_record_and_search_state_are_bad_input_after_the_plan) {
   cr_expect_str_eq(o.err, "repro: --device no-such-device: no device whose name contains "
                           "\"no-such-device\" (see `repro devices`)\n");
   outcome_free(&o);
+  /* An output "directory" that is a file: named before the plan. */
+  o = RUN("run", file, "--out", "/dev/null", "--dry-run");
+  expect_error(&o, 2, "repro: --out /dev/null: not a directory (see repro run --help)");
+  outcome_free(&o);
   char cmd[800];
   snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)$(ls -A %s/s)\"", runs, search);
   cr_expect_eq(system(cmd), 0, "the dry run wrote into %s", out);
@@ -932,13 +940,14 @@ Test(cli, one_step_training_writes_json_and_checkpoint, .timeout = 300) {
   free(dir);
 }
 
-/* A training that fails before its first epoch (here: no dataset where --data-dir says)
+/* A training that fails before its first epoch (here: no dataset in the --data-dir directory)
  * writes its --json all the same: status failed, and the error it printed. */
 Test(cli, a_training_that_cannot_start_still_writes_its_json) {
   char *dir = make_tmpdir();
   char json[300], missing[300];
   snprintf(json, sizeof json, "%s/m.json", dir);
   snprintf(missing, sizeof missing, "%s/nothing-here", dir);
+  cr_assert_eq(mkdir(missing, 0755), 0);
   outcome o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--data-dir",
                   missing, "--json", json);
   cr_assert_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);

@@ -407,6 +407,12 @@ int rp_cmd_run(int argc, char **argv) {
     snprintf(out_dir, sizeof out_dir, "%s", out);
   else
     snprintf(out_dir, sizeof out_dir, "results/%s", e.name);
+  struct stat out_stat;
+  if (stat(out_dir, &out_stat) == 0 && !S_ISDIR(out_stat.st_mode)) {
+    rp_exp_plan_free(&plan);
+    rp_exp_free(&e);
+    return rp_cli_usage_error("run", "%s%s: not a directory", out ? "--out " : "", out_dir);
+  }
   /* Searches finished in an earlier run show their found losses in the plan. A state that
    * cannot be read does not hold the plan back: its search's line marks it, and it is
    * reported after the plan (its message kept until then). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "data/dataset.h"
@@ -80,6 +81,13 @@ static bool parse_steps(const char *cmd, const char *text, rp_train_config *cfg)
   }
 }
 
+/* Why `dir` cannot be a --data-dir (it is not there, or is no directory), or NULL. */
+static const char *not_a_directory(const char *dir) {
+  struct stat s;
+  if (stat(dir, &s) != 0) return strerror(errno);
+  return S_ISDIR(s.st_mode) ? NULL : "not a directory";
+}
+
 /* The value of `opt` if the command line has it with a value, else NULL. */
 static const char *value_of(int argc, char **argv, const char *opt) {
   for (int i = 1; i + 1 < argc; i++)
@@ -144,6 +152,8 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, unsigned files)
                strcmp(opt, "--json") == 0 || strcmp(opt, "--state") == 0) {
       /* An empty value would silently mean "the default" further down. */
       if (!*v) return rp_cli_usage_error(cmd, "%s needs a value, not ''", opt);
+      const char *why = strcmp(opt, "--data-dir") == 0 ? not_a_directory(v) : NULL;
+      if (why) return rp_cli_usage_error(cmd, "--data-dir %s: %s", v, why);
       if (strcmp(opt, "--data-dir") == 0) c->data_dir = v;
       if (strcmp(opt, "--device") == 0) a->device = v;
       if (strcmp(opt, "--init") == 0) c->init_from = v;
