@@ -1154,12 +1154,17 @@ static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp
                 strcmp(state_path + strlen(state_path) - strlen(tail), tail) == 0,
             "%s", state_path);
   if (access(state_path, F_OK) == 0) f->found_states++;
-  /* A training state as the trainer writes one, less the tensors: under the trial's
-   * fingerprint, after its first epoch. */
+  /* A training state as the trainer writes one, less the weights: under the trial's
+   * fingerprint, after its first epoch, with that epoch's history (epoch, lr, train loss and
+   * accuracy, true-class probability, validation and test loss and accuracy, seconds, images
+   * per second). */
   char *fingerprint = rp_exp_candidate_fingerprint(e, s, trial, "Fake GPU (1.0)");
   const char *keys[] = {"training_state", "epochs_done", "global_step"};
   const char *values[] = {fingerprint, "1", "3"};
-  ASSERT_OK(rp_safetensors_write(state_path, NULL, 0, keys, values, 3));
+  static const double epoch_one[11] = {1, 0.1, 2.3, 0.1, 0.1, 2.3, 0.1, 2.3, 0.1, 1, 100};
+  rp_named_tensor history = {
+      .name = "history", .dtype = "F64", .ndim = 2, .shape = {1, 11}, .data = epoch_one};
+  ASSERT_OK(rp_safetensors_write(state_path, &history, 1, keys, values, 3));
   free(fingerprint);
   if (++f->candidates == f->fail_at) return rp_fail(RP_ERR_IO, "device lost (injected)");
   f->per_search[s - e->searches]++;

@@ -50,6 +50,25 @@ static double attacked(rp_trainer *t, rp_split_kind split, rp_attack a) {
   return accuracy;
 }
 
+/* Overwrites the first float of the "history" tensor of the training state at `path` (epoch
+ * 1's number) with all-ones bytes, a NaN, as damage on disk would. */
+static void damage_history(const char *path) {
+  char *bytes;
+  size_t size;
+  ASSERT_OK(rp_file_read(path, &bytes, &size));
+  uint64_t header = 0;
+  for (int i = 7; i >= 0; i--) header = header << 8 | (uint8_t)bytes[i];
+  cJSON *json = cJSON_ParseWithLength(bytes + 8, (size_t)header);
+  cJSON *offsets = cJSON_GetObjectItem(cJSON_GetObjectItem(json, "history"), "data_offsets");
+  cr_assert(cJSON_IsArray(offsets), "%s has no history", path);
+  long at = (long)(8 + header) + (long)cJSON_GetArrayItem(offsets, 0)->valuedouble;
+  cJSON_Delete(json);
+  free(bytes);
+  FILE *f = fopen(path, "r+b");
+  static const uint8_t ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  cr_assert(f && fseek(f, at, SEEK_SET) == 0 && fwrite(ones, 1, 8, f) == 8 && fclose(f) == 0);
+}
+
 /* Trains `c` and copies its history out (count epochs). */
 static rp_status train(const rp_train_config *c, rp_epoch_metrics *history, int *count,
                        double *val_now) {
@@ -580,6 +599,15 @@ static void check_resume(const char *model, int batch, int64_t max_steps, int st
            "%s was saved on Other GPU (%s), and this is %s (%s): resume it there, or remove it "
            "to train this run from the start",
            path, caps->driver_info, caps->name, caps->driver_info);
+  cr_assert_str_eq(rp_error_message(), want);
+  /* Its history's bytes damaged (all ones: NaN where the epoch's number was): refused, where
+   * the NaN would have become a record's epoch -2147483648. */
+  ASSERT_OK(rp_trainer_save_state(t, path, "config A"));
+  damage_history(path);
+  cr_assert_eq(rp_trainer_restore_state(t, path, "config A"), RP_ERR_INVALID_ARGUMENT);
+  snprintf(want, sizeof want,
+           "%s: its history of epoch 1 is damaged: remove it to train this run from the start",
+           path);
   cr_assert_str_eq(rp_error_message(), want);
   rp_trainer_destroy(t);
   free(w_straight), free(w_resumed);

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,25 @@ static int64_t meta_count(const rp_safetensors *f, const char *key) {
   return *end || errno || v < 0 ? -1 : (int64_t)v;
 }
 
+/* Whether `h` is a history of `done` epochs (its shape: the values are checked on restoring). */
+static bool history_fits(const rp_named_tensor *h, int done) {
+  return h && strcmp(h->dtype, "F64") == 0 && h->ndim == 2 && h->shape[0] == done &&
+         h->shape[1] == HISTORY_COLUMNS;
+}
+
+/* Whether `row` can be the history of epoch `epoch` as history_row wrote it: that epoch, a
+ * learning rate, accuracies in [0, 1] (NaN where not measured), times that are times. A state
+ * whose bytes were damaged has NaN or nonsense there, which must not reach a record. */
+static bool history_row_valid(const double *row, int epoch) {
+  bool ok = row[0] == epoch && isfinite(row[1]) && row[1] > 0;
+  for (int c = 2; c < 9 && ok; c++) {
+    bool accuracy = c == 3 || c == 4 || c == 6 || c == 8; /* (a probability, 4) */
+    /* the others are losses, which a TaylorGLO loss may make negative */
+    ok = isnan(row[c]) || (accuracy ? row[c] >= 0 && row[c] <= 1 : isfinite(row[c]));
+  }
+  return ok && isfinite(row[9]) && row[9] >= 0 && isfinite(row[10]) && row[10] >= 0;
+}
+
 rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epochs_done) {
   *fingerprint = NULL;
   *epochs_done = 0;
@@ -95,6 +115,9 @@ rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epoch
                  "%s: epochs_done must be a count from 1 and global_step a count, not \"%s\" and "
                  "\"%s\"",
                  path, meta_text(f, "epochs_done"), meta_text(f, "global_step"));
+  else if (!history_fits(rp_safetensors_find(f, "history"), (int)done))
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no F64 history of %d epochs by %d columns", path,
+                 (int)done, HISTORY_COLUMNS);
   else if (!(*fingerprint = strdup(saved)))
     st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of host memory");
   if (!st) *epochs_done = (int)done;
@@ -140,16 +163,17 @@ rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *
     return mismatch;
   }
   int done = (int)meta_count(f, "epochs_done");
-  const rp_named_tensor *h = rp_safetensors_find(f, "history");
-  if (!h || strcmp(h->dtype, "F64") != 0 || h->ndim != 2 || h->shape[0] != done ||
-      h->shape[1] != HISTORY_COLUMNS) {
-    rp_safetensors_close(f);
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no F64 history of %d epochs by %d columns", path,
-                   done, HISTORY_COLUMNS);
-  }
+  const rp_named_tensor *h = rp_safetensors_find(f, "history"); /* its shape read above */
   for (int e = 0; e < done; e++) {
     double row[HISTORY_COLUMNS];
     memcpy(row, (const char *)h->data + (size_t)e * sizeof row, sizeof row);
+    if (!history_row_valid(row, e + 1)) {
+      rp_safetensors_close(f);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s: its history of epoch %d is damaged: remove it to train this run from "
+                     "the start",
+                     path, e + 1);
+    }
     history_metrics(row, &t->history[e]);
   }
   t->epochs_done = done;
