@@ -990,12 +990,38 @@ Test(experiment, run_records_summary_figures_and_resume) {
   char *text = cJSON_Print(damaged);
   write_file(record, text);
   cr_assert_neq(rp_exp_report(dir), RP_OK);
-  cr_assert(
-      strstr(rp_error_message(), record) &&
-          strstr(rp_error_message(), "$.final.test_accuracy: expected a number, got \"high\""),
-      "%s", rp_error_message());
-  write_file(record, original);
+  cr_assert(strstr(rp_error_message(), record) &&
+                strstr(rp_error_message(),
+                       "$.final.test_accuracy: expected a number in [0, 1], got \"high\""),
+            "%s", rp_error_message());
   free(text);
+  /* A number, but no accuracy: it would show as 750% in the summary. */
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(damaged, "final"), "test_accuracy",
+                            cJSON_CreateNumber(7.5));
+  text = cJSON_Print(damaged);
+  write_file(record, text);
+  cr_assert_neq(rp_exp_report(dir), RP_OK);
+  cr_assert(
+      strstr(rp_error_message(), "$.final.test_accuracy: expected a number in [0, 1], got 7.5"),
+      "%s", rp_error_message());
+  free(text);
+  /* The experiment file beside the records is checked as repro run checks one. */
+  char experiment[600];
+  snprintf(experiment, sizeof experiment, "%s/experiment.json", dir);
+  char *kept_experiment = read_file(experiment);
+  write_file(record, original);
+  cJSON *with_bogus = cJSON_Parse(kept_experiment);
+  cJSON_AddNumberToObject(with_bogus, "bogus", 1);
+  text = cJSON_Print(with_bogus);
+  write_file(experiment, text);
+  free(text);
+  cJSON_Delete(with_bogus);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), experiment) &&
+                strstr(rp_error_message(), "$.bogus: unknown key"),
+            "%s", rp_error_message());
+  write_file(experiment, kept_experiment);
+  free(kept_experiment);
   cJSON_Delete(damaged);
   free(original);
   ASSERT_OK(rp_exp_report(dir));

@@ -11,19 +11,20 @@ TestSuite(reduce_sum, .fini = test_teardown);
 
 static float gpu_sum(const float *x, int64_t n) {
   rp_context *ctx = test_ctx();
-  rp_tensor tx, out, scratch;
+  rp_tensor out, scratch;
   int64_t one = 1, parts = rp_sum_scratch_elems(n);
-  ASSERT_OK(rp_tensor_create(ctx, 1, &n, &tx));
+  guarded gx = guarded_create(1, &n);
+  rp_tensor tx = gx.view;
   ASSERT_OK(rp_tensor_create(ctx, 1, &one, &out));
   ASSERT_OK(rp_tensor_create(ctx, 1, &parts, &scratch));
-  ASSERT_OK(rp_tensor_upload(ctx, &tx, x));
+  guarded_upload(&gx, x);
   rp_recorder *rec = test_recorder();
   ASSERT_OK(rp_sum(rec, &tx, &out, &scratch));
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
   float result;
   ASSERT_OK(rp_tensor_download(ctx, &out, &result));
-  rp_tensor_destroy(ctx, &tx), rp_tensor_destroy(ctx, &out), rp_tensor_destroy(ctx, &scratch);
+  guarded_destroy(&gx), rp_tensor_destroy(ctx, &out), rp_tensor_destroy(ctx, &scratch);
   return result;
 }
 
@@ -63,13 +64,13 @@ Test(reduce_sum, same_bits_every_time) {
 }
 
 static void check_rows(void) {
-  rp_context *ctx = test_ctx();
   const int64_t rows = 37, cols = 1001, n = rows * cols;
   float *x = malloc((size_t)n * sizeof *x), got[37];
   fill_random(x, n, 5);
-  rp_tensor tx;
-  ASSERT_OK(rp_tensor_create(ctx, 2, (int64_t[]){rows, cols}, &tx));
-  ASSERT_OK(rp_tensor_upload(ctx, &tx, x));
+  /* guarded inputs: a read past the last row takes NaN in */
+  guarded gx = guarded_create(2, (int64_t[]){rows, cols});
+  guarded_upload(&gx, x);
+  rp_tensor tx = gx.view;
   /* guarded: a workgroup past the last row must not write (on a device that lets it) */
   guarded g = guarded_create(1, &rows);
   for (int64_t r = 0; r < rows; r++) got[r] = NAN; /* every sum must be written */
@@ -86,7 +87,7 @@ static void check_rows(void) {
               (long long)r, got[r], want);
   }
   cr_assert_eq(rp_sum_rows(rec, &tx, 36, &out), RP_ERR_INVALID_ARGUMENT);
-  rp_tensor_destroy(ctx, &tx);
+  guarded_destroy(&gx);
   guarded_destroy(&g);
   free(x);
 }

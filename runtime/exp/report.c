@@ -16,6 +16,7 @@
 #include "exp/figures.h"
 #include "exp/files.h"
 #include "exp/report_parts.h"
+#include "exp/runner.h"
 #include "exp/stats.h"
 #include "exp/text.h"
 #include "io/file.h"
@@ -96,6 +97,11 @@ static bool number_or_null(const cJSON *v, bool nullable) {
   return cJSON_IsNumber(v) || (nullable && cJSON_IsNull(v));
 }
 
+/* An accuracy or a probability: in [0, 1], or null where not measured. */
+static bool fraction_or_null(const cJSON *v) {
+  return cJSON_IsNull(v) || (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1);
+}
+
 /* Checks the fields the report reads from a run record `name` (runs/<name>), so that a record
  * edited by hand or damaged fails with its file and JSON path rather than dropping out of a
  * mean: what rp_exp_run_json writes. Such a record is bad input (RP_ERR_INVALID_ARGUMENT, exit
@@ -135,10 +141,17 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
                                        "train_true_class_probability"};
   for (size_t i = 0; i < sizeof finals / sizeof *finals; i++) {
     v = cJSON_GetObjectItemCaseSensitive(final, finals[i]);
-    if (!number_or_null(v, i > 0)) {
+    bool loss = i == 1, nullable = i > 0; /* a test accuracy is always measured */
+    bool ok =
+        loss ? number_or_null(v, true) : fraction_or_null(v) && (nullable || !cJSON_IsNull(v));
+    if (!ok) {
       describe(v, got, sizeof got);
-      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.final.%s: expected a number%s, got %s", path,
-                     finals[i], i > 0 ? " or null" : "", got);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.final.%s: expected %s, got %s", path,
+                     finals[i],
+                     loss     ? "a number or null"
+                     : i == 0 ? "a number in [0, 1]"
+                              : "a number in [0, 1] or null",
+                     got);
     }
   }
   const cJSON *attacks = cJSON_GetObjectItemCaseSensitive(rec, "attacks"), *a;
@@ -150,10 +163,13 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
     if (strcmp(kind, "fgsm") != 0 && strcmp(kind, "pgd") != 0)
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "%s: $.attacks[%d].attack: expected \"fgsm\" or \"pgd\"", path, i);
-    if (!number_or_null(cJSON_GetObjectItemCaseSensitive(a, "eps"), false) ||
-        !number_or_null(cJSON_GetObjectItemCaseSensitive(a, "accuracy"), true))
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(a, "eps");
+    if (!cJSON_IsNumber(eps) || !fraction_or_null(eps) ||
+        !fraction_or_null(cJSON_GetObjectItemCaseSensitive(a, "accuracy")))
       return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "%s: $.attacks[%d]: expected a number eps and accuracy", path, i);
+                     "%s: $.attacks[%d]: expected eps and accuracy in [0, 1] (accuracy null where "
+                     "not measured)",
+                     path, i);
     i++;
   }
   return RP_OK;
@@ -163,7 +179,11 @@ static rp_status load(report *r) {
   char path[4096];
   snprintf(path, sizeof path, "%s/experiment.json", r->dir);
   if (rp_exp_exists(path)) {
-    rp_status st = rp_exp_read_json(path, &r->experiment);
+    /* As repro run wrote it, it passes the schema; one edited by hand may not. */
+    rp_experiment e;
+    rp_status st = rp_exp_load(path, rp_exp_recipe, &e);
+    rp_exp_free(&e);
+    if (!st) st = rp_exp_read_json(path, &r->experiment);
     if (st) return st;
   }
   snprintf(path, sizeof path, "%s/runs", r->dir);
