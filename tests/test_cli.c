@@ -468,6 +468,13 @@ Test(cli, unwritable_outputs_fail_before_training) {
   free(dir);
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert(f, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
 /* ---- checkpoints */
 
 /* A checkpoint of one F32 tensor with the given metadata pairs. */
@@ -521,6 +528,16 @@ Test(cli, checkpoint_metadata_errors_name_the_file) {
                "repro: --checkpoint /nonexistent/c.safetensors: No such file or directory (see "
                "repro eval --help)");
   outcome_free(&o);
+  /* A file that is no safetensors file: bad input too, named. */
+  snprintf(path, sizeof path, "%s/garbage.safetensors", dir);
+  write_text(path, "not a checkpoint at all");
+  o = RUN("eval", "--checkpoint", path);
+  snprintf(line, sizeof line,
+           "repro: safetensors %s: header size 7521891404167278446 beyond the file (23 bytes): "
+           "truncated or not safetensors",
+           path);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
   o = RUN("train", "--model", "mnist_cnn", "--dataset", "fashion-mnist", "--init", dir);
   snprintf(line, sizeof line,
            "repro: --init %s: is a directory, not a file (see repro train --help)", dir);
@@ -537,13 +554,6 @@ Test(cli, checkpoint_metadata_errors_name_the_file) {
 }
 
 /* ---- damaged files in an experiment's output directory */
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  cr_assert(f, "cannot write %s", path);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* A refusal of `repro run`: status 2, the plan on stdout with `marked` in it (the file marked
  * where it is in the way), and exactly `line` on stderr: no "device 0: ..." line before it, so

@@ -329,7 +329,7 @@ static rp_status read_file(const char *path, unsigned char **data, size_t *size)
   struct stat sb;
   if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
     fclose(fp);
-    return rp_fail(RP_ERR_IO, "safetensors %s: not a regular file", path);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: not a regular file", path);
   }
   size_t n = (size_t)sb.st_size;
   unsigned char *buf = malloc(n ? n : 1);
@@ -362,7 +362,7 @@ static int compare_span(const void *pa, const void *pb) {
 
 static rp_status parse_metadata(const char *path, const cJSON *m, rp_safetensors *f) {
   if (!cJSON_IsObject(m))
-    return rp_fail(RP_ERR_IO, "safetensors %s: __metadata__ is not an object", path);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: __metadata__ is not an object", path);
   size_t n = (size_t)cJSON_GetArraySize(m) + 1;
   f->meta_keys = calloc(n, sizeof *f->meta_keys);
   f->meta_values = calloc(n, sizeof *f->meta_values);
@@ -371,7 +371,8 @@ static rp_status parse_metadata(const char *path, const cJSON *m, rp_safetensors
   const cJSON *e;
   cJSON_ArrayForEach(e, m) {
     if (!cJSON_IsString(e))
-      return rp_fail(RP_ERR_IO, "safetensors %s: metadata '%s' is not a string", path, e->string);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: metadata '%s' is not a string", path,
+                     e->string);
     char *key = strdup(e->string), *value = strdup(e->valuestring);
     f->meta_keys[f->meta_count] = key;
     f->meta_values[f->meta_count] = value;
@@ -386,50 +387,54 @@ static rp_status parse_tensor(const char *path, const cJSON *e, int64_t data_siz
                               rp_named_tensor *t, span *s) {
   const char *name = e->string;
   if (strlen(name) >= RP_ST_MAX_NAME)
-    return rp_fail(RP_ERR_IO, "safetensors %s: tensor name longer than %d bytes: '%.40s...'", path,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "safetensors %s: tensor name longer than %d bytes: '%.40s...'", path,
                    RP_ST_MAX_NAME - 1, name);
   snprintf(t->name, sizeof t->name, "%s", name);
   if (!cJSON_IsObject(e))
-    return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' is not an object", path, name);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: tensor '%s' is not an object", path,
+                   name);
   const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
   const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
   const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
   if (!cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(offsets))
-    return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "safetensors %s: tensor '%s' lacks a dtype string, a shape or data_offsets",
                    path, name);
   int elem = rp_safetensors_dtype_size(dtype->valuestring);
   if (!elem || strlen(dtype->valuestring) >= sizeof t->dtype)
-    return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' has unknown dtype '%.16s'", path, name,
-                   dtype->valuestring);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: tensor '%s' has unknown dtype '%.16s'",
+                   path, name, dtype->valuestring);
   snprintf(t->dtype, sizeof t->dtype, "%s", dtype->valuestring);
   int ndim = cJSON_GetArraySize(shape);
   if (ndim > RP_ST_MAX_DIMS)
-    return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' has %d dims (at most %d supported)",
-                   path, name, ndim, RP_ST_MAX_DIMS);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "safetensors %s: tensor '%s' has %d dims (at most %d supported)", path, name,
+                   ndim, RP_ST_MAX_DIMS);
   t->ndim = ndim;
   for (int d = 0; d < ndim; d++) {
     t->shape[d] = json_uint(cJSON_GetArrayItem(shape, d));
     if (t->shape[d] < 0)
-      return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' dim %d is not a non-negative integer",
-                     path, name, d);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "safetensors %s: tensor '%s' dim %d is not a non-negative integer", path, name,
+                     d);
   }
   if (cJSON_GetArraySize(offsets) != 2)
-    return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' data_offsets is not [begin, end]", path,
-                   name);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "safetensors %s: tensor '%s' data_offsets is not [begin, end]", path, name);
   s->begin = json_uint(cJSON_GetArrayItem(offsets, 0));
   s->end = json_uint(cJSON_GetArrayItem(offsets, 1));
   if (s->begin < 0 || s->end < s->begin || s->end > data_size)
-    return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "safetensors %s: tensor '%s' data_offsets [%lld, %lld] out of range (data is "
                    "%lld bytes)",
                    path, name, (long long)s->begin, (long long)s->end, (long long)data_size);
   int64_t bytes = tensor_bytes(t->shape, ndim, elem);
   if (bytes < 0)
-    return rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' has a shape of more than 2^53 bytes",
-                   path, name);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "safetensors %s: tensor '%s' has a shape of more than 2^53 bytes", path, name);
   if (bytes != s->end - s->begin)
-    return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "safetensors %s: tensor '%s' shape and dtype %s need %lld bytes, data_offsets "
                    "span %lld",
                    path, name, t->dtype, (long long)bytes, (long long)(s->end - s->begin));
@@ -450,7 +455,8 @@ static rp_status check_names_unique(const char *path, const rp_safetensors *f) {
   rp_status st = RP_OK;
   for (int i = 1; i < f->count && !st; i++)
     if (strcmp(names[i - 1], names[i]) == 0)
-      st = rp_fail(RP_ERR_IO, "safetensors %s: tensor '%s' appears twice", path, names[i]);
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: tensor '%s' appears twice", path,
+                   names[i]);
   free(names);
   return st;
 }
@@ -462,14 +468,15 @@ static rp_status parse_header(const char *path, const char *json, size_t len, in
   if (!root || !cJSON_IsObject(root)) {
     size_t at = root ? 0 : (size_t)(cJSON_GetErrorPtr() - json);
     cJSON_Delete(root);
-    return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "safetensors %s: header is not a JSON object (bad JSON near byte %zu)", path,
                    at);
   }
   for (const char *p = end; p && p < json + len; p++)
     if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != '\0') {
       cJSON_Delete(root);
-      return rp_fail(RP_ERR_IO, "safetensors %s: bad JSON: trailing bytes after the header", path);
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "safetensors %s: bad JSON: trailing bytes after the header", path);
     }
   int entries = cJSON_GetArraySize(root);
   f->tensors = calloc((size_t)entries + 1, sizeof *f->tensors);
@@ -485,7 +492,7 @@ static rp_status parse_header(const char *path, const char *json, size_t len, in
     if (st) break;
     if (strcmp(e->string, "__metadata__") == 0) {
       if (f->meta_keys)
-        st = rp_fail(RP_ERR_IO, "safetensors %s: two __metadata__ entries", path);
+        st = rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: two __metadata__ entries", path);
       else
         st = parse_metadata(path, e, f);
       continue;
@@ -509,8 +516,9 @@ static rp_status parse_header(const char *path, const char *json, size_t len, in
   for (int i = 0; i < f->count; i++) {
     if (spans[i].begin == spans[i].end) continue;
     if (prev >= 0 && spans[i].begin < prev_end) {
-      st = rp_fail(RP_ERR_IO, "safetensors %s: tensors '%s' and '%s' overlap (bytes %lld..%lld)",
-                   path, f->tensors[prev].name, f->tensors[spans[i].index].name,
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "safetensors %s: tensors '%s' and '%s' overlap (bytes %lld..%lld)", path,
+                   f->tensors[prev].name, f->tensors[spans[i].index].name,
                    (long long)spans[i].begin, (long long)prev_end);
       break;
     }
@@ -539,17 +547,18 @@ static rp_status parse_header(const char *path, const char *json, size_t len, in
 static rp_status header_size(const char *path, const unsigned char *first8, size_t size,
                              uint64_t *hsize) {
   if (size < 8)
-    return rp_fail(RP_ERR_IO, "safetensors %s: truncated (%zu bytes, no header size)", path, size);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: truncated (%zu bytes, no header size)",
+                   path, size);
   *hsize = 0;
   for (int i = 0; i < 8; i++) *hsize |= (uint64_t)first8[i] << (8 * i);
   if (*hsize > size - 8)
-    return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "safetensors %s: header size %llu beyond the file (%zu bytes): truncated or not "
                    "safetensors",
                    path, (unsigned long long)*hsize, size);
   /* the reference reader's limit (safetensors' MAX_HEADER_SIZE) */
   if (*hsize > RP_ST_MAX_HEADER)
-    return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "safetensors %s: header of %llu bytes, more than the %d a reader takes: damaged "
                    "or not safetensors",
                    path, (unsigned long long)*hsize, RP_ST_MAX_HEADER);
@@ -562,7 +571,7 @@ static rp_status read_header(FILE *fp, const char *path, unsigned char **header,
                              size_t *size) {
   struct stat sb;
   if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode))
-    return rp_fail(RP_ERR_IO, "safetensors %s: not a regular file", path);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "safetensors %s: not a regular file", path);
   *size = (size_t)sb.st_size;
   unsigned char first8[8] = {0};
   if (*size >= 8 && fread(first8, 1, 8, fp) != 8)

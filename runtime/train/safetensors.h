@@ -42,7 +42,10 @@ rp_status rp_safetensors_write(const char *path, const rp_named_tensor *tensors,
 
 /* A file read whole into memory and validated (header size, JSON, dtypes, shapes against byte
  * spans, offsets inside the data and not overlapping); every error is one line naming the file.
- * Unused bytes between tensors are tolerated (the reference reader refuses them). */
+ * Unused bytes between tensors are tolerated (the reference reader refuses them). A file that
+ * is no valid safetensors file (truncated, damaged, another format) is bad input,
+ * RP_ERR_INVALID_ARGUMENT (exit status 2, as a malformed experiment file); one that cannot be
+ * opened or read is RP_ERR_IO. */
 typedef struct rp_safetensors rp_safetensors;
 
 rp_status rp_safetensors_open(const char *path, rp_safetensors **out);
