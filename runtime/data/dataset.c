@@ -209,8 +209,8 @@ static rp_status load_idx(const spec *s, const char *dir, bool train, rp_dataset
                              &out->labels);
   if (st) return st;
   if (rows != s->height || cols != s->width)
-    return rp_fail(RP_ERR_IO, "%s: images are %dx%d, %s has %dx%d", images, rows, cols, s->name,
-                   s->height, s->width);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: images are %dx%d, %s has %dx%d", images, rows,
+                   cols, s->name, s->height, s->width);
   return RP_OK;
 }
 

@@ -30,7 +30,11 @@ typedef struct rp_dataset {
  *
  * The CIFAR-10 training set is data_batch_1.bin .. data_batch_5.bin; where only a leading run
  * data_batch_1 .. data_batch_k is present, those are loaded and `partial` is set (a copy of
- * one batch is what fits on a small machine); a gap (1, 2, 4) is an error. */
+ * one batch is what fits on a small machine); a gap (1, 2, 4) is an error.
+ *
+ * Files that are there but wrong (truncated, damaged, another format, labels out of range) are
+ * bad input, RP_ERR_INVALID_ARGUMENT (exit status 2); files that are missing or cannot be read
+ * are RP_ERR_IO (status 1), the machine's state, which `repro data fetch` mends. */
 rp_status rp_dataset_load(const char *name, const char *dir, bool train, rp_dataset *out);
 void rp_dataset_free(rp_dataset *ds);
 

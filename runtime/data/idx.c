@@ -35,18 +35,18 @@ static rp_status open_idx(const char *path, uint32_t magic, int ndims, uint32_t 
   size_t len = strlen(path);
   if (len > 3 && strcmp(path + len - 3, ".gz") == 0 && gzdirect(f)) {
     gzclose(f);
-    return rp_fail(RP_ERR_IO, "%s: not a gzip file", path);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: not a gzip file", path);
   }
   uint8_t head[16];
   if (!read_all(f, head, 4 + 4 * (int64_t)ndims)) {
     gzclose(f);
-    return rp_fail(RP_ERR_IO, "%s: truncated IDX header", path);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: truncated IDX header", path);
   }
   uint32_t got = be32(head);
   if (got != magic) {
     gzclose(f);
-    return rp_fail(RP_ERR_IO, "%s: IDX magic %u, expected %u (%s file)", path, got, magic,
-                   magic == IDX_IMAGES ? "an images" : "a labels");
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: IDX magic %u, expected %u (%s file)", path, got,
+                   magic, magic == IDX_IMAGES ? "an images" : "a labels");
   }
   for (int d = 0; d < ndims; d++) dims[d] = be32(head + 4 + 4 * (size_t)d);
   *out = f;
@@ -72,14 +72,15 @@ static rp_status read_body(gzFile f, const char *path, uint8_t *dst, int64_t n) 
   int err;
   const char *problem = gz_problem(f, path, &err);
   if (problem)
-    return rp_fail(RP_ERR_IO, "%s: %s gzip data (%s)", path,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s gzip data (%s)", path,
                    err == Z_BUF_ERROR ? "truncated" : "corrupt", problem);
   if (!complete)
-    return rp_fail(RP_ERR_IO, "%s: truncated: fewer than the %lld data bytes its header gives",
-                   path, (long long)n);
-  if (got > 0)
-    return rp_fail(RP_ERR_IO, "%s: longer than its header says (%lld data bytes)", path,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: truncated: fewer than the %lld data bytes its header gives", path,
                    (long long)n);
+  if (got > 0)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: longer than its header says (%lld data bytes)",
+                   path, (long long)n);
   return RP_OK;
 }
 
@@ -95,9 +96,10 @@ static rp_status check_body_fits(gzFile f, const char *path, int64_t header, int
   int64_t most = plain ? size - header : 1032 * size;
   if (n <= most) return RP_OK;
   if (plain)
-    return rp_fail(RP_ERR_IO, "%s: truncated: fewer than the %lld data bytes its header gives",
-                   path, (long long)n);
-  return rp_fail(RP_ERR_IO,
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: truncated: fewer than the %lld data bytes its header gives", path,
+                   (long long)n);
+  return rp_fail(RP_ERR_INVALID_ARGUMENT,
                  "%s: truncated or damaged: its header gives %lld data bytes, more than a gzip "
                  "file of %lld bytes can hold",
                  path, (long long)n, (long long)size);
@@ -119,13 +121,13 @@ rp_status rp_idx_read(const char *images_path, const char *labels_path, int clas
   /* A corrupt header must not turn into a huge allocation: MNIST-like sets are small. */
   if (n == 0 || idims[1] == 0 || idims[2] == 0 || idims[1] > 4096 || idims[2] > 4096 ||
       n > 100000000) {
-    st = rp_fail(RP_ERR_IO, "%s: implausible IDX dimensions %u x %u x %u", images_path, idims[0],
-                 idims[1], idims[2]);
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: implausible IDX dimensions %u x %u x %u",
+                 images_path, idims[0], idims[1], idims[2]);
     goto done;
   }
   if (idims[0] != ldims[0]) {
-    st = rp_fail(RP_ERR_IO, "%s holds %u images but %s holds %u labels", images_path, idims[0],
-                 labels_path, ldims[0]);
+    st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s holds %u images but %s holds %u labels", images_path,
+                 idims[0], labels_path, ldims[0]);
     goto done;
   }
   st = check_body_fits(fi, images_path, 16, n * pixels_per);
@@ -143,8 +145,8 @@ rp_status rp_idx_read(const char *images_path, const char *labels_path, int clas
   if (st) goto done;
   for (int64_t i = 0; i < n; i++)
     if (lb[i] >= classes) {
-      st = rp_fail(RP_ERR_IO, "%s: label %lld is %d, outside 0..%d", labels_path, (long long)i,
-                   lb[i], classes - 1);
+      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: label %lld is %d, outside 0..%d", labels_path,
+                   (long long)i, lb[i], classes - 1);
       goto done;
     }
   *count = n;
