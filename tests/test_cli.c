@@ -1332,6 +1332,20 @@ Test(cli, bench_compare_puts_results_files_side_by_side) {
            "repro: %s: $.results[1].unit is missing or of the wrong type", bad);
   expect_error(&o, 2, expected);
   outcome_free(&o);
+  /* A value no measure can have, and a measure given twice: damaged files. */
+  write_text(bad, "{\"device\": {\"name\": \"C\"}, \"results\": [{\"name\": \"peak_fma\", "
+                  "\"value\": -5, \"unit\": \"GFLOP/s\"}]}");
+  o = RUN("bench", "--compare", a, bad);
+  snprintf(expected, sizeof expected, "repro: %s: $.results[0].value is -5, not above 0", bad);
+  expect_error(&o, 2, expected);
+  outcome_free(&o);
+  write_text(bad, "{\"device\": {\"name\": \"C\"}, \"results\": [{\"name\": \"copy\", "
+                  "\"value\": 1, \"unit\": \"GB/s\"}, {\"name\": \"copy\", \"value\": 2, "
+                  "\"unit\": \"GB/s\"}]}");
+  o = RUN("bench", "--compare", a, bad);
+  snprintf(expected, sizeof expected, "repro: %s: $.results[1] repeats copy (GB/s) of [0]", bad);
+  expect_error(&o, 2, expected);
+  outcome_free(&o);
   write_text(bad, "{\"results\": [");
   o = RUN("bench", "--compare", bad);
   snprintf(expected, sizeof expected, "repro: %s is not JSON", bad);

@@ -11,6 +11,11 @@
 
 #include "io/file.h"
 
+/* A result's value, which reading its file checked to be a number. */
+static double value_of(const cJSON *r) {
+  return cJSON_GetObjectItemCaseSensitive(r, "value")->valuedouble;
+}
+
 /* One results file, checked: every result has a name, a numeric value and a unit. */
 typedef struct bench_file {
   const char *path;
@@ -60,6 +65,21 @@ static rp_status load(const char *path, bench_file *f) {
                      "%s: $.results[%d].%s is missing or of the wrong "
                      "type",
                      path, k, bad);
+    /* Every measure is a rate or a time: one of 0 or below is a damaged file, and a ratio to
+     * it would mean nothing. */
+    if (!(value_of(r) > 0))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.results[%d].value is %g, not above 0", path, k,
+                     value_of(r));
+    /* A second result of one name and unit would show in no row. */
+    const cJSON *earlier;
+    int j = 0;
+    cJSON_ArrayForEach(earlier, f->results) {
+      if (j++ == k) break;
+      if (strcmp(string_of(earlier, "name"), string_of(r, "name")) == 0 &&
+          strcmp(string_of(earlier, "unit"), string_of(r, "unit")) == 0)
+        return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.results[%d] repeats %s (%s) of [%d]", path,
+                       k, string_of(r, "name"), string_of(r, "unit"), j - 1);
+    }
     k++;
   }
   /* Driver: the version string the driver reports, else its name (repro's files), or what a
@@ -97,10 +117,6 @@ static const cJSON *find(const bench_file *f, const char *name) {
     if (strcmp(string_of(r, "name"), name) == 0) return r;
   }
   return NULL;
-}
-
-static double value_of(const cJSON *r) {
-  return cJSON_GetObjectItemCaseSensitive(r, "value")->valuedouble;
 }
 
 /* The batch a training step was measured at: its "batch", or in files from before that member
