@@ -123,12 +123,18 @@ Test(recorder, a_recording_follows_earlier_work_and_hands_its_writes_to_the_host
   rp_tensor_destroy(ctx, &a);
 }
 
+/* The two halves of `whole` (2 x 256 floats) as tensors of their own: 1 KiB each, so both are
+ * aligned for binding. */
+static void halves(const rp_tensor *whole, rp_tensor *lo, rp_tensor *hi) {
+  *lo = *hi = *whole;
+  lo->shape[0] = hi->shape[0] = 256;
+  lo->buffer.size = hi->buffer.size = 256 * sizeof(float);
+  hi->buffer.offset += 256 * sizeof(float);
+}
+
 Test(recorder, disjoint_ranges_of_one_buffer_need_no_barrier) {
-  rp_tensor whole = make((int64_t)2 * 256);
-  rp_tensor lo = whole, hi = whole;
-  lo.shape[0] = hi.shape[0] = 256;
-  lo.buffer.size = hi.buffer.size = 256 * sizeof(float);
-  hi.buffer.offset += 256 * sizeof(float); /* 1 KiB: aligned for binding */
+  rp_tensor whole = make((int64_t)2 * 256), lo, hi;
+  halves(&whole, &lo, &hi);
   rp_recorder *rec = test_recorder();
   ASSERT_OK(rp_fill(rec, &lo, 1.0f));
   ASSERT_OK(rp_fill(rec, &hi, 2.0f));
@@ -145,11 +151,8 @@ Test(recorder, disjoint_ranges_of_one_buffer_need_no_barrier) {
  * hazards are tracked over that reach, as the validation layer checks them: the two halves
  * above now overlap. */
 Test(recorder, bind_slack_is_tracked_as_bound) {
-  rp_tensor whole = make((int64_t)2 * 256);
-  rp_tensor lo = whole, hi = whole;
-  lo.shape[0] = hi.shape[0] = 256;
-  lo.buffer.size = hi.buffer.size = 256 * sizeof(float);
-  hi.buffer.offset += 256 * sizeof(float);
+  rp_tensor whole = make((int64_t)2 * 256), lo, hi;
+  halves(&whole, &lo, &hi);
   rp_recorder *rec = recorder_with("REPRO_BIND_SLACK");
   ASSERT_OK(rp_fill(rec, &lo, 1.0f));
   ASSERT_OK(rp_fill(rec, &hi, 2.0f)); /* lo's reach covers hi's first 256 bytes */
