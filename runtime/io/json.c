@@ -14,8 +14,7 @@ static bool whole_integers(cJSON *item) {
   for (cJSON *child = item->child; child; child = child->next) {
     if (!whole_integers(child)) return false;
     double v = child->valuedouble;
-    if (!cJSON_IsNumber(child) || v != floor(v) || fabs(v) <= INT_MAX || fabs(v) > 0x1p53)
-      continue;
+    if (!cJSON_IsNumber(child) || v != floor(v) || fabs(v) <= INT_MAX || fabs(v) > 0x1p53) continue;
     char digits[32];
     int n = snprintf(digits, sizeof digits, "%.0f", v);
     char *raw = cJSON_malloc((size_t)n + 1);
