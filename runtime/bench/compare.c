@@ -70,15 +70,14 @@ static rp_status load(const char *path, bench_file *f) {
     if (!(value_of(r) > 0))
       return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.results[%d].value is %g, not above 0", path, k,
                      value_of(r));
-    /* A second result of one name and unit would show in no row. */
+    /* A second result of one name would show in no row (rows find results by name). */
     const cJSON *earlier;
     int j = 0;
     cJSON_ArrayForEach(earlier, f->results) {
       if (j++ == k) break;
-      if (strcmp(string_of(earlier, "name"), string_of(r, "name")) == 0 &&
-          strcmp(string_of(earlier, "unit"), string_of(r, "unit")) == 0)
-        return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.results[%d] repeats %s (%s) of [%d]", path,
-                       k, string_of(r, "name"), string_of(r, "unit"), j - 1);
+      if (strcmp(string_of(earlier, "name"), string_of(r, "name")) == 0)
+        return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.results[%d] repeats %s of [%d]", path, k,
+                       string_of(r, "name"), j - 1);
     }
     k++;
   }
@@ -220,8 +219,7 @@ static bool row(FILE *out, const bench_file *files, int count, const char *name,
   for (int i = 1; i < count; i++) {
     const cJSON *r = find(&files[i], name);
     /* only a rate over the same unit's: otherwise the quotient means nothing */
-    bool comparable = base && r && strcmp(string_of(r, "unit"), string_of(base, "unit")) == 0 &&
-                      value_of(base) > 0;
+    bool comparable = base && r && strcmp(string_of(r, "unit"), string_of(base, "unit")) == 0;
     if (comparable) {
       fputs("| ", out);
       number(out, value_of(r) / value_of(base), 3);

@@ -33,8 +33,11 @@ static rp_status name_request(rp_status st, const char *device) {
 
 rp_status rp_cli_open_device(const char *device, rp_context **ctx) {
   *ctx = NULL;
-  rp_status st = rp_context_create(&(rp_context_options){.device = device}, ctx);
-  if (st) return name_request(st, device);
+  /* A request is checked on its own first, so that only its failure is named as the
+   * request's (an error of the device it names is that device's). */
+  rp_status st = rp_cli_check_device(device);
+  if (!st) st = rp_context_create(&(rp_context_options){.device = device}, ctx);
+  if (st) return st;
   if ((st = rp_check_environment(rp_context_caps(*ctx)))) {
     rp_context_destroy(*ctx);
     *ctx = NULL;

@@ -93,7 +93,7 @@ static char *state_fingerprint(const rp_train_args *a) {
   snprintf(seed, sizeof seed, "%016llx", (unsigned long long)a->cfg.seed);
   cJSON_AddStringToObject(j, "seed_hex", seed);
   if (a->cfg.init_from) cJSON_AddStringToObject(j, "init", a->cfg.init_from);
-  char *text = cJSON_PrintUnformatted(j);
+  char *text = rp_json_print(j, false);
   cJSON_Delete(j);
   return text;
 }

@@ -171,7 +171,8 @@ int rp_train_args_parse(int argc, char **argv, rp_train_args *a, unsigned files)
     } else if (strcmp(opt, "--batch") == 0) {
       ok = rp_cli_parse_int(cmd, opt, v, 1, 4096, &n), c->batch = (int)n;
     } else if (strcmp(opt, "--seed") == 0) {
-      ok = rp_cli_parse_int(cmd, opt, v, 0, INT64_MAX, &n), c->seed = (uint64_t)n;
+      /* at most 2^53 - 1: a double holds it, so the JSON files write it exactly */
+      ok = rp_cli_parse_int(cmd, opt, v, 0, (INT64_C(1) << 53) - 1, &n), c->seed = (uint64_t)n;
     } else if (strcmp(opt, "--max-steps") == 0) {
       ok = rp_cli_parse_int(cmd, opt, v, 1, INT64_MAX, &n), c->max_steps = n;
     } else if (strcmp(opt, "--test-images") == 0) {

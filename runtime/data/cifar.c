@@ -33,8 +33,9 @@ rp_status rp_cifar_read(const char *path, int label_bytes, int classes, int64_t 
   for (int64_t r = 0; r < records && st == RP_OK; r++) {
     if (fread(head, 1, (size_t)label_bytes, f) != (size_t)label_bytes ||
         fread(pixels + r * CIFAR_PIXELS, 1, CIFAR_PIXELS, f) != CIFAR_PIXELS) {
-      st = rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: truncated at record %lld of %lld", path,
-                   (long long)r, (long long)records);
+      st = ferror(f) ? rp_fail(RP_ERR_IO, "cannot read %s: %s", path, strerror(errno))
+                     : rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: truncated at record %lld of %lld",
+                               path, (long long)r, (long long)records);
       break;
     }
     int label = head[label_bytes - 1];

@@ -171,7 +171,7 @@ static rp_status load_cifar(const spec *s, const char *dir, bool train, rp_datas
     rp_status st = rp_cifar_count(paths[f], label_bytes, &records[f]);
     if (st) return st;
     if (records[f] != expected && !(any_size && strcmp(any_size, "1") == 0))
-      return rp_fail(RP_ERR_IO,
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
                      "%s: %lld records where the %s file holds %lld: cut short? (`repro data "
                      "fetch %s` unpacks it again; REPRO_DATA_ANY_SIZE=1 takes hand-made files)",
                      paths[f], (long long)records[f], s->name, (long long)expected, s->name);
@@ -201,7 +201,7 @@ static rp_status load_idx(const spec *s, const char *dir, bool train, rp_dataset
            sizeof labels);
   struct stat st_labels;
   if (stat(labels, &st_labels) == 0 && !S_ISREG(st_labels.st_mode))
-    return rp_fail(RP_ERR_IO, "%s: %s is not a regular file", s->name, labels);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s is not a regular file", s->name, labels);
   if (!is_file(labels))
     return rp_fail(RP_ERR_IO, "%s: %s is present but %s(.gz) is missing", s->name, images, labels);
   int rows, cols;

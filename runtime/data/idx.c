@@ -71,6 +71,8 @@ static rp_status read_body(gzFile f, const char *path, uint8_t *dst, int64_t n) 
   int got = complete ? gzread(f, &extra, 1) : -1;
   int err;
   const char *problem = gz_problem(f, path, &err);
+  if (problem && err == Z_ERRNO) /* the file could not be read: not its contents */
+    return rp_fail(RP_ERR_IO, "cannot read %s: %s", path, problem);
   if (problem)
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: %s gzip data (%s)", path,
                    err == Z_BUF_ERROR ? "truncated" : "corrupt", problem);

@@ -100,7 +100,7 @@ static void run_path(char *out, size_t size, const char *dir, const rp_exp_run *
 
 char *rp_exp_state_fingerprint(const rp_experiment *e, const rp_exp_loss *loss, uint64_t seed) {
   cJSON *config = rp_exp_config_json(e, loss, seed);
-  char *text = config ? cJSON_PrintUnformatted(config) : NULL;
+  char *text = config ? rp_json_print(config, false) : NULL;
   cJSON_Delete(config);
   return text;
 }

@@ -116,7 +116,7 @@ const char *rp_exp_json_string(const cJSON *o, const char *key, const char *fall
 }
 
 static void json_text(const cJSON *v, char *out, size_t size) {
-  char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+  char *text = v ? rp_json_print(v, false) : NULL;
   snprintf(out, size, "%s", v ? (text ? text : "?") : "absent");
   if (text && strlen(text) >= size && size > 4) memcpy(out + size - 4, "...", 4);
   cJSON_free(text);

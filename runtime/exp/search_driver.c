@@ -66,7 +66,7 @@ char *rp_exp_candidate_fingerprint(const rp_experiment *e, const rp_exp_search *
   cJSON *training = rp_exp_search_training_json(e, s);
   cJSON_AddItemToObject(t, "training", comparable(training));
   cJSON_Delete(training);
-  char *text = cJSON_PrintUnformatted(t);
+  char *text = rp_json_print(t, false);
   cJSON_Delete(t);
   return text;
 }

@@ -7,23 +7,22 @@
 
 #include "io/file.h"
 
-/* Turns, in the tree `item`, each number that holds an integer above int's range (cJSON prints
- * those within it as integers already) and exact in a double into a raw node of its digits.
- * False when memory runs out. */
-static bool whole_integers(cJSON *item) {
-  for (cJSON *child = item->child; child; child = child->next) {
+/* Turns `node` and every node below it that is a number holding an integer above int's range
+ * (cJSON prints those within it as integers already) and exact in a double into a raw node of
+ * its digits. False when memory runs out. */
+static bool whole_integers(cJSON *node) {
+  for (cJSON *child = node->child; child; child = child->next)
     if (!whole_integers(child)) return false;
-    double v = child->valuedouble;
-    if (!cJSON_IsNumber(child) || v != floor(v) || fabs(v) <= INT_MAX || fabs(v) > 0x1p53) continue;
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%.0f", v);
-    char *raw = cJSON_malloc((size_t)n + 1);
-    if (!raw) return false;
-    memcpy(raw, digits, (size_t)n + 1);
-    /* in place, so the node keeps its key and place (cJSON_Delete frees valuestring) */
-    child->type = cJSON_Raw | (child->type & cJSON_StringIsConst);
-    child->valuestring = raw;
-  }
+  double v = node->valuedouble;
+  if (!cJSON_IsNumber(node) || v != floor(v) || fabs(v) <= INT_MAX || fabs(v) > 0x1p53) return true;
+  char digits[32];
+  int n = snprintf(digits, sizeof digits, "%.0f", v);
+  char *raw = cJSON_malloc((size_t)n + 1);
+  if (!raw) return false;
+  memcpy(raw, digits, (size_t)n + 1);
+  /* in place, so the node keeps its key and place (cJSON_Delete frees valuestring) */
+  node->type = cJSON_Raw | (node->type & cJSON_StringIsConst);
+  node->valuestring = raw;
   return true;
 }
 

@@ -8,7 +8,8 @@
 #include "vk/status.h"
 
 /* cJSON_Print (formatted) or cJSON_PrintUnformatted of `json`, except that a number holding
- * an integer beyond int's range, up to 2^53, is printed as that integer. cJSON prints such a
+ * an integer beyond int's range, up to 2^53, is printed as that integer (repro train --seed
+ * goes no higher). cJSON prints such a
  * number with 15 significant digits wherever that reads back as nearly the same double, which
  * turns a 16-digit seed such as 5892650052244359 into 5.89265005224436e+15: a different seed
  * for whoever copies it into repro train --seed. Free the text with cJSON_free; NULL when

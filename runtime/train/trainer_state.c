@@ -163,7 +163,13 @@ rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *
     return mismatch;
   }
   int done = (int)meta_count(f, "epochs_done");
-  const rp_named_tensor *h = rp_safetensors_find(f, "history"); /* its shape read above */
+  /* (checked again on this read of the file: it may have been replaced since the one above) */
+  const rp_named_tensor *h = rp_safetensors_find(f, "history");
+  if (!history_fits(h, done) || done > t->cfg.epochs) {
+    rp_safetensors_close(f);
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no F64 history of %d epochs by %d columns", path,
+                   done, HISTORY_COLUMNS);
+  }
   for (int e = 0; e < done; e++) {
     double row[HISTORY_COLUMNS];
     memcpy(row, (const char *)h->data + (size_t)e * sizeof row, sizeof row);

@@ -348,7 +348,8 @@ static uint64_t reach_of(const rp_recorder *rec, const rp_buffer *b, uint64_t of
   uint64_t reach = bytes + RP_BIND_SLACK_BYTES, room = end - offset;
   if (reach > room) reach = room;
   uint64_t most = rec->ctx->caps.max_storage_buffer_range;
-  return reach > most && most > bytes ? most : reach;
+  if (reach > most) reach = most > bytes ? most : bytes; /* the binding itself was checked */
+  return reach;
 }
 
 rp_status rp_rec_dispatch(rp_recorder *rec, const rp_pipeline *pipeline, const rp_arg *args,
