@@ -179,11 +179,13 @@ static rp_status load(report *r) {
   char path[4096];
   snprintf(path, sizeof path, "%s/experiment.json", r->dir);
   if (rp_exp_exists(path)) {
-    /* As repro run wrote it, it passes the schema; one edited by hand may not. */
+    /* Read once, through the schema (one edited by hand may fail it), and taken in the form
+     * repro run writes it: its resolved JSON. */
     rp_experiment e;
     rp_status st = rp_exp_load(path, rp_exp_recipe, &e);
+    if (!st && !(r->experiment = rp_exp_to_json(&e)))
+      st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
     rp_exp_free(&e);
-    if (!st) st = rp_exp_read_json(path, &r->experiment);
     if (st) return st;
   }
   snprintf(path, sizeof path, "%s/runs", r->dir);
