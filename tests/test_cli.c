@@ -8,6 +8,7 @@
  * of the MNIST CNN on 120 Fashion-MNIST images and evaluates the checkpoint it wrote. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -1205,6 +1206,84 @@ Test(cli, a_run_says_the_time_left_after_each_run_and_generation, .timeout = 600
   cr_expect_null(strstr(o.out, "to go:"), "an estimate from nothing trained:\n%s", o.out);
   cr_expect(strstr(o.out, "\nnote: 1 run recorded on another device was kept, not trained on "),
             "stdout:\n%s", o.out);
+  outcome_free(&o);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* `dir`'s links to the Fashion-MNIST files in fashion_or_skip(), made (`present`) or removed. */
+static void link_fashion(const char *dir, bool present) {
+  static const char *const names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+  const char *fashion = fashion_or_skip();
+  for (int i = 0; i < 4; i++)
+    for (int gz = 0; gz < 2; gz++) {
+      char from[600], to[600];
+      snprintf(from, sizeof from, "%s/%s%s", fashion, names[i], gz ? ".gz" : "");
+      snprintf(to, sizeof to, "%s/%s%s", dir, names[i], gz ? ".gz" : "");
+      if (!present)
+        remove(to);
+      else if (access(from, R_OK) == 0)
+        cr_assert_eq(symlink(from, to), 0, "cannot link %s: %s", to, strerror(errno));
+    }
+}
+
+/* A dataset that is not there stops a run that has something to train before it writes
+ * anything or makes a device: status 1, as a missing file is, after the plan, --dry-run or
+ * not. A run with everything recorded needs no data. */
+Test(cli, a_missing_dataset_is_named_before_anything_is_written, .timeout = 300) {
+  char *dir = make_tmpdir();
+  char file[300], out[300], data[300], line[1200], state[400];
+  snprintf(file, sizeof file, "%s/x.json", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(data, sizeof data, "%s/data", dir);
+  cr_assert_eq(mkdir(data, 0755), 0);
+  static const char *const experiment =
+      "{\"name\": \"x\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
+      "\"fraction\": 0.002, \"validation\": 32, \"test_images\": 32}, \"model\": \"mnist_cnn\", "
+      "\"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": [{\"label\": \"ce\", \"loss\": "
+      "\"ce\"}], \"seeds\": %d, \"evaluation\": {\"clean\": true}}";
+  char text[1000];
+  snprintf(text, sizeof text, experiment, data, 1);
+  write_text(file, text);
+  snprintf(line, sizeof line,
+           "repro: fashion-mnist: no train-images-idx3-ubyte[.gz] in %s; run `repro data fetch "
+           "fashion-mnist --dir %s` or install the Debian package dataset-fashion-mnist",
+           data, data);
+  for (int dry = 1; dry >= 0; dry--) {
+    outcome o = dry ? RUN("run", file, "--out", out, "--dry-run") : RUN("run", file, "--out", out);
+    cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
+    cr_expect(strstr(o.out, "  ce-s1  seed "), "no plan on stdout:\n%s", o.out);
+    char first[1200];
+    cr_expect_eq(count_lines(o.err), 1, "stderr has %d lines, not 1:\n%s", count_lines(o.err),
+                 o.err);
+    cr_expect_str_eq(line_of(o.err, 0, first, sizeof first), line);
+    outcome_free(&o);
+  }
+  cr_expect(!rp_exp_exists(out), "%s was made", out);
+
+  /* Trained with the files there, then run again without them: nothing to train, nothing
+   * missing. */
+  link_fashion(data, true);
+  outcome o = RUN("run", file, "--out", out);
+  cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  outcome_free(&o);
+  link_fashion(data, false);
+  o = RUN("run", file, "--out", out);
+  cr_expect_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect(strstr(o.out, "[1/1] ce-s1: already done, skipped"), "stdout:\n%s", o.out);
+  outcome_free(&o);
+
+  /* A second seed has something to train again. */
+  snprintf(text, sizeof text, experiment, data, 2);
+  write_text(file, text);
+  o = RUN("run", file, "--out", out);
+  cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
+  char first[1200];
+  cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+  cr_expect_str_eq(line_of(o.err, 0, first, sizeof first), line);
+  snprintf(state, sizeof state, "%s/runs/ce-s2.state", out);
+  cr_expect(!rp_exp_exists(state), "%s was made", state);
   outcome_free(&o);
   remove_tree(dir);
   free(dir);

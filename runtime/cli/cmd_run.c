@@ -4,7 +4,9 @@
  * results.json, figures/) regenerated after each run and search. The file is validated in full
  * first; a bad file writes nothing. So are DIR's records and search states, after the plan is
  * printed and before a device is made (--dry-run too): a damaged one, or one of another
- * configuration, is bad input, exit status 2. docs/experiments.md describes files and outputs. */
+ * configuration, is bad input, exit status 2; then, where anything is left to train, that the
+ * dataset's files are there (status 1 if not, as a missing file is). docs/experiments.md
+ * describes files and outputs. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "data/dataset.h"
 #include "exp/driver.h"
 #include "exp/experiment.h"
 #include "exp/files.h"
@@ -30,7 +33,8 @@ static void usage(FILE *out) {
                "  --out DIR  output directory (default results/<experiment name>)\n"
                "  --dry-run  print the plan and its estimated cost; write nothing. Status 2\n"
                "             when DIR holds a damaged record or search state, or one made\n"
-               "             with another configuration, as the run would refuse\n"
+               "             with another configuration, as the run would refuse;\n"
+               "             1 when runs are left to train and the dataset is not found\n"
                "  --device D device to use (index or part of its name; see repro devices)\n"
                "  Runs already in DIR/runs/ are skipped, the run in progress goes on after its\n"
                "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute:\n"
@@ -356,6 +360,32 @@ static rp_status check_data_dir(const char *file, const rp_experiment *e) {
   return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.dataset.dir: \"%s\": %s", file, e->data_dir, why);
 }
 
+/* Whether the run would train anything: a run of the plan without its record, or a search with
+ * generations to go (a finished search's best loss is in the plan already). A file that cannot
+ * be read counts as work: rp_exp_check_resume has refused it by then. */
+static bool trains_anything(const rp_experiment *e, const rp_exp_plan *plan, const char *out_dir) {
+  for (int i = 0; i < plan->run_count; i++) {
+    bool done = false;
+    int epochs_done;
+    if (rp_exp_run_done(e, &plan->runs[i], out_dir, &done, &epochs_done) || !done) return true;
+  }
+  for (int i = 0; i < e->search_count; i++) {
+    rp_exp_search_progress at;
+    if (rp_exp_search_done(e, i, out_dir, &at) || at.at.generations < e->searches[i].generations)
+      return true;
+  }
+  return false;
+}
+
+/* The dataset's training and test files are where the runs will look (not yet read: the runs
+ * check their contents), found before anything is written or a device is made. */
+static rp_status check_dataset(const rp_experiment *e) {
+  char found[1024];
+  const char *dir = e->data_dir[0] ? e->data_dir : NULL;
+  rp_status st = rp_dataset_find(e->dataset, dir, true, found, sizeof found);
+  return st ? st : rp_dataset_find(e->dataset, dir, false, found, sizeof found);
+}
+
 int rp_cmd_run(int argc, char **argv) {
   if (argc < 2) { /* a bare "repro run": the usage is the answer */
     usage(stderr);
@@ -428,9 +458,11 @@ int rp_cmd_run(int argc, char **argv) {
   print_plan(&e, &plan, out_dir);
   print_searches(&e, &plan, out_dir);
   /* What the run would refuse before training (a damaged record or state, one of another
-   * configuration): its first problem in one line after the plan, with the run's exit status,
-   * for a dry run too, so that a dry run is the check; a run stops here, before the device. */
+   * configuration, then a dataset not there): its first problem in one line after the plan,
+   * with the run's exit status, for a dry run too, so that a dry run is the check; a run stops
+   * here, before the device and before it writes anything. */
   st = found ? rp_fail(found, "%s", found_error) : rp_exp_check_resume(&e, &plan, out_dir);
+  if (!st && trains_anything(&e, &plan, out_dir)) st = check_dataset(&e);
   if (!st && dry_run) st = rp_cli_check_device(device); /* as the run would refuse it */
   fflush(stdout); /* the plan before the error, where both go to one file */
   int code = st ? rp_cli_error(st) : 0;
