@@ -187,6 +187,14 @@ Test(cli, bad_values_name_the_option_and_the_value) {
       {"--lr", "1e6",
        "repro: --lr expects a number in (0, 100], not '1e6' (see repro train --help)"},
       {"--lr", "0", "repro: --lr expects a number in (0, 100], not '0' (see repro train --help)"},
+      /* numbers are decimal, and nothing around them (io/number.h) */
+      {"--lr", "0x1p-4",
+       "repro: --lr expects a number in (0, 100], not '0x1p-4' (see repro train --help)"},
+      {"--epochs", " 3",
+       "repro: --epochs expects an integer in 1..100000, not ' 3' (see repro train --help)"},
+      {"--lr-steps", "5, 8",
+       "repro: --lr-steps expects none or at most 8 increasing epochs in 1..100000 (like "
+       "100,150), not '5, 8' (see repro train --help)"},
       {"--lr-gamma", "11",
        "repro: --lr-gamma expects a number in (0, 10], not '11' (see repro train --help)"},
       {"--fraction", "1.5",
@@ -227,6 +235,11 @@ Test(cli, bad_values_name_the_option_and_the_value) {
   expect_error(&o, 2,
                "repro: --fgsm expects at most 32 epsilons in [0, 1] (like 0.1,8/255), not "
                "'0.1,2' (see repro eval --help)");
+  outcome_free(&o);
+  o = RUN("eval", "--checkpoint", "x.safetensors", "--fgsm", "8/0x10");
+  expect_error(&o, 2,
+               "repro: --fgsm expects at most 32 epsilons in [0, 1] (like 0.1,8/255), not "
+               "'8/0x10' (see repro eval --help)");
   outcome_free(&o);
   o = RUN("eval", "--checkpoint", "x.safetensors", "--fgsm", "0.1,,0.2");
   expect_error(&o, 2,

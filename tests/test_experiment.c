@@ -219,6 +219,10 @@ static const bad_case bad_cases[] = {
      "$.losses[0].loss: loss 'ls:1e-320': '1e-320' is too close to 0 to represent"},
     {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls:nan\"}]}",
      "$.losses[0].loss: loss 'ls:nan': 'nan' is not a number"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls:0x1p-4\"}]}",
+     "$.losses[0].loss: loss 'ls:0x1p-4': '0x1p-4' is not a number"},
+    {"{" BASE ", \"losses\": [{\"label\": \"ls\", \"loss\": \"ls: 0.1\"}]}",
+     "$.losses[0].loss: loss 'ls: 0.1': ' 0.1' is not a number"},
     {"{" BASE ", \"losses\": [{\"label\": \"tg\", \"loss\": \"taylorglo:1,2,3\"}]}",
      "$.losses[0].loss: loss 'taylorglo:1,2,3': a TaylorGLO loss has 8 parameters a1..a6,t0,t1"},
     {"{" BASE ", \"losses\": [{\"label\": \"ce\", \"loss\": 1}]}",
@@ -255,6 +259,9 @@ static const bad_case bad_cases[] = {
     {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [\"8/255\", \"8/255x\"]}}",
      "$.evaluation.fgsm[1]: expected an epsilon in [0, 1]: a number or a fraction \"N/D\", got "
      "\"8/255x\""},
+    {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [\" 8/255\"]}}",
+     "$.evaluation.fgsm[0]: expected an epsilon in [0, 1]: a number or a fraction \"N/D\", got "
+     "\" 8/255\""},
     {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": [0.1, 0.1]}}",
      "$.evaluation.fgsm[1]: epsilon listed twice"},
     {"{" BASE ", " LOSSES ", \"evaluation\": {\"fgsm\": 0.1}}",

@@ -462,6 +462,8 @@ Test(taylorglo, parse_genome) {
   expect_bad_genome("1,2,3,4,5,6,7,8x", "value 8 (t1) '8x'");
   expect_bad_genome("1,2,3,4,5,,7,8", "value 6 (a6) ''");
   expect_bad_genome("1,2,3,4,5,6,nan,8", "value 7 (t0) 'nan' is not a number");
+  expect_bad_genome("1,2,3,4,5,6,7, inf ", "value 8 (t1) 'inf' is not a number");
+  expect_bad_genome("0x1p3,2,3,4,5,6,7,8", "value 1 (a1) '0x1p3' is not a number");
   expect_bad_genome("1,2,3,4,5,6,7,1e999", "value 8 (t1) '1e999' is beyond the range of a float");
   expect_bad_genome("1e308,2,3,4,5,6,7,8", "value 1 (a1) '1e308' is beyond the range of a float");
   expect_bad_genome("1,-3.5e38,3,4,5,6,7,8", "'-3.5e38' is beyond the range of a float");

@@ -13,6 +13,7 @@
 #include "exp/driver.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/number.h"
 #include "ops/dispatch.h"
 #include "train/trainer.h"
 #include "vk/caps_json.h"
@@ -116,10 +117,8 @@ bool rp_cli_take_value(int argc, char **argv, int *i, const char **value) {
 
 bool rp_cli_parse_int(const char *command, const char *opt, const char *text, long long lo,
                       long long hi, long long *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || errno || v < lo || v > hi) {
+  long long v = 0;
+  if (rp_parse_integer(text, &v) || v < lo || v > hi) {
     if (hi == INT64_MAX)
       rp_cli_usage_error(command, "%s expects an integer >= %lld, not '%s'", opt, lo, text);
     else
@@ -133,11 +132,9 @@ bool rp_cli_parse_int(const char *command, const char *opt, const char *text, lo
 
 bool rp_cli_parse_number(const char *command, const char *opt, const char *text, double lo,
                          bool lo_open, double hi, bool hi_open, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(text, &end);
-  bool ok = *text != '\0' && *end == '\0' && !errno && isfinite(v) &&
-            (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  double v = 0;
+  bool ok = !rp_parse_double(text, &v) && (lo_open ? v > lo : v >= lo) &&
+            (hi_open ? v < hi : v <= hi);
   if (!ok) {
     rp_cli_usage_error(command, "%s expects a number in %c%g, %g%c, not '%s'", opt,
                        lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', text);
@@ -187,9 +184,8 @@ static double monotonic_seconds(void) {
 static double env_seconds(const char *name, double fallback) {
   const char *env = getenv(name);
   if (!env || !*env) return fallback;
-  char *end;
-  double v = strtod(env, &end);
-  if (*end == '\0' && v >= 0 && isfinite(v)) return v;
+  double v;
+  if (!rp_parse_double(env, &v) && v >= 0) return v;
   fprintf(stderr, "repro: %s=%s is not a number of seconds >= 0; using %g\n", name, env, fallback);
   return fallback;
 }

@@ -4,7 +4,6 @@
  * dropout), and its accuracy under FGSM and PGD attacks driven by the gradient of --loss, by
  * default the loss the checkpoint was trained with (taylorglo.md section 6: the attack follows
  * the model's own training loss). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "cli/train_args.h"
 #include "data/dataset.h"
 #include "io/json.h"
+#include "io/number.h"
 #include "nn/models.h"
 #include "train/checkpoint.h"
 #include "train/loss_spec.h"
@@ -50,14 +50,8 @@ static int parse_eps_list(const char *opt, const char *text, double *eps) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s", text);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    char *end;
-    errno = 0;
-    double v = strtod(tok, &end);
-    if (*end == '/') {
-      double d = strtod(end + 1, &end);
-      v = d > 0 ? v / d : NAN;
-    }
-    if (n == MAX_EPS || *end != '\0' || errno || !(v >= 0 && v <= 1)) {
+    double v = NAN;
+    if (n == MAX_EPS || rp_parse_ratio(tok, &v) || !(v >= 0 && v <= 1)) {
       rp_cli_usage_error("eval",
                          "%s expects at most %d epsilons in [0, 1] (like 0.1,8/255), not '%s'", opt,
                          MAX_EPS, text);

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "data/dataset.h"
+#include "io/number.h"
 #include "nn/models.h"
 #include "train/loss_spec.h"
 
@@ -63,11 +64,13 @@ static bool parse_steps(const char *cmd, const char *text, rp_train_config *cfg)
   if (strcmp(text, "none") == 0) return true;
   const char *p = text;
   for (;;) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
+    size_t len = strcspn(p, ",");
+    char item[32];
+    long long v = 0;
     int prev = cfg->lr_step_count ? cfg->lr_steps[cfg->lr_step_count - 1] : 0;
-    if (end == p || (*end != ',' && *end != '\0') || errno || v <= prev || v > 100000 ||
+    bool fits = len < sizeof item;
+    if (fits) memcpy(item, p, len), item[len] = '\0';
+    if (!fits || rp_parse_integer(item, &v) || v <= prev || v > 100000 ||
         cfg->lr_step_count == RP_MAX_LR_STEPS) {
       rp_cli_usage_error(cmd,
                          "--lr-steps expects none or at most %d increasing epochs in 1..100000 "
@@ -76,8 +79,8 @@ static bool parse_steps(const char *cmd, const char *text, rp_train_config *cfg)
       return false;
     }
     cfg->lr_steps[cfg->lr_step_count++] = (int)v;
-    if (*end == '\0') return true;
-    p = end + 1;
+    if (p[len] == '\0') return true;
+    p += len + 1;
   }
 }
 

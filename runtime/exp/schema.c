@@ -15,6 +15,7 @@
 #include "exp/experiment.h"
 #include "exp/files.h"
 #include "io/file.h"
+#include "io/number.h"
 #include "nn/models.h"
 #include "train/loss_spec.h"
 
@@ -416,15 +417,8 @@ static bool parse_eps(const cJSON *v, double *out) {
   if (cJSON_IsNumber(v)) {
     *out = v->valuedouble;
   } else if (cJSON_IsString(v)) {
-    const char *s = v->valuestring;
-    char *end;
-    errno = 0;
-    double num = strtod(s, &end);
-    if (end == s || *end != '/') return false;
-    const char *d = end + 1;
-    double den = strtod(d, &end);
-    if (end == d || *end != '\0' || errno || !(den > 0)) return false;
-    *out = num / den;
+    /* a ratio: a plain number in a string would be a number written as text */
+    if (!strchr(v->valuestring, '/') || rp_parse_ratio(v->valuestring, out)) return false;
   } else {
     return false;
   }

@@ -2,14 +2,13 @@
 #include "meta/taylorglo.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/file.h"
+#include "io/number.h"
 
 /* Roots this close to 0 or 1 are the ends of the interval, not interior fixed points: the
  * order-3 expansion of cross-entropy, for one, has an exact root at p = 1 that rounding may place
@@ -54,31 +53,16 @@ rp_status rp_taylorglo_parse_genome(const char *text, double g[RP_TGLO_GENOME]) 
                      "TaylorGLO genome: value %d (%s) is too long: '%.20s...'", i + 1, names[i], p);
     memcpy(token, p, len);
     token[len] = '\0';
-    char *end;
-    errno = 0;
-    double v = strtod(token, &end);
-    while (isspace((unsigned char)*end)) end++;
-    const char *s = token;
-    while (isspace((unsigned char)*s)) s++;
-    if (end == s || *end != '\0')
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "TaylorGLO genome: value %d (%s) '%s' is not a number", i + 1, names[i],
-                     token);
-    /* Losses train in fp32: a value beyond a float's range would be inf there. */
-    if (isnan(v))
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "TaylorGLO genome: value %d (%s) '%s' is not a number", i + 1, names[i],
-                     token);
-    /* underflow: in strtod, or to a float 0 (below half the smallest float) */
-    if ((errno == ERANGE && fabs(v) < 1) || (v != 0 && fabs(v) < (double)FLT_TRUE_MIN / 2))
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "TaylorGLO genome: value %d (%s) '%s' is too close to 0 to represent", i + 1,
-                     names[i], token);
-    if (errno == ERANGE || !(fabs(v) <= FLT_MAX))
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "TaylorGLO genome: value %d (%s) '%s' is beyond the range of a float "
-                     "(magnitude at most 3.4e38)",
-                     i + 1, names[i], token);
+    /* Spaces around a value are allowed ("1.5, -0.2, ..." as pasted from a table). */
+    const char *first = token;
+    while (isspace((unsigned char)*first)) first++;
+    for (char *last = token + strlen(token); last > first && isspace((unsigned char)last[-1]);)
+      *--last = '\0';
+    double v;
+    rp_number_error e = rp_parse_fp32(first, &v);
+    if (e)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT, "TaylorGLO genome: value %d (%s) '%s' %s", i + 1,
+                     names[i], first, rp_number_error_text(e, true));
     g[i] = v;
     p = comma ? comma + 1 : p + len;
   }

@@ -1,11 +1,9 @@
 #include "train/loss_spec.h"
 
-#include <errno.h>
-#include <float.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "io/number.h"
 
 /* A number a float holds filling the whole of [text, end), or an error naming it. The loss runs
  * in fp32, where anything beyond FLT_MAX would be inf: refused here, before any training. */
@@ -15,19 +13,11 @@ static rp_status parse_number(const char *spec, const char *text, size_t len, fl
     return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': expected a number", spec);
   memcpy(buf, text, len);
   buf[len] = '\0';
-  char *end;
-  errno = 0;
-  double v = strtod(buf, &end);
-  if (end == buf || *end != '\0' || isnan(v))
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is not a number", spec, buf);
-  /* underflow: in strtod, or to a float 0 (below half the smallest float) */
-  if ((errno == ERANGE && fabs(v) < 1) || (v != 0 && fabs(v) < (double)FLT_TRUE_MIN / 2))
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' is too close to 0 to represent", spec,
-                   buf);
-  if (errno == ERANGE || !(fabs(v) <= FLT_MAX))
-    return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                   "loss '%s': '%s' is beyond the range of a float (magnitude at most 3.4e38)",
-                   spec, buf);
+  double v;
+  rp_number_error e = rp_parse_fp32(buf, &v);
+  if (e)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "loss '%s': '%s' %s", spec, buf,
+                   rp_number_error_text(e, true));
   *out = (float)v;
   return RP_OK;
 }

@@ -3,7 +3,6 @@
  * the history as an F64 tensor, and in its metadata the configuration's fingerprint, the
  * epochs done and the step count. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/number.h"
 #include "train/checkpoint.h"
 #include "train/loss_spec.h"
 #include "train/trainer_private.h"
@@ -74,10 +74,8 @@ static const char *meta_text(const rp_safetensors *f, const char *key) {
 static int64_t meta_count(const rp_safetensors *f, const char *key) {
   const char *text = rp_safetensors_meta(f, key);
   if (!text || !*text) return -1;
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  return *end || errno || v < 0 ? -1 : (int64_t)v;
+  long long v;
+  return rp_parse_integer(text, &v) || v < 0 ? -1 : (int64_t)v;
 }
 
 /* Whether `h` is a history of `done` epochs (its shape: the values are checked on restoring). */
