@@ -133,8 +133,8 @@ bool rp_cli_parse_int(const char *command, const char *opt, const char *text, lo
 bool rp_cli_parse_number(const char *command, const char *opt, const char *text, double lo,
                          bool lo_open, double hi, bool hi_open, double *out) {
   double v = 0;
-  bool ok = !rp_parse_double(text, &v) && (lo_open ? v > lo : v >= lo) &&
-            (hi_open ? v < hi : v <= hi);
+  bool ok =
+      !rp_parse_double(text, &v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
   if (!ok) {
     rp_cli_usage_error(command, "%s expects a number in %c%g, %g%c, not '%s'", opt,
                        lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', text);
