@@ -272,6 +272,15 @@ Test(batchnorm, train_forward_running_stats_backward) {
   }
 }
 
+/* With the elements per invocation a GPU gets (32; CPU devices take 512), so that the larger
+ * cases' channels span several chunks, merged in order, on lavapipe too. */
+Test(batchnorm, as_on_a_gpu) {
+  test_as_gpu();
+  test_use_texel(false);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    train_case(&cases[i], 11 + 7 * (uint32_t)i, false);
+}
+
 /* On a device that allows 4 workgroups along x (65,535 on Intel's and Mesa's drivers), the
  * workgroups of a channel's chunks spread over x and y (rp_grid_1d), and those past the last
  * chunk must do nothing (channel_chunk in batchnorm_common.glsl): one that took itself for a

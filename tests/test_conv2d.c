@@ -22,19 +22,22 @@ TestSuite(conv2d, .fini = test_teardown);
  * stride 1): two 8-pixel blocks a row, over rows and images; pad 0 forward; pad 2 in the
  * backward-data pass of a pad-0 convolution whose output rows (14) are not whole blocks; a
  * 2x3 kernel; pad 0 in the backward-data pass of a pad-2 one; rows of 12 (backward filter's
- * 4-pixel steps, not whole 8-pixel blocks). The very last splits the lanes backward filter's
+ * 4-pixel steps, not whole 8-pixel blocks). Two more, on geometries above, complete the lanes
+ * kernels' blocks (16, 32, 64 channels, each in its plain and row form, for every pass): K = 40
+ * at stride 2 for the plain 64-channel backward filter, C = 24 for the 32-channel row form of
+ * backward data. The very last splits the lanes backward filter's
  * 5 images unevenly (2, 2, 1): the last split must stop at the batch's end, or it reads an
  * image past it (the guards around the inputs; a device that bounds reads to the binding, as
  * lavapipe does, reads zeros there instead and shows nothing). */
 static const ref_conv_shape shapes[] = {
-    {1, 1, 1, 1, 1, 1, 1, 1, 0},    {3, 2, 1, 1, 5, 1, 1, 1, 0},   {2, 3, 5, 7, 5, 3, 3, 1, 1},
-    {1, 32, 5, 7, 16, 3, 3, 1, 1},  {3, 2, 9, 8, 7, 3, 3, 2, 1},   {1, 13, 9, 8, 17, 3, 3, 2, 1},
-    {1, 1, 28, 28, 4, 5, 5, 1, 2},  {2, 16, 8, 8, 16, 3, 3, 1, 1}, {3, 7, 8, 8, 11, 3, 3, 1, 1},
-    {2, 16, 9, 9, 32, 1, 1, 2, 0},  {1, 5, 9, 9, 3, 1, 1, 2, 0},   {3, 3, 4, 4, 2, 5, 5, 2, 2},
-    {2, 32, 4, 4, 32, 5, 5, 2, 2},  {2, 40, 8, 8, 67, 3, 3, 1, 1}, {3, 40, 5, 7, 67, 3, 3, 1, 1},
-    {3, 3, 3, 16, 20, 3, 3, 1, 1},  {1, 4, 10, 10, 5, 3, 3, 1, 0}, {2, 5, 16, 16, 9, 3, 3, 1, 0},
-    {2, 4, 5, 8, 17, 2, 3, 1, 1},   {1, 3, 3, 8, 5, 3, 3, 1, 2},   {2, 3, 6, 12, 7, 3, 3, 1, 1},
-    {5, 480, 4, 4, 16, 1, 1, 1, 0},
+    {1, 1, 1, 1, 1, 1, 1, 1, 0},   {3, 2, 1, 1, 5, 1, 1, 1, 0},   {2, 3, 5, 7, 5, 3, 3, 1, 1},
+    {1, 32, 5, 7, 16, 3, 3, 1, 1}, {3, 2, 9, 8, 7, 3, 3, 2, 1},   {1, 13, 9, 8, 17, 3, 3, 2, 1},
+    {1, 1, 28, 28, 4, 5, 5, 1, 2}, {2, 16, 8, 8, 16, 3, 3, 1, 1}, {3, 7, 8, 8, 11, 3, 3, 1, 1},
+    {2, 16, 9, 9, 32, 1, 1, 2, 0}, {1, 5, 9, 9, 3, 1, 1, 2, 0},   {3, 3, 4, 4, 2, 5, 5, 2, 2},
+    {2, 32, 4, 4, 32, 5, 5, 2, 2}, {2, 40, 8, 8, 67, 3, 3, 1, 1}, {3, 40, 5, 7, 67, 3, 3, 1, 1},
+    {3, 3, 3, 16, 20, 3, 3, 1, 1}, {1, 4, 10, 10, 5, 3, 3, 1, 0}, {2, 5, 16, 16, 9, 3, 3, 1, 0},
+    {2, 4, 5, 8, 17, 2, 3, 1, 1},  {1, 3, 3, 8, 5, 3, 3, 1, 2},   {2, 3, 6, 12, 7, 3, 3, 1, 1},
+    {2, 5, 9, 8, 40, 3, 3, 2, 1},  {1, 24, 8, 8, 5, 3, 3, 1, 1},  {5, 480, 4, 4, 16, 1, 1, 1, 0},
 };
 #define NSHAPES (sizeof shapes / sizeof *shapes)
 
@@ -79,9 +82,13 @@ static void compare(const char *what, const ref_conv_shape *sh, const char *path
   free(got);
 }
 
+/* For the implicit tests: every pass must have run conv2d_implicit (with REPRO_PROFILE=1). */
+static bool expect_implicit;
+
 static void run(rp_recorder *rec) {
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
+  if (expect_implicit) cr_assert(test_ran_shader(rec, "conv2d_implicit"), "no conv2d_implicit ran");
 }
 
 /* For the lanes test: which passes take the lanes kernels (runtime/ops/conv2d.c). Only those
@@ -102,37 +109,33 @@ static bool checked(const ref_conv_shape *sh, int pass) {
   return ref_conv_p(sh) * ref_conv_q(sh) % 4 == 0;
 }
 
+/* The lanes kernels' blocks of output channels (runtime/ops/conv2d.c's lanes_tm). */
+static int lanes_block(int channels) { return channels <= 16 ? 16 : channels <= 32 ? 32 : 64; }
+
 /* In the lanes test (REPRO_PROFILE=1, so that the recorder keeps its dispatches' names): the
- * pass ran the row form of its lanes kernel exactly where that fits (3-wide kernels at stride
- * 1; forward and backward data, whose output is the forward one of the transposed
- * convolution: rows of whole 8-pixel blocks; backward filter: of 4-pixel steps), so that a
- * change in the choice cannot pass unseen. */
+ * pass ran the lanes kernel its shape calls for, named in full: the row form exactly where
+ * that fits (3-wide kernels at stride 1; forward and backward data, whose output is the forward
+ * one of the transposed convolution: rows of whole 8-pixel blocks; backward filter: of 4-pixel
+ * steps), and the block of channels that holds the pass's outputs (K; C for backward data), so
+ * that a change in the choice cannot pass unseen and each kernel is known to have run. */
 static void expect_kernel(rp_recorder *rec, const ref_conv_shape *sh, int pass) {
   if (!lanes_only) return;
   int q = pass == BACKWARD_DATA ? sh->w : ref_conv_q(sh);
-  bool row = sh->s == 3 && sh->stride == 1 && q % (pass == BACKWARD_FILTER ? 4 : 8) == 0;
-  const char *family = pass == BACKWARD_FILTER ? "conv2d_lanes_filter_" : "conv2d_lanes_";
+  bool filter = pass == BACKWARD_FILTER;
+  bool row = sh->s == 3 && sh->stride == 1 && q % (filter ? 4 : 8) == 0;
   char want[64];
-  snprintf(want, sizeof want, "%s%s", family, row ? "row_" : "");
-  bool found = false;
-  for (uint32_t i = 0; i < rp_rec_profile_count(rec) && !found; i++) {
-    const char *shader;
-    double ms;
-    ASSERT_OK(rp_rec_profile_entry(rec, i, &shader, &ms));
-    /* the family and, with a digit next, not the row form (or, for "_row_", the row form) */
-    found = strncmp(shader, want, strlen(want)) == 0 &&
-            (row || (shader[strlen(want)] >= '0' && shader[strlen(want)] <= '9')) &&
-            (strstr(shader, "_texel") != NULL) == lanes_texel;
-  }
-  cr_assert(found, "pass %d of n%d c%d %dx%d k%d %dx%d stride %d pad %d: no %s*%s kernel ran", pass,
-            sh->n, sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad, want,
-            lanes_texel ? "_texel" : " (storage-buffer)");
+  snprintf(want, sizeof want, "conv2d_lanes_%s%s%dx%d%s", filter ? "filter_" : "",
+           row ? "row_" : "", lanes_block(pass == BACKWARD_DATA ? sh->c : sh->k),
+           filter && row ? 12 : 8, lanes_texel ? "_texel" : "");
+  cr_assert(test_ran_shader(rec, want),
+            "pass %d of n%d c%d %dx%d k%d %dx%d stride %d pad %d: no %s kernel ran", pass, sh->n,
+            sh->c, sh->h, sh->w, sh->k, sh->r, sh->s, sh->stride, sh->pad, want);
 }
 
-/* The recorder of one pass; in the lanes test with the timestamp a profile starts from. */
+/* The recorder of one pass; where a test reads the profile, with the timestamp it starts from. */
 static rp_recorder *pass_recorder(void) {
   rp_recorder *rec = test_recorder();
-  if (lanes_only || im2col_texel >= 0)
+  if (lanes_only || im2col_texel >= 0 || expect_implicit)
     cr_assert_geq(rp_rec_timestamp(rec), 0, "no timestamps on this device");
   return rec;
 }
@@ -218,9 +221,22 @@ static void check_path(const char *env) {
   for (size_t i = 0; i < NSHAPES; i++) check_shape(&shapes[i], env, (int)i);
 }
 
-Test(conv2d, implicit) { check_path("implicit"); }
+Test(conv2d, implicit) {
+  expect_implicit = true;
+  setenv("REPRO_PROFILE", "1", 1);
+  check_path("implicit");
+}
+/* The same with the tiling and splits a GPU gets (64 x 64 tiles of 256 invocations, the filter
+ * pass split for 512 workgroups), which CPU devices do not take (32 x 32, 8). */
+Test(conv2d, implicit_as_on_a_gpu) {
+  test_as_gpu();
+  expect_implicit = true;
+  setenv("REPRO_PROFILE", "1", 1);
+  check_path("implicit");
+}
 /* The lanes kernels where they apply: forward always, with blocks of 16, 32 and 64 channels
- * (the last two shapes: K = 67 = 64 + 3, and C = 40 for backward data), pixels running over
+ * (K = 67 = 64 + 3, and C = 40 for backward data), each kernel named in full (expect_kernel),
+ * pixels running over
  * rows and images, the last lanes past the last pixel, and P*Q % 4 == 0 or not (vec4 or float
  * stores); backward data where stride 1, R = S and pad < R; backward filter where
  * P*Q % 4 == 0. They need a fixed subgroup size dividing 16, with shuffles (CPU devices); elsewhere

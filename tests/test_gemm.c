@@ -25,6 +25,8 @@ static const shape shapes[] = {{1, 1, 1},     {1, 8, 4},     {7, 13, 5},   {31, 
 /* In the lanes tests, which variant of the lanes kernel must run (texel-buffer reads or
  * storage-buffer ones: REPRO_TEXEL, both tested), -1 elsewhere. */
 static int lanes_texel = -1;
+/* The cases in which the lanes kernel itself ran (not its fallback). */
+static int lanes_cases;
 
 /* The shader rp_gemm_tuned runs for a lanes tuning: the lanes kernel where it fits
  * (runtime/ops/gemm.c: lanes_fits), else its regblock fallback. */
@@ -36,6 +38,7 @@ static void expect_lanes_kernel(rp_recorder *rec, const rp_gemm_tuning *t, shape
   char want[48];
   snprintf(want, sizeof want, "gemm_lanes_%ux%u%s", t->tm, t->tn, lanes_texel ? "_texel" : "");
   if (!fits) snprintf(want, sizeof want, "gemm_regblock");
+  lanes_cases += fits;
   cr_assert(test_ran_shader(rec, want), "%dx%dx%d ta=%d: %s did not run", s.m, s.n, s.k, ta, want);
 }
 
@@ -108,11 +111,20 @@ Test(gemm, regblock) {
  * storage buffers (GPUs'), checking which ran. */
 static void check_lanes(uint32_t tm) {
   const rp_caps *caps = rp_context_caps(test_ctx());
+  if (!caps->subgroup_size_fixed || !caps->subgroup_shuffle)
+    cr_skip_test("the lanes kernel needs a fixed subgroup size and shuffles; this device's size "
+                 "is %u..%u%s, shuffles %s",
+                 caps->min_subgroup_size, caps->max_subgroup_size,
+                 caps->subgroup_size_fixed ? "" : " (or not reported)",
+                 caps->subgroup_shuffle ? "yes" : "no");
   rp_gemm_tuning t = {.kernel = RP_GEMM_LANES, .workgroup = caps->subgroup_size, .tm = tm, .tn = 8};
   for (int texel = 1; texel >= 0; texel--) {
     lanes_texel = texel;
     test_use_texel(texel);
+    lanes_cases = 0;
     check_kernel(&t);
+    /* the shapes that fit it (K % 4 == 0, N % 8 == 0, ...) are among the cases */
+    cr_assert_gt(lanes_cases, 0, "the lanes kernel (tm %u) ran in none of the cases", tm);
   }
   lanes_texel = -1;
 }

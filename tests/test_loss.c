@@ -153,9 +153,14 @@ static void check_batch(const rp_loss *loss, int rows, int n, uint32_t valid, bo
 }
 
 /* The shapes every loss is run on: B = 1, odd batches with padding at the end and spread out,
- * n = 10 and 100, logits in [-4, 4) and in [-80, 80). */
+ * n = 10 and 100, logits in [-4, 4) and in [-80, 80); and n = 1 (one class: the loss is
+ * constant), a prime, and one less and one more than a workgroup's 128 invocations. */
 static void check_all_shapes(const rp_loss *loss) {
   worst_seen = (worst){0, 0, 0};
+  check_batch(loss, 3, 1, 3, true, 4.0f, 10, 3);
+  check_batch(loss, 5, 7, 4, false, 80.0f, 11, 35);
+  check_batch(loss, 9, 127, 8, true, 8.0f, 12, 60);
+  check_batch(loss, 6, 129, 5, false, 4.0f, 13, 60);
   check_batch(loss, 1, 10, 1, true, 4.0f, 1, 10);
   check_batch(loss, 1, 100, 1, true, 80.0f, 2, 100);
   check_batch(loss, 7, 10, 5, true, 4.0f, 3, 70);

@@ -9,22 +9,28 @@
 
 TestSuite(reduce_sum, .fini = test_teardown);
 
+/* The sum on the device. Input, output and scratch are guarded (a workgroup past the last chunk
+ * must not write a partial sum past the scratch's end, even one the final pass never reads),
+ * and the output and scratch start as NaN, so that an unwritten result or a partial sum read
+ * before it is written shows. */
 static float gpu_sum(const float *x, int64_t n) {
-  rp_context *ctx = test_ctx();
-  rp_tensor out, scratch;
   int64_t one = 1, parts = rp_sum_scratch_elems(n);
-  guarded gx = guarded_create(1, &n);
-  rp_tensor tx = gx.view;
-  ASSERT_OK(rp_tensor_create(ctx, 1, &one, &out));
-  ASSERT_OK(rp_tensor_create(ctx, 1, &parts, &scratch));
+  guarded gx = guarded_create(1, &n), gout = guarded_create(1, &one);
+  guarded gscratch = guarded_create(1, &parts);
+  float *nan_fill = malloc((size_t)parts * sizeof *nan_fill);
+  for (int64_t i = 0; i < parts; i++) nan_fill[i] = NAN;
   guarded_upload(&gx, x);
+  guarded_upload(&gout, nan_fill);
+  guarded_upload(&gscratch, nan_fill);
   rp_recorder *rec = test_recorder();
-  ASSERT_OK(rp_sum(rec, &tx, &out, &scratch));
+  ASSERT_OK(rp_sum(rec, &gx.view, &gout.view, &gscratch.view));
   ASSERT_OK(rp_rec_end(rec));
   ASSERT_OK(rp_rec_run(rec));
   float result;
-  ASSERT_OK(rp_tensor_download(ctx, &out, &result));
-  guarded_destroy(&gx), rp_tensor_destroy(ctx, &out), rp_tensor_destroy(ctx, &scratch);
+  guarded_download(&gout, &result);
+  guarded_download(&gscratch, nan_fill); /* for its guards */
+  guarded_destroy(&gx), guarded_destroy(&gout), guarded_destroy(&gscratch);
+  free(nan_fill);
   return result;
 }
 

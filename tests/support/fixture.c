@@ -58,6 +58,11 @@ void test_limit_workgroups(uint32_t max_x, uint32_t max_z) {
   if (max_z) caps->max_workgroup_count[2] = max_z;
 }
 
+void test_as_gpu(void) {
+  rp_caps *caps = (rp_caps *)rp_context_caps(test_ctx()); /* as test_limit_workgroups */
+  caps->device_class = RP_CLASS_DISCRETE;
+}
+
 void test_teardown(void) {
   if (!ctx) return;
   rp_recorder_destroy(rec);

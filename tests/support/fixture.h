@@ -32,6 +32,11 @@ bool test_ran_shader(rp_recorder *rec, const char *shader);
  * 65,535 on every Vulkan device, too many workgroups to dispatch in a test. */
 void test_limit_workgroups(uint32_t max_x, uint32_t max_z);
 
+/* Makes this process's device say it is a discrete GPU, so that the ops take the choices they
+ * make for GPUs (tilings, elements per invocation, splits) on lavapipe too, where the suite
+ * runs in CI. */
+void test_as_gpu(void);
+
 /* Suite fini: fails the test if the validation layer reported anything, then frees. */
 void test_teardown(void);
 
