@@ -571,6 +571,58 @@ Test(cli, checkpoint_metadata_errors_name_the_file) {
   free(dir);
 }
 
+/* Two options of one command naming one file (by the same name, another spelling of it or a
+ * link) are refused before anything is read or written: an output written over another, or
+ * over the checkpoint read, would lose it (--save then --state: the weights saved, then removed
+ * as the finished run's state). */
+Test(cli, options_naming_one_file_are_refused) {
+  char *dir = make_tmpdir();
+  char ckpt[300], link[300], same[300], other[300], line[1200];
+  snprintf(ckpt, sizeof ckpt, "%s/c.safetensors", dir);
+  snprintf(link, sizeof link, "%s/link.safetensors", dir);
+  snprintf(same, sizeof same, "%s/./x", dir);
+  snprintf(other, sizeof other, "%s/x", dir);
+  const char *keys[] = {"model", "dataset"}, *values[] = {"mnist_cnn", "fashion-mnist"};
+  write_checkpoint(ckpt, keys, values, 2);
+  cr_assert_eq(symlink(ckpt, link), 0);
+#define TRAIN "train", "--model", "mnist_cnn", "--dataset", "fashion-mnist"
+  outcome o = RUN(TRAIN, "--save", other, "--state", same);
+  snprintf(line, sizeof line,
+           "repro: --save and --state name the same file, %s (see repro train --help)", same);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  o = RUN(TRAIN, "--json", other, "--save", other);
+  snprintf(line, sizeof line,
+           "repro: --save and --json name the same file, %s (see repro train --help)", other);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  o = RUN(TRAIN, "--init", ckpt, "--json", link);
+  snprintf(line, sizeof line,
+           "repro: --init and --json name the same file, %s (see repro train --help)", link);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+#undef TRAIN
+  o = RUN("eval", "--checkpoint", link, "--json", ckpt);
+  snprintf(line, sizeof line,
+           "repro: --checkpoint and --json name the same file, %s (see repro eval --help)", ckpt);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  o = RUN("taylorglo", "analyze", "--theta", "1,1,1,1,1,1,0,0", "--curves", same, "--json", other);
+  snprintf(line, sizeof line,
+           "repro: --curves and --json name the same file, %s (see repro taylorglo analyze "
+           "--help)",
+           other);
+  expect_error(&o, 2, line);
+  outcome_free(&o);
+  /* The checkpoint is as it was, and nothing else was written. */
+  rp_safetensors *f;
+  cr_expect_eq(rp_safetensors_open(ckpt, &f), RP_OK, "%s", rp_error_message());
+  rp_safetensors_close(f);
+  cr_expect_neq(access(other, F_OK), 0, "%s was written", other);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- damaged files in an experiment's output directory */
 
 /* A refusal of `repro run`: status 2, the plan on stdout with `marked` in it (the file marked
@@ -1086,8 +1138,11 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
 
   kill_once_saved((const char *const[]){TRAINING, "--state", state, "--json", resumed, NULL},
                   state);
-  /* Another learning rate: the state is refused, naming the change, and kept. */
-  o = RUN(TRAINING, "--lr", "0.02", "--state", state);
+  /* Another learning rate: the state is refused, naming the change, and kept, and so is the
+   * metrics file of the epochs it holds. */
+  const char *metrics = "{\"the metrics of the epochs in the state\": true}\n";
+  write_text(resumed, metrics); /* (the kill may have come before the run wrote it) */
+  o = RUN(TRAINING, "--lr", "0.02", "--state", state, "--json", resumed);
   cr_expect_eq(o.status, 2, "exit status %d; stderr:\n%s", o.status, o.err);
   snprintf(expected, sizeof expected,
            "repro: %s was saved by a run configured otherwise ($.lr: 0.01 then, 0.02 now): remove "
@@ -1095,6 +1150,10 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
            state);
   cr_expect_str_eq(line_of(o.err, count_lines(o.err) - 1, line, sizeof line), expected);
   cr_expect_eq(access(state, F_OK), 0, "a refused state was removed");
+  char *after = read_file(resumed);
+  cr_expect(after && strcmp(after, metrics) == 0, "the refusal rewrote %s:\n%s", resumed, after);
+  cr_expect_null(strstr(o.out, "wrote "), "stdout:\n%s", o.out);
+  free(after);
   outcome_free(&o);
 
   o = RUN(TRAINING, "--state", state, "--json", resumed);

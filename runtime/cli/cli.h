@@ -86,6 +86,14 @@ bool rp_cli_check_writable(const char *command, const char *opt, const char *pat
  * device is opened or a dataset loaded. */
 bool rp_cli_check_readable(const char *command, const char *opt, const char *path);
 
+/* Checks before any work that the files named by `count` options (opts[i] naming paths[i]; a
+ * NULL path is an option not given) are different files, as written or through links: one
+ * command's outputs written over each other or over its input would lose one of them (a
+ * checkpoint saved, then removed as the run's state). Prints "repro: OPT and OPT name the same
+ * file, PATH (see repro COMMAND --help)" and returns false otherwise. */
+bool rp_cli_check_distinct(const char *command, const char *const *opts, const char *const *paths,
+                           int count);
+
 /* Seconds between saves of a training's state (repro run's runs/<id>.state and search
  * candidates, repro train --state): REPRO_STATE_INTERVAL, default 60. An interruption loses at
  * most this much training, and big models (WRN-16-8's weights and momentum are 88 MB) are not

@@ -171,6 +171,33 @@ bool rp_cli_check_writable(const char *command, const char *opt, const char *pat
   return true;
 }
 
+/* Whether `a` and `b` are one file: the same inode where both exist, else the same name in the
+ * same directory (a file to be written: its directory is there, rp_cli_check_writable says). */
+static bool same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  bool a_exists = stat(a, &sa) == 0, b_exists = stat(b, &sb) == 0;
+  if (a_exists || b_exists)
+    return a_exists && b_exists && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char dir_a[4096], dir_b[4096];
+  rp_file_parent_dir(a, dir_a, sizeof dir_a);
+  rp_file_parent_dir(b, dir_b, sizeof dir_b);
+  const char *base_a = strrchr(a, '/'), *base_b = strrchr(b, '/');
+  base_a = base_a ? base_a + 1 : a, base_b = base_b ? base_b + 1 : b;
+  return strcmp(base_a, base_b) == 0 && stat(dir_a, &sa) == 0 && stat(dir_b, &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+bool rp_cli_check_distinct(const char *command, const char *const *opts, const char *const *paths,
+                           int count) {
+  for (int i = 0; i < count; i++)
+    for (int j = i + 1; j < count; j++)
+      if (paths[i] && paths[j] && same_file(paths[i], paths[j])) {
+        rp_cli_usage_error(command, "%s and %s name the same file, %s", opts[i], opts[j], paths[j]);
+        return false;
+      }
+  return true;
+}
+
 /* ---- progress */
 
 static double monotonic_seconds(void) {

@@ -194,6 +194,9 @@ int rp_cmd_eval(int argc, char **argv) {
     rp_loss_format(&a.cfg.loss, a.loss_text, sizeof a.loss_text);
   }
   if (json_path && !rp_cli_check_writable("eval", "--json", json_path)) return 2;
+  if (!rp_cli_check_distinct("eval", (const char *[]){"--checkpoint", "--json"},
+                             (const char *[]){ckpt, json_path}, 2))
+    return 2;
   a.cfg.init_from = ckpt;
   a.cfg.epochs = 1;
   a.cfg.validation = 0;

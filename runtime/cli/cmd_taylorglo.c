@@ -159,6 +159,9 @@ static int analyze(int argc, char **argv) {
   /* The files are checked before the analysis is printed, which a failure would cut short. */
   if (curves && !rp_cli_check_writable("taylorglo analyze", "--curves", curves)) return 2;
   if (json && !rp_cli_check_writable("taylorglo analyze", "--json", json)) return 2;
+  if (!rp_cli_check_distinct("taylorglo analyze", (const char *[]){"--curves", "--json"},
+                             (const char *[]){curves, json}, 2))
+    return 2;
 
   rp_taylorglo losses[2];
   rp_tglo_analysis an[2];

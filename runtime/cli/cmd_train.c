@@ -171,6 +171,9 @@ int rp_cmd_train(int argc, char **argv) {
   if (json_path && !rp_cli_check_writable("train", "--json", json_path)) return 2;
   if (a.state && !rp_cli_check_writable("train", "--state", a.state)) return 2;
   if (a.cfg.init_from && !rp_cli_check_readable("train", "--init", a.cfg.init_from)) return 2;
+  const char *opts[] = {"--init", "--save", "--json", "--state"};
+  const char *paths[] = {a.cfg.init_from, save, json_path, a.state};
+  if (!rp_cli_check_distinct("train", opts, paths, 4)) return 2;
   /* What a run killed while writing one of them left beside it. */
   const char *outputs[] = {save, json_path, a.state};
   for (int i = 0; i < 3; i++)
@@ -219,6 +222,9 @@ int rp_cmd_train(int argc, char **argv) {
 
   rp_train_callbacks cb = {on_progress, on_epoch, &log};
   st = a.state ? resume(&log, &a) : RP_OK;
+  /* A state that cannot be taken up (damaged, another run's) is bad input: nothing trains, and
+   * the --json file is left as the run that saved the state wrote it, its epochs' metrics. */
+  if (st) json_path = NULL;
   if (!st) st = rp_trainer_run(t, &cb);
   if (!st && log.saver.error) st = log.saver.error;
   rp_cli_progress_clear(&log.progress);
