@@ -518,6 +518,49 @@ Test(experiment, defaults_come_from_the_recipe_and_the_schema) {
 
 /* What changed between a record and the experiment now: the first difference's JSON path, a
  * key that is not a plain name quoted (as the schema's errors quote it), and both values. */
+/* A loss's canonical text reads back as the same loss, bit for bit: records and states are
+ * matched by it, so two losses must never share one (0.1000001 and 0.1000002 printed as
+ * 0.1 would make runs of either count as the other's). Short values keep their short text. */
+Test(experiment, loss_text_reads_back_as_the_same_loss) {
+  static const char *const same[] = {
+      "ce",           "ls:0.1",
+      "ls:0",         "taylorglo:8.2896,0.2415,7.8726,8.9666,2.0184,7.0513,-10.9408,7.5216",
+      "ls:0.1000001", "taylorglo:1,0.5,1.3333334,2,-3.4028235e+38,1.4013e-45,0,-0"};
+  char text[256];
+  for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+    rp_loss l;
+    ASSERT_OK(rp_loss_parse(same[i], false, &l));
+    rp_loss_format(&l, text, sizeof text);
+    cr_expect_str_eq(text, same[i]);
+  }
+  rp_loss a, b;
+  ASSERT_OK(rp_loss_parse("ls:0.1000001", false, &a));
+  ASSERT_OK(rp_loss_parse("ls:0.1000002", false, &b));
+  char text_b[256];
+  rp_loss_format(&a, text, sizeof text);
+  rp_loss_format(&b, text_b, sizeof text_b);
+  cr_expect(a.alpha != b.alpha && strcmp(text, text_b) != 0, "%s and %s", text, text_b);
+  /* the paper's a3 = 8 is the code's 8/6, in full */
+  ASSERT_OK(rp_loss_parse("taylorglo:1,1,8,2,1,1,0,0", true, &a));
+  rp_loss_format(&a, text, sizeof text);
+  cr_expect_str_eq(text, "taylorglo:1,0.5,1.3333334,2,0.5,0.5,0,0");
+  /* Every float: random bit patterns of finite values, each parameter read back exactly. */
+  uint32_t x = 12345;
+  for (int i = 0; i < 20000; i++) {
+    rp_loss l = {.kind = RP_LOSS_TAYLORGLO};
+    for (int k = 0; k < 8; k++) {
+      do {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        memcpy(&l.theta[k], &x, sizeof x);
+      } while (!isfinite(l.theta[k]));
+    }
+    rp_loss_format(&l, text, sizeof text);
+    rp_loss back;
+    ASSERT_OK(rp_loss_parse(text, false, &back));
+    cr_assert(memcmp(back.theta, l.theta, sizeof l.theta) == 0, "%s read back otherwise", text);
+  }
+}
+
 Test(experiment, differences_name_their_json_path) {
   cJSON *was = cJSON_Parse("{\"lr\": 0.1, \"a.b\": {\"x[0]\": [1, 2]}, \"gone\": true}");
   cJSON *now = cJSON_Parse("{\"lr\": 0.1, \"a.b\": {\"x[0]\": [1, 3]}, \"new\": 1}");

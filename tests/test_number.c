@@ -92,6 +92,12 @@ Test(number, fp32_range) {
   snprintf(text, sizeof text, "%.17g", (double)FLT_MAX);
   cr_expect_eq(rp_parse_fp32(text, &v), RP_NUMBER_OK, "%s", text);
   cr_expect_eq((float)v, FLT_MAX);
+  /* FLT_MAX printed to 9 digits is above it, and rounds to it; halfway to 2^128 rounds to inf */
+  cr_expect(rp_parse_fp32("3.40282347e+38", &v) == RP_NUMBER_OK && (float)v == FLT_MAX);
+  snprintf(text, sizeof text, "%.17g", (double)FLT_MAX + 0x1p103);
+  cr_expect_eq(rp_parse_fp32(text, &v), RP_NUMBER_OVERFLOW, "%s", text);
+  snprintf(text, sizeof text, "%.17g", (double)FLT_MAX + 0x1p102);
+  cr_expect_eq(rp_parse_fp32(text, &v), RP_NUMBER_OK, "%s", text);
 }
 
 Test(number, integers) {

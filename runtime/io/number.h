@@ -20,9 +20,9 @@ typedef enum rp_number_error {
 /* The whole of `text` as a double. */
 rp_number_error rp_parse_double(const char *text, double *out);
 
-/* The whole of `text` as a double that a float holds: at most FLT_MAX in magnitude, and not
- * one that rounds to a float 0 (losses train in fp32, where such values would be inf or 0). The
- * value is the double read, not rounded to float. */
+/* The whole of `text` as a double that a float holds: not one that rounds to a float infinity
+ * or 0 (losses train in fp32, where such values would be inf or 0). The value is the double
+ * read, not rounded to float. */
 rp_number_error rp_parse_fp32(const char *text, double *out);
 
 /* The whole of `text` as an integer: an optional sign and decimal digits. */

@@ -1,6 +1,7 @@
 #include "train/loss_spec.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/number.h"
@@ -59,14 +60,31 @@ rp_status rp_loss_parse(const char *spec, bool paper, rp_loss *out) {
                  "unknown loss '%s' (ce, ls:ALPHA or taylorglo:a1,a2,a3,a4,a5,a6,t0,t1)", spec);
 }
 
+/* The shortest of printf's %g forms with 6 to 9 significant digits that reads back as `v`:
+ * 6, %g's own, where that is enough (0.1, 8.2896), up to 9, which every float needs at most.
+ * Fewer than it takes would make two losses one text: runs of either taken for the other's
+ * when a record or state is matched by its loss. */
+static void format_float(float v, char *out, size_t size) {
+  for (int digits = 6; digits <= 9; digits++) {
+    snprintf(out, size, "%.*g", digits, (double)v);
+    if (strtof(out, NULL) == v) return;
+  }
+}
+
 void rp_loss_format(const rp_loss *loss, char *out, size_t size) {
   switch (loss->kind) {
   case RP_LOSS_CE: snprintf(out, size, "ce"); return;
-  case RP_LOSS_LS: snprintf(out, size, "ls:%g", (double)loss->alpha); return;
+  case RP_LOSS_LS: {
+    char alpha[32];
+    format_float(loss->alpha, alpha, sizeof alpha);
+    snprintf(out, size, "ls:%s", alpha);
+    return;
+  }
   case RP_LOSS_TAYLORGLO: {
-    const float *t = loss->theta;
-    snprintf(out, size, "taylorglo:%g,%g,%g,%g,%g,%g,%g,%g", (double)t[0], (double)t[1],
-             (double)t[2], (double)t[3], (double)t[4], (double)t[5], (double)t[6], (double)t[7]);
+    char t[8][32];
+    for (int i = 0; i < 8; i++) format_float(loss->theta[i], t[i], sizeof t[i]);
+    snprintf(out, size, "taylorglo:%s,%s,%s,%s,%s,%s,%s,%s", t[0], t[1], t[2], t[3], t[4], t[5],
+             t[6], t[7]);
     return;
   }
   }

@@ -15,7 +15,9 @@
  * Errors name the text and the value at fault. */
 rp_status rp_loss_parse(const char *spec, bool paper, rp_loss *out);
 
-/* The canonical text of a loss (code convention), for file names and results. */
+/* The canonical text of a loss (code convention), for file names and results: each parameter
+ * as %g writes it where that reads back as the same float, else with the digits it needs (at
+ * most 9), so that two losses never share a text. */
 void rp_loss_format(const rp_loss *loss, char *out, size_t size);
 
 #endif
