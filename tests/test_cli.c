@@ -1302,7 +1302,8 @@ static void link_fashion(const char *dir, bool present) {
 
 /* A dataset that is not there stops a run that has something to train before it writes
  * anything or makes a device: status 1, as a missing file is, after the plan, --dry-run or
- * not. A run with everything recorded needs no data. */
+ * not; one with a file cut short too, with status 2. A run with everything recorded needs no
+ * data. */
 Test(cli, a_missing_dataset_is_named_before_anything_is_written, .timeout = 300) {
   char *dir = make_tmpdir();
   char file[300], out[300], data[300], line[1200], state[400];
@@ -1334,8 +1335,32 @@ Test(cli, a_missing_dataset_is_named_before_anything_is_written, .timeout = 300)
   }
   cr_expect(!rp_exp_exists(out), "%s was made", out);
 
+  /* A training images file cut short: bad input, found as early (the files are read through).
+   * Debian's are gzip'd; an unpacked copy (REPRO_TEST_FASHION_DIR) is cut and gzip'd here. */
+  link_fashion(data, true);
+  char images[400], cut[1600], source[700], prefix[420];
+  snprintf(images, sizeof images, "%s/train-images-idx3-ubyte.gz", data);
+  snprintf(source, sizeof source, "%s/train-images-idx3-ubyte.gz", fashion_or_skip());
+  bool gz = access(source, R_OK) == 0;
+  if (!gz) snprintf(source, sizeof source, "%s/train-images-idx3-ubyte", fashion_or_skip());
+  snprintf(cut, sizeof cut, "rm -f %s && head -c 100000 %s %s > %s", images, source,
+           gz ? "" : "| gzip -c", images);
+  cr_assert_eq(system(cut), 0, "%s", cut);
+  snprintf(prefix, sizeof prefix, "repro: %s: ", images);
+  for (int dry = 1; dry >= 0; dry--) {
+    outcome o = dry ? RUN("run", file, "--out", out, "--dry-run") : RUN("run", file, "--out", out);
+    cr_expect_eq(o.status, 2, "exit status %d; stderr:\n%s", o.status, o.err);
+    cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
+    cr_expect(strncmp(o.err, prefix, strlen(prefix)) == 0, "stderr:\n%s", o.err);
+    if (gz)
+      cr_expect(strstr(o.err, ": truncated gzip data (unexpected end of file)\n"), "%s", o.err);
+    outcome_free(&o);
+  }
+  cr_expect(!rp_exp_exists(out), "%s was made", out);
+
   /* Trained with the files there, then run again without them: nothing to train, nothing
    * missing. */
+  link_fashion(data, false);
   link_fashion(data, true);
   outcome o = RUN("run", file, "--out", out);
   cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);

@@ -5,8 +5,8 @@
  * first; a bad file writes nothing. So are DIR's records and search states, after the plan is
  * printed and before a device is made (--dry-run too): a damaged one, or one of another
  * configuration, is bad input, exit status 2; then, where anything is left to train, that the
- * dataset's files are there (status 1 if not, as a missing file is). docs/experiments.md
- * describes files and outputs. */
+ * dataset's files are there (status 1 if not, as a missing file is) and whole (2 if not).
+ * docs/experiments.md describes files and outputs. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +34,8 @@ static void usage(FILE *out) {
                "  --dry-run  print the plan and its estimated cost; write nothing. Status 2\n"
                "             when DIR holds a damaged record or search state, or one made\n"
                "             with another configuration, as the run would refuse;\n"
-               "             1 when runs are left to train and the dataset is not found\n"
+               "             when runs are left to train, 1 when the dataset is not found,\n"
+               "             2 when a file of it is damaged\n"
                "  --device D device to use (index or part of its name; see repro devices)\n"
                "  Runs already in DIR/runs/ are skipped, the run in progress goes on after its\n"
                "  last saved epoch (DIR/runs/<id>.state, saved at most once a minute:\n"
@@ -377,13 +378,18 @@ static bool trains_anything(const rp_experiment *e, const rp_exp_plan *plan, con
   return false;
 }
 
-/* The dataset's training and test files are where the runs will look (not yet read: the runs
- * check their contents), found before anything is written or a device is made. */
+/* The dataset's training and test files are where the runs will look and whole (read through,
+ * as each run will read them), found before anything is written or a device is made: a
+ * truncated file is bad input like a malformed experiment file, and a dry run says so too. */
 static rp_status check_dataset(const rp_experiment *e) {
-  char found[1024];
   const char *dir = e->data_dir[0] ? e->data_dir : NULL;
-  rp_status st = rp_dataset_find(e->dataset, dir, true, found, sizeof found);
-  return st ? st : rp_dataset_find(e->dataset, dir, false, found, sizeof found);
+  rp_status st = RP_OK;
+  for (int train = 1; train >= 0 && !st; train--) {
+    rp_dataset ds;
+    st = rp_dataset_load(e->dataset, dir, train, &ds);
+    rp_dataset_free(&ds);
+  }
+  return st;
 }
 
 int rp_cmd_run(int argc, char **argv) {

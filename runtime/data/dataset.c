@@ -214,26 +214,14 @@ static rp_status load_idx(const spec *s, const char *dir, bool train, rp_dataset
   return RP_OK;
 }
 
-static rp_status known_spec(const char *name, const spec **out) {
-  *out = find_spec(name);
-  if (*out) return RP_OK;
-  return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                 "unknown dataset '%s' (known: cifar10, cifar100, mnist, fashion-mnist)",
-                 name ? name : "(null)");
-}
-
-rp_status rp_dataset_find(const char *name, const char *dir, bool train, char *found, size_t size) {
-  const spec *s;
-  rp_status st = known_spec(name, &s);
-  return st ? st : locate(s, dir, train, found, size);
-}
-
 rp_status rp_dataset_load(const char *name, const char *dir, bool train, rp_dataset *out) {
   memset(out, 0, sizeof *out);
-  const spec *s;
-  rp_status st = known_spec(name, &s);
-  if (st) return st;
-  st = locate(s, dir, train, out->dir, sizeof out->dir);
+  const spec *s = find_spec(name);
+  if (!s)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "unknown dataset '%s' (known: cifar10, cifar100, mnist, fashion-mnist)",
+                   name ? name : "(null)");
+  rp_status st = locate(s, dir, train, out->dir, sizeof out->dir);
   if (st) return st;
   snprintf(out->name, sizeof out->name, "%s", s->name);
   out->channels = s->channels, out->height = s->height, out->width = s->width;

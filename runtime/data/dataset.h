@@ -7,7 +7,6 @@
 #define RP_DATA_DATASET_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "vk/status.h"
@@ -38,11 +37,6 @@ typedef struct rp_dataset {
  * are RP_ERR_IO (status 1), the machine's state, which `repro data fetch` mends. */
 rp_status rp_dataset_load(const char *name, const char *dir, bool train, rp_dataset *out);
 void rp_dataset_free(rp_dataset *ds);
-
-/* The directory rp_dataset_load(name, dir, train, ...) would read, into `found`, without
- * reading it; where no directory holds the files, the RP_ERR_IO error the load would give. A
- * command checks this before it writes anything, the files' contents are checked by the load. */
-rp_status rp_dataset_find(const char *name, const char *dir, bool train, char *found, size_t size);
 
 /* True for the four names above. */
 bool rp_dataset_known(const char *name);
