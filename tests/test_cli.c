@@ -241,6 +241,18 @@ Test(cli, bad_values_name_the_option_and_the_value) {
                "repro: --fgsm expects at most 32 epsilons in [0, 1] (like 0.1,8/255), not "
                "'8/0x10' (see repro eval --help)");
   outcome_free(&o);
+  /* each epsilon once, as in an experiment file; a list longer than any buffer is read whole */
+  o = RUN("eval", "--checkpoint", "x.safetensors", "--pgd", "0.1,2/255,1/10");
+  expect_error(&o, 2,
+               "repro: --pgd lists the epsilon 1/10 twice, in '0.1,2/255,1/10' (see repro eval "
+               "--help)");
+  outcome_free(&o);
+  char long_list[700];
+  snprintf(long_list, sizeof long_list, "%0600d,2", 0);
+  o = RUN("eval", "--checkpoint", "x.safetensors", "--fgsm", long_list);
+  cr_expect_eq(o.status, 2);
+  cr_expect(strstr(o.err, ",2' (see repro eval --help)\n"), "%s", o.err);
+  outcome_free(&o);
   o = RUN("eval", "--checkpoint", "x.safetensors", "--fgsm", "0.1,,0.2");
   expect_error(&o, 2,
                "repro: --fgsm expects a list of epsilons in [0, 1] (like 0.1,8/255), not "

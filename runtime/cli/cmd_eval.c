@@ -37,29 +37,36 @@ static void usage(FILE *out) {
 
 #define MAX_EPS 32
 
-/* "0.1,2/255,0" into eps[]; fractions like 8/255 are accepted. */
+/* "0.1,2/255,0" into eps[]: at most MAX_EPS distinct epsilons in [0, 1], fractions like 8/255
+ * accepted (as an experiment file's evaluation.fgsm, whose rules these are). */
 static int parse_eps_list(const char *opt, const char *text, double *eps) {
   int n = 0;
-  /* strtok_r would skip empty items: ",", "0.1,,0.2" and "" are refused instead */
-  size_t len = strlen(text);
-  if (len == 0 || text[0] == ',' || text[len - 1] == ',' || strstr(text, ",,")) {
-    rp_cli_usage_error("eval", "%s expects a list of epsilons in [0, 1] (like 0.1,8/255), not '%s'",
-                       opt, text);
-    return -1;
-  }
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", text);
-  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+  for (const char *p = text;; p++) {
+    size_t len = strcspn(p, ",");
+    char item[64];
     double v = NAN;
-    if (n == MAX_EPS || rp_parse_ratio(tok, &v) || !(v >= 0 && v <= 1)) {
+    if (len == 0) { /* an empty item (",", "0.1,,0.2", ""): refused, not skipped */
+      rp_cli_usage_error(
+          "eval", "%s expects a list of epsilons in [0, 1] (like 0.1,8/255), not '%s'", opt, text);
+      return -1;
+    }
+    bool ok = len < sizeof item && n < MAX_EPS;
+    if (ok) memcpy(item, p, len), item[len] = '\0';
+    if (!ok || rp_parse_ratio(item, &v) || !(v >= 0 && v <= 1)) {
       rp_cli_usage_error("eval",
                          "%s expects at most %d epsilons in [0, 1] (like 0.1,8/255), not '%s'", opt,
                          MAX_EPS, text);
       return -1;
     }
+    for (int k = 0; k < n; k++)
+      if (eps[k] == v) {
+        rp_cli_usage_error("eval", "%s lists the epsilon %s twice, in '%s'", opt, item, text);
+        return -1;
+      }
     eps[n++] = v;
+    p += len;
+    if (!*p) return n;
   }
-  return n;
 }
 
 /* The options of repro train that eval takes too (each with a value); training's others would
