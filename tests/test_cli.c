@@ -324,6 +324,13 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
        "repro bench --help)"},
       {{"bench", "--profile", "peak"},
        "repro: --profile times training steps; name a train_MODEL (see repro bench --help)"},
+      {{"bench", "peak", "--batch", "64"},
+       "repro: --batch is the training steps' batch; name a train_MODEL (see repro bench "
+       "--help)"},
+      {{"bench", "train_mnist_cnn", "gemm", "train_mnist_cnn"},
+       "repro: train_mnist_cnn is named twice (see repro bench --help)"},
+      {{"eval", "--checkpoint", "c.safetensors", "--eps-mode", "normalized"},
+       "repro: --eps-mode without --fgsm or --pgd changes nothing (see repro eval --help)"},
       {{"data", "fetch"},
        "repro: fetch needs a dataset (cifar10, cifar100, mnist, fashion-mnist) (see repro data "
        "--help)"},

@@ -128,7 +128,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: repro bench [--json FILE] [--device D] [--repeats N] [--batch B] [--profile] "
           "[NAME...]\n"
-          "  NAME         peak, copy, gemm (= gemm256 gemm1024 gemm2048), gemmN, train_MODEL\n"
+          "  NAME         peak, copy, gemm256, gemm1024, gemm2048, gemm (all three), train_MODEL\n"
           "               (a training step of MODEL, images/s); none: peak, copy, the GEMMs,\n"
           "               train_mnist_cnn and train_resnet20. The FMA peak is always measured:\n"
           "               compute figures are reported as a fraction of it\n"
@@ -172,7 +172,7 @@ static int compare(int argc, char **argv) {
 int rp_cmd_bench(int argc, char **argv) {
   const char *json_path = NULL, *device = NULL;
   int repeats = 5, batch = 128;
-  bool profile = false, repeats_given = false;
+  bool profile = false, repeats_given = false, batch_given = false;
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
@@ -201,7 +201,7 @@ int rp_cmd_bench(int argc, char **argv) {
       else if (!rp_cli_parse_int("bench", opt, v, 1, strcmp(opt, "--batch") == 0 ? 4096 : 1000, &n))
         code = 2;
       else if (strcmp(opt, "--batch") == 0)
-        batch = (int)n;
+        batch = (int)n, batch_given = true;
       else
         repeats = (int)n, repeats_given = true;
     } else if (opt[0] == '-') {
@@ -210,6 +210,9 @@ int rp_cmd_bench(int argc, char **argv) {
       code = rp_cli_usage_error("bench", "%s: unknown model '%s' (models: %s)", opt, opt + 6,
                                 rp_model_names);
     } else if (known(opt)) {
+      for (int k = 0; k < name_count && !code; k++)
+        if (strcmp(names[k], opt) == 0)
+          code = rp_cli_usage_error("bench", "%s is named twice", opt);
       names[name_count++] = argv[i];
     } else {
       code = rp_cli_usage_error(
@@ -223,6 +226,8 @@ int rp_cmd_bench(int argc, char **argv) {
   for (int i = 0; i < name_count; i++) any_train |= strncmp(names[i], "train_", 6) == 0;
   if (!code && profile && !any_train)
     code = rp_cli_usage_error("bench", "--profile times training steps; name a train_MODEL");
+  if (!code && batch_given && !any_train)
+    code = rp_cli_usage_error("bench", "--batch is the training steps' batch; name a train_MODEL");
   /* The results file is checked before minutes of measuring. */
   if (!code && json_path && !rp_cli_check_writable("bench", "--json", json_path)) code = 2;
   if (code) {

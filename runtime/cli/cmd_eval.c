@@ -147,6 +147,10 @@ int rp_cmd_eval(int argc, char **argv) {
   for (int i = 1; i < argc && !code && pgd_count == 0; i++)
     if (strcmp(argv[i], "--pgd-steps") == 0 || strcmp(argv[i], "--pgd-step-size") == 0)
       code = rp_cli_usage_error("eval", "%s without --pgd E1,.. changes nothing", argv[i]);
+  /* and the epsilons' scale without an attack */
+  for (int i = 1; i < argc && !code && fgsm_count + pgd_count == 0; i++)
+    if (strcmp(argv[i], "--eps-mode") == 0)
+      code = rp_cli_usage_error("eval", "--eps-mode without --fgsm or --pgd changes nothing");
   if (!code && !rp_cli_check_readable("eval", "--checkpoint", ckpt)) code = 2;
   if (code) {
     free(rest);
