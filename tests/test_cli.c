@@ -322,6 +322,13 @@ Test(cli, unknown_and_missing_arguments_take_one_line) {
        "repro: train_resnt20: unknown model 'resnt20' (models: mnist_cnn, allcnn_c, resnetD or "
        "preresnetD (D = 6n+2 in 8..10000), wrn-D-K (D = 6n+4 in 10..10000, K in 1..10000)) (see "
        "repro bench --help)"},
+      /* an empty argument where a file or directory goes */
+      {{"run", ""}, "repro: an experiment file is needed, not '' (see repro run --help)"},
+      {{"report", ""}, "repro: a results directory is needed, not '' (see repro report --help)"},
+      {{"bench", "--compare", ""},
+       "repro: --compare needs results files, not '' (see repro bench --help)"},
+      {{"eval", "--checkpoint", ""},
+       "repro: --checkpoint needs a value, not '' (see repro eval --help)"},
       {{"bench", "--profile", "peak"},
        "repro: --profile times training steps; name a train_MODEL (see repro bench --help)"},
       {{"bench", "peak", "--batch", "64"},
@@ -1625,12 +1632,15 @@ Test(cli, bench_profile_sums_dispatches_by_kernel, .timeout = 300) {
   free(dir);
 }
 
-/* A dataset that is not there: one line (the test split's would repeat the training one's). */
+/* A dataset that is not there: one line (the test split's would repeat the training one's),
+ * and nothing on stdout. */
 Test(cli, data_info_of_a_missing_dataset_takes_one_line) {
   outcome o = RUN("data", "info", "cifar10", "--dir", "/nonexistent/cifar");
   cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
   cr_expect_eq(count_lines(o.err), 1, "stderr:\n%s", o.err);
   cr_expect(strstr(o.err, "repro: cifar10: no data_batch_1.bin in /nonexistent/cifar") == o.err,
             "stderr:\n%s", o.err);
+  /* nothing on stdout, where a redirected description would be cut short */
+  cr_expect_str_eq(o.out, "");
   outcome_free(&o);
 }

@@ -154,6 +154,10 @@ static int compare(int argc, char **argv) {
       free(paths);
       return rp_cli_usage_error("bench", "--compare takes results files only, not '%s'", argv[i]);
     }
+    if (!argv[i][0]) {
+      free(paths);
+      return rp_cli_usage_error("bench", "--compare needs results files, not ''");
+    }
     paths[count++] = argv[i];
   }
   if (count == 0) {

@@ -16,30 +16,46 @@ static void usage(FILE *out) {
                "  info   where the dataset is found (in D itself with --dir) and what it holds\n");
 }
 
-/* Loads one split and prints a line about it; returns 0 or the error's exit status. */
-static int describe(const char *name, const char *dir, bool train) {
-  rp_dataset ds;
-  rp_status st = rp_dataset_load(name, dir, train, &ds);
-  if (st) return rp_cli_error(st);
+/* A line about one loaded split (and, for the training split, its normalization). */
+static void print_split(const rp_dataset *ds, bool train) {
   int64_t per_class[256] = {0};
-  for (int64_t i = 0; i < ds.count; i++) per_class[ds.labels[i]]++;
-  int64_t lo = ds.count, hi = 0;
-  for (int c = 0; c < ds.classes; c++) {
+  for (int64_t i = 0; i < ds->count; i++) per_class[ds->labels[i]]++;
+  int64_t lo = ds->count, hi = 0;
+  for (int c = 0; c < ds->classes; c++) {
     lo = per_class[c] < lo ? per_class[c] : lo;
     hi = per_class[c] > hi ? per_class[c] : hi;
   }
   printf("  %-5s %6lld images %dx%dx%d, %d classes (%lld..%lld per class)%s\n        from %s\n",
-         train ? "train" : "test", (long long)ds.count, ds.channels, ds.height, ds.width,
-         ds.classes, (long long)lo, (long long)hi,
-         ds.partial ? " PARTIAL: not all of data_batch_1..5" : "", ds.dir);
+         train ? "train" : "test", (long long)ds->count, ds->channels, ds->height, ds->width,
+         ds->classes, (long long)lo, (long long)hi,
+         ds->partial ? " PARTIAL: not all of data_batch_1..5" : "", ds->dir);
   if (train) {
     printf("  normalization: mean");
-    for (int c = 0; c < ds.channels; c++) printf(" %.4f", ds.mean[c]);
+    for (int c = 0; c < ds->channels; c++) printf(" %.4f", ds->mean[c]);
     printf(", std");
-    for (int c = 0; c < ds.channels; c++) printf(" %.4f", ds.std[c]);
+    for (int c = 0; c < ds->channels; c++) printf(" %.4f", ds->std[c]);
     printf("\n");
   }
-  rp_dataset_free(&ds);
+}
+
+/* Loads both splits, then prints `heading` and a line about each: a failure (the training
+ * split's first, whose message the test split's would repeat) prints nothing on stdout, so
+ * that what a redirected output holds is the whole description or nothing. Returns 0 or the
+ * error's exit status. */
+static int describe(const char *heading, const char *name, const char *dir) {
+  rp_dataset train, test;
+  rp_status st = rp_dataset_load(name, dir, true, &train);
+  if (st) return rp_cli_error(st);
+  st = rp_dataset_load(name, dir, false, &test);
+  if (st) {
+    rp_dataset_free(&train);
+    return rp_cli_error(st);
+  }
+  printf("%s\n", heading);
+  print_split(&train, true);
+  print_split(&test, false);
+  rp_dataset_free(&train);
+  rp_dataset_free(&test);
   return 0;
 }
 
@@ -73,16 +89,11 @@ int rp_cmd_data(int argc, char **argv) {
     char where[1024] = "";
     rp_status st = rp_data_fetch(name, dir, where, sizeof where);
     if (st) return rp_cli_error(st);
-    printf("%s: files in %s\n", name, where);
     /* Load what was placed, so a bad file shows now rather than at training time. */
-    int rc = describe(name, where, true);
-    return rc ? rc : describe(name, where, false);
+    char heading[1200];
+    snprintf(heading, sizeof heading, "%s: files in %s", name, where);
+    return describe(heading, name, where);
   }
-  if (strcmp(action, "info") == 0) {
-    printf("%s\n", name);
-    /* Where the training split is not found, the test split's message would repeat it. */
-    int rc = describe(name, dir, true);
-    return rc ? rc : describe(name, dir, false);
-  }
+  if (strcmp(action, "info") == 0) return describe(name, name, dir);
   return 2; /* not reached: the action was checked above */
 }

@@ -124,6 +124,8 @@ int rp_cmd_eval(int argc, char **argv) {
     }
     if (!rp_cli_take_value(argc, argv, &i, &v)) {
       code = rp_cli_usage_error("eval", "%s needs a value", opt);
+    } else if (!*v) {
+      code = rp_cli_usage_error("eval", "%s needs a value, not ''", opt);
     } else if (strcmp(opt, "--checkpoint") == 0) {
       ckpt = v;
     } else if (strcmp(opt, "--fgsm") == 0) {

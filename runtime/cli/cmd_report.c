@@ -18,6 +18,7 @@ int rp_cmd_report(int argc, char **argv) {
   int asked = rp_cli_usage_if_asked(argc, argv, usage);
   if (asked >= 0) return asked;
   if (argv[1][0] == '-') return rp_cli_usage_error("report", "unknown option '%s'", argv[1]);
+  if (!argv[1][0]) return rp_cli_usage_error("report", "a results directory is needed, not ''");
   if (argc > 2)
     return rp_cli_usage_error("report", "one directory at a time: '%s' after '%s'", argv[2],
                               argv[1]);

@@ -421,6 +421,8 @@ int rp_cmd_run(int argc, char **argv) {
       return rp_cli_usage_error("run", "unknown option '%s'", a);
     } else if (file) {
       return rp_cli_usage_error("run", "one experiment file at a time: '%s' after '%s'", a, file);
+    } else if (!*a) {
+      return rp_cli_usage_error("run", "an experiment file is needed, not ''");
     } else {
       file = a;
     }
