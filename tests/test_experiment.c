@@ -1055,6 +1055,28 @@ Test(experiment, run_records_summary_figures_and_resume) {
       strstr(rp_error_message(), "$.final.test_accuracy: expected a number in [0, 1], got 7.5"),
       "%s", rp_error_message());
   free(text);
+  /* A record hand_edited in one place: its loss or its label no longer what it was trained as,
+   * which would count it under another loss (and the one it trained as short of a run). */
+  cJSON *hand_edited = cJSON_Parse(original);
+  cJSON_ReplaceItemInObject(hand_edited, "loss", cJSON_CreateString("ls:0.1"));
+  text = cJSON_Print(hand_edited);
+  write_file(record, text);
+  free(text);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT);
+  char want[1400];
+  snprintf(want, sizeof want, "%s: $.loss is \"ls:0.1\", but $.config.loss is \"ce\"", record);
+  cr_assert_str_eq(rp_error_message(), want);
+  cJSON_Delete(hand_edited);
+  hand_edited = cJSON_Parse(original);
+  cJSON_ReplaceItemInObject(hand_edited, "loss_label", cJSON_CreateString("ls"));
+  text = cJSON_Print(hand_edited);
+  write_file(record, text);
+  free(text);
+  cJSON_Delete(hand_edited);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT);
+  snprintf(want, sizeof want,
+           "%s: $.run_id is \"ce-s1\", but $.loss_label and $.seed_number make \"ls-s1\"", record);
+  cr_assert_str_eq(rp_error_message(), want);
   /* The experiment file beside the records is checked as repro run checks one. */
   char experiment[600];
   snprintf(experiment, sizeof experiment, "%s/experiment.json", dir);

@@ -86,6 +86,10 @@ bool rp_cli_check_writable(const char *command, const char *opt, const char *pat
  * device is opened or a dataset loaded. */
 bool rp_cli_check_readable(const char *command, const char *opt, const char *path);
 
+/* A directory argument into `out` without its trailing slashes ("/" stays), for the paths
+ * printed under it: DIR/summary.md, not DIR//summary.md. */
+void rp_cli_dir_arg(const char *arg, char *out, size_t size);
+
 /* Checks before any work that the files named by `count` options (opts[i] naming paths[i]; a
  * NULL path is an option not given) are different files, as written or through links: one
  * command's outputs written over each other or over its input would lose one of them (a

@@ -171,6 +171,11 @@ bool rp_cli_check_writable(const char *command, const char *opt, const char *pat
   return true;
 }
 
+void rp_cli_dir_arg(const char *arg, char *out, size_t size) {
+  snprintf(out, size, "%s", arg);
+  for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
+}
+
 /* Whether `a` and `b` are one file: the same inode where both exist, else the same name in the
  * same directory (a file to be written: its directory is there, rp_cli_check_writable says). */
 static bool same_file(const char *a, const char *b) {

@@ -22,10 +22,8 @@ int rp_cmd_report(int argc, char **argv) {
   if (argc > 2)
     return rp_cli_usage_error("report", "one directory at a time: '%s' after '%s'", argv[2],
                               argv[1]);
-  /* without trailing slashes, for the paths it prints (DIR/summary.md, not DIR//summary.md) */
   char dir[4096], runs[4200];
-  snprintf(dir, sizeof dir, "%s", argv[1]);
-  for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = '\0';
+  rp_cli_dir_arg(argv[1], dir, sizeof dir);
   snprintf(runs, sizeof runs, "%s/runs", dir);
   struct stat s;
   if (stat(dir, &s) != 0) {

@@ -442,7 +442,7 @@ int rp_cmd_run(int argc, char **argv) {
   }
   char out_dir[4096];
   if (out)
-    snprintf(out_dir, sizeof out_dir, "%s", out);
+    rp_cli_dir_arg(out, out_dir, sizeof out_dir);
   else
     snprintf(out_dir, sizeof out_dir, "results/%s", e.name);
   struct stat out_stat;

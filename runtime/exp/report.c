@@ -132,6 +132,21 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
   if (strncmp(name, id, id_len) != 0 || strcmp(name + id_len, ".json") != 0)
     return rp_fail(RP_ERR_INVALID_ARGUMENT,
                    "%s: $.run_id is \"%s\", but the file is named %s: a copy?", path, id, name);
+  /* What groups the run in the report agrees with what it was trained as: its id is its label
+   * and seed number, and its loss the one of its configuration (a record edited by hand in
+   * one place would be counted under another loss, or as no run of the one it trained). */
+  char expected_id[160];
+  snprintf(expected_id, sizeof expected_id, "%s-s%.0f", str(rec, "loss_label", ""),
+           cJSON_GetObjectItemCaseSensitive(rec, "seed_number")->valuedouble);
+  if (strcmp(id, expected_id) != 0)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.run_id is \"%s\", but $.loss_label and $.seed_number make \"%s\"", path,
+                   id, expected_id);
+  const char *config_loss = str(cJSON_GetObjectItemCaseSensitive(rec, "config"), "loss", NULL);
+  if (!config_loss || strcmp(config_loss, str(rec, "loss", "")) != 0)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.loss is \"%s\", but $.config.loss is %s%s%s",
+                   path, str(rec, "loss", ""), config_loss ? "\"" : "",
+                   config_loss ? config_loss : "missing", config_loss ? "\"" : "");
   const cJSON *final = cJSON_GetObjectItemCaseSensitive(rec, "final");
   if (!cJSON_IsObject(final)) {
     describe(final, got, sizeof got);
