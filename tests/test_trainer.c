@@ -2,9 +2,10 @@
  * classes a network learns in a few steps (each class a bright square at its own place, over
  * noise):
  *   - training learns, repeats bit for bit, and skipping the per-epoch test pass changes
- *     nothing else; the history's validation accuracy is what an independent evaluation of
- *     the final weights gives; an epoch's training metrics are the means of its images'
- *     per-image loss statistics;
+ *     nothing else; the history's validation accuracy is what evaluating the final weights
+ *     afterwards gives (the history is of the final weights; the evaluation itself is checked
+ *     against the double-precision reference network in test_trainer_attack); an epoch's
+ *     training metrics are the means of its images' per-image loss statistics;
  *   - a search candidate trained through rp_search_train_candidate scores exactly what the
  *     trainer gives for the same genome, seed and split;
  *   - `repro run`'s whole flow (listed runs, a search, its best loss) through the trainer
