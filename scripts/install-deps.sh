@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian 12 packages repro needs to build, test and run, skipping
 # those already there. Run as root (or through sudo).
+#   --torch  also PyTorch (python3-torch, about 65 MB to download): the PyTorch tools
+#            (tools/check_checkpoint.py, bench/pytorch_peer.py) and the tests that check repro
+#            against it, which skip without it; CI installs it and requires them
 set -euo pipefail
 packages=(
   cmake ninja-build gcc pkg-config xz-utils  # build tools; xz unpacks the CIFAR-10 copy
@@ -18,6 +21,12 @@ packages=(
   vulkan-validationlayers                    # REPRO_VALIDATE=1, on in every test
   vulkan-tools                               # vulkaninfo, to compare with `repro devices`
 )
+for arg in "$@"; do
+  case "$arg" in
+    --torch) packages+=(python3-torch) ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (--torch)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -500,8 +500,14 @@ Test(safetensors, pytorch_interchange) {
     ran = true;
   }
   if (!ran) {
+    /* CI installs torch and requires this check (REPRO_REQUIRE_TORCH=1); elsewhere it is
+     * optional, and said to be skipped. */
+    const char *require = getenv("REPRO_REQUIRE_TORCH");
+    cr_assert(!(require && strcmp(require, "1") == 0),
+              "REPRO_REQUIRE_TORCH=1, but no python3 with torch (tried $REPRO_PYTHON, python3, "
+              "/usr/bin/python3): scripts/install-deps.sh --torch installs it");
     cr_skip("no python3 with torch (tried $REPRO_PYTHON, python3, /usr/bin/python3): the "
-            "PyTorch loader is not exercised");
+            "PyTorch loader is not exercised (scripts/install-deps.sh --torch)");
     return;
   }
 
