@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/torch_python.h"
 #include "train/safetensors.h"
 
 #define ASSERT_OK(expr)                                                                            \
@@ -411,33 +412,10 @@ Test(safetensors, misaligned_foreign_layout) {
 
 /* ---- PyTorch interchange ---- */
 
-/* tools/ of this source tree, found from this file's own path (absolute under CMake; relative
- * to the working directory otherwise). */
-static bool tools_dir(char *out, size_t size) {
-  char here[256];
-  snprintf(here, sizeof here, "%s", __FILE__);
-  char *slash = strrchr(here, '/');
-  if (slash)
-    *slash = '\0'; /* .../tests */
-  else
-    snprintf(here, sizeof here, ".");
-  const char *up[] = {"/..", "", "/../.."};
-  for (size_t i = 0; i < sizeof up / sizeof *up; i++) {
-    char probe[600];
-    snprintf(out, size, "%s%s/tools", here, up[i]);
-    snprintf(probe, sizeof probe, "%s/safetensors_torch.py", out);
-    if (access(probe, R_OK) == 0) return true;
-  }
-  return false;
-}
-
-/* Exit status of the check script when its interpreter has no torch. */
-#define NO_TORCH 77
-
 Test(safetensors, pytorch_interchange) {
+  const char *python = torch_python_or_skip("the PyTorch loader");
   char tools[400];
-  cr_assert(tools_dir(tools, sizeof tools), "tools/safetensors_torch.py not found from %s",
-            __FILE__);
+  torch_tools_dir(tools, sizeof tools);
   rp_named_tensor t[5];
   int n = sample_tensors(t);
   const char *keys[] = {"format", "step"};
@@ -453,10 +431,7 @@ Test(safetensors, pytorch_interchange) {
   FILE *fp = fopen(script, "w");
   fprintf(fp,
           "import contextlib, io, runpy, sys\n"
-          "try:\n"
-          "    import torch\n"
-          "except ImportError:\n"
-          "    sys.exit(%d)\n"
+          "import torch\n"
           "sys.path.insert(0, '%s')\n"
           "from safetensors_torch import load_file, load_metadata, save_file\n"
           "t = load_file(sys.argv[1])\n"
@@ -483,33 +458,13 @@ Test(safetensors, pytorch_interchange) {
           "save_file({'z': torch.linspace(-1, 1, 9).reshape(3, 3), 'a': torch.tensor([7, -9]),\n"
           "           'h': torch.tensor([1.5, -2.0], dtype=torch.float64)}, sys.argv[2],\n"
           "          {'origin': 'torch'})\n",
-          NO_TORCH, tools, tools);
+          tools, tools);
   fclose(fp);
 
-  /* $REPRO_PYTHON, then python3 on PATH, then Debian's (where python3-torch lives). */
-  const char *candidates[] = {getenv("REPRO_PYTHON"), "python3", "/usr/bin/python3"};
-  bool ran = false;
-  for (size_t i = 0; i < sizeof candidates / sizeof *candidates && !ran; i++) {
-    if (!candidates[i] || !*candidates[i]) continue;
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s '%s' '%s' '%s' 2>&1", candidates[i], script, path, pypath);
-    int rc = system(cmd);
-    if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) == NO_TORCH || WEXITSTATUS(rc) == 127)
-      continue; /* no such interpreter, or no torch in it */
-    cr_assert_eq(WEXITSTATUS(rc), 0, "python check failed (exit %d): %s", WEXITSTATUS(rc), cmd);
-    ran = true;
-  }
-  if (!ran) {
-    /* CI installs torch and requires this check (REPRO_REQUIRE_TORCH=1); elsewhere it is
-     * optional, and said to be skipped. */
-    const char *require = getenv("REPRO_REQUIRE_TORCH");
-    cr_assert(!(require && strcmp(require, "1") == 0),
-              "REPRO_REQUIRE_TORCH=1, but no python3 with torch (tried $REPRO_PYTHON, python3, "
-              "/usr/bin/python3): scripts/install-deps.sh --torch installs it");
-    cr_skip("no python3 with torch (tried $REPRO_PYTHON, python3, /usr/bin/python3): the "
-            "PyTorch loader is not exercised (scripts/install-deps.sh --torch)");
-    return;
-  }
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' 2>&1", python, script, path, pypath);
+  int rc = system(cmd);
+  cr_assert(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "python check failed: %s", cmd);
 
   /* The C reader on the Python-written file. */
   rp_safetensors *f;
