@@ -46,9 +46,14 @@ void torch_tools_dir(char *out, size_t size) {
   else
     snprintf(here, sizeof here, ".");
   const char *up[] = {"/../..", "", "/..", "/../../.."};
-  for (size_t i = 0; i < sizeof up / sizeof *up; i++) {
+  for (size_t i = 0; i <= sizeof up / sizeof *up; i++) {
     char probe[600];
-    snprintf(out, size, "%s%s/tools", here, up[i]);
+    /* last, tools/ of the working directory: the tests run on another machine than they were
+     * built on (scripts/gpu-check.sh) from the root of a copy of the tree */
+    if (i < sizeof up / sizeof *up)
+      snprintf(out, size, "%s%s/tools", here, up[i]);
+    else
+      snprintf(out, size, "tools");
     snprintf(probe, sizeof probe, "%s/safetensors_torch.py", out);
     if (access(probe, R_OK) == 0) return;
   }

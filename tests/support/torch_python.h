@@ -14,8 +14,8 @@ const char *torch_python(void);
 const char *torch_python_or_skip(const char *what);
 
 /* tools/ of this source tree (tools/safetensors_torch.py, tools/check_checkpoint.py), found from
- * this file's own path (absolute under CMake; else relative to the working directory): into
- * `out`, or the test failed. */
+ * this file's own path (absolute under CMake), else in the working directory: into `out`, or
+ * the test failed. */
 void torch_tools_dir(char *out, size_t size);
 
 #endif
