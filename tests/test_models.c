@@ -4,7 +4,7 @@
  * start from the values the official code gives them; and they are wired as their papers
  * define them: the eval forward pass of each CIFAR family against a double-precision
  * reference written from those definitions (test_pytorch checks them against PyTorch too).
- * The reference numbers were printed by PyTorch 1.13 from bench/models.py:
+ * The parameter counts were printed by PyTorch 1.13 from bench/models.py:
  *   m = models.build(name, mean, std, 10, channels)
  *   sum(p.numel() for p in m.parameters()), len(m.state_dict()) */
 #include <math.h>
