@@ -466,9 +466,9 @@ int rp_cmd_run(int argc, char **argv) {
   print_plan(&e, &plan, out_dir);
   print_searches(&e, &plan, out_dir);
   /* What the run would refuse before training (a damaged record or state, one of another
-   * configuration, then a dataset not there): its first problem in one line after the plan,
-   * with the run's exit status, for a dry run too, so that a dry run is the check; a run stops
-   * here, before the device and before it writes anything. */
+   * configuration, then a dataset missing or damaged): its first problem in one line after the
+   * plan, with the run's exit status, for a dry run too, so that a dry run is the check; a run
+   * stops here, before the device and before it writes anything. */
   st = found ? rp_fail(found, "%s", found_error) : rp_exp_check_resume(&e, &plan, out_dir);
   if (!st && trains_anything(&e, &plan, out_dir)) st = check_dataset(&e);
   if (!st && dry_run) st = rp_cli_check_device(device); /* as the run would refuse it */

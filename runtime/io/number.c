@@ -42,8 +42,8 @@ rp_number_error rp_parse_fp32(const char *text, double *out) {
   double v;
   rp_number_error e = rp_parse_double(text, &v);
   if (e) return e;
-  /* Halfway between FLT_MAX and 2^128 (half its last place, 2^104) and above round to inf;
-   * below, to FLT_MAX, as its own 9-digit text 3.40282347e+38 does. */
+  /* FLT_MAX plus half its last place (2^104), halfway to 2^128, and above round to inf;
+   * below that, to FLT_MAX, as FLT_MAX's own 9-digit text 3.40282347e+38 does. */
   if (fabs(v) >= (double)FLT_MAX + 0x1p103) return RP_NUMBER_OVERFLOW;
   /* Half the smallest float and below round to a float 0 (a tie goes to the even 0). */
   if (v != 0 && fabs(v) <= (double)FLT_TRUE_MIN / 2) return RP_NUMBER_UNDERFLOW;
