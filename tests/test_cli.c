@@ -1337,13 +1337,14 @@ Test(cli, a_missing_dataset_is_named_before_anything_is_written, .timeout = 300)
   snprintf(out, sizeof out, "%s/out", dir);
   snprintf(data, sizeof data, "%s/data", dir);
   cr_assert_eq(mkdir(data, 0755), 0);
-  static const char *const experiment =
-      "{\"name\": \"x\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "
-      "\"fraction\": 0.002, \"validation\": 32, \"test_images\": 32}, \"model\": \"mnist_cnn\", "
-      "\"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": [{\"label\": \"ce\", \"loss\": "
-      "\"ce\"}], \"seeds\": %d, \"evaluation\": {\"clean\": true}}";
+  /* a literal, so that the compiler checks its format at every optimization level */
+#define EXPERIMENT                                                                                 \
+  "{\"name\": \"x\", \"dataset\": {\"name\": \"fashion-mnist\", \"dir\": \"%s\", "                 \
+  "\"fraction\": 0.002, \"validation\": 32, \"test_images\": 32}, \"model\": \"mnist_cnn\", "      \
+  "\"training\": {\"epochs\": 1, \"batch\": 32}, \"losses\": [{\"label\": \"ce\", \"loss\": "      \
+  "\"ce\"}], \"seeds\": %d, \"evaluation\": {\"clean\": true}}"
   char text[1000];
-  snprintf(text, sizeof text, experiment, data, 1);
+  snprintf(text, sizeof text, EXPERIMENT, data, 1);
   write_text(file, text);
   snprintf(line, sizeof line,
            "repro: fashion-mnist: no train-images-idx3-ubyte[.gz] in %s; run `repro data fetch "
@@ -1401,7 +1402,8 @@ Test(cli, a_missing_dataset_is_named_before_anything_is_written, .timeout = 300)
   outcome_free(&o);
 
   /* A second seed has something to train again. */
-  snprintf(text, sizeof text, experiment, data, 2);
+  snprintf(text, sizeof text, EXPERIMENT, data, 2);
+#undef EXPERIMENT
   write_text(file, text);
   o = RUN("run", file, "--out", out);
   cr_expect_eq(o.status, 1, "exit status %d; stderr:\n%s", o.status, o.err);
