@@ -28,14 +28,15 @@ class Normalize(nn.Module):
 
 
 class MnistCNN(nn.Module):
-    """conv5x5 32 (pad 2), max-pool 2, conv5x5 64 (pad 2), max-pool 2, fc 1024, dropout 0.4, fc."""
+    """conv5x5 32 (pad 2), max-pool 2, conv5x5 64 (pad 2), max-pool 2, fc 1024, dropout 0.4, fc;
+    fc1 takes the 64 maps of side // 4 pixels a side that the two pools leave."""
 
-    def __init__(self, mean, std, classes=10):
+    def __init__(self, mean, std, classes=10, in_channels=1, side=28):
         super().__init__()
         self.norm = Normalize(mean, std)
-        self.conv1 = nn.Conv2d(1, 32, 5, padding=2)
+        self.conv1 = nn.Conv2d(in_channels, 32, 5, padding=2)
         self.conv2 = nn.Conv2d(32, 64, 5, padding=2)
-        self.fc1 = nn.Linear(64 * 7 * 7, 1024)
+        self.fc1 = nn.Linear(64 * (side // 4) ** 2, 1024)
         self.fc2 = nn.Linear(1024, classes)
         self.dropout = nn.Dropout(0.4)
 
@@ -116,12 +117,12 @@ class PreActBlock(nn.Module):
 class CifarResNet(nn.Module):
     """ResNet-(6n+2) / PreResNet-(6n+2) for CIFAR: 16, 32, 64 channels, n blocks per stage."""
 
-    def __init__(self, depth, mean, std, classes=10, preact=False):
+    def __init__(self, depth, mean, std, classes=10, preact=False, in_channels=3):
         super().__init__()
         n = (depth - 2) // 6
         self.preact = preact
         self.norm = Normalize(mean, std)
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
         if not preact:
             self.bn1 = nn.BatchNorm2d(16)
         block = PreActBlock if preact else BasicBlock
@@ -179,11 +180,11 @@ class NetworkBlock(nn.Module):
 class WideResNet(nn.Module):
     """WRN-D-K (Zagoruyko & Komodakis), names as the common PyTorch port; dropout 0.3."""
 
-    def __init__(self, depth, k, mean, std, classes=10, drop=0.3):
+    def __init__(self, depth, k, mean, std, classes=10, drop=0.3, in_channels=3):
         super().__init__()
         n = (depth - 4) // 6
         self.norm = Normalize(mean, std)
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
         cin = 16
         for stage in range(3):
             planes = (16 * k) << stage
@@ -216,18 +217,25 @@ def official_init(model, zero_linear_bias=False):
 
 
 def build(name, mean, std, classes=10, in_channels=3):
-    """The model repro calls `name` (mnist_cnn, allcnn_c, resnetN, preresnetN, wrn-D-K)."""
+    """The model repro calls `name` (mnist_cnn, allcnn_c, resnetN, preresnetN, wrn-D-K) for
+    images of `in_channels` channels, as repro builds any of them on any of its datasets: one
+    channel of 28 x 28 pixels (MNIST, Fashion-MNIST) or three of 32 x 32 (CIFAR); only the MNIST
+    CNN's fc1 depends on the size."""
+    side = 28 if in_channels == 1 else 32
     if name == "mnist_cnn":
-        return MnistCNN(mean, std, classes)
+        return MnistCNN(mean, std, classes, in_channels, side)
     if name == "allcnn_c":
         return AllCNNC(mean, std, classes, in_channels)
     if name.startswith("preresnet"):
-        return official_init(CifarResNet(int(name[9:]), mean, std, classes, preact=True))
+        return official_init(CifarResNet(int(name[9:]), mean, std, classes, preact=True,
+                                         in_channels=in_channels))
     if name.startswith("resnet"):
-        return official_init(CifarResNet(int(name[6:]), mean, std, classes))
+        return official_init(CifarResNet(int(name[6:]), mean, std, classes,
+                                         in_channels=in_channels))
     if name.startswith("wrn-"):
         depth, k = name[4:].split("-")
-        return official_init(WideResNet(int(depth), int(k), mean, std, classes), True)
+        return official_init(WideResNet(int(depth), int(k), mean, std, classes,
+                                        in_channels=in_channels), True)
     raise ValueError(f"unknown model {name}")
 
 
