@@ -754,7 +754,7 @@ static rp_status fake_train(void *user, const rp_experiment *e, const rp_exp_run
         .lr = 0.01,
         /* "stuck" stands for a TaylorGLO loss whose values are thousands of times larger. */
         .train_loss = 2.0 / (i + 1) + run->loss_index + (strcmp(label, "stuck") ? 0 : 9e4),
-        .train_accuracy = 0.5 + 0.1 * i,
+        .train_accuracy = fmin(0.5 + 0.1 * i, 1), /* an accuracy at any length */
         .train_true_prob = (ce ? 0.95 : 0.80) + 0.01 * run->seed_number - 0.1 * (epochs - 1 - i),
         .val_loss = NAN,
         .val_accuracy = e->validation > 0 ? final - 0.02 * (epochs - i) : NAN,
@@ -856,6 +856,18 @@ static void expect_refused(const char *dir, const char *text, rp_status status,
   run_synthetic(dir, text, &f, status);
   cr_assert_eq(f.calls, 0);
   cr_assert(strstr(rp_error_message(), fragment), "%s", rp_error_message());
+}
+
+/* `record` in `dir` rewritten as `edited` (which this frees): the report refuses it, saying
+ * exactly `want`. */
+static void expect_record_refused(const char *dir, const char *record, cJSON *edited,
+                                  const char *want) {
+  char *text = cJSON_Print(edited);
+  write_file(record, text);
+  free(text);
+  cJSON_Delete(edited);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT, "accepted: %s", want);
+  cr_assert_str_eq(rp_error_message(), want);
 }
 
 Test(experiment, run_records_summary_figures_and_resume) {
@@ -1055,7 +1067,7 @@ Test(experiment, run_records_summary_figures_and_resume) {
       strstr(rp_error_message(), "$.final.test_accuracy: expected a number in [0, 1], got 7.5"),
       "%s", rp_error_message());
   free(text);
-  /* A record hand_edited in one place: its loss or its label no longer what it was trained as,
+  /* A record edited by hand in one place: its loss or its label no longer what it was trained as,
    * which would count it under another loss (and the one it trained as short of a run). */
   cJSON *hand_edited = cJSON_Parse(original);
   cJSON_ReplaceItemInObject(hand_edited, "loss", cJSON_CreateString("ls:0.1"));
@@ -1077,6 +1089,29 @@ Test(experiment, run_records_summary_figures_and_resume) {
   snprintf(want, sizeof want,
            "%s: $.run_id is \"ce-s1\", but $.loss_label and $.seed_number make \"ls-s1\"", record);
   cr_assert_str_eq(rp_error_message(), want);
+  /* Its attacks or epochs disagreeing with its own evaluation, or out of range: a gap in the
+   * tables, an epsilon the experiment never asked for, an axis stretched to 200%. */
+  hand_edited = cJSON_Parse(original);
+  const cJSON *fgsm = cJSON_GetObjectItem(cJSON_GetObjectItem(hand_edited, "evaluation"), "fgsm");
+  double first_eps = cJSON_GetArrayItem(fgsm, 0)->valuedouble;
+  int attack_count = cJSON_GetArraySize(cJSON_GetObjectItem(hand_edited, "attacks"));
+  cJSON_ReplaceItemInObject(hand_edited, "attacks", cJSON_CreateArray());
+  snprintf(want, sizeof want, "%s: $.attacks: 0 results for the %d epsilons of $.evaluation",
+           record, attack_count);
+  expect_record_refused(dir, record, hand_edited, want);
+  hand_edited = cJSON_Parse(original);
+  cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(hand_edited, "attacks"), 0),
+                            "eps", cJSON_CreateNumber(0.07));
+  snprintf(want, sizeof want,
+           "%s: $.attacks[0]: expected fgsm at eps %.9g, as $.evaluation lists them", record,
+           first_eps);
+  expect_record_refused(dir, record, hand_edited, want);
+  hand_edited = cJSON_Parse(original);
+  cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(hand_edited, "epochs"), 0),
+                            "test_accuracy", cJSON_CreateNumber(2));
+  snprintf(want, sizeof want,
+           "%s: $.epochs[0].test_accuracy: expected a number in [0, 1] or null, got 2", record);
+  expect_record_refused(dir, record, hand_edited, want);
   /* The experiment file beside the records is checked as repro run checks one. */
   char experiment[600];
   snprintf(experiment, sizeof experiment, "%s/experiment.json", dir);
@@ -1091,6 +1126,19 @@ Test(experiment, run_records_summary_figures_and_resume) {
   cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT);
   cr_assert(strstr(rp_error_message(), experiment) &&
                 strstr(rp_error_message(), "$.bogus: unknown key"),
+            "%s", rp_error_message());
+  /* An experiment.json whose training is not the records' (edited since, or the records
+   * copied in from a run of another configuration): refused as repro run refuses it, rather
+   * than reported under the file's settings, or averaged in with records that match them. */
+  cJSON *other = cJSON_Parse(kept_experiment);
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(other, "training"), "lr", cJSON_CreateNumber(0.5));
+  text = cJSON_Print(other);
+  write_file(experiment, text);
+  free(text);
+  cJSON_Delete(other);
+  cr_assert_eq(rp_exp_report(dir), RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "/runs/") &&
+                strstr(rp_error_message(), "($.config.lr: 0.05 in the record, 0.5 now)"),
             "%s", rp_error_message());
   write_file(experiment, kept_experiment);
   free(kept_experiment);

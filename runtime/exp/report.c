@@ -102,6 +102,67 @@ static bool fraction_or_null(const cJSON *v) {
   return cJSON_IsNull(v) || (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1);
 }
 
+/* The attack results of a record: one for each ε of its $.evaluation, FGSM's then PGD's, in
+ * that order (as rp_exp_run_json writes them), each with an accuracy in [0, 1] or null. One
+ * missing would show as a gap in the tables, one more as an ε the experiment never asked for. */
+static rp_status check_attacks(const char *path, const cJSON *rec) {
+  const cJSON *attacks = cJSON_GetObjectItemCaseSensitive(rec, "attacks");
+  if (attacks && !cJSON_IsArray(attacks))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.attacks: expected an array", path);
+  const cJSON *evaluation = cJSON_GetObjectItemCaseSensitive(rec, "evaluation");
+  const cJSON *lists[2] = {
+      cJSON_GetObjectItemCaseSensitive(evaluation, "fgsm"),
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(evaluation, "pgd"), "eps")};
+  int expected = cJSON_GetArraySize(lists[0]) + cJSON_GetArraySize(lists[1]);
+  if (cJSON_GetArraySize(attacks) != expected)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: $.attacks: %d results for the %d epsilons of $.evaluation", path,
+                   cJSON_GetArraySize(attacks), expected);
+  int i = 0;
+  for (int kind = 0; kind < 2; kind++) {
+    const cJSON *eps;
+    cJSON_ArrayForEach(eps, lists[kind]) {
+      const cJSON *a = cJSON_GetArrayItem(attacks, i);
+      const cJSON *at = cJSON_GetObjectItemCaseSensitive(a, "eps");
+      if (!a || strcmp(str(a, "attack", ""), attack_names[kind]) != 0 || !cJSON_IsNumber(at) ||
+          !cJSON_IsNumber(eps) || at->valuedouble != eps->valuedouble)
+        return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                       "%s: $.attacks[%d]: expected %s at eps %.9g, as $.evaluation lists them",
+                       path, i, attack_names[kind], cJSON_IsNumber(eps) ? eps->valuedouble : NAN);
+      if (!fraction_or_null(cJSON_GetObjectItemCaseSensitive(a, "accuracy")))
+        return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                       "%s: $.attacks[%d].accuracy: expected a number in [0, 1] or null", path, i);
+      i++;
+    }
+  }
+  return RP_OK;
+}
+
+/* The per-epoch metrics the figures draw: accuracies and probabilities in [0, 1], or null where
+ * not measured (an accuracy of 2 would stretch an axis to 200%). */
+static rp_status check_epochs(const char *path, const cJSON *rec) {
+  static const char *const fractions[] = {"train_accuracy", "train_true_class_probability",
+                                          "val_accuracy", "test_accuracy"};
+  const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(rec, "epochs"), *m;
+  if (epochs && !cJSON_IsArray(epochs))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.epochs: expected an array", path);
+  int i = 0;
+  cJSON_ArrayForEach(m, epochs) {
+    for (size_t k = 0; k < sizeof fractions / sizeof *fractions; k++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, fractions[k]);
+      if (!fraction_or_null(v)) {
+        char got[64];
+        describe(v, got, sizeof got);
+        return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                       "%s: $.epochs[%d].%s: expected a number in [0, 1] or null, got %s", path, i,
+                       fractions[k], got);
+      }
+    }
+    i++;
+  }
+  return RP_OK;
+}
+
 /* Checks the fields the report reads from a run record `name` (runs/<name>), so that a record
  * edited by hand or damaged fails with its file and JSON path rather than dropping out of a
  * mean: what rp_exp_run_json writes. Such a record is bad input (RP_ERR_INVALID_ARGUMENT, exit
@@ -169,25 +230,21 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
                      got);
     }
   }
-  const cJSON *attacks = cJSON_GetObjectItemCaseSensitive(rec, "attacks"), *a;
-  if (attacks && !cJSON_IsArray(attacks))
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: $.attacks: expected an array", path);
-  int i = 0;
-  cJSON_ArrayForEach(a, attacks) {
-    const char *kind = str(a, "attack", "");
-    if (strcmp(kind, "fgsm") != 0 && strcmp(kind, "pgd") != 0)
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "%s: $.attacks[%d].attack: expected \"fgsm\" or \"pgd\"", path, i);
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(a, "eps");
-    if (!cJSON_IsNumber(eps) || !fraction_or_null(eps) ||
-        !fraction_or_null(cJSON_GetObjectItemCaseSensitive(a, "accuracy")))
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "%s: $.attacks[%d]: expected eps and accuracy in [0, 1] (accuracy null where "
-                     "not measured)",
-                     path, i);
-    i++;
-  }
-  return RP_OK;
+  rp_status st = check_attacks(path, rec);
+  return st ? st : check_epochs(path, rec);
+}
+
+/* The directory's records and search states as `repro run` would take them up for `e`, its
+ * experiment.json: each record a run of it, made with its configuration and evaluation, each
+ * search's files its own (rp_exp_check_resume). A record of another configuration (copied in
+ * from elsewhere, or an experiment.json edited since) would be averaged in with the others. */
+static rp_status check_as_run(rp_experiment *e, const char *dir) {
+  rp_status st = rp_exp_add_found_losses(e, dir);
+  rp_exp_plan plan = {0};
+  if (!st) st = rp_exp_make_plan(e, &plan);
+  if (!st) st = rp_exp_check_resume(e, &plan, dir);
+  rp_exp_plan_free(&plan);
+  return st;
 }
 
 static rp_status load(report *r) {
@@ -200,6 +257,7 @@ static rp_status load(report *r) {
     rp_status st = rp_exp_load(path, rp_exp_recipe, &e);
     if (!st && !(r->experiment = rp_exp_to_json(&e)))
       st = rp_fail(RP_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+    if (!st) st = check_as_run(&e, r->dir);
     rp_exp_free(&e);
     if (st) return st;
   }
