@@ -49,7 +49,7 @@ Test(models, parameters_match_pytorch) {
 Test(models, unknown_names_are_refused) {
   static const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.5f, 0.5f, 0.5f};
   rp_model_input in = {2, 3, 32, 32, 10, mean, std};
-  const char *bad[] = {"resnet21", "wrn-15-8", "vgg16", "resnet20x"};
+  const char *bad[] = {"resnet21", "wrn-15-8", "vgg16", "resnet20x", "resnet020", "wrn-16-08"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     rp_net net;
     cr_assert_eq(rp_model_build(test_ctx(), bad[i], &in, 1, &net), RP_ERR_INVALID_ARGUMENT, "%s",

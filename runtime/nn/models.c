@@ -153,8 +153,12 @@ static int wrn(rp_net *net, int x, int depth, int k, rp_status *st) {
   return TRY(rp_net_linear(net, x, "fc", net->classes, st));
 }
 
-/* A positive decimal number of at most 10000 at *s (digits only), advancing *s past it. */
+/* A positive decimal number of at most 10000 at *s (digits only, no leading zero), advancing *s
+ * past it. */
 static bool parse_count(const char **s, int *out) {
+  /* One spelling a number: "resnet020" would be resnet20 under another name, and the records
+   * and states that name their model would not match the same network's. */
+  if (**s == '0') return false;
   int v = 0, digits = 0;
   for (; **s >= '0' && **s <= '9' && digits < 6; (*s)++, digits++) v = v * 10 + (**s - '0');
   if (digits == 0 || v < 1 || v > 10000) return false;
