@@ -1819,7 +1819,10 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   snprintf(path, sizeof path, "%s/search/pruned/training.json", a);
   cr_assert_eq(remove(path), 0);
   cr_assert_eq(run_searched(a, changed, &refused), RP_ERR_INVALID_ARGUMENT);
-  cr_assert(strstr(rp_error_message(), "was made with other settings"), "%s", rp_error_message());
+  cr_assert(strstr(rp_error_message(),
+                   "was made with other settings ($.config.lambda: 6 in the state, 8 now): move "
+                   "its directory away or choose another output directory"),
+            "%s", rp_error_message());
   cr_assert_eq(refused.calls + refused.candidates, 0);
   free(changed);
 

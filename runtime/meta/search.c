@@ -464,17 +464,28 @@ static cJSON *config_json(const rp_search_config *cfg, int lambda) {
   return o;
 }
 
-/* Settings equal, numbers compared exactly (cJSON_Compare allows a DBL_EPSILON difference). */
-static bool same_settings(const cJSON *a, const cJSON *b) {
-  if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b)) return false;
+/* The first setting (a key of the flat objects `mine` and `saved`) whose values differ, or that
+ * one of them lacks; NULL when they are the same. Numbers are compared exactly (cJSON_Compare
+ * allows a DBL_EPSILON difference). */
+static const char *settings_difference(const cJSON *mine, const cJSON *saved) {
   const cJSON *x;
-  cJSON_ArrayForEach(x, a) {
-    const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
-    if (!y || (x->type & 0xff) != (y->type & 0xff)) return false;
-    if (cJSON_IsNumber(x) && x->valuedouble != y->valuedouble) return false;
-    if (cJSON_IsString(x) && strcmp(x->valuestring, y->valuestring) != 0) return false;
+  cJSON_ArrayForEach(x, mine) {
+    const cJSON *y = cJSON_GetObjectItemCaseSensitive(saved, x->string);
+    if (!y || (x->type & 0xff) != (y->type & 0xff) ||
+        (cJSON_IsNumber(x) && x->valuedouble != y->valuedouble) ||
+        (cJSON_IsString(x) && strcmp(x->valuestring, y->valuestring) != 0))
+      return x->string;
   }
-  return true;
+  cJSON_ArrayForEach(x, saved) {
+    if (!cJSON_GetObjectItemCaseSensitive(mine, x->string)) return x->string;
+  }
+  return NULL;
+}
+
+/* A setting's value as JSON for a message ("nothing" where absent); caller frees. */
+static char *setting_text(const cJSON *settings, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(settings, key);
+  return v ? cJSON_PrintUnformatted(v) : strdup("nothing");
 }
 
 /* The generation in progress: {generation, candidates: [the settled ones], retrying: the
@@ -632,17 +643,19 @@ static rp_status load_state(const char *path, const rp_search_config *cfg, int c
     return not_a_state(o, path, why);
   }
   if (cfg) {
+    const char *key;
     cJSON *mine = config_json(cfg, cfg_lambda);
     char *a = mine ? cJSON_PrintUnformatted(mine) : NULL;
     cJSON *parsed = a ? cJSON_Parse(a) : NULL; /* raw numbers become numbers, as in the file */
     if (!parsed)
       st = rp_fail(RP_ERR_OUT_OF_MEMORY, "search: out of host memory");
-    else if (!same_settings(parsed, conf)) {
-      char *b = cJSON_PrintUnformatted(conf);
+    else if ((key = settings_difference(parsed, conf))) {
+      char *then = setting_text(conf, key), *now = setting_text(parsed, key);
       st = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                   "search: state %s was made with other settings: %s; this search has %s", path,
-                   b ? b : "?", a);
-      free(b);
+                   "search: state %s was made with other settings ($.config.%s: %s in the state, "
+                   "%s now): move its directory away or choose another output directory",
+                   path, key, then ? then : "?", now ? now : "?");
+      free(then), free(now);
     }
     cJSON_Delete(parsed);
     cJSON_Delete(mine);
