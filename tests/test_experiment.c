@@ -1357,11 +1357,25 @@ Test(experiment, a_search_takes_its_fitness_and_the_experiments_eps_mode) {
   snprintf(dir, sizeof dir, "%s/out/fgsm", root);
   fake f = {0};
   ASSERT_OK(run_searched(dir,
-                         "{" BASE_V ", " LOSSES ", \"evaluation\": {\"eps_mode\": \"normalized\"}, "
-                         "\"search\": {\"population\": 4, \"generations\": 1, \"epochs\": 1, "
-                         "\"fitness\": \"fgsm\", \"fitness_eps\": \"1/5\", \"retries\": 0}}",
+                         "{" BASE_V ", " LOSSES ", \"evaluation\": {\"eps_mode\": \"normalized\", "
+                         "\"fgsm\": [0, 0.1]}, \"search\": {\"population\": 4, \"generations\": 1, "
+                         "\"epochs\": 1, \"fitness\": \"fgsm\", \"fitness_eps\": \"1/5\", "
+                         "\"retries\": 0}}",
                          &f));
   cr_assert_gt(f.candidates, 0, "no candidate trained: the test proves nothing");
+  /* The report says the ε are in normalized units: the table, its figure, the search. */
+  char path[600];
+  snprintf(path, sizeof path, "%s/summary.md", dir);
+  char *summary = read_file(path);
+  cr_assert(summary && strstr(summary, "## FGSM accuracy (%) by ε\n\nε in normalized units") &&
+                strstr(summary, "FGSM ε = 0.2 in normalized units (the experiment's eps_mode)."),
+            "summary.md:\n%s", summary);
+  free(summary);
+  snprintf(path, sizeof path, "%s/figures/fgsm_accuracy.svg", dir);
+  char *svg = svg_text(path);
+  cr_assert(svg && strstr(svg, "epsilon in normalized units"), "%s says nothing of the units",
+            path);
+  free(svg);
   remove_tree(root);
   free(root);
 }

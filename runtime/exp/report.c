@@ -513,9 +513,22 @@ static cJSON *stat_json(const double *v, int n, const double *base, int nb, bool
 
 /* ---- summary.md */
 
+/* Whether the ε of the attacks are in normalized units (evaluation.eps_mode "normalized", as
+ * the official code measured them), by experiment.json, else by the first record. */
+static bool normalized_eps(const report *r) {
+  const cJSON *from = r->experiment ? r->experiment : (r->run_count ? r->runs[0] : NULL);
+  const cJSON *evaluation = cJSON_GetObjectItemCaseSensitive(from, "evaluation");
+  return strcmp(str(evaluation, "eps_mode", ""), "normalized") == 0;
+}
+
 static void summary_attack_table(rp_text *t, const report *r, int kind, double *v, double *b) {
   if (!r->eps_count[kind]) return;
   rp_text_put(t, "\n## %s accuracy (%%) by ε\n\n", kind ? "PGD" : "FGSM");
+  if (normalized_eps(r))
+    rp_text_put(t, "ε in normalized units (eps_mode \"normalized\"): the attack steps in the "
+                   "standardized input, where the clamp to [0, 1] acts too, as the official code "
+                   "did, so that even ε = 0 can change the images and fall below the clean "
+                   "accuracy.\n\n");
   rp_text_put(t, "Mean ± sample std over seeds; in brackets Welch's p-value against %s.\n\n",
               r->baseline >= 0 ? r->groups[r->baseline].label : "cross-entropy (none here)");
   rp_text_put(t, "| loss |");
@@ -887,8 +900,10 @@ static rp_status attack_figure(const report *r, int kind, double *v, double *ys)
   char path[4096], title[64];
   snprintf(path, sizeof path, "%s/figures/%s_accuracy.svg", r->dir, attack_names[kind]);
   snprintf(title, sizeof title, "%s test accuracy vs epsilon", kind ? "PGD" : "FGSM");
-  rp_status st = rp_plot_lines_categorical(path, title, "epsilon (evenly spaced)", "accuracy (%)",
-                                           series, r->group_count, labels, r->eps_count[kind]);
+  const char *axis =
+      normalized_eps(r) ? "epsilon in normalized units (evenly spaced)" : "epsilon (evenly spaced)";
+  rp_status st = rp_plot_lines_categorical(path, title, axis, "accuracy (%)", series,
+                                           r->group_count, labels, r->eps_count[kind]);
   free(series);
   return st;
 }

@@ -33,7 +33,8 @@ static void genome_text(rp_text *md, const double *g) {
   rp_text_put(md, "`%s`", text);
 }
 
-static void settings_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
+/* `normalized`: the experiment's eps_mode is "normalized", the scale of the fitness's ε. */
+static void settings_text(rp_text *md, const cJSON *s, const rp_search_result *r, bool normalized) {
   const char *inv = str(s, "invariant", "?");
   bool fgsm = strcmp(str(s, "fitness", ""), "fgsm") == 0;
   /* As rp_exp_search_retries: the rule fires only where candidates reach its epoch. */
@@ -56,7 +57,9 @@ static void settings_text(rp_text *md, const cJSON *s, const rp_search_result *r
                                       : ", record-only (violators trained and counted)",
               fgsm ? "FGSM accuracy on the validation split" : "validation accuracy",
               num(s, "epochs"), retries ? "on" : "off", num(s, "seed"));
-  if (fgsm) rp_text_put(md, "FGSM ε = %g.\n\n", num(s, "fitness_eps"));
+  if (fgsm)
+    rp_text_put(md, "FGSM ε = %g%s.\n\n", num(s, "fitness_eps"),
+                normalized ? " in normalized units (the experiment's eps_mode)" : "");
 }
 
 static void generations_table(rp_text *md, const rp_search_result *r) {
@@ -219,6 +222,8 @@ rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool 
   }
   rp_status st = RP_OK;
   int with_state = 0;
+  const cJSON *evaluation = cJSON_GetObjectItemCaseSensitive(experiment, "evaluation");
+  bool normalized = strcmp(str(evaluation, "eps_mode", ""), "normalized") == 0;
   rp_text sections = {0}; /* after the comparison, which needs every state first */
   for (int i = 0; i < count && !st; i++) {
     const cJSON *s = cJSON_IsArray(search) ? cJSON_GetArrayItem(search, i) : search;
@@ -228,13 +233,13 @@ rp_status rp_exp_report_searches(const char *dir, const cJSON *experiment, bool 
     snprintf(path, sizeof path, "%s/search/%s/state.json", dir, label);
     rp_text_put(&sections, "\n## Search `%s`\n\n", label);
     if (!rp_exp_exists(path)) {
-      settings_text(&sections, s, &(rp_search_result){0});
+      settings_text(&sections, s, &(rp_search_result){0}, normalized);
       rp_text_put(&sections, "Not started yet.\n");
       continue;
     }
     if ((st = rp_search_read_state(path, &results[i]))) break;
     with_state++;
-    settings_text(&sections, s, &results[i]);
+    settings_text(&sections, s, &results[i], normalized);
     generations_table(&sections, &results[i]);
     best_text(&sections, s, &results[i]);
     cJSON *state = state_json(path);
