@@ -199,7 +199,10 @@ static const bad_case bad_cases[] = {
     {"{" BASE ", " LOSSES ", \"training\": {\"augment\": \"crop\"}}",
      "$.training.augment: expected a list of \"crop\", \"flip\", \"cutout\", got \"crop\""},
     {"{" BASE ", " LOSSES ", \"training\": {\"max_steps\": -1}}",
-     "$.training.max_steps: expected an integer >= 0, got -1"},
+     "$.training.max_steps: expected an integer in 0..9007199254740991, got -1"},
+    /* 2^53: a JSON number holds every integer below it, printed whole */
+    {"{" BASE ", " LOSSES ", \"training\": {\"max_steps\": 9007199254740992}}",
+     "$.training.max_steps: expected an integer in 0..9007199254740991, got 9007199254740992"},
     {"{" BASE ", \"losses\": []}", "$.losses: expected a list of 1..256 losses, got []"},
     {"{" BASE ", \"losses\": {\"label\": \"ce\"}}",
      "$.losses: expected a list of 1..256 losses, got {\"label\":\"ce\"}"},
@@ -679,6 +682,21 @@ Test(experiment, seeds_follow_identity_not_order) {
   cr_assert_eq(p3.epochs, 100000.0 * 256000.0);
   rp_exp_plan_free(&p3);
   rp_exp_free(&huge);
+
+  /* max_steps ends the runs early: 2,000 steps of 938 a epoch are 3 epochs, not the 7 asked
+   * for, in the epochs as in the cost. */
+  rp_experiment capped;
+  ASSERT_OK(rp_exp_parse("{\"name\": \"capped\", \"dataset\": {\"name\": \"mnist\"}, "
+                         "\"model\": \"mnist_cnn\", \"training\": {\"epochs\": 7, \"batch\": 64, "
+                         "\"max_steps\": 2000}, \"seeds\": 2, \"losses\": [{\"label\": \"ce\", "
+                         "\"loss\": \"ce\"}]}",
+                         "capped.json", fake_recipe, &capped));
+  rp_exp_plan p4;
+  ASSERT_OK(rp_exp_make_plan(&capped, &p4));
+  cr_assert_eq(p4.image_steps, 2000.0 * 64 * 2);
+  cr_assert_eq(p4.epochs, 3.0 * 2, "%g epochs", p4.epochs);
+  rp_exp_plan_free(&p4);
+  rp_exp_free(&capped);
 }
 
 /* ---- Welch's t-test */

@@ -53,6 +53,7 @@ rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
       snprintf(r->id, sizeof r->id, "%s-s%d", e->losses[l].label, e->seeds[s]);
     }
   int64_t train = 0, test = 0;
+  out->epochs = (double)e->training.epochs * out->run_count;
   if (rp_exp_dataset_size(e->dataset, &train, &test)) {
     const rp_exp_training *t = &e->training;
     if (e->test_images > 0 && e->test_images < test) test = e->test_images;
@@ -72,8 +73,8 @@ rp_status rp_exp_make_plan(const rp_experiment *e, rp_exp_plan *out) {
     out->train_images = images;
     out->image_steps = (double)steps * t->batch * out->run_count;
     out->eval_images = per_run_eval * out->run_count;
+    out->epochs = (double)epochs * out->run_count; /* those max_steps leaves */
   }
-  out->epochs = (double)e->training.epochs * out->run_count;
   return RP_OK;
 }
 

@@ -15,6 +15,7 @@
 #include "exp/experiment.h"
 #include "exp/files.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "io/number.h"
 #include "nn/models.h"
 #include "train/loss_spec.h"
@@ -23,7 +24,7 @@
 
 /* "FILE: PATH: expected WHAT, got VALUE" (the value as JSON, shortened). */
 static rp_status bad(const char *file, const char *path, const char *what, const cJSON *got) {
-  char *text = got ? cJSON_PrintUnformatted(got) : NULL;
+  char *text = got ? rp_json_print(got, false) : NULL; /* integers whole, up to 2^53 */
   char shown[72];
   /* cJSON reads a number too large for a double (1e400) as infinity and prints it as null */
   if (got && cJSON_IsNumber(got) && !isfinite(got->valuedouble))
@@ -82,6 +83,8 @@ static const cJSON *member(const cJSON *obj, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(obj, key);
 }
 
+#define MAX_EXACT 9007199254740991.0 /* 2^53 - 1 */
+
 static bool is_integer(const cJSON *v) {
   return cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble == floor(v->valuedouble) &&
          fabs(v->valuedouble) < 9007199254740992.0;
@@ -93,10 +96,9 @@ static rp_status get_int(const char *file, const char *path, const cJSON *obj, c
   if (!v) return RP_OK;
   char p[512], what[96];
   join(p, sizeof p, path, key);
-  if (hi >= INT32_MAX)
-    snprintf(what, sizeof what, "an integer >= %lld", (long long)lo);
-  else
-    snprintf(what, sizeof what, "an integer in %lld..%lld", (long long)lo, (long long)hi);
+  /* beyond 2^53 - 1 a JSON number (a double) holds no longer every integer */
+  if (hi > (int64_t)MAX_EXACT) hi = (int64_t)MAX_EXACT;
+  snprintf(what, sizeof what, "an integer in %lld..%lld", (long long)lo, (long long)hi);
   if (!is_integer(v) || v->valuedouble < (double)lo || v->valuedouble > (double)hi)
     return bad(file, p, what, v);
   *out = (int64_t)v->valuedouble;
