@@ -560,6 +560,7 @@ Test(experiment, loss_text_reads_back_as_the_same_loss) {
     rp_loss_format(&l, text, sizeof text);
     rp_loss back;
     ASSERT_OK(rp_loss_parse(text, false, &back));
+    /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): the bits, on purpose (-0 is not 0) */
     cr_assert(memcmp(back.theta, l.theta, sizeof l.theta) == 0, "%s read back otherwise", text);
   }
 }
@@ -744,6 +745,8 @@ typedef struct fake {
   int candidates, per_search[4], fail_at, found_states;
   /* Runs of this seed find part of the training set (0: none do). */
   int partial_seed;
+  /* Every search candidate trains normally (neither failed nor pruned) and scores fitness 0. */
+  bool zero_fitness;
 } fake;
 
 static double fake_accuracy(const char *label, int seed) {
@@ -1340,7 +1343,7 @@ static rp_status fake_candidate(void *user, const rp_experiment *e, const rp_exp
   cr_assert_eq(c->attack_normalized, e->eval.normalized);
   for (int k = 0; k < 8; k++) /* the search trains rounded genomes */
     cr_assert_float_eq(trial->genome[k] * 1e4, round(trial->genome[k] * 1e4), 1e-6);
-  out->accuracy = fake_fitness(trial->genome);
+  out->accuracy = f->zero_fitness ? 0 : fake_fitness(trial->genome);
   out->epochs = s->epochs;
   out->seconds = 1;
   return RP_OK;
@@ -1872,6 +1875,96 @@ Test(experiment, searches_run_resume_and_train_their_best) {
   cJSON_Delete(recorded);
   remove_tree(root);
   free(root);
+}
+
+/* A search whose every trained candidate scores 0 (trained, neither failed nor pruned) has a
+ * best loss all the same, the first of them: planned and trained in full as best_<label>, and
+ * the report says so under a generation row of no failure. */
+Test(experiment, a_search_whose_candidates_all_score_0_has_a_best_loss) {
+  char *dir = temp_dir();
+  static const char text[] =
+      "{" BASE_V ", " LOSSES ", \"seeds\": 2, \"search\": {\"label\": \"z\", \"invariant\": "
+      "\"off\", \"population\": 2, \"generations\": 1, \"epochs\": 1, \"retries\": 0}}";
+  fake f = {.zero_fitness = true};
+  ASSERT_OK(run_searched(dir, text, &f));
+  cr_assert_eq(f.candidates, 2);
+  cr_assert_eq(f.calls, 2 + 2, "ce and best_z, 2 seeds each");
+
+  /* The state's best is the first candidate, at 0. */
+  cJSON *state = state_of(dir, "z");
+  const cJSON *best = cJSON_GetObjectItem(state, "best");
+  cr_assert_eq(cJSON_GetObjectItem(best, "generation")->valueint, 0);
+  cr_assert_eq(cJSON_GetObjectItem(best, "index")->valueint, 0);
+  cr_assert_eq(cJSON_GetObjectItem(best, "accuracy")->valuedouble, 0);
+  cr_assert_eq(state_sum(state, "trained"), 2);
+  cr_assert_eq(state_sum(state, "failed") + state_sum(state, "pruned"), 0);
+  cJSON_Delete(state);
+
+  /* Planned as a found loss (what --dry-run lists), and trained with both seeds. */
+  rp_experiment e;
+  ASSERT_OK(rp_exp_parse(text, "zero.json", fake_recipe, &e));
+  ASSERT_OK(rp_exp_add_found_losses(&e, dir));
+  cr_assert_geq(rp_exp_found_loss(&e, 0), 0, "best_z was left out of the plan");
+  rp_exp_free(&e);
+  for (int seed = 1; seed <= 2; seed++) {
+    char name[64];
+    snprintf(name, sizeof name, "runs/best_z-s%d.json", seed);
+    cJSON *rec = read_json_in(dir, name);
+    cr_assert(rec, "no %s", name);
+    cJSON_Delete(rec);
+  }
+
+  /* The report: trained 2, pruned 0, failed 0, best so far 0.00; a best, not a failure. */
+  char *summary = read_summary(dir);
+  cr_assert(strstr(summary, "| 0.00 | 0.00 | 0.00 | 2 | 0 | 0 | 0 |"), "%s", summary);
+  cr_assert(strstr(summary, " | 0.00 |\n\nBest: **0.00%** (generation 1, candidate 1), "), "%s",
+            summary);
+  cr_assert(strstr(summary, "every seed as `best_z`, whose finished runs are in the tables"), "%s",
+            summary);
+  cr_assert_null(strstr(summary, "failed (diverged)"), "%s", summary);
+  cr_assert_null(strstr(summary, "no best loss"), "%s", summary);
+  free(summary);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* Records of a search's best loss whose state is gone (its state.json removed, or the whole
+ * search/ directory): an error naming the missing state before anything trains (nothing was
+ * extended); with the records moved away, the search starts again and its best trains. */
+Test(experiment, best_records_without_their_search_state_name_it) {
+  char *dir = temp_dir();
+  fake f = {0};
+  ASSERT_OK(run_searched(dir, searched, &f));
+  char state[700], search_dir[700], expected[2400];
+  snprintf(state, sizeof state, "%s/search/pruned/state.json", dir);
+  snprintf(search_dir, sizeof search_dir, "%s/search", dir);
+  snprintf(expected, sizeof expected,
+           "%s/runs/best_pruned-s1.json trained the best loss of search \"pruned\", whose "
+           "state %s is missing: restore it, or move %s/runs/best_pruned-s*.* away to start the "
+           "search again",
+           dir, state, dir);
+  cr_assert_eq(remove(state), 0);
+  for (int k = 0; k < 2; k++) {
+    if (k) remove_tree(search_dir);
+    fake refused = {0};
+    cr_assert_eq(run_searched(dir, searched, &refused), RP_ERR_INVALID_ARGUMENT);
+    cr_assert_str_eq(rp_error_message(), expected);
+    cr_assert_eq(refused.calls + refused.candidates, 0);
+  }
+
+  /* As it says: the records moved away, both searches start again and their bests train. */
+  for (int k = 0; k < 2; k++)
+    for (int seed = 1; seed <= 2; seed++) {
+      char path[800];
+      snprintf(path, sizeof path, "%s/runs/best_%s-s%d.json", dir, k ? "recorded" : "pruned", seed);
+      cr_assert_eq(remove(path), 0, "%s", path);
+    }
+  fake again = {0};
+  ASSERT_OK(run_searched(dir, searched, &again));
+  cr_assert_eq(again.candidates, f.candidates);
+  cr_assert_eq(again.calls, 4, "ce was done; the best losses were not");
+  remove_tree(dir);
+  free(dir);
 }
 
 /* A damaged run record and a damaged search state are the same kind of bad input

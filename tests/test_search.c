@@ -47,6 +47,8 @@ typedef struct fake {
   int kill_generation; /* >= 0: fail with a device loss at (kill_generation, kill_candidate) */
   int kill_candidate;
   int kill_attempt; /* ...at this try or a later one */
+  bool zero;        /* every training that does not diverge scores accuracy 0 */
+  int fail_first;   /* the first fail_first candidates of every generation diverge */
 } fake;
 
 static const double target[N] = {1.0, -0.5, 0.3, 0.8, -0.2, 0.1, 0.4, 0.6};
@@ -78,6 +80,7 @@ static rp_status fake_train(const rp_search_trial *t, void *user, rp_search_outc
   out->seconds = 0.25 + 0.125 * t->attempt; /* exact in binary: sums are exact too */
   out->epochs = 35;
   const double *g = t->genome;
+  if (t->candidate < f->fail_first) return rp_fail(RP_ERR_DIVERGED, "fake: diverged");
   if (f->diverge && g[7] > 0.8) {
     out->epochs = 3;
     return rp_fail(RP_ERR_DIVERGED, "fake: diverged");
@@ -93,6 +96,7 @@ static rp_status fake_train(const rp_search_trial *t, void *user, rp_search_outc
   out->accuracy = is_stuck ? 0.12 : smooth_accuracy(g, t->seed);
   if (f->coarse) out->accuracy = floor(out->accuracy * 10) / 10;
   if (f->nan_accuracy && g[3] > 1.5) out->accuracy = NAN;
+  if (f->zero) out->accuracy = 0;
   return RP_OK;
 }
 
@@ -218,7 +222,7 @@ static void assert_stats(const rp_search_result *r) {
       sv += !c->softmax_valid;
       seconds += c->seconds;
       if (!c->pruned && !c->failed) sum_ok += c->accuracy, ok++;
-      if (!c->pruned && (best_g < 0 || c->accuracy > best_acc))
+      if (!c->pruned && !c->failed && (best_g < 0 || c->accuracy > best_acc))
         best_acc = c->accuracy, best_g = g, best_k = k;
     }
     total += seconds;
@@ -243,11 +247,14 @@ static void assert_stats(const rp_search_result *r) {
     if (best_g >= 0) {
       cr_assert_eq(gen->best_accuracy, best_acc);
       cr_assert(same_vec(gen->best_genome, r->generations[best_g].candidates[best_k].genome));
+    } else {
+      cr_assert(isnan(gen->best_accuracy));
     }
     if (g > 0) cr_assert(same_double(gen->sigma, r->generations[g - 1].sigma_next));
   }
   cr_assert_eq(r->best_generation, best_g);
   cr_assert_eq(r->best_index, best_k);
+  cr_assert_eq(rp_search_has_best(r), best_g >= 0);
   if (best_g >= 0) cr_assert_eq(r->accuracy, best_acc);
 }
 
@@ -479,6 +486,54 @@ Test(search, divergence_counts_as_failed) {
   assert_stats(&r);
   assert_told(&cfg, &r); /* failed candidates told with fitness 1 */
   rp_search_result_free(&r);
+  free(f);
+}
+
+/* The best loss is the best candidate that trained successfully, at accuracy 0 too, and never
+ * a failed one: with every candidate at 0 and the first of each generation diverged, it is the
+ * second of the first generation (also as the state reads back); with every one diverged there
+ * is none. */
+Test(search, a_best_at_0_is_a_best_and_a_failed_candidate_never_is) {
+  char *dir = temp_dir();
+  char *path = path_in(dir, "state.json");
+  fake *f = fake_new();
+  f->zero = true;
+  f->fail_first = 1;
+  rp_search_config cfg;
+  base_config(&cfg, f);
+  cfg.generations = 2;
+  cfg.lambda = 4;
+  cfg.invariant = RP_SEARCH_INV_OFF; /* every candidate trains */
+  cfg.prune = false;
+  cfg.state_path = path;
+  rp_search_result r;
+  ASSERT_OK(rp_search_run(&cfg, &r));
+  assert_stats(&r);
+  cr_assert(r.generations[0].candidates[0].failed && !r.generations[0].candidates[1].failed);
+  cr_assert(rp_search_has_best(&r));
+  cr_assert_eq(r.best_generation, 0);
+  cr_assert_eq(r.best_index, 1);
+  cr_assert_eq(r.accuracy, 0.0);
+  rp_search_result_free(&r);
+  ASSERT_OK(rp_search_read_state(path, &r));
+  cr_assert(rp_search_has_best(&r));
+  cr_assert_eq(r.best_index, 1);
+  rp_search_result_free(&r);
+  cr_assert_eq(remove(path), 0);
+
+  f->fail_first = cfg.lambda;
+  ASSERT_OK(rp_search_run(&cfg, &r));
+  assert_stats(&r);
+  cr_assert_not(rp_search_has_best(&r));
+  cr_assert(isnan(r.accuracy));
+  rp_search_result_free(&r);
+  ASSERT_OK(rp_search_read_state(path, &r));
+  cr_assert_not(rp_search_has_best(&r));
+  rp_search_result_free(&r);
+  cr_assert_eq(remove(path), 0);
+  cr_assert_eq(rmdir(dir), 0);
+  free(path);
+  free(dir);
   free(f);
 }
 

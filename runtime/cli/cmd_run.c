@@ -240,14 +240,16 @@ static void on_search_event(void *user, const rp_exp_search_event *ev) {
     if (isfinite(g->best_accuracy))
       printf("best so far %.2f%%\n", 100 * g->best_accuracy);
     else
-      printf("nothing trained so far\n");
+      printf("no candidate trained successfully so far\n");
     if (g->seconds > 0) p->generations_timed++, p->generation_seconds += g->seconds;
     print_eta(s->generations - g->generation - 1, "generation", p->generations_timed,
               p->generation_seconds);
     break;
   }
   case RP_EXP_SEARCH_DONE:
-    if (isfinite(ev->result->accuracy) && ev->result->accuracy > 0) {
+    /* A best at 0% is a best all the same (a candidate that trained, as rp_search_has_best
+     * says): what the search found, and what trains as best_<label>. */
+    if (rp_search_has_best(ev->result)) {
       printf("search %s: done; best %.2f%% (generation %d, candidate %d): taylorglo:", s->label,
              100 * ev->result->accuracy, ev->result->best_generation + 1,
              ev->result->best_index + 1);

@@ -166,7 +166,8 @@ void rp_exp_search_standing(const rp_exp_search *s, const rp_exp_search_progress
 
 /* An error for records of best_<label> while search `index` is unfinished: the best loss they
  * trained was the best of fewer generations (the search was extended), and the search may find
- * another. Said before the extension trains, rather than after it. */
+ * another. Said before the extension trains, rather than after it. Where the search's state is
+ * missing, the error names it instead (the search would start again). */
 rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir);
 
 /* Runs (or resumes) search `index` until its generations are done. `out` as rp_search_run's. */
@@ -174,8 +175,9 @@ rp_status rp_exp_run_search(const rp_experiment *e, int index, const char *out_d
                             const rp_exp_backend *backend, rp_search_result *out);
 
 /* For every search with then_train_best whose state in `out_dir` has all its generations and
- * a trained best, appends its best loss to `e` (rp_exp_add_found_loss), once. A state that
- * cannot be read fails it, but only after the other searches' losses are added. */
+ * a best (rp_search_has_best: a candidate trained successfully, at accuracy 0 too), appends its
+ * best loss to `e` (rp_exp_add_found_loss), once. A state that cannot be read fails it, but
+ * only after the other searches' losses are added. */
 rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir);
 
 /* What rp_exp_run_all checks in `out_dir` before it trains anything, in its order, without

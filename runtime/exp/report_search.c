@@ -84,17 +84,24 @@ static void generations_table(rp_text *md, const rp_search_result *r) {
   }
 }
 
+/* Candidates trained (not pruned) in the search's finished generations, failed ones included. */
+static int trained_count(const rp_search_result *r) {
+  int trained = 0;
+  for (int g = 0; g < r->generation_count; g++) trained += r->generations[g].trained;
+  return trained;
+}
+
 static void best_text(rp_text *md, const cJSON *s, const rp_search_result *r) {
   if (r->generation_count == 0) {
     rp_text_put(md, "\nNo generation has finished yet.\n");
     return;
   }
-  if (!isfinite(r->accuracy)) {
-    rp_text_put(md, "\nNo candidate trained: every one so far was pruned.\n");
-    return;
-  }
-  if (!(r->accuracy > 0)) {
-    rp_text_put(md, "\nEvery trained candidate failed (diverged): no best loss.\n");
+  /* Without a best (rp_search_has_best), no candidate trained successfully: every one was
+   * pruned, or every one trained failed. A best at 0% is a best, said below as any other. */
+  if (!rp_search_has_best(r)) {
+    rp_text_put(md, trained_count(r) == 0
+                        ? "\nNo candidate trained: every one so far was pruned.\n"
+                        : "\nEvery trained candidate failed (diverged): no best loss.\n");
     return;
   }
   const rp_search_candidate *c = &r->generations[r->best_generation].candidates[r->best_index];
@@ -198,7 +205,7 @@ static void comparison_table(rp_text *md, const rp_search_result *results,
     rp_text_put(md, "| %s | %s%s | %d | %d | %d | %d | %.0f | ", str(s, "label", "?"), inv,
                 strcmp(inv, "off") == 0 ? "" : (flag(s, "prune") ? ", pruning" : ", record-only"),
                 r->generation_count, trained, failed, pruned, seconds);
-    if (isfinite(r->accuracy))
+    if (rp_search_has_best(r))
       rp_text_put(md, "%.2f |\n", 100 * r->accuracy);
     else
       rp_text_put(md, "— |\n");

@@ -5,7 +5,6 @@
  * The order of rp_exp_run_all (listed runs, searches, found losses) only decides which results
  * come first: every training's seed follows from its identity (exp/plan.c, meta/search.h). */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,9 +317,9 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
     if (!rp_exp_exists(state)) continue;
     rp_search_result r;
     rp_status st = rp_search_read_state(state, &r);
-    /* A best at accuracy 0 is a candidate that failed (diverged): nothing worth training. */
-    bool finished =
-        !st && r.generation_count >= s->generations && isfinite(r.accuracy) && r.accuracy > 0;
+    /* A search whose every trained candidate failed (or that pruned them all) has no best;
+     * one that trained, at accuracy 0 too, is a loss that trains, and the search's best. */
+    bool finished = !st && r.generation_count >= s->generations && rp_search_has_best(&r);
     if (finished) st = rp_exp_add_found_loss(e, i, r.genome);
     rp_search_result_free(&r);
     if (st && !first) {
@@ -332,25 +331,38 @@ rp_status rp_exp_add_found_losses(rp_experiment *e, const char *out_dir) {
   return first ? rp_fail(first, "%s", first_message) : RP_OK;
 }
 
-rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir) {
-  const rp_exp_search *s = &e->searches[index];
-  if (!s->then_train_best || rp_exp_found_loss(e, index) >= 0) return RP_OK; /* finished */
-  /* a record, or the state of one interrupted while it trained */
+/* The first record of search `s`'s best loss in DIR/runs, or the state of one interrupted while
+ * it trained, into `path`; false when there is none. */
+static bool best_record(const rp_experiment *e, const rp_exp_search *s, const char *out_dir,
+                        char *path, size_t size) {
   static const char *const kinds[] = {"json", "state"};
   for (int i = 0; i < e->seed_count; i++) {
     for (int k = 0; k < 2; k++) {
-      char path[4200];
-      snprintf(path, sizeof path, "%s/runs/best_%s-s%d.%s", out_dir, s->label, e->seeds[i],
-               kinds[k]);
-      if (rp_exp_exists(path))
-        return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                       "%s trained the best loss of search \"%s\" before it was extended to %d "
-                       "generations, and the extension may find another: move "
-                       "%s/runs/best_%s-s*.* away first",
-                       path, s->label, s->generations, out_dir, s->label);
+      snprintf(path, size, "%s/runs/best_%s-s%d.%s", out_dir, s->label, e->seeds[i], kinds[k]);
+      if (rp_exp_exists(path)) return true;
     }
   }
-  return RP_OK;
+  return false;
+}
+
+rp_status rp_exp_search_check_best(const rp_experiment *e, int index, const char *out_dir) {
+  const rp_exp_search *s = &e->searches[index];
+  if (!s->then_train_best || rp_exp_found_loss(e, index) >= 0) return RP_OK; /* finished */
+  char path[4200], state[4200];
+  if (!best_record(e, s, out_dir, path, sizeof path)) return RP_OK;
+  /* Without its state the search starts again, and nothing says the records are of the loss it
+   * will find (nothing was extended either: the state that would say is gone). */
+  search_file(out_dir, s, "state.json", state, sizeof state);
+  if (!rp_exp_exists(state))
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s trained the best loss of search \"%s\", whose state %s is missing: "
+                   "restore it, or move %s/runs/best_%s-s*.* away to start the search again",
+                   path, s->label, state, out_dir, s->label);
+  return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s trained the best loss of search \"%s\" before it was extended to %d "
+                 "generations, and the extension may find another: move "
+                 "%s/runs/best_%s-s*.* away first",
+                 path, s->label, s->generations, out_dir, s->label);
 }
 
 /* Each search's training.json and state, and the records of best losses of unfinished searches:

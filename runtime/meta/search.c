@@ -156,11 +156,23 @@ static bool check_invariants(const rp_search_config *cfg, rp_search_candidate *c
 
 /* ---- generation records */
 
+bool rp_search_has_best(const rp_search_result *r) {
+  if (r->best_generation < 0 || r->best_generation >= r->generation_count) return false;
+  const rp_search_generation *g = &r->generations[r->best_generation];
+  if (r->best_index < 0 || r->best_index >= g->lambda) return false;
+  const rp_search_candidate *c = &g->candidates[r->best_index];
+  return !c->pruned && !c->failed;
+}
+
+/* The best loss is the best candidate that trained successfully. A failed one scores 0 as a
+ * pruned one does, but its loss diverged: it is never the best, while one that trained and
+ * scored 0 is (it is still a loss that trains, and the best the search found). A best that
+ * names a failed candidate (a state of an earlier version) gives way to the next that trains. */
 static void update_best(rp_search_result *r, const rp_search_generation *g) {
   for (int k = 0; k < g->lambda; k++) {
     const rp_search_candidate *c = &g->candidates[k];
-    if (c->pruned) continue;
-    if (r->best_generation < 0 || c->accuracy > r->accuracy) {
+    if (c->pruned || c->failed) continue;
+    if (!rp_search_has_best(r) || c->accuracy > r->accuracy) {
       r->accuracy = c->accuracy;
       memcpy(r->genome, c->genome, sizeof r->genome);
       r->best_generation = g->generation;
@@ -202,10 +214,11 @@ static void summarize(rp_search_generation *g, const rp_search_result *r, double
   g->mean = sum / g->lambda;
   g->mean_trained = ok ? sum_trained / ok : NAN;
   g->total_seconds = total_before + g->seconds;
-  g->best_accuracy = r->best_generation >= 0 ? r->accuracy : NAN;
-  g->best_generation = r->best_generation;
-  g->best_index = r->best_index;
-  if (r->best_generation >= 0)
+  bool best = rp_search_has_best(r);
+  g->best_accuracy = best ? r->accuracy : NAN;
+  g->best_generation = best ? r->best_generation : -1;
+  g->best_index = best ? r->best_index : -1;
+  if (best)
     memcpy(g->best_genome, r->genome, sizeof g->best_genome);
   else
     for (int i = 0; i < N; i++) g->best_genome[i] = NAN;

@@ -13,7 +13,8 @@
  *   4. The others are trained through an injectable function (search_train.c has the one that
  *      drives the trainer; tests inject a synthetic one). Fitness accuracy = validation accuracy
  *      at the last epoch, or FGSM accuracy on the validation split. A run that diverges (or
- *      reports a non-finite accuracy) gets accuracy 0 and is counted as failed. Retry rule: a
+ *      reports a non-finite accuracy) gets accuracy 0 and is counted as failed: never the best
+ *      loss, which any candidate trained successfully may be, at accuracy 0 too. Retry rule: a
  *      run whose validation accuracy at epoch retry_epoch is below retry_below is trained again
  *      with a new seed, at most `retries` times (so at most 1 + retries trainings: 2 gives the
  *      reference's "up to 3 tries", the official trainingAttempts = 3); the last allowed try is
@@ -124,10 +125,11 @@ typedef struct rp_search_generation {
   int code_violations, softmax_violations;
   double seconds;       /* training wall seconds of this generation */
   double total_seconds; /* of all generations so far */
-  /* Best trained candidate so far (strictly better replaces; ties keep the earlier). */
+  /* Best candidate trained successfully so far, neither pruned nor failed, whatever its
+   * accuracy (0 included: strictly better replaces; ties keep the earlier). */
   double best_genome[RP_TGLO_GENOME];
-  double best_accuracy;            /* NaN while nothing has been trained */
-  int best_generation, best_index; /* -1 while nothing has been trained */
+  double best_accuracy;            /* NaN while none has trained successfully */
+  int best_generation, best_index; /* -1 while none has trained successfully */
   rp_search_candidate *candidates; /* lambda of them */
 } rp_search_generation;
 
@@ -165,8 +167,10 @@ typedef struct rp_search_config {
 void rp_search_config_defaults(rp_search_config *cfg);
 
 typedef struct rp_search_result {
-  double genome[RP_TGLO_GENOME]; /* the best trained candidate (rounded genome) */
-  double accuracy;               /* its fitness accuracy (NaN: nothing trained) */
+  /* The best loss found: the best candidate trained successfully (neither pruned nor failed),
+   * as the generations' best_* say; rp_search_has_best tells whether there is one. */
+  double genome[RP_TGLO_GENOME]; /* its rounded genome */
+  double accuracy;               /* its fitness accuracy, 0 possible (NaN: none) */
   int best_generation, best_index;
   int resumed_from;     /* generations found in the state file (0: a fresh start) */
   int generation_count; /* generations finished, records below */
@@ -186,6 +190,11 @@ typedef struct rp_search_result {
  * *out is filled also on failure with what finished (free it either way). */
 rp_status rp_search_run(const rp_search_config *cfg, rp_search_result *out);
 void rp_search_result_free(rp_search_result *r);
+
+/* Whether the search has a best loss: its best names a candidate of its records that trained
+ * successfully (neither pruned nor failed), at any accuracy, 0 included. False while none has,
+ * and for the state of an earlier version whose best names a failed candidate. */
+bool rp_search_has_best(const rp_search_result *r);
 
 /* Reads a state file's records and best (for reports), without a config. */
 rp_status rp_search_read_state(const char *path, rp_search_result *out);
