@@ -1099,6 +1099,28 @@ Test(cli, a_diverged_training_still_writes_its_metrics, .timeout = 300) {
   free(dir);
 }
 
+/* Flips the lowest bit of the last float of the file at `path` (of a training state's last
+ * tensor in data order: fc2.weight.momentum_buffer of the MNIST CNN): damage that leaves a
+ * finite number, which only the state's checksum tells. Flipped twice, the file is as it was. */
+static void flip_last_float_bit(const char *path) {
+  FILE *f = fopen(path, "r+b");
+  int byte = 0;
+  cr_assert(f && fseek(f, -4, SEEK_END) == 0 && (byte = fgetc(f)) != EOF);
+  cr_assert(fseek(f, -4, SEEK_END) == 0 && fputc(byte ^ 1, f) != EOF && fclose(f) == 0);
+}
+
+/* The line `repro train --state` ends with for the state at `path`, whose tensors are not the
+ * bytes its checksum was taken of. */
+static void damaged_state_line(const char *path, char *line, size_t size) {
+  rp_safetensors *f;
+  cr_assert_eq(rp_safetensors_open(path, &f), RP_OK, "%s", rp_error_message());
+  snprintf(line, size,
+           "repro: %s: its tensors are damaged (their crc32 is %08x, saved as %s): remove it to "
+           "train this run from the start",
+           path, rp_safetensors_crc32(f), rp_safetensors_meta(f, "tensors_crc32"));
+  rp_safetensors_close(f);
+}
+
 /* Starts repro with `args` (NULL-terminated) and REPRO_STATE_INTERVAL=0, its output
  * discarded, and kills it (SIGTERM) once `path` exists: a training interrupted right after it
  * saved its state. Fails when the child ended before. */
@@ -1181,6 +1203,20 @@ Test(cli, an_interrupted_training_goes_on_from_its_state, .timeout = 600) {
   cr_expect_null(strstr(o.out, "wrote "), "stdout:\n%s", o.out);
   free(after);
   outcome_free(&o);
+  /* Its bytes damaged (a momentum buffer's float one bit off, still finite): refused as bad
+   * input the same way, naming the file, rather than trained on; and kept, to be mended. */
+  flip_last_float_bit(state);
+  damaged_state_line(state, expected, sizeof expected);
+  o = RUN(TRAINING, "--state", state, "--json", resumed);
+  cr_expect_eq(o.status, 2, "exit status %d; stderr:\n%s", o.status, o.err);
+  cr_expect_str_eq(line_of(o.err, count_lines(o.err) - 1, line, sizeof line), expected);
+  cr_expect_null(strstr(o.out, "epoch "), "the damaged state was trained on:\n%s", o.out);
+  cr_expect_eq(access(state, F_OK), 0, "a damaged state was removed");
+  after = read_file(resumed);
+  cr_expect(after && strcmp(after, metrics) == 0, "the refusal rewrote %s:\n%s", resumed, after);
+  free(after);
+  outcome_free(&o);
+  flip_last_float_bit(state);
 
   o = RUN(TRAINING, "--state", state, "--json", resumed);
   cr_assert_eq(o.status, 0, "exit status %d; stderr:\n%s", o.status, o.err);

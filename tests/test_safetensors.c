@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "support/torch_python.h"
 #include "train/safetensors.h"
@@ -227,6 +228,72 @@ Test(safetensors, bad_writes) {
   cr_assert_eq(access(path, F_OK), -1, "a failed write created %s", path);
   cr_assert_neq(rp_safetensors_write("/nonexistent-dir/x.safetensors", t, 1, NULL, NULL, 0), RP_OK);
   cr_assert(strstr(rp_error_message(), "/nonexistent-dir/x.safetensors"), "%s", rp_error_message());
+}
+
+/* The zlib crc32 of the data section of the file at `path` (every byte after the header), as
+ * 8 hex digits: computed here from the file's bytes, apart from the writer's own sum. */
+static void data_section_crc32(const char *path, char hex[9]) {
+  FILE *fp = fopen(path, "rb");
+  cr_assert(fp);
+  unsigned char size_le[8];
+  cr_assert_eq(fread(size_le, 1, 8, fp), 8u);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; i++) n |= (uint64_t)size_le[i] << (8 * i);
+  cr_assert_eq(fseek(fp, (long)(8 + n), SEEK_SET), 0);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  unsigned char buf[256];
+  for (size_t got; (got = fread(buf, 1, sizeof buf, fp)) > 0;) crc = crc32(crc, buf, (uInt)got);
+  fclose(fp);
+  snprintf(hex, 9, "%08lx", (unsigned long)crc);
+}
+
+/* A checksummed file holds, under the key asked for and after the caller's metadata, the crc32
+ * of its whole data section, which rp_safetensors_crc32 gives again; a byte changed there
+ * changes that, and a checksum key that is one of the caller's keys is refused. */
+Test(safetensors, checksum_of_the_data) {
+  rp_named_tensor t[5];
+  int n = sample_tensors(t);
+  const char *keys[] = {"format"}, *values[] = {"pt"};
+  char path[512], hex[9], now[9];
+  path_in_dir(path, sizeof path, "summed.safetensors");
+  ASSERT_OK(rp_safetensors_write_checksummed(path, t, n, keys, values, 1, "crc"));
+  char *header = read_header(path);
+  data_section_crc32(path, hex);
+  char expected[64];
+  snprintf(expected, sizeof expected, "{\"__metadata__\":{\"format\":\"pt\",\"crc\":\"%s\"},", hex);
+  cr_assert(strncmp(header, expected, strlen(expected)) == 0, "header: %s", header);
+  free(header);
+  rp_safetensors *f;
+  ASSERT_OK(rp_safetensors_open(path, &f));
+  check_sample(f);
+  snprintf(now, sizeof now, "%08x", rp_safetensors_crc32(f));
+  cr_assert_str_eq(now, hex);
+  cr_assert_str_eq(rp_safetensors_meta(f, "crc"), hex);
+  rp_safetensors_close(f);
+
+  /* One bit of the file's last byte (of the last tensor's data) flipped. */
+  FILE *fp = fopen(path, "r+b");
+  unsigned char byte = 0;
+  cr_assert(fp && fseek(fp, -1, SEEK_END) == 0 && fread(&byte, 1, 1, fp) == 1);
+  byte ^= 1;
+  cr_assert(fseek(fp, -1, SEEK_END) == 0 && fwrite(&byte, 1, 1, fp) == 1 && fclose(fp) == 0);
+  ASSERT_OK(rp_safetensors_open(path, &f));
+  snprintf(now, sizeof now, "%08x", rp_safetensors_crc32(f));
+  cr_assert_str_neq(now, hex, "a changed byte left the crc32 as it was");
+  data_section_crc32(path, hex);
+  cr_assert_str_eq(now, hex);
+  rp_safetensors_close(f);
+
+  /* The checksum alone makes the metadata; a key of the caller's is refused. */
+  ASSERT_OK(rp_safetensors_write_checksummed(path, t, n, NULL, NULL, 0, "crc"));
+  data_section_crc32(path, hex);
+  ASSERT_OK(rp_safetensors_open(path, &f));
+  cr_assert_str_eq(rp_safetensors_meta(f, "crc"), hex);
+  rp_safetensors_close(f);
+  cr_assert_eq(rp_safetensors_write_checksummed(path, t, n, keys, values, 1, "format"),
+               RP_ERR_INVALID_ARGUMENT);
+  cr_assert(strstr(rp_error_message(), "metadata key 'format' appears twice"), "%s",
+            rp_error_message());
 }
 
 /* Writes 8-byte size (or `size_override` if >= 0), the header text and `data_bytes` zeros. */

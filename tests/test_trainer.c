@@ -12,7 +12,9 @@
  *     backend, each candidate's recorded fitness equal to a direct training of its genome;
  *   - a run's record holds the test set's accuracy and loss, clean and under each attack as the
  *     file sets it, that a training of the run's configuration measures;
- *   - a loss that blows up is recorded as diverged, and the experiment goes on. */
+ *   - a loss that blows up is recorded as diverged, and the experiment goes on;
+ *   - a saved state whose tensors' bytes were damaged is refused before anything trains on it
+ *     (a run, an experiment's run, a search candidate), told by its checksum. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,23 +53,41 @@ static double attacked(rp_trainer *t, rp_split_kind split, rp_attack a) {
   return accuracy;
 }
 
-/* Overwrites the first float of the "history" tensor of the training state at `path` (epoch
- * 1's number) with all-ones bytes, a NaN, as damage on disk would. */
-static void damage_history(const char *path) {
+/* The size of the header of the safetensors file `bytes` (its first 8 bytes, little-endian). */
+static uint64_t header_size(const char *bytes) {
+  uint64_t header = 0;
+  for (int i = 7; i >= 0; i--) header = header << 8 | (uint8_t)bytes[i];
+  return header;
+}
+
+/* Where in the safetensors file at `path` the data of tensor `name` starts. */
+static long tensor_offset(const char *path, const char *name) {
   char *bytes;
   size_t size;
   ASSERT_OK(rp_file_read(path, &bytes, &size));
-  uint64_t header = 0;
-  for (int i = 7; i >= 0; i--) header = header << 8 | (uint8_t)bytes[i];
+  uint64_t header = header_size(bytes);
   cJSON *json = cJSON_ParseWithLength(bytes + 8, (size_t)header);
-  cJSON *offsets = cJSON_GetObjectItem(cJSON_GetObjectItem(json, "history"), "data_offsets");
-  cr_assert(cJSON_IsArray(offsets), "%s has no history", path);
+  cJSON *offsets = cJSON_GetObjectItem(cJSON_GetObjectItem(json, name), "data_offsets");
+  cr_assert(cJSON_IsArray(offsets), "%s has no tensor '%s'", path, name);
   long at = (long)(8 + header) + (long)cJSON_GetArrayItem(offsets, 0)->valuedouble;
   cJSON_Delete(json);
   free(bytes);
+  return at;
+}
+
+/* Overwrites `n` bytes of the file at `path` from offset `at`, as damage on disk would. */
+static void overwrite(const char *path, long at, const void *bytes, size_t n) {
   FILE *f = fopen(path, "r+b");
-  static const uint8_t ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  cr_assert(f && fseek(f, at, SEEK_SET) == 0 && fwrite(ones, 1, 8, f) == 8 && fclose(f) == 0);
+  cr_assert(f && fseek(f, at, SEEK_SET) == 0 && fwrite(bytes, 1, n, f) == n && fclose(f) == 0,
+            "cannot overwrite %s", path);
+}
+
+static const uint8_t all_ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* Overwrites the first float of the "history" tensor of the training state at `path` (epoch
+ * 1's number) with all-ones bytes, a NaN, as damage on disk would. */
+static void damage_history(const char *path) {
+  overwrite(path, tensor_offset(path, "history"), all_ones, 8);
 }
 
 /* Trains `c` and copies its history out (count epochs). */
@@ -622,6 +642,127 @@ Test(trainer, a_run_restored_between_epochs_ends_bit_for_bit_as_one_trained_thro
   check_resume("mnist_cnn", 50, 4, 2); /* 3 steps an epoch: max_steps ends epoch 2 */
 }
 
+/* ---- a state whose bytes are damaged */
+
+/* Flips the lowest bit of float `index` of tensor `name` in the file at `path`: damage that
+ * leaves a finite number, one unit in the last place off, which no check of values can tell. */
+static void nudge_float(const char *path, const char *name, long index) {
+  long at = tensor_offset(path, name) + index * (long)sizeof(float);
+  FILE *f = fopen(path, "rb");
+  float before, after;
+  cr_assert(f && fseek(f, at, SEEK_SET) == 0 && fread(&before, sizeof before, 1, f) == 1 &&
+            fclose(f) == 0);
+  uint32_t bits;
+  memcpy(&bits, &before, sizeof bits);
+  bits ^= 1;
+  memcpy(&after, &bits, sizeof after);
+  cr_assert(isfinite(before) && isfinite(after) && after != before);
+  overwrite(path, at, &after, sizeof after);
+}
+
+/* Takes the checksum out of the metadata of the state at `path`, which leaves it as a repro
+ * before the checksum saved it (the same tensors, the header padded to 8 bytes again). */
+static void remove_checksum(const char *path) {
+  char *bytes;
+  size_t size;
+  ASSERT_OK(rp_file_read(path, &bytes, &size));
+  uint64_t header = header_size(bytes);
+  cJSON *json = cJSON_ParseWithLength(bytes + 8, (size_t)header);
+  cJSON *meta = cJSON_GetObjectItem(json, "__metadata__");
+  cr_assert(cJSON_GetObjectItem(meta, "tensors_crc32"), "%s has no checksum", path);
+  cJSON_DeleteItemFromObject(meta, "tensors_crc32");
+  char *text = cJSON_PrintUnformatted(json);
+  size_t len = strlen(text), padded = (len + 7) / 8 * 8, data = size - 8 - header;
+  char *out = malloc(8 + padded + 1 + data);
+  for (int i = 0; i < 8; i++) out[i] = (char)(uint8_t)((uint64_t)padded >> (8 * i));
+  snprintf(out + 8, padded + 1, "%-*s", (int)padded, text); /* (its NUL the data overwrites) */
+  memcpy(out + 8 + padded, bytes + 8 + header, data);
+  ASSERT_OK(rp_file_write_atomic(path, out, 8 + padded + data));
+  free(out), free(text), free(bytes);
+  cJSON_Delete(json);
+}
+
+/* What rp_trainer_restore_state says of the state at `path`, whose tensors' bytes differ from
+ * the ones its checksum was taken of. */
+static void checksum_refusal(const char *path, char *want, size_t size) {
+  rp_safetensors *f;
+  ASSERT_OK(rp_safetensors_open(path, &f));
+  snprintf(want, size,
+           "%s: its tensors are damaged (their crc32 is %08x, saved as %s): remove it to train "
+           "this run from the start",
+           path, rp_safetensors_crc32(f), rp_safetensors_meta(f, "tensors_crc32"));
+  rp_safetensors_close(f);
+}
+
+/* Restoring the state at `path` into a new trainer of `c` is refused as bad input with `want`,
+ * and takes up nothing: the trainer has no epoch done. */
+static void expect_refused(const rp_train_config *c, const char *path, const char *want) {
+  rp_trainer *t;
+  ASSERT_OK(rp_trainer_create(test_ctx(), c, &t));
+  rp_status st = rp_trainer_restore_state(t, path, "config A");
+  cr_assert_eq(st, RP_ERR_INVALID_ARGUMENT, "status %d: %s", st, rp_error_message());
+  cr_assert_str_eq(rp_error_message(), want);
+  int done = -1;
+  rp_trainer_history(t, &done);
+  cr_assert_eq(done, 0, "a refused state's %d epochs were taken up", done);
+  rp_trainer_destroy(t);
+}
+
+/* Restores the state at `path` into a new trainer of `c`, trains the run to its end, and gives
+ * its weights, momentum buffers and counters as bytes. */
+static uint8_t *resumed_weights(const rp_train_config *c, const char *path, size_t *size) {
+  rp_trainer *t;
+  ASSERT_OK(rp_trainer_create(test_ctx(), c, &t));
+  ASSERT_OK(rp_trainer_restore_state(t, path, "config A"));
+  ASSERT_OK(rp_trainer_run(t, NULL));
+  uint8_t *w = weights_of(t, size);
+  rp_trainer_destroy(t);
+  return w;
+}
+
+/* A state whose tensors' bytes were damaged on disk is refused as bad input, naming the file,
+ * rather than trained on (where a NaN made the run's divergence, and finite garbage its
+ * result): a weight one bit off, still finite, and a momentum buffer of NaN, told by the
+ * checksum saved with the state. A state saved before the checksum (none in its metadata) is
+ * still taken up, and ends bit for bit as the state with it does; a NaN in it is still told. */
+Test(trainer, a_state_whose_tensors_are_damaged_is_refused) {
+  char *dir = synthetic_dataset();
+  rp_train_config c = small_config(dir);
+  char saved[600], path[600], want[2048];
+  snprintf(saved, sizeof saved, "%s/saved.state", dir);
+  snprintf(path, sizeof path, "%s/run.state", dir);
+  save_after(&c, 1, saved, "config A");
+
+  copy_file(saved, path);
+  nudge_float(path, "fc1.weight", 1000);
+  checksum_refusal(path, want, sizeof want);
+  expect_refused(&c, path, want);
+
+  copy_file(saved, path);
+  overwrite(path, tensor_offset(path, "fc1.weight.momentum_buffer") + 400, all_ones, 8);
+  checksum_refusal(path, want, sizeof want);
+  expect_refused(&c, path, want);
+
+  /* Without a checksum: the state as saved resumes, and ends as with one. */
+  size_t size_checked, size_old;
+  uint8_t *checked = resumed_weights(&c, saved, &size_checked);
+  copy_file(saved, path);
+  remove_checksum(path);
+  uint8_t *old = resumed_weights(&c, path, &size_old);
+  cr_assert(size_checked == size_old && memcmp(checked, old, size_old) == 0,
+            "a state without its checksum resumed otherwise");
+  free(checked), free(old);
+  /* ... and a NaN in it is damage all the same: no saved state holds one. */
+  overwrite(path, tensor_offset(path, "fc1.weight.momentum_buffer") + 400, all_ones, 8);
+  snprintf(want, sizeof want,
+           "%s: its tensor 'fc1.weight.momentum_buffer' is damaged (not finite): remove it to "
+           "train this run from the start",
+           path);
+  expect_refused(&c, path, want);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- experiments through the trainer backend */
 
 /* The experiments' data and network: the synthetic set in the directory its %s is given,
@@ -881,6 +1022,75 @@ Test(trainer, an_experiment_resumes_a_run_from_its_saved_state) {
   free(fingerprint);
   rp_exp_plan_free(&plan);
   rp_exp_free(&e);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* A state whose bytes were damaged stops `repro run` before its run trains (no record, the
+ * state kept), and a search's candidate before it trains (an error, not a diverged candidate
+ * whose 0 fitness CMA-ES would be told): the refusal is rp_trainer_restore_state's, which every
+ * caller takes a state up through. */
+Test(trainer, a_damaged_state_stops_a_run_and_a_search_candidate_before_they_train) {
+  char *dir = synthetic_dataset();
+  char out[600], text[2048], state[700], record[700], want[2048];
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(text, sizeof text,
+           "{\"name\": \"damaged\", " SYNTHETIC_DATA_AND_MODEL ", \"training\": {\"epochs\": "
+           "2, \"batch\": 50}, \"losses\": [{\"label\": \"ce\", \"loss\": \"ce\"}], "
+           "\"seeds\": 1}",
+           dir);
+  rp_experiment e;
+  rp_exp_plan plan;
+  ASSERT_OK(rp_exp_parse(text, "trainer.json", rp_exp_recipe, &e));
+  ASSERT_OK(rp_exp_make_plan(&e, &plan));
+  rp_train_config c;
+  rp_exp_train_config(&e, &e.losses[0].loss, plan.runs[0].seed, &c);
+  char *fingerprint = rp_exp_state_fingerprint(&e, &e.losses[0], plan.runs[0].seed);
+  snprintf(state, sizeof state, "%s/runs", out);
+  cr_assert_eq(mkdir(out, 0755) | mkdir(state, 0755), 0);
+  snprintf(state, sizeof state, "%s/runs/ce-s1.state", out);
+  snprintf(record, sizeof record, "%s/runs/ce-s1.json", out);
+  save_after(&c, 1, state, fingerprint);
+  nudge_float(state, "conv1.weight", 3);
+  checksum_refusal(state, want, sizeof want);
+  rp_exp_runner runner = {.ctx = test_ctx()};
+  rp_exp_backend b = rp_exp_trainer_backend(&runner);
+  cr_assert_eq(rp_exp_run_all(&e, out, &b, "test"), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_str_eq(rp_error_message(), want);
+  cr_assert_eq(access(record, F_OK), -1, "a run trained on a damaged state");
+  cr_assert_eq(access(state, F_OK), 0, "the damaged state was removed");
+  free(fingerprint);
+  rp_exp_plan_free(&plan);
+  rp_exp_free(&e);
+
+  /* A search candidate killed after epoch 1, its state's momentum buffer NaN. */
+  char copy[700];
+  snprintf(state, sizeof state, "%s/candidate.state", dir);
+  snprintf(copy, sizeof copy, "%s/after-epoch-1.state", dir);
+  snapshot snap = {state, copy, -1};
+  rp_train_callbacks cb = {.epoch = copy_state_after_epoch_1, .user = &snap};
+  rp_search_trainer st = {.ctx = test_ctx(),
+                          .base = small_config(dir),
+                          .callbacks = &cb,
+                          .state_path = state,
+                          .fingerprint = "trial A",
+                          .state_interval_seconds = 0,
+                          .resumed = note_candidate_resumed};
+  st.base.skip_epoch_test = true;
+  rp_search_config cfg;
+  rp_search_config_defaults(&cfg);
+  rp_search_trial trial = {.cfg = &cfg, .seed = 4242};
+  memcpy(trial.genome, early, sizeof early);
+  rp_search_outcome outcome = {.accuracy = NAN, .check_accuracy = NAN};
+  ASSERT_OK(rp_search_train_candidate(&trial, &st, &outcome));
+  copy_file(copy, state);
+  overwrite(state, tensor_offset(state, "fc2.weight.momentum_buffer"), all_ones, 8);
+  checksum_refusal(state, want, sizeof want);
+  outcome = (rp_search_outcome){.accuracy = NAN, .check_accuracy = NAN};
+  cr_assert_eq(rp_search_train_candidate(&trial, &st, &outcome), RP_ERR_INVALID_ARGUMENT);
+  cr_assert_str_eq(rp_error_message(), want);
+  cr_assert(!outcome.diverged && outcome.epochs == 0 && snap.resumed_after == -1,
+            "a candidate was trained on a damaged state");
   remove_tree(dir);
   free(dir);
 }

@@ -77,7 +77,9 @@ static rp_status save(const rp_net *net, const char *path, const rp_checkpoint_i
   int meta = OWN_META;
   for (int i = 0; extra && i < extra->meta_count && meta < MAX_META; i++, meta++)
     keys[meta] = extra->meta_keys[i], values[meta] = extra->meta_values[i];
-  if (!st) st = rp_safetensors_write(path, tensors, count, keys, values, meta);
+  if (!st)
+    st = rp_safetensors_write_checksummed(path, tensors, count, keys, values, meta,
+                                          extra ? extra->checksum_key : NULL);
   for (int i = 0; i < downloaded; i++) free(host[i]);
   free(host);
   free(tensors);

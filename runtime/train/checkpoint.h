@@ -24,14 +24,17 @@ rp_status rp_checkpoint_save(const rp_net *net, const char *path, const rp_check
 rp_status rp_checkpoint_load(rp_net *net, const char *path);
 
 /* A training state (rp_trainer_save_state) is a checkpoint with more in it: each trainable
- * parameter's momentum buffer, as "<name>.momentum_buffer", and the caller's own tensors and
- * metadata (at most 9 entries, after the checkpoint's). */
+ * parameter's momentum buffer, as "<name>.momentum_buffer", the caller's own tensors and
+ * metadata (at most 9 entries, after the checkpoint's), and where checksum_key is not NULL the
+ * crc32 of every tensor's bytes under that key (rp_safetensors_write_checksummed), for the
+ * reader to tell damaged bytes (rp_safetensors_crc32). */
 typedef struct rp_checkpoint_extra {
   bool momentum;
   const rp_named_tensor *tensors;
   int tensor_count;
   const char *const *meta_keys, *const *meta_values;
   int meta_count;
+  const char *checksum_key;
 } rp_checkpoint_extra;
 
 rp_status rp_checkpoint_save_with(const rp_net *net, const char *path,

@@ -5,12 +5,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* The dtypes in the order of the reference implementation's Dtype enum: the writer sorts by this
  * rank, highest first (which puts 8-byte types before 4-byte ones and so on). */
@@ -212,10 +214,66 @@ static void sync_parent_dir(const char *path) {
   }
 }
 
+/* `crc` carried on over the bytes of tensor `t` (a checked one, whose data is there). */
+static uLong crc_tensor(uLong crc, const rp_named_tensor *t) {
+  int64_t bytes = tensor_bytes(t->shape, t->ndim, rp_safetensors_dtype_size(t->dtype));
+  return bytes > 0 && t->data ? crc32_z(crc, t->data, (z_size_t)bytes) : crc;
+}
+
+/* The checksum of rp_safetensors_write_checksummed: the tensors' bytes in file order (`order`,
+ * from layout_order), which is what the data section holds. */
+static uint32_t data_crc32(const rp_named_tensor *tensors, const int *order, int count) {
+  uLong crc = crc32_z(0L, Z_NULL, 0);
+  for (int k = 0; k < count; k++) crc = crc_tensor(crc, &tensors[order[k]]);
+  return (uint32_t)crc;
+}
+
+/* The checksum's key must not be one of the caller's: a reader would find either value. */
+static rp_status check_checksum_key(const char *path, const char *const *keys, int meta_count,
+                                    const char *checksum_key) {
+  for (int i = 0; checksum_key && i < meta_count; i++)
+    if (strcmp(keys[i], checksum_key) == 0)
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "safetensors write %s: metadata key '%s' appears twice", path, checksum_key);
+  return RP_OK;
+}
+
+/* The header's "__metadata__" entry (none where there is nothing to put in it): the caller's
+ * pairs, then the checksum's where `checksum_key` asks for one. */
+static void put_metadata(strbuf *h, const char *const *keys, const char *const *values,
+                         int meta_count, const char *checksum_key, uint32_t checksum) {
+  if (meta_count == 0 && !checksum_key) return;
+  sb_puts(h, "\"__metadata__\":{");
+  for (int i = 0; i < meta_count; i++) {
+    if (i) sb_puts(h, ",");
+    sb_json_string(h, keys[i]);
+    sb_puts(h, ":");
+    sb_json_string(h, values[i]);
+  }
+  if (checksum_key) {
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08" PRIx32, checksum);
+    if (meta_count) sb_puts(h, ",");
+    sb_json_string(h, checksum_key);
+    sb_puts(h, ":");
+    sb_json_string(h, hex);
+  }
+  sb_puts(h, "}");
+}
+
 rp_status rp_safetensors_write(const char *path, const rp_named_tensor *tensors, int count,
                                const char *const *meta_keys, const char *const *meta_values,
                                int meta_count) {
+  return rp_safetensors_write_checksummed(path, tensors, count, meta_keys, meta_values, meta_count,
+                                          NULL);
+}
+
+rp_status rp_safetensors_write_checksummed(const char *path, const rp_named_tensor *tensors,
+                                           int count, const char *const *meta_keys,
+                                           const char *const *meta_values, int meta_count,
+                                           const char *checksum_key) {
   rp_status st = check_tensors(path, tensors, count, meta_keys, meta_values, meta_count);
+  if (!st) st = check_checksum_key(path, meta_keys, meta_count, checksum_key);
   if (st) return st;
   int *order = malloc((size_t)(count > 0 ? count : 1) * sizeof *order);
   if (!order) return rp_fail(RP_ERR_OUT_OF_MEMORY, "safetensors write %s: out of memory", path);
@@ -225,21 +283,14 @@ rp_status rp_safetensors_write(const char *path, const rp_named_tensor *tensors,
    * data order. */
   strbuf h = {0};
   sb_puts(&h, "{");
-  if (meta_count > 0) {
-    sb_puts(&h, "\"__metadata__\":{");
-    for (int i = 0; i < meta_count; i++) {
-      if (i) sb_puts(&h, ",");
-      sb_json_string(&h, meta_keys[i]);
-      sb_puts(&h, ":");
-      sb_json_string(&h, meta_values[i]);
-    }
-    sb_puts(&h, "}");
-  }
+  put_metadata(&h, meta_keys, meta_values, meta_count, checksum_key,
+               checksum_key ? data_crc32(tensors, order, count) : 0);
+  bool has_metadata = meta_count > 0 || checksum_key;
   int64_t offset = 0;
   for (int k = 0; k < count; k++) {
     const rp_named_tensor *t = &tensors[order[k]];
     int64_t bytes = tensor_bytes(t->shape, t->ndim, rp_safetensors_dtype_size(t->dtype));
-    if (k || meta_count > 0) sb_puts(&h, ",");
+    if (k || has_metadata) sb_puts(&h, ",");
     sb_json_string(&h, t->name);
     sb_puts(&h, ":{\"dtype\":");
     sb_json_string(&h, t->dtype);
@@ -680,4 +731,11 @@ const char *rp_safetensors_meta(const rp_safetensors *f, const char *key) {
   for (int i = 0; i < f->meta_count; i++)
     if (strcmp(f->meta_keys[i], key) == 0) return f->meta_values[i];
   return NULL;
+}
+
+uint32_t rp_safetensors_crc32(const rp_safetensors *f) {
+  uLong crc = crc32_z(0L, Z_NULL, 0);
+  /* (f->tensors are in data order: parse_header sorted them) */
+  for (int i = 0; i < f->count; i++) crc = crc_tensor(crc, &f->tensors[i]);
+  return (uint32_t)crc;
 }

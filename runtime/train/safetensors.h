@@ -40,6 +40,15 @@ rp_status rp_safetensors_write(const char *path, const rp_named_tensor *tensors,
                                const char *const *meta_keys, const char *const *meta_values,
                                int meta_count);
 
+/* rp_safetensors_write with one more metadata entry, `checksum_key` (no key of the caller's),
+ * whose value is the zlib crc32 of every tensor's bytes in the order they are laid out, as 8
+ * lowercase hex digits: the crc32 of the whole data section, which rp_safetensors_crc32 gives
+ * again on reading. The header is left out (its JSON is checked as it is parsed). */
+rp_status rp_safetensors_write_checksummed(const char *path, const rp_named_tensor *tensors,
+                                           int count, const char *const *meta_keys,
+                                           const char *const *meta_values, int meta_count,
+                                           const char *checksum_key);
+
 /* A file read whole into memory and validated (header size, JSON, dtypes, shapes against byte
  * spans, offsets inside the data and not overlapping); every error is one line naming the file.
  * Unused bytes between tensors are tolerated (the reference reader refuses them). A file that
@@ -61,6 +70,9 @@ const rp_named_tensor *rp_safetensors_find(const rp_safetensors *f, const char *
 const rp_named_tensor *rp_safetensors_at(const rp_safetensors *f, int i);
 /* NULL if absent. */
 const char *rp_safetensors_meta(const rp_safetensors *f, const char *key);
+/* The zlib crc32 of the tensors' bytes in the order of their data (rp_safetensors_at), as
+ * rp_safetensors_write_checksummed stores it. Of a file read whole (rp_safetensors_open) only. */
+uint32_t rp_safetensors_crc32(const rp_safetensors *f);
 void rp_safetensors_close(rp_safetensors *f);
 
 /* Elements of a tensor (1 for a scalar). */

@@ -82,16 +82,20 @@ void rp_trainer_request_stop(rp_trainer *t);
  * the configuration (any text); a state saved under another is refused, not trained on. */
 
 /* Saves the state after the last finished epoch, atomically (a safetensors checkpoint that
- * PyTorch can read, with the momentum buffers and a "history" tensor). */
+ * PyTorch can read, with the momentum buffers, a "history" tensor and the crc32 of the tensors'
+ * bytes in its metadata). */
 rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const char *fingerprint);
 
 /* What a saved state says it is, without a trainer: the fingerprint it was saved under
  * (*fingerprint, the caller frees) and the epochs done. One line naming the file where it is
- * not a state. */
+ * not a state. It reads the header alone: the tensors' bytes are checked on restoring. */
 rp_status rp_trainer_state_read(const char *path, char **fingerprint, int *epochs_done);
 
 /* Restores a state saved by a trainer of the same configuration; rp_trainer_run then goes on
- * from the epoch after it. Every failure is one line naming the file. */
+ * from the epoch after it. Every failure is one line naming the file; damaged bytes (tensors
+ * whose crc32 is not the saved one, or in a state saved without one a NaN or infinite float, or
+ * a history that is none) are bad input, RP_ERR_INVALID_ARGUMENT. After a failure the trainer
+ * may hold part of the state: destroy it, untrained. */
 rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint);
 
 /* Saves a run's state from its epoch callback, at most once an interval: rp_state_saver_epoch

@@ -1,7 +1,7 @@
 /* A run's state between epochs: rp_trainer_save_state and rp_trainer_restore_state
  * (train/trainer.h). The file is a checkpoint (train/checkpoint.h) with the momentum buffers,
  * the history as an F64 tensor, and in its metadata the configuration's fingerprint, the
- * epochs done and the step count. */
+ * epochs done, the step count, the device and the crc32 of the tensors' bytes. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -19,6 +19,12 @@
 
 /* The columns of the "history" tensor, one row per finished epoch. */
 enum { HISTORY_COLUMNS = 11 };
+
+/* The metadata entry holding the crc32 of a state's tensors (rp_safetensors_crc32): bytes
+ * damaged on disk are told when the state is taken up, instead of training on (a NaN weight
+ * would be recorded as the run's divergence, finite garbage as its result). States saved by an
+ * earlier repro have none. */
+#define CHECKSUM_KEY "tensors_crc32"
 
 static void history_row(const rp_epoch_metrics *m, double *row) {
   const double values[HISTORY_COLUMNS] = {
@@ -58,7 +64,13 @@ rp_status rp_trainer_save_state(const rp_trainer *t, const char *path, const cha
   const char *keys[] = {"training_state", "epochs_done", "global_step", "device"};
   const char *values[] = {fingerprint, epochs_done, step, device};
   rp_checkpoint_info info = {t->cfg.dataset, loss, t->cfg.epochs, t->cfg.seed};
-  rp_checkpoint_extra extra = {true, &tensor, 1, keys, values, 4};
+  rp_checkpoint_extra extra = {.momentum = true,
+                               .tensors = &tensor,
+                               .tensor_count = 1,
+                               .meta_keys = keys,
+                               .meta_values = values,
+                               .meta_count = 4,
+                               .checksum_key = CHECKSUM_KEY};
   rp_status st = rp_checkpoint_save_with(&t->net, path, &info, &extra);
   free(history);
   return st;
@@ -134,6 +146,86 @@ static bool same_fingerprint(const char *saved, const char *now) {
   return same;
 }
 
+/* A state is taken up on the device and driver it was saved on only (device_of). */
+static rp_status check_device(const rp_trainer *t, const rp_safetensors *f, const char *path) {
+  char device[RP_DEVICE_TEXT];
+  device_of(t, device);
+  if (strcmp(meta_text(f, "device"), device) == 0) return RP_OK;
+  return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                 "%s was saved on %s, and this is %s: resume it there, or remove it to train this "
+                 "run from the start",
+                 path, meta_text(f, "device"), device);
+}
+
+/* The history of state `f` into t->history, each row checked: *done its epochs. */
+static rp_status read_history(rp_trainer *t, const rp_safetensors *f, const char *path, int *done) {
+  *done = (int)meta_count(f, "epochs_done");
+  /* (checked again on this read of the file: it may have been replaced since the one above) */
+  const rp_named_tensor *h = rp_safetensors_find(f, "history");
+  if (!history_fits(h, *done) || *done > t->cfg.epochs)
+    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no F64 history of %d epochs by %d columns", path,
+                   *done, HISTORY_COLUMNS);
+  for (int e = 0; e < *done; e++) {
+    double row[HISTORY_COLUMNS];
+    memcpy(row, (const char *)h->data + (size_t)e * sizeof row, sizeof row);
+    if (!history_row_valid(row, e + 1))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s: its history of epoch %d is damaged: remove it to train this run from "
+                     "the start",
+                     path, e + 1);
+    history_metrics(row, &t->history[e]);
+  }
+  return RP_OK;
+}
+
+/* Whether tensor `t` (F32) holds a NaN or an infinity. */
+static bool holds_non_finite(const rp_named_tensor *t) {
+  int64_t n = rp_named_tensor_numel(t);
+  for (int64_t i = 0; i < n; i++) {
+    float v;
+    memcpy(&v, (const char *)t->data + (size_t)i * sizeof v, sizeof v);
+    if (!isfinite(v)) return true;
+  }
+  return false;
+}
+
+/* Whether the tensors of state `f` (weights, momentum buffers, batch-norm statistics and
+ * counters, history) are the bytes they were saved with: their crc32 against the one saved
+ * with them. A state saved by an earlier repro has none; of it, every float (F32: the weights,
+ * buffers and statistics) must at least be finite, which catches the NaN that bytes of all ones
+ * make, though not finite garbage. No state a run saved holds a NaN or an infinity:
+ * rp_trainer_run saves only after an epoch that ended well (in the epoch callback), and
+ * train_epoch (trainer.c) ends an epoch in divergence where a step's training loss is not
+ * finite, and where the loss over held-out images after its last step is not: every run
+ * evaluates either the validation split (a search's candidates, which need one) or the test
+ * set (every other run) after each epoch. A non-finite weight or batch-norm running mean makes
+ * that loss non-finite (ReLU and max pooling pass NaN on, as PyTorch's do), and SGD (sgd.comp)
+ * moves a weight by its new momentum buffer, so a non-finite buffer makes its weight non-finite
+ * in the same step. (The one exception: a running variance overflowed to +inf, in a run whose
+ * activations passed about 1e19, zeroes its channel instead of making NaN; an earlier repro's
+ * state holding one is refused as damaged, and that run trained again from the start.) */
+static rp_status check_tensors_intact(const rp_safetensors *f, const char *path) {
+  const char *saved = rp_safetensors_meta(f, CHECKSUM_KEY);
+  if (saved) {
+    char now[9];
+    snprintf(now, sizeof now, "%08" PRIx32, rp_safetensors_crc32(f));
+    if (strcmp(saved, now) == 0) return RP_OK;
+    return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                   "%s: its tensors are damaged (their crc32 is %s, saved as %.16s): remove it to "
+                   "train this run from the start",
+                   path, now, saved);
+  }
+  for (int i = 0; i < rp_safetensors_count(f); i++) {
+    const rp_named_tensor *t = rp_safetensors_at(f, i);
+    if (strcmp(t->dtype, "F32") == 0 && holds_non_finite(t))
+      return rp_fail(RP_ERR_INVALID_ARGUMENT,
+                     "%s: its tensor '%s' is damaged (not finite): remove it to train this run "
+                     "from the start",
+                     path, t->name);
+  }
+  return RP_OK;
+}
+
 rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *fingerprint) {
   char *saved_under = NULL;
   int saved = 0;
@@ -150,40 +242,19 @@ rp_status rp_trainer_restore_state(rp_trainer *t, const char *path, const char *
   rp_safetensors *f = NULL;
   if (!st) st = rp_checkpoint_load_with(&t->net, path, 1, &f);
   if (st) return st;
-  char device[RP_DEVICE_TEXT];
-  device_of(t, device);
-  if (strcmp(meta_text(f, "device"), device) != 0) {
-    rp_status mismatch = rp_fail(RP_ERR_INVALID_ARGUMENT,
-                                 "%s was saved on %s, and this is %s: resume it there, or remove "
-                                 "it to train this run from the start",
-                                 path, meta_text(f, "device"), device);
-    rp_safetensors_close(f);
-    return mismatch;
+  /* (the network holds the file's weights by now: a failure below leaves the trainer half
+   * restored, which every caller destroys untrained) */
+  int done = 0;
+  st = check_device(t, f, path);
+  /* (the history before the checksum, which covers it too: its message names the epoch) */
+  if (!st) st = read_history(t, f, path, &done);
+  if (!st) st = check_tensors_intact(f, path);
+  if (!st) {
+    t->epochs_done = done;
+    t->global_step = meta_count(f, "global_step");
   }
-  int done = (int)meta_count(f, "epochs_done");
-  /* (checked again on this read of the file: it may have been replaced since the one above) */
-  const rp_named_tensor *h = rp_safetensors_find(f, "history");
-  if (!history_fits(h, done) || done > t->cfg.epochs) {
-    rp_safetensors_close(f);
-    return rp_fail(RP_ERR_INVALID_ARGUMENT, "%s: no F64 history of %d epochs by %d columns", path,
-                   done, HISTORY_COLUMNS);
-  }
-  for (int e = 0; e < done; e++) {
-    double row[HISTORY_COLUMNS];
-    memcpy(row, (const char *)h->data + (size_t)e * sizeof row, sizeof row);
-    if (!history_row_valid(row, e + 1)) {
-      rp_safetensors_close(f);
-      return rp_fail(RP_ERR_INVALID_ARGUMENT,
-                     "%s: its history of epoch %d is damaged: remove it to train this run from "
-                     "the start",
-                     path, e + 1);
-    }
-    history_metrics(row, &t->history[e]);
-  }
-  t->epochs_done = done;
-  t->global_step = meta_count(f, "global_step");
   rp_safetensors_close(f);
-  return RP_OK;
+  return st;
 }
 
 double rp_state_saver_now(void) {
