@@ -113,14 +113,20 @@ Test(safetensors, round_trip) {
   cr_assert_eq(system(cmd), 0, "a temporary file was left in %s", dir);
 }
 
-/* The header as text, for checking the writer's layout. */
-static char *read_header(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  cr_assert(fp);
+/* The header's size in bytes: the file's first 8, little-endian; `fp` is left after them. */
+static uint64_t header_size(FILE *fp) {
   unsigned char size_le[8];
   cr_assert_eq(fread(size_le, 1, 8, fp), 8u);
   uint64_t n = 0;
   for (int i = 0; i < 8; i++) n |= (uint64_t)size_le[i] << (8 * i);
+  return n;
+}
+
+/* The header as text, for checking the writer's layout. */
+static char *read_header(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  cr_assert(fp);
+  uint64_t n = header_size(fp);
   cr_assert_eq(n % 8, 0u, "header of %llu bytes is not padded to 8", (unsigned long long)n);
   char *text = calloc(n + 1, 1);
   cr_assert_eq(fread(text, 1, n, fp), n);
@@ -235,11 +241,7 @@ Test(safetensors, bad_writes) {
 static void data_section_crc32(const char *path, char hex[9]) {
   FILE *fp = fopen(path, "rb");
   cr_assert(fp);
-  unsigned char size_le[8];
-  cr_assert_eq(fread(size_le, 1, 8, fp), 8u);
-  uint64_t n = 0;
-  for (int i = 0; i < 8; i++) n |= (uint64_t)size_le[i] << (8 * i);
-  cr_assert_eq(fseek(fp, (long)(8 + n), SEEK_SET), 0);
+  cr_assert_eq(fseek(fp, (long)(8 + header_size(fp)), SEEK_SET), 0);
   uLong crc = crc32(0L, Z_NULL, 0);
   unsigned char buf[256];
   for (size_t got; (got = fread(buf, 1, sizeof buf, fp)) > 0;) crc = crc32(crc, buf, (uInt)got);

